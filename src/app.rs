@@ -1,0 +1,51 @@
+//! Entry point: parse, dispatch, print errors, choose the exit code.
+
+use std::process::ExitCode;
+
+use clap::{CommandFactory, Parser};
+use clap_complete::CompleteEnv;
+
+use crate::cli::{Cli, Command};
+use crate::commands;
+use crate::error::{ExitStatus, exit_code};
+use crate::ui::Ui;
+
+pub fn main() -> ExitCode {
+    // When a shell asks for completions (COMPLETE=bash cnb ...), answer and exit.
+    CompleteEnv::with_factory(Cli::command).complete();
+    // One TLS provider for every client (oci-client/reqwest); ring keeps the build free of cmake.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+
+    let cli = Cli::parse();
+    let ui = Ui::new(&cli.global);
+    match run(cli, &ui) {
+        Ok(code) => code,
+        Err(err) => {
+            let silent = err
+                .downcast_ref::<ExitStatus>()
+                .is_some_and(|s| s.message.is_empty());
+            if !silent {
+                ui.error(&err);
+            }
+            ExitCode::from(exit_code(&err))
+        }
+    }
+}
+
+fn run(cli: Cli, ui: &Ui) -> anyhow::Result<ExitCode> {
+    let global = cli.global;
+    match cli.command {
+        Command::Config(cmd) => commands::config::run(&global, cmd, ui),
+        Command::Resolve(args) => commands::resolve::run(&global, args, ui),
+        Command::Build(args) => commands::build::run(&global, args, ui),
+        Command::Completion(args) => commands::completion::run(args),
+    }
+}
+
+/// The async runtime for commands that do network or Docker work.
+pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| anyhow::anyhow!("could not start the async runtime: {e}"))
+}

@@ -1,0 +1,318 @@
+//! The command-line definition: clap derive types only, no logic.
+//!
+//! Doc comments here are the `--help` text. Values that need validation beyond
+//! an enum (references, registries, mirrors, CIDRs) are kept as strings and
+//! parsed by the command that uses them, so every bad value gets cnb's own
+//! error message and exit status 2.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap_complete::engine::ArgValueCandidates;
+
+use crate::completion;
+
+/// Build app images with Cloud Native Buildpacks, through registry mirrors you control.
+#[derive(Debug, Parser)]
+#[command(name = "cnb", version, propagate_version = true, max_term_width = 100)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options accepted by every command.
+#[derive(Debug, Clone, Args)]
+pub struct GlobalArgs {
+    /// Use this config file instead of the default location
+    #[arg(long, global = true, value_name = "FILE", value_hint = clap::ValueHint::FilePath)]
+    pub config: Option<PathBuf>,
+
+    /// Print more detail (repeat for even more: -vv)
+    #[arg(short, long, global = true, action = clap::ArgAction::Count, conflicts_with = "quiet")]
+    pub verbose: u8,
+
+    /// Print only data and errors
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+
+    /// Never use colour (also when NO_COLOR is set)
+    #[arg(long, global = true)]
+    pub no_color: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Build an app image from source with a builder's lifecycle
+    Build(BuildArgs),
+    /// Show and change cnb's configuration
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// Show where cnb would fetch images from, and why
+    Resolve(ResolveArgs),
+    /// Print a shell completion script to stdout
+    Completion(CompletionArgs),
+}
+
+/// How `list` and `resolve` print their results.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    /// Human-readable text
+    #[default]
+    Text,
+    /// JSON, with the shapes documented in docs/configuration.md
+    Json,
+}
+
+/// When images are pulled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PullPolicyArg {
+    /// Pull every time
+    Always,
+    /// Pull only when the image is not in the daemon
+    IfNotPresent,
+    /// Never pull; use what the daemon has
+    Never,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct OutputArg {
+    /// Output format
+    #[arg(long, short = 'o', value_enum, default_value_t = OutputFormat::Text)]
+    pub output: OutputFormat,
+}
+
+/// Per-invocation registry settings shared by `build` and `resolve`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct RegistryArgs {
+    /// Use MIRROR for REGISTRY in this run, ahead of configured mirrors (repeatable)
+    #[arg(long = "registry-mirror", value_name = "REGISTRY=MIRROR")]
+    pub registry_mirrors: Vec<String>,
+
+    /// Allow plain HTTP and unverified TLS for this host, host:port or CIDR in this run (repeatable)
+    #[arg(long = "insecure-registry", value_name = "HOST")]
+    pub insecure_registries: Vec<String>,
+
+    /// Seconds to wait for a registry candidate before moving on [default: 3]
+    #[arg(long, value_name = "SECS")]
+    pub registry_timeout: Option<f64>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct BuildArgs {
+    /// Name of the image to build
+    #[arg(value_name = "IMAGE")]
+    pub image: String,
+
+    /// Builder image (default: the configured default-builder)
+    #[arg(short = 'B', long, value_name = "IMAGE")]
+    pub builder: Option<String>,
+
+    /// App directory [default: current directory]
+    #[arg(short, long, value_name = "DIR", value_hint = clap::ValueHint::DirPath)]
+    pub path: Option<PathBuf>,
+
+    /// Use this run image instead of the builder's
+    #[arg(long, value_name = "IMAGE")]
+    pub run_image: Option<String>,
+
+    /// Publish the image to its registry instead of the Docker daemon
+    #[arg(long)]
+    pub publish: bool,
+
+    /// When to pull the builder and run images [default: configured, else always]
+    #[arg(long, value_enum)]
+    pub pull_policy: Option<PullPolicyArg>,
+
+    /// Network for the lifecycle container [default: host when a registry is on loopback]
+    #[arg(long, value_name = "MODE")]
+    pub network: Option<String>,
+
+    /// Build-time environment variable K=V, or K to take its value from the environment (repeatable)
+    #[arg(short, long = "env", value_name = "K=V")]
+    pub env: Vec<String>,
+
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+
+    /// Trust this builder for this run (use the single-container creator)
+    #[arg(long)]
+    pub trust_builder: bool,
+
+    /// Empty the build cache before building
+    #[arg(long)]
+    pub clear_cache: bool,
+
+    /// Docker daemon address [default: DOCKER_HOST, else the platform's socket]
+    #[arg(long, value_name = "URL")]
+    pub docker_host: Option<String>,
+
+    /// Show the plan (images, lifecycle command, environment, mounts) without building
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Output format of --dry-run
+    #[arg(long, short = 'o', value_enum, default_value_t = OutputFormat::Text, requires = "dry_run")]
+    pub output: OutputFormat,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ResolveArgs {
+    /// Images to resolve
+    #[arg(value_name = "IMAGE", required = true)]
+    pub images: Vec<String>,
+
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+
+    /// Docker daemon address, asked for its architecture [default: DOCKER_HOST, else the platform's socket]
+    #[arg(long, value_name = "URL")]
+    pub docker_host: Option<String>,
+
+    #[command(flatten)]
+    pub output: OutputArg,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct CompletionArgs {
+    /// Shell to print the script for
+    #[arg(value_enum)]
+    pub shell: Shell,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Shell {
+    Bash,
+    Zsh,
+    Fish,
+    Powershell,
+    Elvish,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Registry mirrors: registry -> ordered list of mirrors
+    #[command(subcommand)]
+    RegistryMirrors(RegistryMirrorsCommand),
+    /// Run-image mirrors: run image -> ordered list of mirror images
+    #[command(subcommand)]
+    RunImageMirrors(RunImageMirrorsCommand),
+    /// Registries allowed plain HTTP or unverified TLS (host, host:port or CIDR)
+    #[command(subcommand)]
+    InsecureRegistries(InsecureRegistriesCommand),
+    /// Show or set the builder used when --builder is not given
+    DefaultBuilder(DefaultBuilderArgs),
+    /// Builders trusted to run the single-container creator
+    #[command(subcommand)]
+    TrustedBuilders(TrustedBuildersCommand),
+    /// Show or set when images are pulled
+    PullPolicy(PullPolicyArgs),
+    /// Print the config file's path
+    Path,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RegistryMirrorsCommand {
+    /// Append mirrors to a registry's list (`*` for every registry without its own entry)
+    Add {
+        /// Registry (host[:port], `docker.io`, or `*`)
+        #[arg(value_name = "REGISTRY")]
+        registry: String,
+        /// Mirror, [http[s]://]host[:port][/path] (repeatable, in preference order)
+        #[arg(short, long = "mirror", value_name = "MIRROR", required = true)]
+        mirrors: Vec<String>,
+    },
+    /// Remove a registry's entry, or only the given mirrors
+    Remove {
+        /// Registry whose entry changes
+        #[arg(value_name = "REGISTRY", add = ArgValueCandidates::new(completion::configured_registries))]
+        registry: String,
+        /// Remove only this mirror (repeatable)
+        #[arg(short, long = "mirror", value_name = "MIRROR", add = ArgValueCandidates::new(completion::configured_mirrors))]
+        mirrors: Vec<String>,
+    },
+    /// List registries and their mirrors in preference order
+    List(OutputArg),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RunImageMirrorsCommand {
+    /// Append mirror images for a run image, in the order given
+    Add {
+        /// Run image
+        #[arg(value_name = "IMAGE")]
+        image: String,
+        /// Mirror image (repeatable, in preference order)
+        #[arg(short, long = "mirror", value_name = "MIRROR", required = true)]
+        mirrors: Vec<String>,
+    },
+    /// Remove a run image's entry, or only the given mirrors
+    Remove {
+        /// Run image whose entry changes
+        #[arg(value_name = "IMAGE", add = ArgValueCandidates::new(completion::configured_run_images))]
+        image: String,
+        /// Remove only this mirror image (repeatable)
+        #[arg(short, long = "mirror", value_name = "MIRROR", add = ArgValueCandidates::new(completion::configured_run_image_mirrors))]
+        mirrors: Vec<String>,
+    },
+    /// List run images and their mirrors in preference order
+    List(OutputArg),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum InsecureRegistriesCommand {
+    /// Allow plain HTTP and unverified TLS for these entries
+    Add {
+        /// host, host:port or CIDR (10.20.0.0/16, fd00::/8)
+        #[arg(value_name = "ENTRY", required = true)]
+        entries: Vec<String>,
+    },
+    /// Stop allowing these entries
+    Remove {
+        /// Entries to remove
+        #[arg(value_name = "ENTRY", required = true, add = ArgValueCandidates::new(completion::configured_insecure_registries))]
+        entries: Vec<String>,
+    },
+    /// List insecure entries
+    List(OutputArg),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DefaultBuilderArgs {
+    /// Builder image to use by default; without it, print the current one
+    #[arg(value_name = "IMAGE", conflicts_with = "unset")]
+    pub image: Option<String>,
+    /// Remove the default builder setting
+    #[arg(long)]
+    pub unset: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TrustedBuildersCommand {
+    /// Trust a builder
+    Add {
+        /// Builder image
+        #[arg(value_name = "IMAGE")]
+        image: String,
+    },
+    /// Stop trusting a builder
+    Remove {
+        /// Builder image
+        #[arg(value_name = "IMAGE", add = ArgValueCandidates::new(completion::configured_trusted_builders))]
+        image: String,
+    },
+    /// List trusted builders (configured ones; the well-known builders are always trusted)
+    List(OutputArg),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct PullPolicyArgs {
+    /// New pull policy; without it, print the current one
+    #[arg(value_enum, conflicts_with = "unset")]
+    pub policy: Option<PullPolicyArg>,
+    /// Remove the pull-policy setting (back to the default, always)
+    #[arg(long)]
+    pub unset: bool,
+}

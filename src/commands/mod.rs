@@ -1,0 +1,6 @@
+//! One module per top-level command: glue between the CLI and the library modules.
+
+pub mod build;
+pub mod completion;
+pub mod config;
+pub mod resolve;

@@ -1,0 +1,25 @@
+//! Every environment variable cnb reads or sets, named once.
+
+/// Config file path (beats `CNB_HOME`).
+pub const CNB_CONFIG: &str = "CNB_CONFIG";
+/// Directory holding `config.toml`.
+pub const CNB_HOME: &str = "CNB_HOME";
+/// Any value turns colour off (<https://no-color.org>).
+pub const NO_COLOR: &str = "NO_COLOR";
+/// Docker daemon address, as the docker CLI reads it.
+pub const DOCKER_HOST: &str = "DOCKER_HOST";
+/// Directory holding the Docker client's `config.json` (credentials).
+pub const DOCKER_CONFIG: &str = "DOCKER_CONFIG";
+/// Set by the shell when it asks cnb for completions (clap_complete's `CompleteEnv`).
+pub const COMPLETE: &str = "COMPLETE";
+
+/// Variables cnb sets in the lifecycle container (SPEC §7.7).
+pub mod lifecycle {
+    pub const CNB_PLATFORM_API: &str = "CNB_PLATFORM_API";
+    pub const CNB_INSECURE_REGISTRIES: &str = "CNB_INSECURE_REGISTRIES";
+    pub const CNB_REGISTRY_MIRRORS: &str = "CNB_REGISTRY_MIRRORS";
+    pub const CNB_REGISTRY_AUTH: &str = "CNB_REGISTRY_AUTH";
+    /// Read from the builder image's config.
+    pub const CNB_USER_ID: &str = "CNB_USER_ID";
+    pub const CNB_GROUP_ID: &str = "CNB_GROUP_ID";
+}

@@ -1,0 +1,30 @@
+//! cnb: a pack-style Cloud Native Buildpacks CLI.
+//!
+//! Layout, from the outside in:
+//! - [`cli`]: the clap definition (help text lives there), no logic;
+//! - [`app`]: parses, builds the [`ui::Ui`], dispatches to [`commands`], prints errors and picks exit codes;
+//! - [`commands`]: one module per top-level command, thin glue over the modules below;
+//! - [`settings`]: flag > env > file > default, resolved once;
+//! - [`config`]: the TOML config file (location, typed view, comment-keeping edits, locking, atomic writes);
+//! - [`reference`]: image references, registries, mirrors, insecure entries (pure parsing and matching);
+//! - [`registry`] and [`credentials`]: the resolution engine (concurrent mirror probes with oci-client);
+//! - [`lifecycle`]: builder metadata, platform API, run-image order, the creator container's spec (pure);
+//! - [`docker`]: everything that talks to the Docker daemon (bollard);
+//! - [`build`]: `cnb build` orchestration;
+//! - [`ui`], [`error`], [`env_vars`], [`completion`]: output, errors, environment names, shell completion.
+
+pub mod app;
+pub mod build;
+pub mod cli;
+pub mod commands;
+pub mod completion;
+pub mod config;
+pub mod credentials;
+pub mod docker;
+pub mod env_vars;
+pub mod error;
+pub mod lifecycle;
+pub mod reference;
+pub mod registry;
+pub mod settings;
+pub mod ui;
