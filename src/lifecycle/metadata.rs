@@ -129,11 +129,7 @@ impl BuilderMetadata {
         labels: &HashMap<String, String>,
         env: &[String],
     ) -> Result<BuilderMetadata, LifecycleError> {
-        BuilderMetadata::parse(
-            builder,
-            labels.get(METADATA_LABEL).map(String::as_str),
-            env,
-        )
+        BuilderMetadata::parse(builder, labels.get(METADATA_LABEL).map(String::as_str), env)
     }
 
     /// Parses the label's JSON (`None` when the image has no such label) and the env.
@@ -172,7 +168,11 @@ impl BuilderMetadata {
             Some(first) => (first, RunImageSource::Images),
             None => match raw.stack.as_ref().and_then(|s| s.run_image.as_ref()) {
                 Some(run) => (run, RunImageSource::StackRunImage),
-                None => return Err(missing("a run image (images[0].image or stack.runImage.image)")),
+                None => {
+                    return Err(missing(
+                        "a run image (images[0].image or stack.runImage.image)",
+                    ));
+                }
             },
         };
         let image_field = format!("{}.image", source.field());
@@ -200,7 +200,9 @@ impl BuilderMetadata {
 
         // Platform APIs.
         let lifecycle = raw.lifecycle.unwrap_or_default();
-        let parse_list = |field: &str, list: &[String]| -> Result<Vec<ApiVersion>, LifecycleError> {
+        let parse_list = |field: &str,
+                          list: &[String]|
+         -> Result<Vec<ApiVersion>, LifecycleError> {
             list.iter()
                 .map(|s| {
                     ApiVersion::parse(s)
@@ -375,9 +377,16 @@ mod tests {
     #[test]
     fn invalid_json_is_an_invalid_label() {
         let err = BuilderMetadata::parse(&builder(), Some("{not json"), &env()).unwrap_err();
-        assert!(matches!(err, LifecycleError::InvalidLabel { .. }), "{err:?}");
-        let err = BuilderMetadata::parse(&builder(), Some(r#"{"images": "x"}"#), &env()).unwrap_err();
-        assert!(matches!(err, LifecycleError::InvalidLabel { .. }), "{err:?}");
+        assert!(
+            matches!(err, LifecycleError::InvalidLabel { .. }),
+            "{err:?}"
+        );
+        let err =
+            BuilderMetadata::parse(&builder(), Some(r#"{"images": "x"}"#), &env()).unwrap_err();
+        assert!(
+            matches!(err, LifecycleError::InvalidLabel { .. }),
+            "{err:?}"
+        );
     }
 
     #[test]
@@ -396,7 +405,10 @@ mod tests {
         ];
         for (label, field) in cases {
             let err = BuilderMetadata::parse(&builder(), Some(&label), &env()).unwrap_err();
-            assert!(matches!(err, LifecycleError::MissingField { .. }), "{label}: {err:?}");
+            assert!(
+                matches!(err, LifecycleError::MissingField { .. }),
+                "{label}: {err:?}"
+            );
             let text = err.to_string();
             assert!(text.contains(field), "{label}: {text}");
             assert!(text.contains("registry.example/builder:1"), "{text}");
@@ -407,17 +419,25 @@ mod tests {
     fn invalid_fields_are_named() {
         let label = r#"{"images": [{"image": "UPPER/Case"}], "lifecycle": {"apis": {"platform": {"supported": ["0.12"]}}}}"#;
         let err = BuilderMetadata::parse(&builder(), Some(label), &env()).unwrap_err();
-        assert!(err.to_string().contains("images[0].image 'UPPER/Case'"), "{err}");
+        assert!(
+            err.to_string().contains("images[0].image 'UPPER/Case'"),
+            "{err}"
+        );
 
         let label = r#"{"images": [{"image": "run"}], "lifecycle": {"apis": {"platform": {"supported": ["0.12", "latest"]}}}}"#;
         let err = BuilderMetadata::parse(&builder(), Some(label), &env()).unwrap_err();
-        assert!(err.to_string().contains("lifecycle.apis.platform.supported 'latest'"), "{err}");
+        assert!(
+            err.to_string()
+                .contains("lifecycle.apis.platform.supported 'latest'"),
+            "{err}"
+        );
     }
 
     #[test]
     fn user_and_group_ids_come_from_the_env() {
         let label = r#"{"images": [{"image": "run"}], "lifecycle": {"apis": {"platform": {"supported": ["0.12"]}}}}"#;
-        let err = BuilderMetadata::parse(&builder(), Some(label), &["CNB_GROUP_ID=1".into()]).unwrap_err();
+        let err = BuilderMetadata::parse(&builder(), Some(label), &["CNB_GROUP_ID=1".into()])
+            .unwrap_err();
         assert_eq!(
             err.to_string(),
             "builder 'registry.example/builder:1' does not set CNB_USER_ID in its image environment"
@@ -433,7 +453,12 @@ mod tests {
         let md = BuilderMetadata::parse(
             &builder(),
             Some(label),
-            &["X=a=b".into(), "CNB_USER_ID=1".into(), "CNB_GROUP_ID=2".into(), "CNB_USER_ID=3".into()],
+            &[
+                "X=a=b".into(),
+                "CNB_USER_ID=1".into(),
+                "CNB_GROUP_ID=2".into(),
+                "CNB_USER_ID=3".into(),
+            ],
         )
         .unwrap();
         assert_eq!((md.uid, md.gid), (3, 2));

@@ -31,10 +31,11 @@ pub use creator::{
     LogLevel, PLATFORM_ENV_DIR, cache_volume_name, creator_spec, parse_user_env,
 };
 pub use metadata::{BuilderMetadata, BuilderRunImage, METADATA_LABEL, RunImageSource};
-pub use plan::{Plan, PlanBuilder, PlanCandidate, PlanFacts, PlanLifecycle, PlanRunImage, REDACTED};
+pub use plan::{
+    Plan, PlanBuilder, PlanCandidate, PlanFacts, PlanLifecycle, PlanRunImage, REDACTED,
+};
 pub use platform_api::{
-    ApiVersion, MAX_PLATFORM_API, MIN_PLATFORM_API, negotiate_platform_api,
-    supported_platform_apis,
+    ApiVersion, MAX_PLATFORM_API, MIN_PLATFORM_API, negotiate_platform_api, supported_platform_apis,
 };
 pub use run_image::{
     CandidateSource, Readability, RunImageCandidate, RunImageOrder, RunImageSelection,

@@ -98,9 +98,17 @@ pub struct PlanFacts<'a> {
 fn is_secret_name(name: &str) -> bool {
     let upper = name.to_ascii_uppercase();
     upper == CNB_REGISTRY_AUTH
-        || ["PASSWORD", "PASSWD", "SECRET", "TOKEN", "AUTH", "CREDENTIAL", "KEY"]
-            .iter()
-            .any(|word| upper.contains(word))
+        || [
+            "PASSWORD",
+            "PASSWD",
+            "SECRET",
+            "TOKEN",
+            "AUTH",
+            "CREDENTIAL",
+            "KEY",
+        ]
+        .iter()
+        .any(|word| upper.contains(word))
 }
 
 fn redact(env: &BTreeMap<String, String>) -> BTreeMap<String, String> {
@@ -143,7 +151,11 @@ impl Plan {
             .binds
             .iter()
             .cloned()
-            .chain(spec.volumes.iter().map(|(name, target)| format!("{name}:{target}")))
+            .chain(
+                spec.volumes
+                    .iter()
+                    .map(|(name, target)| format!("{name}:{target}")),
+            )
             .collect();
         let mut warnings = facts.builder.warnings.clone();
         warnings.extend(facts.creator.warnings.iter().cloned());
@@ -250,5 +262,213 @@ impl Plan {
             writeln!(out, "warning: {w}")?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use base64::Engine as _;
+
+    use super::*;
+    use crate::credentials::Credential;
+    use crate::lifecycle::creator::tests::{Facts, img, reg};
+    use crate::lifecycle::{Readability, check_trust, run_image_order};
+    use crate::reference::Mirror;
+
+    const PASSWORD: &str = "pa55-w0rd-xyz";
+    const TOKEN: &str = "tok-3f9a1c-secret";
+    const USER_SECRET: &str = "npm-secret-value";
+
+    fn secret_facts() -> Facts {
+        let mut f = Facts::daemon();
+        f.publish = true;
+        f.output = img("registry.corp.example/team/app");
+        f.run_image_fetch = img("mirror.corp.example/paketobuildpacks/run-jammy-base");
+        f.chosen_mirrors = vec![(
+            reg("mirror.corp.example"),
+            Mirror::parse("https://m2.corp.example").unwrap(),
+        )];
+        f.credentials.insert(
+            reg("registry.corp.example"),
+            Credential::Basic {
+                username: "robot".into(),
+                password: PASSWORD.into(),
+            },
+        );
+        f.credentials
+            .insert(reg("mirror.corp.example"), Credential::Token(TOKEN.into()));
+        f.platform_env = [
+            ("NPM_TOKEN".to_string(), USER_SECRET.to_string()),
+            ("BP_NODE_VERSION".to_string(), "20".to_string()),
+        ]
+        .into_iter()
+        .collect();
+        f
+    }
+
+    fn plan_for(f: &Facts) -> Plan {
+        let creator = f.creator();
+        let order = run_image_order(
+            None,
+            &f.builder.run_image,
+            &[img("registry.corp.example/run")],
+            &reg("registry.corp.example"),
+        );
+        let selection = order
+            .select(&[
+                Readability::Unreadable("not found".into()),
+                Readability::Readable,
+            ])
+            .unwrap();
+        let trust = check_trust(&f.builder.builder, &[], false).unwrap();
+        Plan::new(&PlanFacts {
+            output: &f.output,
+            builder: &f.builder,
+            builder_fetch: &img("mirror.corp.example/paketobuildpacks/builder-jammy-base"),
+            trust: Some(&trust),
+            selection: &selection,
+            run_image_fetch: &f.run_image_fetch,
+            creator: &creator,
+        })
+    }
+
+    #[test]
+    fn json_has_the_spec_shape() {
+        let plan = plan_for(&secret_facts());
+        let v: serde_json::Value = serde_json::from_str(&plan.to_json()).unwrap();
+        assert_eq!(v["image"], "registry.corp.example/team/app:latest");
+        assert_eq!(
+            v["builder"]["name"],
+            "docker.io/paketobuildpacks/builder-jammy-base:latest"
+        );
+        assert_eq!(
+            v["builder"]["fetch"],
+            "mirror.corp.example/paketobuildpacks/builder-jammy-base:latest"
+        );
+        assert_eq!(v["platform_api"], "0.13");
+        assert_eq!(
+            v["run_image"]["chosen"],
+            "docker.io/paketobuildpacks/run-jammy-base:latest"
+        );
+        assert_eq!(
+            v["run_image"]["fetch"],
+            "mirror.corp.example/paketobuildpacks/run-jammy-base:latest"
+        );
+        let candidates = v["run_image"]["candidates"].as_array().unwrap();
+        assert_eq!(candidates.len(), 2);
+        assert_eq!(candidates[0]["image"], "registry.corp.example/run:latest");
+        assert_eq!(candidates[0]["status"], "unreadable");
+        assert_eq!(candidates[0]["reason"], "not found");
+        assert_eq!(
+            candidates[0]["source"],
+            "user mirror, on target registry registry.corp.example"
+        );
+        assert_eq!(candidates[1]["status"], "chosen");
+        assert_eq!(
+            candidates[1]["reason"],
+            "first readable candidate: builder's run image"
+        );
+        let lifecycle = &v["lifecycle"];
+        assert_eq!(
+            lifecycle["image"],
+            "docker.io/paketobuildpacks/builder-jammy-base:latest"
+        );
+        assert_eq!(lifecycle["command"][0], "/cnb/lifecycle/creator");
+        assert_eq!(lifecycle["env"]["CNB_PLATFORM_API"], "0.13");
+        assert_eq!(lifecycle["env"]["CNB_REGISTRY_AUTH"], REDACTED);
+        assert_eq!(
+            lifecycle["env"]["CNB_REGISTRY_MIRRORS"],
+            "mirror.corp.example=https://m2.corp.example"
+        );
+        assert_eq!(lifecycle["platform_env"]["BP_NODE_VERSION"], "20");
+        assert_eq!(lifecycle["platform_env"]["NPM_TOKEN"], REDACTED);
+        assert!(
+            lifecycle["mounts"][0]
+                .as_str()
+                .unwrap()
+                .ends_with(".build:/cache")
+        );
+        assert!(lifecycle["network"].is_null());
+        assert_eq!(lifecycle["user"], "1001:1000");
+        assert_eq!(v["warnings"].as_array().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn daemon_json_mounts_socket_and_uses_root() {
+        let mut f = Facts::daemon();
+        f.output = img("localhost:5000/app");
+        let plan = plan_for(&f);
+        let v: serde_json::Value = serde_json::from_str(&plan.to_json()).unwrap();
+        let mounts: Vec<&str> = v["lifecycle"]["mounts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m.as_str().unwrap())
+            .collect();
+        assert_eq!(mounts[0], "/var/run/docker.sock:/var/run/docker.sock");
+        assert!(mounts[1].ends_with(".build:/cache"));
+        assert!(mounts[2].ends_with(".launch:/launch-cache"));
+        assert_eq!(v["lifecycle"]["user"], "root");
+        assert_eq!(v["lifecycle"]["network"], "host");
+        assert!(v["lifecycle"]["env"].get("CNB_REGISTRY_AUTH").is_none());
+    }
+
+    #[test]
+    fn no_secret_survives_either_rendering() {
+        let f = secret_facts();
+        // The secrets really are in the container spec...
+        let creator = f.creator();
+        assert!(creator.spec.env["CNB_REGISTRY_AUTH"].contains(TOKEN));
+        let basic = base64::engine::general_purpose::STANDARD.encode(format!("robot:{PASSWORD}"));
+        assert!(creator.spec.env["CNB_REGISTRY_AUTH"].contains(&basic));
+        // ... and in no rendering of the plan.
+        let plan = plan_for(&f);
+        for rendered in [plan.to_json(), plan.render_text(), format!("{plan:?}")] {
+            for secret in [
+                PASSWORD,
+                TOKEN,
+                USER_SECRET,
+                basic.as_str(),
+                "Basic ",
+                "Bearer ",
+            ] {
+                assert!(
+                    !rendered.contains(secret),
+                    "{secret} leaked in:\n{rendered}"
+                );
+            }
+            assert!(rendered.contains(REDACTED));
+        }
+    }
+
+    #[test]
+    fn text_shows_candidates_command_env_mounts_and_network() {
+        let mut f = secret_facts();
+        f.network = None;
+        f.output = img("127.0.0.1:5000/app");
+        let text = plan_for(&f).render_text();
+        for expected in [
+            "Image:         127.0.0.1:5000/app:latest",
+            "Builder:       docker.io/paketobuildpacks/builder-jammy-base:latest",
+            "  fetch from:  mirror.corp.example/paketobuildpacks/builder-jammy-base:latest",
+            "  trust:       trusted by default (paketobuildpacks/builder-jammy-base)",
+            "Platform API:  0.13",
+            "Run image:     docker.io/paketobuildpacks/run-jammy-base:latest",
+            "  fetch from:  mirror.corp.example/paketobuildpacks/run-jammy-base:latest",
+            "  candidates (target registry registry.corp.example):",
+            "    1. registry.corp.example/run:latest  passed over: not found (user mirror, on target registry registry.corp.example)",
+            "    2. docker.io/paketobuildpacks/run-jammy-base:latest  chosen (builder's run image)",
+            "  command:  /cnb/lifecycle/creator -app /workspace -cache-dir /cache -run-image mirror.corp.example/paketobuildpacks/run-jammy-base:latest -log-level info 127.0.0.1:5000/app:latest",
+            "  user:     1001:1000",
+            "  network:  host (the lifecycle must reach 127.0.0.1:5000, which is on loopback)",
+            "    CNB_PLATFORM_API=0.13",
+            "    CNB_REGISTRY_AUTH=<redacted>",
+            "    NPM_TOKEN=<redacted>",
+            "    BP_NODE_VERSION=20",
+            "  mounts:",
+            "warning: the run image is read from mirror.corp.example/paketobuildpacks/run-jammy-base:latest",
+        ] {
+            assert!(text.contains(expected), "missing {expected:?} in:\n{text}");
+        }
     }
 }

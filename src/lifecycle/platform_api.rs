@@ -107,7 +107,9 @@ mod tests {
     fn parses_major_minor_only() {
         assert_eq!(ApiVersion::parse("0.13"), Some(ApiVersion::new(0, 13)));
         assert_eq!(ApiVersion::parse(" 1.0 "), Some(ApiVersion::new(1, 0)));
-        for bad in ["", "0", "0.", ".1", "0.1.2", "v0.1", "0.-1", "a.b", "0.+1", "0 .1"] {
+        for bad in [
+            "", "0", "0.", ".1", "0.1.2", "v0.1", "0.-1", "a.b", "0.+1", "0 .1",
+        ] {
             assert_eq!(ApiVersion::parse(bad), None, "{bad:?}");
         }
     }
@@ -132,7 +134,14 @@ mod tests {
 
     #[test]
     fn negotiation_picks_the_highest_common_version() {
-        let apis = [v("0.3"), v("0.9"), v("0.10"), v("0.12"), v("0.16"), v("0.8")];
+        let apis = [
+            v("0.3"),
+            v("0.9"),
+            v("0.10"),
+            v("0.12"),
+            v("0.16"),
+            v("0.8"),
+        ];
         assert_eq!(negotiate_platform_api("b", &apis), Ok(v("0.12")));
         assert_eq!(
             negotiate_platform_api("b", &[v("0.7"), v("0.15")]),

@@ -182,7 +182,11 @@ impl RunImageSelection {
     /// A one-line summary: `Using run image X (user mirror, on target registry T)`.
     pub fn summary(&self) -> String {
         let chosen = self.chosen();
-        format!("Using run image {} ({})", chosen.image, chosen.why(&self.target))
+        format!(
+            "Using run image {} ({})",
+            chosen.image,
+            chosen.why(&self.target)
+        )
     }
 }
 
@@ -229,7 +233,9 @@ impl RunImageOrder {
                     RunImageStatus::Chosen
                 } else if i < chosen {
                     match &results[i] {
-                        Readability::Unreadable(reason) => RunImageStatus::Unreadable(reason.clone()),
+                        Readability::Unreadable(reason) => {
+                            RunImageStatus::Unreadable(reason.clone())
+                        }
                         Readability::Readable => RunImageStatus::Unused,
                     }
                 } else {
@@ -281,7 +287,10 @@ mod tests {
         );
         assert_eq!(names(&order), vec!["my.reg/run:2"]);
         assert_eq!(order.candidates[0].source, CandidateSource::RunImageFlag);
-        assert_eq!(order.candidates[0].why(&order.target), "given with --run-image");
+        assert_eq!(
+            order.candidates[0].why(&order.target),
+            "given with --run-image"
+        );
     }
 
     #[test]
@@ -322,14 +331,21 @@ mod tests {
             None,
             &builder_run(
                 "paketo/run",
-                &["index.docker.io/paketo/run:latest", "gcr.io/paketo/run", "GCR.io/paketo/run:latest"],
+                &[
+                    "index.docker.io/paketo/run:latest",
+                    "gcr.io/paketo/run",
+                    "GCR.io/paketo/run:latest",
+                ],
             ),
             &[img("gcr.io/paketo/run:latest"), img("docker.io/paketo/run")],
             &reg("other.example"),
         );
         assert_eq!(
             names(&order),
-            vec!["gcr.io/paketo/run:latest", "index.docker.io/paketo/run:latest"]
+            vec![
+                "gcr.io/paketo/run:latest",
+                "index.docker.io/paketo/run:latest"
+            ]
         );
         assert_eq!(order.candidates[0].source, CandidateSource::UserMirror);
         assert_eq!(order.candidates[1].source, CandidateSource::UserMirror);
@@ -339,8 +355,15 @@ mod tests {
     fn candidates_on_the_target_registry_come_first_in_a_stable_partition() {
         let order = run_image_order(
             None,
-            &builder_run("paketo/run", &["gcr.io/paketo/run", "reg:5000/builder-mirror/run"]),
-            &[img("corp.example/run"), img("reg:5000/user/run"), img("reg:5001/user/run")],
+            &builder_run(
+                "paketo/run",
+                &["gcr.io/paketo/run", "reg:5000/builder-mirror/run"],
+            ),
+            &[
+                img("corp.example/run"),
+                img("reg:5000/user/run"),
+                img("reg:5001/user/run"),
+            ],
             &reg("reg:5000"),
         );
         assert_eq!(
@@ -354,7 +377,11 @@ mod tests {
                 "gcr.io/paketo/run:latest",
             ]
         );
-        let whys: Vec<_> = order.candidates.iter().map(|c| c.why(&order.target)).collect();
+        let whys: Vec<_> = order
+            .candidates
+            .iter()
+            .map(|c| c.why(&order.target))
+            .collect();
         assert_eq!(whys[0], "user mirror, on target registry reg:5000");
         assert_eq!(whys[1], "builder mirror, on target registry reg:5000");
         assert_eq!(whys[2], "user mirror");
@@ -371,17 +398,29 @@ mod tests {
         );
         assert_eq!(
             names(&order),
-            vec!["index.docker.io/paketo/run:latest", "gcr.io/paketo/run:latest"]
+            vec![
+                "index.docker.io/paketo/run:latest",
+                "gcr.io/paketo/run:latest"
+            ]
         );
-        assert_eq!(order.candidates[0].why(&order.target), "builder mirror, on target registry docker.io");
+        assert_eq!(
+            order.candidates[0].why(&order.target),
+            "builder mirror, on target registry docker.io"
+        );
     }
 
     #[test]
     fn target_is_output_registry_with_publish_else_builders() {
         let out = img("reg.example:5000/app");
         let builder = img("paketobuildpacks/builder");
-        assert_eq!(target_registry(&out, &builder, true), reg("reg.example:5000"));
-        assert_eq!(target_registry(&out, &builder, false), reg("index.docker.io"));
+        assert_eq!(
+            target_registry(&out, &builder, true),
+            reg("reg.example:5000")
+        );
+        assert_eq!(
+            target_registry(&out, &builder, false),
+            reg("index.docker.io")
+        );
     }
 
     fn three() -> RunImageOrder {
@@ -460,7 +499,10 @@ mod tests {
             &[],
             &reg("x.example"),
         );
-        let text = flag.select(&[Readability::Unreadable("unauthorized".into())]).unwrap_err().to_string();
+        let text = flag
+            .select(&[Readability::Unreadable("unauthorized".into())])
+            .unwrap_err()
+            .to_string();
         assert!(text.contains("my.reg/run:latest (unauthorized)"), "{text}");
         assert!(text.contains("--run-image"), "{text}");
     }

@@ -142,19 +142,38 @@ mod tests {
 
     #[test]
     fn the_registry_is_part_of_the_match() {
-        assert!(check_trust(&img("evil.example/paketobuildpacks/builder-jammy-base"), &[], false).is_err());
+        assert!(
+            check_trust(
+                &img("evil.example/paketobuildpacks/builder-jammy-base"),
+                &[],
+                false
+            )
+            .is_err()
+        );
         assert!(check_trust(&img("localhost:5000/heroku/builder:24"), &[], false).is_err());
     }
 
     #[test]
     fn configured_entries_match_the_repository() {
-        let configured = vec![img("registry.corp.example/builder"), img("reg:5000/pinned@sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa")];
+        let configured = vec![
+            img("registry.corp.example/builder"),
+            img(
+                "reg:5000/pinned@sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+            ),
+        ];
         assert_eq!(
             check_trust(&img("registry.corp.example/builder:2"), &configured, false),
             Ok(Trust::Configured(img("registry.corp.example/builder")))
         );
         assert!(check_trust(&img("registry.corp.example/other"), &configured, false).is_err());
-        assert!(check_trust(&img("registry.corp.example:443/builder"), &configured, false).is_err());
+        assert!(
+            check_trust(
+                &img("registry.corp.example:443/builder"),
+                &configured,
+                false
+            )
+            .is_err()
+        );
         assert!(check_trust(&img("reg:5000/pinned:latest"), &configured, false).is_err());
         assert!(
             check_trust(
@@ -168,7 +187,10 @@ mod tests {
 
     #[test]
     fn the_flag_trusts_anything() {
-        assert_eq!(check_trust(&img("some/builder"), &[], true), Ok(Trust::Flag));
+        assert_eq!(
+            check_trust(&img("some/builder"), &[], true),
+            Ok(Trust::Flag)
+        );
     }
 
     #[test]
@@ -176,9 +198,18 @@ mod tests {
         let err = check_trust(&img("reg.example:5000/team/builder:1"), &[], false)
             .unwrap_err()
             .to_string();
-        assert!(err.starts_with("builder 'reg.example:5000/team/builder:1' is not trusted"), "{err}");
-        assert!(err.contains("registry credentials and the Docker socket"), "{err}");
-        assert!(err.contains("`cnb config trusted-builders add reg.example:5000/team/builder:1`"), "{err}");
+        assert!(
+            err.starts_with("builder 'reg.example:5000/team/builder:1' is not trusted"),
+            "{err}"
+        );
+        assert!(
+            err.contains("registry credentials and the Docker socket"),
+            "{err}"
+        );
+        assert!(
+            err.contains("`cnb config trusted-builders add reg.example:5000/team/builder:1`"),
+            "{err}"
+        );
         assert!(err.contains("--trust-builder"), "{err}");
     }
 }
