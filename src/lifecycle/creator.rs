@@ -201,6 +201,53 @@ fn is_loopback(registry: &Registry, resolved: &HashMap<String, Vec<IpAddr>>) -> 
             .is_some_and(|ips| !ips.is_empty() && ips.iter().all(IpAddr::is_loopback))
 }
 
+/// The registries named to the lifecycle (output image, `-run-image`) and, for each, the
+/// chosen mirror it gets in `CNB_REGISTRY_MIRRORS` (never one for the output registry with
+/// `--publish`: a mirror is read-only). Keyed by [`Registry::key`].
+fn reached_registries<'m>(
+    output: &ImageRef,
+    run_image_arg: &ImageRef,
+    publish: bool,
+    chosen_mirrors: &'m [(Registry, Mirror)],
+) -> (BTreeMap<String, Registry>, BTreeMap<String, &'m Mirror>) {
+    let named: [&Registry; 2] = [output.registry(), run_image_arg.registry()];
+    let mut mirrors: BTreeMap<String, &Mirror> = BTreeMap::new();
+    for (registry, mirror) in chosen_mirrors {
+        let is_target = publish && registry == output.registry();
+        if named.contains(&registry) && !is_target && !mirror.is_same_as(registry) {
+            mirrors.entry(registry.key()).or_insert(mirror);
+        }
+    }
+    let mut reached: BTreeMap<String, Registry> = BTreeMap::new();
+    for registry in named
+        .iter()
+        .copied()
+        .chain(mirrors.values().map(|m| m.registry()))
+    {
+        reached
+            .entry(registry.key())
+            .or_insert_with(|| registry.clone());
+    }
+    (reached, mirrors)
+}
+
+/// The registries the lifecycle will reach, sorted by [`Registry::key`]: what the build
+/// should resolve host names for (the `resolved` map of [`CreatorInputs`]) and look up
+/// credentials for, before calling [`creator_spec`] with the same arguments.
+pub fn lifecycle_registries(
+    output: &ImageRef,
+    run_image: &ImageRef,
+    run_image_fetch: &ImageRef,
+    publish: bool,
+    chosen_mirrors: &[(Registry, Mirror)],
+) -> Vec<Registry> {
+    let run_image_arg = if publish { run_image_fetch } else { run_image };
+    reached_registries(output, run_image_arg, publish, chosen_mirrors)
+        .0
+        .into_values()
+        .collect()
+}
+
 /// Builds the creator container (SPEC §7.7).
 pub fn creator_spec(inputs: &CreatorInputs<'_>) -> Creator {
     let output_registry = inputs.output.registry();
@@ -221,25 +268,12 @@ pub fn creator_spec(inputs: &CreatorInputs<'_>) -> Creator {
         ));
     }
 
-    // Registries named to the lifecycle, then the chosen mirror for each.
-    let named: Vec<&Registry> = vec![output_registry, run_image_arg.registry()];
-    let mut mirrors: BTreeMap<String, &Mirror> = BTreeMap::new();
-    for (registry, mirror) in inputs.chosen_mirrors {
-        let is_target = inputs.publish && registry == output_registry;
-        if named.contains(&registry) && !is_target && !mirror.is_same_as(registry) {
-            mirrors.entry(registry.key()).or_insert(mirror);
-        }
-    }
-    let mut reached: BTreeMap<String, Registry> = BTreeMap::new();
-    for registry in named
-        .iter()
-        .copied()
-        .chain(mirrors.values().map(|m| m.registry()))
-    {
-        reached
-            .entry(registry.key())
-            .or_insert_with(|| registry.clone());
-    }
+    let (reached, mirrors) = reached_registries(
+        inputs.output,
+        run_image_arg,
+        inputs.publish,
+        inputs.chosen_mirrors,
+    );
 
     let no_ips: Vec<IpAddr> = Vec::new();
     let insecure: BTreeSet<String> = reached
@@ -525,6 +559,16 @@ pub(crate) mod tests {
         assert!(c.warnings.is_empty());
         let keys: Vec<_> = c.registries.iter().map(Registry::key).collect();
         assert_eq!(keys, strings(&["index.docker.io", "mirror.corp.example"]));
+        assert_eq!(
+            lifecycle_registries(
+                &f.output,
+                &f.run_image,
+                &f.run_image_fetch,
+                false,
+                &f.chosen_mirrors
+            ),
+            c.registries
+        );
     }
 
     fn publish_facts() -> Facts {
@@ -573,7 +617,30 @@ pub(crate) mod tests {
 
     #[test]
     fn publish_mode_spec() {
-        let c = publish_facts().creator();
+        let f = publish_facts();
+        let c = f.creator();
+        let keys: Vec<_> = lifecycle_registries(
+            &f.output,
+            &f.run_image,
+            &f.run_image_fetch,
+            true,
+            &f.chosen_mirrors,
+        )
+        .iter()
+        .map(Registry::key)
+        .collect();
+        assert_eq!(
+            keys,
+            strings(&[
+                "mirror.corp.example",
+                "mirror2.corp.example",
+                "registry.corp.example:5000"
+            ])
+        );
+        assert_eq!(
+            c.registries.iter().map(Registry::key).collect::<Vec<_>>(),
+            keys
+        );
         assert_eq!(
             c.spec.command,
             strings(&[

@@ -28,7 +28,8 @@ use thiserror::Error;
 
 pub use creator::{
     APP_DIR, CACHE_DIR, CREATOR, Creator, CreatorInputs, DOCKER_SOCKET_TARGET, LAUNCH_CACHE_DIR,
-    LogLevel, PLATFORM_ENV_DIR, cache_volume_name, creator_spec, parse_user_env,
+    LogLevel, PLATFORM_ENV_DIR, cache_volume_name, creator_spec, lifecycle_registries,
+    parse_user_env,
 };
 pub use metadata::{BuilderMetadata, BuilderRunImage, METADATA_LABEL, RunImageSource};
 pub use plan::{
@@ -65,6 +66,14 @@ pub struct ContainerSpec {
     /// The app directory, uploaded to `/workspace` as a tar owned by (uid, gid).
     pub app_dir: PathBuf,
     pub app_owner: (u32, u32),
+}
+
+impl ContainerSpec {
+    /// The environment as it may be shown (`--verbose`, `--dry-run`): `CNB_REGISTRY_AUTH`
+    /// and secret-looking names as `<redacted>`.
+    pub fn redacted_env(&self) -> BTreeMap<String, String> {
+        plan::redact(&self.env)
+    }
 }
 
 /// Why the lifecycle cannot be set up. Each message names the builder or image and,

@@ -111,7 +111,7 @@ fn is_secret_name(name: &str) -> bool {
         .any(|word| upper.contains(word))
 }
 
-fn redact(env: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+pub(super) fn redact(env: &BTreeMap<String, String>) -> BTreeMap<String, String> {
     env.iter()
         .map(|(k, v)| {
             let v = if is_secret_name(k) {
