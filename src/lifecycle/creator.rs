@@ -250,7 +250,6 @@ pub fn lifecycle_registries(
 
 /// Builds the creator container (SPEC §7.7).
 pub fn creator_spec(inputs: &CreatorInputs<'_>) -> Creator {
-    let output_registry = inputs.output.registry();
     // In daemon mode the run image is named as chosen (its content came through any mirror);
     // with --publish the lifecycle must fetch it itself, so it gets the fetch location.
     let run_image_arg = if inputs.publish {
