@@ -106,7 +106,8 @@ pub struct CreatorInputs<'a> {
     pub platform_env: BTreeMap<String, String>,
     /// `--network`.
     pub network: Option<&'a str>,
-    /// Host path of the Docker socket to bind in daemon mode (`/var/run/docker.sock`).
+    /// Host path of the Docker socket to bind in daemon mode: a file path such as
+    /// `/var/run/docker.sock`, not a `unix://` URL.
     pub docker_socket: &'a str,
     /// The app directory (`--path`).
     pub app_dir: &'a Path,
