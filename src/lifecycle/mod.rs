@@ -165,7 +165,7 @@ mod tests {
         let api = md.negotiate_platform_api().unwrap();
         assert_eq!(api, ApiVersion::new(0, 13));
         assert!(check_trust(&builder, &[], false).is_err());
-        let trust = check_trust(&builder, &[builder.clone()], false).unwrap();
+        let trust = check_trust(&builder, std::slice::from_ref(&builder), false).unwrap();
 
         let output = ImageRef::parse("cnbtest/app").unwrap();
         let user_mirror = ImageRef::parse("127.0.0.1:5001/cnbtest/run").unwrap();
