@@ -654,6 +654,7 @@ pub fn edit<T>(
     let parsed = parse_document(text, path)?;
     validate(&parsed, text, path)?;
     let mut doc = parsed.into_mut();
+    comments_to_top(&mut doc);
     let value = change(&mut doc);
     let after = doc.to_string();
     if after == text {
@@ -707,6 +708,25 @@ pub fn edit<T>(
         value,
         written: true,
     })
+}
+
+/// In a file with nothing but comments, toml_edit keeps them after the last item,
+/// where a new key would land above them; move them to the top so they stay first.
+pub(crate) fn comments_to_top(doc: &mut DocumentMut) {
+    if doc.is_empty()
+        && let Some(trailing) = doc.trailing().as_str().map(str::to_string)
+        && !trailing.is_empty()
+    {
+        let mut prefix = doc
+            .decor()
+            .prefix()
+            .and_then(|p| p.as_str())
+            .unwrap_or("")
+            .to_string();
+        prefix.push_str(&trailing);
+        doc.decor_mut().set_prefix(prefix);
+        doc.set_trailing("");
+    }
 }
 
 /// Follows a chain of symbolic links to the file they end at (a dangling link's

@@ -685,7 +685,7 @@ fn remove_key_keep_comments(table: &mut dyn TableLike, key: &str) -> Option<Stri
         prefix.clone()
     } else {
         match prefix.trim_end_matches([' ', '\t']).rfind("\n\n") {
-            Some(i) => prefix[..i + 1].to_string(),
+            Some(i) => prefix[..i + 2].to_string(),
             None => String::new(),
         }
     };
