@@ -43,7 +43,9 @@ fn apply<T>(text: &str, f: impl FnOnce(&mut DocumentMut) -> T) -> (String, T) {
     validate(&doc, text, p()).unwrap();
     let mut doc = doc.into_mut();
     comments_to_top(&mut doc);
+    let had_values = doc.iter().any(|(_, item)| item.is_value());
     let value = f(&mut doc);
+    header_stays_first(&mut doc, had_values);
     let after = doc.to_string();
     Config::parse(&after, p())
         .unwrap_or_else(|e| panic!("edit produced an invalid file: {e}\n{after}"));
@@ -681,5 +683,28 @@ fn edit_keeps_permissions_and_writes_through_a_symlink() {
     assert_eq!(
         std::fs::metadata(&real).unwrap().permissions().mode() & 0o777,
         0o600
+    );
+}
+
+#[test]
+fn a_header_above_a_first_table_stays_first_when_keys_come_and_go() {
+    let text = "# line one\n\n# about mirrors\n[registry-mirrors]\n\"quay.io\" = \"q.example\"\n";
+    let (after, _) = apply(text, |doc| {
+        edits::set_top_level_string(doc, keys::PULL_POLICY, "never")
+    });
+    assert_eq!(
+        after,
+        "# line one\n\npull-policy = \"never\"\n\n# about mirrors\n[registry-mirrors]\n\"quay.io\" = \"q.example\"\n"
+    );
+    let (back, _) = apply(&after, |doc| edits::unset_top_level(doc, keys::PULL_POLICY));
+    assert_eq!(back, text);
+    // A comment above a table that follows top-level keys stays with its table.
+    let text = "a = 1\n\n# about mirrors\n[registry-mirrors]\n\"quay.io\" = \"q.example\"\n";
+    let (after, _) = apply(text, |doc| {
+        edits::set_top_level_string(doc, keys::PULL_POLICY, "never")
+    });
+    assert_eq!(
+        after,
+        "a = 1\npull-policy = \"never\"\n\n# about mirrors\n[registry-mirrors]\n\"quay.io\" = \"q.example\"\n"
     );
 }
