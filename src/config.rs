@@ -434,12 +434,13 @@ fn validate(doc: &Document<String>, text: &str, path: &Path) -> Result<ConfigFil
                 ),
             )
         })?;
+        let mut seen = std::collections::HashSet::with_capacity(table.len());
         for (name, value) in table.iter() {
             let name_key = table.key(name);
             let name_span = name_key.and_then(|k| k.span());
             let mirror_key =
                 MirrorKey::parse(name).map_err(|e| v.err(name_span.clone(), e.to_string()))?;
-            if file.config.registry_mirrors_entry(&mirror_key).is_some() {
+            if !seen.insert(mirror_key.clone()) {
                 return Err(v.err(
                     name_span,
                     format!(
