@@ -759,3 +759,28 @@ fn the_quick_reader_leaves_errors_and_unusual_shapes_to_the_full_reader() {
         assert!(fast::read(text).is_none(), "quick reader accepted:\n{text}");
     }
 }
+
+#[test]
+fn the_quick_reader_checks_large_files_in_two_halves_in_order() {
+    let mut text = String::from("[registry-mirrors]\n");
+    for i in 0..600 {
+        text.push_str(&format!(
+            "\"reg{i}.example:5000\" = [\"m{i}.example\", \"http://n{i}.example/p\"]\n"
+        ));
+    }
+    let quick = fast::read(&text).expect("a valid large file");
+    let full = validate(&parse_document(&text, p()).unwrap(), &text, p()).unwrap();
+    assert_eq!(quick, full);
+    assert_eq!(quick.written.registry_mirrors[599].0, "reg599.example:5000");
+
+    let bad = text.replace("\"m450.example\"", "\"https://\"");
+    assert!(fast::read(&bad).is_none());
+    let (line, _, _) = invalid(&bad);
+    assert_eq!(line, 452);
+
+    let duplicate = format!("{text}\"REG3.example:5000\" = \"x.example\"\n");
+    assert!(fast::read(&duplicate).is_none());
+    let (line, _, message) = invalid(&duplicate);
+    assert_eq!(line, 602);
+    assert!(message.contains("two entries"), "{message}");
+}
