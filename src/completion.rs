@@ -1,33 +1,482 @@
-//! Dynamic shell completion: values offered for `remove` commands, read from the config file.
+//! Shell completion and generated documentation.
+//!
+//! - [`script`]: the registration script `cnb completion <shell>` prints. It is
+//!   clap_complete's dynamic ("env") script: the shell calls back into
+//!   `COMPLETE=<shell> cnb -- <words>` on every TAB, so values come from the
+//!   config file at completion time, not from a snapshot.
+//! - The `configured_*` functions: the values offered for `remove` commands,
+//!   read from the config file that `--config` (on the command line being
+//!   completed), `CNB_CONFIG` or `CNB_HOME` select. Any problem (no file, a
+//!   corrupt file, an unreadable one) means no candidates: completion never
+//!   prints an error and never fails.
+//! - [`man_pages`] and [`generated_files`]: what is kept in the repository
+//!   under `completions/` and `docs/man/` (tests/generated.rs keeps them fresh).
 
+use std::collections::HashMap;
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+
+use clap::{CommandFactory, ValueEnum};
 use clap_complete::engine::CompletionCandidate;
+use clap_complete::env::EnvCompleter;
+
+use crate::cli::{Cli, Shell};
+use crate::config::{self, Config};
+use crate::env_vars;
+use crate::reference::{ImageRef, MirrorKey};
+
+/// The name the scripts register completions for, and the program they call
+/// back into (found on `PATH`).
+pub const BIN: &str = "cnb";
+/// Where the generated completion scripts are kept, relative to the repository root.
+pub const COMPLETIONS_DIR: &str = "completions";
+/// Where the generated man pages are kept, relative to the repository root.
+pub const MAN_DIR: &str = "docs/man";
+
+/// The completion script for `shell`: exactly what `COMPLETE=<shell> cnb` prints
+/// when `cnb` is on `PATH`.
+pub fn script(shell: Shell) -> String {
+    let completer: &dyn EnvCompleter = match shell {
+        Shell::Bash => &clap_complete::env::Bash,
+        Shell::Zsh => &clap_complete::env::Zsh,
+        Shell::Fish => &clap_complete::env::Fish,
+        Shell::Powershell => &clap_complete::env::Powershell,
+        Shell::Elvish => &clap_complete::env::Elvish,
+    };
+    let name = Cli::command().get_name().to_string();
+    let mut buf = Vec::new();
+    completer
+        .write_registration(env_vars::COMPLETE, &name, BIN, BIN, &mut buf)
+        .expect("writing to a Vec cannot fail");
+    String::from_utf8_lossy(&buf).into_owned()
+}
+
+/// The file name a shell's script is kept under in `completions/`.
+pub fn script_file_name(shell: Shell) -> &'static str {
+    match shell {
+        Shell::Bash => "cnb.bash",
+        Shell::Zsh => "cnb.zsh",
+        Shell::Fish => "cnb.fish",
+        Shell::Powershell => "cnb.ps1",
+        Shell::Elvish => "cnb.elv",
+    }
+}
+
+/// One man page per command and subcommand (`cnb.1`, `cnb-config.1`,
+/// `cnb-config-registry-mirrors-add.1`, ...), rendered from the CLI definition.
+pub fn man_pages() -> Vec<(String, Vec<u8>)> {
+    let mut cmd = Cli::command().disable_help_subcommand(true);
+    cmd.build();
+    // Every page names the program, not the subcommand, as its source.
+    let source = format!("cnb {}", cmd.get_version().unwrap_or_default());
+    let mut pages = Vec::new();
+    collect_man_pages(&cmd, &source, &mut pages);
+    pages
+}
+
+fn collect_man_pages(cmd: &clap::Command, source: &str, pages: &mut Vec<(String, Vec<u8>)>) {
+    let man = clap_mangen::Man::new(cmd.clone())
+        .source(source)
+        .manual("cnb manual");
+    let mut page = Vec::new();
+    man.render(&mut page).expect("writing to a Vec cannot fail");
+    pages.push((man.get_filename(), page));
+    for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
+        collect_man_pages(sub, source, pages);
+    }
+}
+
+/// Every generated file kept in the repository: path relative to the
+/// repository root, and contents.
+pub fn generated_files() -> Vec<(PathBuf, Vec<u8>)> {
+    let mut files: Vec<(PathBuf, Vec<u8>)> = Shell::value_variants()
+        .iter()
+        .map(|shell| {
+            (
+                Path::new(COMPLETIONS_DIR).join(script_file_name(*shell)),
+                script(*shell).into_bytes(),
+            )
+        })
+        .collect();
+    files.extend(
+        man_pages()
+            .into_iter()
+            .map(|(name, page)| (Path::new(MAN_DIR).join(name), page)),
+    );
+    files
+}
+
+// ---------------------------------------------------------------------------
+// Dynamic values
+// ---------------------------------------------------------------------------
 
 /// Registries with a `registry-mirrors` entry.
 pub fn configured_registries() -> Vec<CompletionCandidate> {
-    Vec::new()
+    let Some(config) = load_config(&Context::current()) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for entry in &config.registry_mirrors {
+        let mirrors = join(entry.mirrors.iter().map(ToString::to_string));
+        let help = match &entry.key {
+            MirrorKey::Any => format!("every other registry; mirrors: {mirrors}"),
+            MirrorKey::Registry(_) => format!("mirrors: {mirrors}"),
+        };
+        out.push(CompletionCandidate::new(entry.key.to_string()).help(Some(help.clone().into())));
+        if let MirrorKey::Registry(registry) = &entry.key {
+            if registry.is_docker_hub() {
+                // Offered only when someone types the long name.
+                for alias in [crate::reference::DOCKER_HUB, "registry-1.docker.io"] {
+                    out.push(
+                        CompletionCandidate::new(alias)
+                            .help(Some(help.clone().into()))
+                            .hide(true),
+                    );
+                }
+            }
+        }
+    }
+    out
 }
 
-/// Mirrors of every configured registry.
+/// Mirrors of every configured registry, or only of the registry already on
+/// the command line (`cnb config registry-mirrors remove docker.io -m <TAB>`).
 pub fn configured_mirrors() -> Vec<CompletionCandidate> {
-    Vec::new()
+    let ctx = Context::current();
+    let Some(config) = load_config(&ctx) else {
+        return Vec::new();
+    };
+    let chosen = ctx
+        .registry
+        .as_deref()
+        .and_then(|r| MirrorKey::parse(r).ok())
+        .filter(|key| config.registry_mirrors.iter().any(|e| &e.key == key));
+    let mut owners = Owners::default();
+    for entry in &config.registry_mirrors {
+        if chosen.as_ref().is_some_and(|key| key != &entry.key) {
+            continue;
+        }
+        for mirror in &entry.mirrors {
+            owners.add(mirror.to_string(), entry.key.to_string());
+        }
+    }
+    owners.candidates()
 }
 
 /// Run images with a `run-images` entry.
 pub fn configured_run_images() -> Vec<CompletionCandidate> {
-    Vec::new()
+    let Some(config) = load_config(&Context::current()) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for entry in &config.run_image_mirrors {
+        let help = format!(
+            "mirrors: {}",
+            join(entry.mirrors.iter().map(familiar_image))
+        );
+        out.extend(image_candidates(&entry.image, Some(help)));
+    }
+    out
 }
 
-/// Mirror images of every configured run image.
+/// Mirror images of every configured run image, or only of the run image
+/// already on the command line.
 pub fn configured_run_image_mirrors() -> Vec<CompletionCandidate> {
-    Vec::new()
+    let ctx = Context::current();
+    let Some(config) = load_config(&ctx) else {
+        return Vec::new();
+    };
+    let chosen = ctx
+        .run_image
+        .as_deref()
+        .and_then(|i| ImageRef::parse(i).ok())
+        .filter(|image| config.run_image_mirrors.iter().any(|e| &e.image == image));
+    let mut owners = Owners::default();
+    for entry in &config.run_image_mirrors {
+        if chosen.as_ref().is_some_and(|image| image != &entry.image) {
+            continue;
+        }
+        for mirror in &entry.mirrors {
+            owners.add(familiar_image(mirror), familiar_image(&entry.image));
+        }
+    }
+    owners.candidates()
 }
 
 /// `insecure-registries` entries.
 pub fn configured_insecure_registries() -> Vec<CompletionCandidate> {
-    Vec::new()
+    let Some(config) = load_config(&Context::current()) else {
+        return Vec::new();
+    };
+    config
+        .insecure_registries
+        .iter()
+        .map(|entry| CompletionCandidate::new(entry.to_string()))
+        .collect()
 }
 
 /// Configured trusted builders.
 pub fn configured_trusted_builders() -> Vec<CompletionCandidate> {
-    Vec::new()
+    let Some(config) = load_config(&Context::current()) else {
+        return Vec::new();
+    };
+    config
+        .trusted_builders
+        .iter()
+        .flat_map(|image| image_candidates(image, None))
+        .collect()
+}
+
+/// What the command line being completed already says.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Context {
+    /// `--config FILE`.
+    config: Option<PathBuf>,
+    /// The REGISTRY of `config registry-mirrors remove`.
+    registry: Option<String>,
+    /// The IMAGE of `config run-image-mirrors remove`.
+    run_image: Option<String>,
+}
+
+impl Context {
+    /// From this process's arguments: while completing they are
+    /// `cnb -- cnb <words...>`, and the word being completed is at
+    /// `_CLAP_COMPLETE_INDEX` (bash, zsh, elvish) or last (fish, PowerShell).
+    fn current() -> Context {
+        let index = std::env::var(env_vars::CLAP_COMPLETE_INDEX)
+            .ok()
+            .and_then(|i| i.parse().ok());
+        completed_words(std::env::args_os().collect(), index)
+            .map(|words| Context::from_words(&words))
+            .unwrap_or_default()
+    }
+
+    /// Parses the words before the one being completed, leniently.
+    fn from_words(words: &[OsString]) -> Context {
+        let Ok(matches) = Cli::command()
+            .ignore_errors(true)
+            .try_get_matches_from(words)
+        else {
+            return Context::default();
+        };
+        let mut ctx = Context::default();
+        let mut path: Vec<&str> = Vec::new();
+        let mut current = Some(&matches);
+        while let Some(m) = current {
+            if let Ok(Some(config)) = m.try_get_one::<PathBuf>("config") {
+                ctx.config = Some(config.clone());
+            }
+            match path.as_slice() {
+                ["config", "registry-mirrors", "remove"] => {
+                    ctx.registry = m.try_get_one::<String>("registry").ok().flatten().cloned();
+                }
+                ["config", "run-image-mirrors", "remove"] => {
+                    ctx.run_image = m.try_get_one::<String>("image").ok().flatten().cloned();
+                }
+                _ => {}
+            }
+            current = m.subcommand().map(|(name, sub)| {
+                path.push(name);
+                sub
+            });
+        }
+        ctx
+    }
+}
+
+/// The words before the one being completed, starting with the program name;
+/// `None` when these arguments are not a completion request.
+fn completed_words(args: Vec<OsString>, index: Option<usize>) -> Option<Vec<OsString>> {
+    let escape = args.iter().position(|a| a == "--")?;
+    let mut words = args.into_iter().skip(escape + 1).collect::<Vec<_>>();
+    if words.is_empty() {
+        return None;
+    }
+    let index = index.unwrap_or(words.len() - 1).min(words.len());
+    words.truncate(index);
+    Some(words)
+}
+
+/// The config the completed command would use; `None` on any problem.
+fn load_config(ctx: &Context) -> Option<Config> {
+    let location = config::locate(ctx.config.as_deref()).ok()?;
+    Config::load(&location.path).ok()
+}
+
+/// An image as people usually type it: Docker Hub without `docker.io/`,
+/// official images without `library/`, no `:latest`. It parses back to the
+/// same reference.
+fn familiar_image(image: &ImageRef) -> String {
+    let mut out = if image.registry().is_docker_hub() {
+        match image.repository().strip_prefix("library/") {
+            Some(name) if !name.contains('/') => name.to_string(),
+            _ => image.repository().to_string(),
+        }
+    } else {
+        format!("{}/{}", image.registry().key(), image.repository())
+    };
+    if let Some(tag) = image.tag() {
+        if tag != "latest" || image.digest().is_some() {
+            out.push(':');
+            out.push_str(tag);
+        }
+    }
+    if let Some(digest) = image.digest() {
+        out.push('@');
+        out.push_str(digest);
+    }
+    out
+}
+
+/// An image as a candidate; Docker Hub images also answer to `docker.io/...`.
+fn image_candidates(image: &ImageRef, help: Option<String>) -> Vec<CompletionCandidate> {
+    let short = familiar_image(image);
+    let mut out = vec![CompletionCandidate::new(&short).help(help.clone().map(Into::into))];
+    if image.registry().is_docker_hub() {
+        let long = match short.strip_prefix(image.repository()) {
+            Some(rest) => format!(
+                "{}/{}{rest}",
+                crate::reference::DOCKER_HUB_DISPLAY,
+                image.repository()
+            ),
+            None => format!("{}/library/{short}", crate::reference::DOCKER_HUB_DISPLAY),
+        };
+        out.push(
+            CompletionCandidate::new(long)
+                .help(help.map(Into::into))
+                .hide(true),
+        );
+    }
+    out
+}
+
+/// Values listed once each, with the entries they belong to as help.
+#[derive(Default)]
+struct Owners {
+    order: Vec<String>,
+    owners: HashMap<String, Vec<String>>,
+}
+
+impl Owners {
+    fn add(&mut self, value: String, owner: String) {
+        let owners = self.owners.entry(value.clone()).or_default();
+        if owners.is_empty() {
+            self.order.push(value);
+        }
+        if !owners.contains(&owner) {
+            owners.push(owner);
+        }
+    }
+
+    fn candidates(mut self) -> Vec<CompletionCandidate> {
+        self.order
+            .into_iter()
+            .map(|value| {
+                let owners = self.owners.remove(&value).unwrap_or_default();
+                let help = format!("mirror of {}", join(owners.into_iter()));
+                CompletionCandidate::new(value).help(Some(help.into()))
+            })
+            .collect()
+    }
+}
+
+fn join(items: impl Iterator<Item = String>) -> String {
+    items.collect::<Vec<_>>().join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn os(words: &[&str]) -> Vec<OsString> {
+        words.iter().map(OsString::from).collect()
+    }
+
+    #[test]
+    fn words_before_the_cursor_come_after_the_escape() {
+        let args = os(&["cnb", "--", "cnb", "config", "path", "x"]);
+        assert_eq!(
+            completed_words(args.clone(), Some(3)),
+            Some(os(&["cnb", "config", "path"]))
+        );
+        // fish and PowerShell: the last word is the one being completed.
+        assert_eq!(
+            completed_words(args, None),
+            Some(os(&["cnb", "config", "path"]))
+        );
+        assert_eq!(completed_words(os(&["cnb", "config", "path"]), None), None);
+        assert_eq!(completed_words(os(&["cnb", "--"]), None), None);
+    }
+
+    #[test]
+    fn context_reads_config_flag_anywhere_and_the_entry_being_edited() {
+        let ctx = Context::from_words(&os(&[
+            "cnb",
+            "config",
+            "--config",
+            "/tmp/x.toml",
+            "registry-mirrors",
+            "remove",
+            "docker.io",
+            "-m",
+        ]));
+        assert_eq!(ctx.config, Some(PathBuf::from("/tmp/x.toml")));
+        assert_eq!(ctx.registry.as_deref(), Some("docker.io"));
+
+        let ctx = Context::from_words(&os(&[
+            "cnb",
+            "--config=c.toml",
+            "config",
+            "run-image-mirrors",
+            "remove",
+            "-m",
+            "a/b",
+            "paketo/run",
+            "--mirror",
+        ]));
+        assert_eq!(ctx.config, Some(PathBuf::from("c.toml")));
+        assert_eq!(ctx.run_image.as_deref(), Some("paketo/run"));
+    }
+
+    #[test]
+    fn context_survives_nonsense() {
+        for words in [
+            os(&["cnb"]),
+            os(&["cnb", "--help"]),
+            os(&["cnb", "--version", "config"]),
+            os(&["cnb", "nope", "--bogus", "--config"]),
+            os(&["cnb", "config", "registry-mirrors", "remove", "--config"]),
+        ] {
+            let ctx = Context::from_words(&words);
+            assert_eq!(ctx.registry, None, "{words:?}");
+        }
+    }
+
+    #[test]
+    fn every_shell_has_a_script_calling_back_into_cnb() {
+        for shell in Shell::value_variants() {
+            let text = script(*shell);
+            assert!(text.contains("COMPLETE"), "{shell:?}: {text}");
+            assert!(text.contains("cnb"), "{shell:?}: {text}");
+        }
+    }
+
+    #[test]
+    fn man_pages_cover_nested_subcommands() {
+        let names: Vec<String> = man_pages().into_iter().map(|(n, _)| n).collect();
+        for expected in [
+            "cnb.1",
+            "cnb-build.1",
+            "cnb-config.1",
+            "cnb-config-registry-mirrors-add.1",
+            "cnb-config-path.1",
+            "cnb-completion.1",
+        ] {
+            assert!(
+                names.iter().any(|n| n == expected),
+                "{expected} in {names:?}"
+            );
+        }
+        assert!(!names.iter().any(|n| n.contains("help")), "{names:?}");
+    }
 }

@@ -12,6 +12,8 @@ pub const DOCKER_HOST: &str = "DOCKER_HOST";
 pub const DOCKER_CONFIG: &str = "DOCKER_CONFIG";
 /// Set by the shell when it asks cnb for completions (clap_complete's `CompleteEnv`).
 pub const COMPLETE: &str = "COMPLETE";
+/// Set by the bash, zsh and elvish completion scripts: the index of the word being completed.
+pub const CLAP_COMPLETE_INDEX: &str = "_CLAP_COMPLETE_INDEX";
 
 /// Variables cnb sets in the lifecycle container (SPEC §7.7).
 pub mod lifecycle {
