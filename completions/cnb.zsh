@@ -34,3 +34,4 @@ function _clap_dynamic_completer_cnb() {
 }
 
 compdef _clap_dynamic_completer_cnb cnb
+if [[ ${funcstack[1]} == _cnb ]]; then _clap_dynamic_completer_cnb "$@"; fi

@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 
 use clap::{CommandFactory, ValueEnum};
 use clap_complete::engine::CompletionCandidate;
-use clap_complete::env::EnvCompleter;
+use clap_complete::env::{EnvCompleter, Shells};
 
 use crate::cli::{Cli, Shell};
 use crate::config::{self, Config};
@@ -33,12 +33,22 @@ pub const COMPLETIONS_DIR: &str = "completions";
 /// Where the generated man pages are kept, relative to the repository root.
 pub const MAN_DIR: &str = "docs/man";
 
+/// The shells `COMPLETE=<shell> cnb` answers for (see `app::main`): clap_complete's,
+/// with zsh's script made to work when installed as an autoloaded `_cnb` in `fpath`.
+pub const SHELLS: Shells<'static> = Shells(&[
+    &clap_complete::env::Bash,
+    &clap_complete::env::Elvish,
+    &clap_complete::env::Fish,
+    &clap_complete::env::Powershell,
+    &ZshAutoload,
+]);
+
 /// The completion script for `shell`: exactly what `COMPLETE=<shell> cnb` prints
 /// when `cnb` is on `PATH`.
 pub fn script(shell: Shell) -> String {
     let completer: &dyn EnvCompleter = match shell {
         Shell::Bash => &clap_complete::env::Bash,
-        Shell::Zsh => &clap_complete::env::Zsh,
+        Shell::Zsh => &ZshAutoload,
         Shell::Fish => &clap_complete::env::Fish,
         Shell::Powershell => &clap_complete::env::Powershell,
         Shell::Elvish => &clap_complete::env::Elvish,
@@ -49,6 +59,50 @@ pub fn script(shell: Shell) -> String {
         .write_registration(env_vars::COMPLETE, &name, BIN, BIN, &mut buf)
         .expect("writing to a Vec cannot fail");
     String::from_utf8_lossy(&buf).into_owned()
+}
+
+/// clap_complete's zsh support plus one line: when zsh autoloads the script
+/// from `fpath` (as `_cnb`), the script only registers its completer with
+/// `compdef`, so the first TAB of every shell would offer nothing. The added
+/// line runs the completer on that first call; it does nothing when the script
+/// is sourced.
+#[derive(Debug, Clone, Copy)]
+pub struct ZshAutoload;
+
+impl EnvCompleter for ZshAutoload {
+    fn name(&self) -> &'static str {
+        clap_complete::env::Zsh.name()
+    }
+
+    fn is(&self, name: &str) -> bool {
+        clap_complete::env::Zsh.is(name)
+    }
+
+    fn write_registration(
+        &self,
+        var: &str,
+        name: &str,
+        bin: &str,
+        completer: &str,
+        buf: &mut dyn std::io::Write,
+    ) -> std::io::Result<()> {
+        clap_complete::env::Zsh.write_registration(var, name, bin, completer, buf)?;
+        let function = name.replace('-', "_");
+        writeln!(
+            buf,
+            "if [[ ${{funcstack[1]}} == _{bin} ]]; then _clap_dynamic_completer_{function} \"$@\"; fi"
+        )
+    }
+
+    fn write_complete(
+        &self,
+        cmd: &mut clap::Command,
+        args: Vec<OsString>,
+        current_dir: Option<&Path>,
+        buf: &mut dyn std::io::Write,
+    ) -> std::io::Result<()> {
+        clap_complete::env::Zsh.write_complete(cmd, args, current_dir, buf)
+    }
 }
 
 /// The file name a shell's script is kept under in `completions/`.

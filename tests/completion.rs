@@ -1,0 +1,526 @@
+//! Dynamic completion, driven the way shells drive it: the registration
+//! scripts in completions/ run `COMPLETE=<shell> cnb -- <words...>` with a few
+//! `_CLAP_*` variables, and read candidates from stdout.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+const BIN: &str = env!("CARGO_BIN_EXE_cnb");
+
+const CONFIG: &str = r#"# completion test config
+default-builder-image = "paketobuildpacks/builder-jammy-base"
+insecure-registries = ["registry.local:5000", "10.20.0.0/16"]
+
+[registry-mirrors]
+"index.docker.io" = "mirror.corp.example"
+"quay.io" = ["https://q1.corp.example", "http://q2.corp.example:5000/quay"]
+"*" = "catchall.corp.example"
+
+[[run-images]]
+image = "paketobuildpacks/run-jammy-base"
+mirrors = ["registry.corp.example/paketo/run-jammy-base", "registry2.corp.example/run:1.2"]
+
+[[run-images]]
+image = "registry.corp.example/other/run"
+mirrors = ["registry.corp.example/paketo/run-jammy-base"]
+
+[[trusted-builders]]
+name = "registry.corp.example/builder"
+
+[[trusted-builders]]
+name = "heroku/builder:24"
+"#;
+
+/// A temporary CNB_HOME holding `config.toml`.
+struct Home {
+    dir: tempfile::TempDir,
+}
+
+impl Home {
+    fn with(config: &str) -> Home {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("config.toml"), config).unwrap();
+        Home { dir }
+    }
+
+    fn empty() -> Home {
+        Home {
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// The binary with a clean environment apart from this home.
+    fn cnb(&self) -> Command {
+        let mut cmd = Command::new(BIN);
+        cmd.env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("HOME", self.path())
+            .env("XDG_CONFIG_HOME", self.path().join("xdg"))
+            .env("CNB_HOME", self.path())
+            .current_dir(self.path());
+        cmd
+    }
+
+    /// What bash's registration script runs for `cnb <words...>`, the last
+    /// word being the one under the cursor.
+    fn bash(&self, words: &[&str]) -> Output {
+        let mut cmd = self.cnb();
+        cmd.env("COMPLETE", "bash")
+            .env("_CLAP_IFS", "\u{b}")
+            .env("_CLAP_COMPLETE_INDEX", words.len().to_string())
+            .env("_CLAP_COMPLETE_COMP_TYPE", "9")
+            .env("_CLAP_COMPLETE_SPACE", "false")
+            .arg("--")
+            .arg("cnb")
+            .args(words);
+        cmd.output().unwrap()
+    }
+
+    /// Candidates bash would get.
+    fn bash_values(&self, words: &[&str]) -> Vec<String> {
+        let out = self.bash(words);
+        assert!(out.status.success(), "{words:?}: {out:?}");
+        assert!(out.stderr.is_empty(), "{words:?}: {out:?}");
+        let stdout = String::from_utf8(out.stdout).unwrap();
+        if stdout.is_empty() {
+            return Vec::new();
+        }
+        stdout.split('\u{b}').map(str::to_string).collect()
+    }
+
+    /// `value\thelp` lines, as fish's script reads them.
+    fn fish(&self, words: &[&str]) -> Vec<(String, Option<String>)> {
+        let out = self
+            .cnb()
+            .env("COMPLETE", "fish")
+            .arg("--")
+            .arg("cnb")
+            .args(words)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{words:?}: {out:?}");
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .map(|line| match line.split_once('\t') {
+                Some((value, help)) => (value.to_string(), Some(help.to_string())),
+                None => (line.to_string(), None),
+            })
+            .collect()
+    }
+
+    /// `value:help` entries separated by newlines, as zsh's script reads them.
+    fn zsh(&self, words: &[&str]) -> Vec<String> {
+        let out = self
+            .cnb()
+            .env("COMPLETE", "zsh")
+            .env("_CLAP_IFS", "\n")
+            .env("_CLAP_COMPLETE_INDEX", words.len().to_string())
+            .arg("--")
+            .arg("cnb")
+            .args(words)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{words:?}: {out:?}");
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .map(str::to_string)
+            .collect()
+    }
+}
+
+/// Candidates that are not flags.
+fn values(candidates: Vec<String>) -> Vec<String> {
+    candidates
+        .into_iter()
+        .filter(|c| !c.starts_with('-'))
+        .collect()
+}
+
+#[test]
+fn registries_are_offered_as_people_type_them() {
+    let home = Home::with(CONFIG);
+    let got = values(home.bash_values(&["config", "registry-mirrors", "remove", ""]));
+    assert_eq!(got, ["docker.io", "quay.io", "*"]);
+
+    assert_eq!(
+        home.bash_values(&["config", "registry-mirrors", "remove", "q"]),
+        ["quay.io"]
+    );
+    // The stored spellings of Docker Hub complete when typed.
+    assert_eq!(
+        home.bash_values(&["config", "registry-mirrors", "remove", "index"]),
+        ["index.docker.io"]
+    );
+    assert_eq!(
+        home.bash_values(&["config", "registry-mirrors", "remove", "d"]),
+        ["docker.io"]
+    );
+}
+
+#[test]
+fn mirrors_are_offered_for_dash_m_and_narrowed_to_the_registry_given() {
+    let home = Home::with(CONFIG);
+    let all = home.bash_values(&["config", "registry-mirrors", "remove", "-m", ""]);
+    assert_eq!(
+        all,
+        [
+            "mirror.corp.example",
+            "https://q1.corp.example",
+            "http://q2.corp.example:5000/quay",
+            "catchall.corp.example"
+        ]
+    );
+    let quay = home.bash_values(&["config", "registry-mirrors", "remove", "quay.io", "-m", ""]);
+    assert_eq!(
+        quay,
+        [
+            "https://q1.corp.example",
+            "http://q2.corp.example:5000/quay"
+        ]
+    );
+    let hub = home.bash_values(&[
+        "config",
+        "registry-mirrors",
+        "remove",
+        "index.docker.io",
+        "--mirror",
+        "",
+    ]);
+    assert_eq!(hub, ["mirror.corp.example"]);
+    let hub = home.bash_values(&[
+        "config",
+        "registry-mirrors",
+        "remove",
+        "docker.io",
+        "--mirror=",
+    ]);
+    assert_eq!(hub, ["--mirror=mirror.corp.example"]);
+}
+
+#[test]
+fn run_images_and_their_mirrors_are_offered() {
+    let home = Home::with(CONFIG);
+    let images = values(home.bash_values(&["config", "run-image-mirrors", "remove", ""]));
+    assert_eq!(
+        images,
+        [
+            "paketobuildpacks/run-jammy-base",
+            "registry.corp.example/other/run"
+        ]
+    );
+    // The fully qualified Hub name completes when typed.
+    assert_eq!(
+        home.bash_values(&["config", "run-image-mirrors", "remove", "docker.io/"]),
+        ["docker.io/paketobuildpacks/run-jammy-base"]
+    );
+
+    let mirrors = home.bash_values(&["config", "run-image-mirrors", "remove", "-m", ""]);
+    assert_eq!(
+        mirrors,
+        [
+            "registry.corp.example/paketo/run-jammy-base",
+            "registry2.corp.example/run:1.2"
+        ]
+    );
+    let mirrors = home.bash_values(&[
+        "config",
+        "run-image-mirrors",
+        "remove",
+        "registry.corp.example/other/run",
+        "-m",
+        "",
+    ]);
+    assert_eq!(mirrors, ["registry.corp.example/paketo/run-jammy-base"]);
+}
+
+#[test]
+fn insecure_entries_and_trusted_builders_are_offered() {
+    let home = Home::with(CONFIG);
+    assert_eq!(
+        values(home.bash_values(&["config", "insecure-registries", "remove", ""])),
+        ["registry.local:5000", "10.20.0.0/16"]
+    );
+    assert_eq!(
+        values(home.bash_values(&["config", "trusted-builders", "remove", ""])),
+        ["registry.corp.example/builder", "heroku/builder:24"]
+    );
+}
+
+#[test]
+fn subcommand_and_flag_names_complete() {
+    let home = Home::with(CONFIG);
+    let got = home.bash_values(&["config", ""]);
+    for name in [
+        "registry-mirrors",
+        "run-image-mirrors",
+        "insecure-registries",
+        "default-builder",
+        "trusted-builders",
+        "pull-policy",
+        "path",
+    ] {
+        assert!(got.iter().any(|c| c == name), "{name} in {got:?}");
+    }
+    assert_eq!(
+        home.bash_values(&["config", "registry-mirrors", "r"]),
+        ["remove"]
+    );
+    assert_eq!(home.bash_values(&["comp"]), ["completion"]);
+    assert_eq!(home.bash_values(&["completion", "p"]), ["powershell"]);
+    assert_eq!(
+        home.bash_values(&["config", "registry-mirrors", "remove", "--mi"]),
+        ["--mirror"]
+    );
+}
+
+#[test]
+fn a_corrupt_or_missing_config_gives_no_candidates_and_no_noise() {
+    for home in [
+        Home::with("registry-mirrors = [[[\n"),
+        Home::with("insecure-registries = 5\n[[run-images]]\nimage = 7\n"),
+        Home::with("[registry-mirrors]\n\"https://\" = \"m\"\n"),
+        Home::empty(),
+    ] {
+        for words in [
+            &["config", "registry-mirrors", "remove", ""][..],
+            &["config", "registry-mirrors", "remove", "-m", ""],
+            &["config", "run-image-mirrors", "remove", ""],
+            &["config", "run-image-mirrors", "remove", "-m", ""],
+            &["config", "insecure-registries", "remove", ""],
+            &["config", "trusted-builders", "remove", ""],
+        ] {
+            let out = home.bash(words);
+            assert!(out.status.success(), "{words:?}: {out:?}");
+            assert!(out.stderr.is_empty(), "{words:?}: {out:?}");
+            let stdout = String::from_utf8(out.stdout).unwrap();
+            assert!(
+                stdout
+                    .split('\u{b}')
+                    .all(|c| c.is_empty() || c.starts_with('-')),
+                "{words:?}: {stdout:?}"
+            );
+        }
+        // Names still complete.
+        assert_eq!(
+            home.bash_values(&["config", "registry-mirrors", "r"]),
+            ["remove"]
+        );
+    }
+}
+
+#[test]
+fn the_config_file_is_found_like_every_other_command_finds_it() {
+    let empty_home = Home::empty();
+    let elsewhere = Home::with("insecure-registries = [\"from-file.example\"]\n");
+    let file: PathBuf = elsewhere.path().join("config.toml");
+    let words = ["config", "insecure-registries", "remove", ""];
+
+    // CNB_CONFIG beats CNB_HOME.
+    let out = empty_home
+        .cnb()
+        .env("CNB_CONFIG", &file)
+        .env("COMPLETE", "bash")
+        .env("_CLAP_IFS", "\u{b}")
+        .env("_CLAP_COMPLETE_INDEX", words.len().to_string())
+        .arg("--")
+        .arg("cnb")
+        .args(words)
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), "from-file.example");
+
+    // --config on the command line being completed beats both, wherever it is.
+    let file_arg = file.to_str().unwrap();
+    let with_flag = [
+        "--config",
+        file_arg,
+        "config",
+        "insecure-registries",
+        "remove",
+        "",
+    ];
+    assert_eq!(
+        values(empty_home.bash_values(&with_flag)),
+        ["from-file.example"]
+    );
+    let flag_eq = format!("--config={file_arg}");
+    let late_flag = ["config", "insecure-registries", "remove", &flag_eq, ""];
+    assert_eq!(
+        values(empty_home.bash_values(&late_flag)),
+        ["from-file.example"]
+    );
+    // A relative --config is relative to the shell's directory.
+    let relative = [
+        "config",
+        "insecure-registries",
+        "--config",
+        "config.toml",
+        "remove",
+        "",
+    ];
+    let out = elsewhere
+        .cnb()
+        .env("CNB_HOME", empty_home.path())
+        .env("COMPLETE", "bash")
+        .env("_CLAP_IFS", "\u{b}")
+        .env("_CLAP_COMPLETE_INDEX", relative.len().to_string())
+        .arg("--")
+        .arg("cnb")
+        .args(relative)
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), "from-file.example");
+}
+
+#[test]
+fn fish_gets_help_text_with_the_values() {
+    let home = Home::with(CONFIG);
+    let got = home.fish(&["config", "registry-mirrors", "remove", ""]);
+    let got: Vec<_> = got
+        .into_iter()
+        .filter(|(v, _)| !v.starts_with('-'))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (
+                "docker.io".to_string(),
+                Some("mirrors: mirror.corp.example".to_string())
+            ),
+            (
+                "quay.io".to_string(),
+                Some(
+                    "mirrors: https://q1.corp.example, http://q2.corp.example:5000/quay"
+                        .to_string()
+                )
+            ),
+            (
+                "*".to_string(),
+                Some("every other registry; mirrors: catchall.corp.example".to_string())
+            ),
+        ]
+    );
+    let got = home.fish(&["config", "run-image-mirrors", "remove", "-m", ""]);
+    assert_eq!(
+        got[0],
+        (
+            "registry.corp.example/paketo/run-jammy-base".to_string(),
+            Some(
+                "mirror of paketobuildpacks/run-jammy-base, registry.corp.example/other/run"
+                    .to_string()
+            )
+        )
+    );
+}
+
+#[test]
+fn zsh_gets_colons_in_values_escaped() {
+    let home = Home::with(CONFIG);
+    let got = home.zsh(&["config", "insecure-registries", "remove", "reg"]);
+    assert_eq!(got, ["registry.local\\:5000"]);
+    let got = home.zsh(&[
+        "config",
+        "registry-mirrors",
+        "remove",
+        "quay.io",
+        "-m",
+        "http:",
+    ]);
+    assert_eq!(
+        got,
+        ["http\\://q2.corp.example\\:5000/quay:mirror of quay.io"]
+    );
+}
+
+/// The committed bash script, sourced in a real bash, fills COMPREPLY.
+#[test]
+fn the_bash_script_completes_in_real_bash() {
+    let Some(bash) = which("bash") else {
+        eprintln!("skipping: bash is not installed");
+        return;
+    };
+    let home = Home::with(CONFIG);
+    let bin_dir = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink(BIN, bin_dir.path().join("cnb")).unwrap();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("completions/cnb.bash");
+    let path = format!(
+        "{}:{}",
+        bin_dir.path().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+
+    let run = |line: &str| -> Vec<String> {
+        // COMP_WORDS as bash splits the line; the cursor is at the end.
+        let program = format!(
+            r#"
+set -u
+source "$SCRIPT"
+COMP_LINE='{line}'
+COMP_POINT=${{#COMP_LINE}}
+read -r -a COMP_WORDS <<< "$COMP_LINE"
+if [[ "$COMP_LINE" == *" " ]]; then COMP_WORDS+=(""); fi
+COMP_CWORD=$(( ${{#COMP_WORDS[@]}} - 1 ))
+COMP_TYPE=9
+prev=""
+if (( COMP_CWORD > 0 )); then prev="${{COMP_WORDS[COMP_CWORD-1]}}"; fi
+_clap_complete_cnb cnb "${{COMP_WORDS[COMP_CWORD]}}" "$prev"
+for c in "${{COMPREPLY[@]}}"; do printf '%s\n' "$c"; done
+"#
+        );
+        let out = Command::new(&bash)
+            .args(["--norc", "--noprofile", "-c", &program])
+            .env_clear()
+            .env("PATH", &path)
+            .env("SCRIPT", &script)
+            .env("HOME", home.path())
+            .env("CNB_HOME", home.path())
+            .current_dir(home.path())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{line}: {out:?}");
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .map(str::to_string)
+            .collect()
+    };
+
+    assert_eq!(
+        values(run("cnb config registry-mirrors remove ")),
+        ["docker.io", "quay.io", "*"]
+    );
+    assert_eq!(run("cnb config registry-mirrors remove qu"), ["quay.io"]);
+    assert_eq!(
+        run("cnb config registry-mirrors remove quay.io -m "),
+        [
+            "https://q1.corp.example",
+            "http://q2.corp.example:5000/quay"
+        ]
+    );
+    assert_eq!(
+        values(run("cnb config insecure-registries remove ")),
+        ["registry.local:5000", "10.20.0.0/16"]
+    );
+    assert_eq!(
+        values(run("cnb config run-image-mirrors remove ")),
+        [
+            "paketobuildpacks/run-jammy-base",
+            "registry.corp.example/other/run"
+        ]
+    );
+    assert_eq!(run("cnb config trusted-b"), ["trusted-builders"]);
+}
+
+fn which(name: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|dir| dir.join(name))
+            .find(|p| p.is_file())
+    })
+}
