@@ -214,7 +214,7 @@ pub fn configured_mirrors() -> Vec<CompletionCandidate> {
             owners.add(mirror.to_string(), entry.key.to_string());
         }
     }
-    owners.candidates()
+    owners.candidates(&ctx.given)
 }
 
 /// Run images with a `run-images` entry.
@@ -254,18 +254,21 @@ pub fn configured_run_image_mirrors() -> Vec<CompletionCandidate> {
             owners.add(familiar_image(mirror), familiar_image(&entry.image));
         }
     }
-    owners.candidates()
+    owners.candidates(&ctx.given)
 }
 
 /// `insecure-registries` entries.
 pub fn configured_insecure_registries() -> Vec<CompletionCandidate> {
-    let Some(config) = load_config(&Context::current()) else {
+    let ctx = Context::current();
+    let Some(config) = load_config(&ctx) else {
         return Vec::new();
     };
     config
         .insecure_registries
         .iter()
-        .map(|entry| CompletionCandidate::new(entry.to_string()))
+        .map(ToString::to_string)
+        .filter(|entry| !ctx.given.contains(entry))
+        .map(CompletionCandidate::new)
         .collect()
 }
 
@@ -290,6 +293,9 @@ struct Context {
     registry: Option<String>,
     /// The IMAGE of `config run-image-mirrors remove`.
     run_image: Option<String>,
+    /// Values already given to the repeatable argument of the `remove`
+    /// command being completed (not offered again).
+    given: Vec<String>,
 }
 
 impl Context {
@@ -323,9 +329,14 @@ impl Context {
             match path.as_slice() {
                 ["config", "registry-mirrors", "remove"] => {
                     ctx.registry = m.try_get_one::<String>("registry").ok().flatten().cloned();
+                    ctx.given = strings(m, "mirrors");
                 }
                 ["config", "run-image-mirrors", "remove"] => {
                     ctx.run_image = m.try_get_one::<String>("image").ok().flatten().cloned();
+                    ctx.given = strings(m, "mirrors");
+                }
+                ["config", "insecure-registries", "remove"] => {
+                    ctx.given = strings(m, "entries");
                 }
                 _ => {}
             }
@@ -335,6 +346,13 @@ impl Context {
             });
         }
         ctx
+    }
+}
+
+fn strings(matches: &clap::ArgMatches, id: &str) -> Vec<String> {
+    match matches.try_get_many::<String>(id) {
+        Ok(Some(values)) => values.cloned().collect(),
+        _ => Vec::new(),
     }
 }
 
@@ -422,9 +440,11 @@ impl Owners {
         }
     }
 
-    fn candidates(mut self) -> Vec<CompletionCandidate> {
+    /// Candidates in first-seen order, without those in `skip`.
+    fn candidates(mut self, skip: &[String]) -> Vec<CompletionCandidate> {
         self.order
             .into_iter()
+            .filter(|value| !skip.contains(value))
             .map(|value| {
                 let owners = self.owners.remove(&value).unwrap_or_default();
                 let help = format!("mirror of {}", join(owners.into_iter()));
@@ -490,6 +510,17 @@ mod tests {
         ]));
         assert_eq!(ctx.config, Some(PathBuf::from("c.toml")));
         assert_eq!(ctx.run_image.as_deref(), Some("paketo/run"));
+        assert_eq!(ctx.given, ["a/b"]);
+
+        let ctx = Context::from_words(&os(&[
+            "cnb",
+            "config",
+            "insecure-registries",
+            "remove",
+            "a:5000",
+            "10.0.0.0/8",
+        ]));
+        assert_eq!(ctx.given, ["a:5000", "10.0.0.0/8"]);
     }
 
     #[test]

@@ -446,14 +446,8 @@ fn the_bash_script_completes_in_real_bash() {
         return;
     };
     let home = Home::with(CONFIG);
-    let bin_dir = tempfile::tempdir().unwrap();
-    std::os::unix::fs::symlink(BIN, bin_dir.path().join("cnb")).unwrap();
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("completions/cnb.bash");
-    let path = format!(
-        "{}:{}",
-        bin_dir.path().display(),
-        std::env::var("PATH").unwrap_or_default()
-    );
+    let (_bin_dir, path) = path_with_cnb();
+    let script = script_path("cnb.bash");
 
     let run = |line: &str| -> Vec<String> {
         // COMP_WORDS as bash splits the line; the cursor is at the end.
@@ -523,4 +517,155 @@ fn which(name: &str) -> Option<PathBuf> {
             .map(|dir| dir.join(name))
             .find(|p| p.is_file())
     })
+}
+
+#[test]
+fn values_already_on_the_line_are_not_offered_again() {
+    let home = Home::with(CONFIG);
+    assert_eq!(
+        values(home.bash_values(&[
+            "config",
+            "insecure-registries",
+            "remove",
+            "10.20.0.0/16",
+            ""
+        ])),
+        ["registry.local:5000"]
+    );
+    assert_eq!(
+        home.bash_values(&[
+            "config",
+            "registry-mirrors",
+            "remove",
+            "quay.io",
+            "-m",
+            "https://q1.corp.example",
+            "-m",
+            ""
+        ]),
+        ["http://q2.corp.example:5000/quay"]
+    );
+}
+
+/// A directory holding a `cnb` symlink, and a PATH starting with it.
+fn path_with_cnb() -> (tempfile::TempDir, String) {
+    let dir = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink(BIN, dir.path().join("cnb")).unwrap();
+    let path = format!(
+        "{}:{}",
+        dir.path().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    (dir, path)
+}
+
+fn script_path(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("completions")
+        .join(name)
+}
+
+/// The committed fish script, sourced in a real fish: `complete -C` prints
+/// what fish would offer, with descriptions.
+#[test]
+fn the_fish_script_completes_in_real_fish() {
+    let Some(fish) = which("fish") else {
+        eprintln!("skipping: fish is not installed");
+        return;
+    };
+    let home = Home::with(CONFIG);
+    let (_bin_dir, path) = path_with_cnb();
+    let run = |line: &str| -> Vec<String> {
+        let out = Command::new(&fish)
+            .args(["--no-config", "-c", "source $SCRIPT; complete -C $LINE"])
+            .env_clear()
+            .env("PATH", &path)
+            .env("HOME", home.path())
+            .env("CNB_HOME", home.path())
+            .env("SCRIPT", script_path("cnb.fish"))
+            .env("LINE", line)
+            .current_dir(home.path())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{line}: {out:?}");
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .filter(|l| !l.starts_with('-'))
+            .map(str::to_string)
+            .collect()
+    };
+    assert_eq!(
+        run("cnb config registry-mirrors remove "),
+        [
+            "docker.io\tmirrors: mirror.corp.example",
+            "quay.io\tmirrors: https://q1.corp.example, http://q2.corp.example:5000/quay",
+            "*\tevery other registry; mirrors: catchall.corp.example",
+        ]
+    );
+    assert_eq!(
+        run("cnb config insecure-registries remove reg"),
+        ["registry.local:5000"]
+    );
+    assert_eq!(
+        run("cnb config trusted-b"),
+        ["trusted-builders\tBuilders trusted to run the single-container creator"]
+    );
+}
+
+/// The committed zsh script, autoloaded from fpath as `_cnb` the way
+/// compinit loads it, with `_describe` replaced by a function that prints
+/// what it was given (zsh has no non-interactive way to press TAB).
+#[test]
+fn the_zsh_script_completes_in_real_zsh_from_fpath() {
+    let Some(zsh) = which("zsh") else {
+        eprintln!("skipping: zsh is not installed");
+        return;
+    };
+    let home = Home::with(CONFIG);
+    let (_bin_dir, path) = path_with_cnb();
+    let fpath = tempfile::tempdir().unwrap();
+    std::fs::copy(script_path("cnb.zsh"), fpath.path().join("_cnb")).unwrap();
+    let program = r#"
+fpath=("$FPATH_DIR" $fpath)
+autoload -Uz compinit && compinit -D -u
+_describe() { print -l -- "${(@P)${@[-1]}}" }
+words=(${(z)LINE})
+if [[ "$LINE" == *" " ]]; then words+=(""); fi
+CURRENT=${#words}
+# The first call is the one zsh makes when it autoloads _cnb.
+"$_comps[cnb]"
+"#;
+    let run = |line: &str| -> Vec<String> {
+        let out = Command::new(&zsh)
+            .args(["-f", "-c", program])
+            .env_clear()
+            .env("PATH", &path)
+            .env("HOME", home.path())
+            .env("CNB_HOME", home.path())
+            .env("FPATH_DIR", fpath.path())
+            .env("LINE", line)
+            .current_dir(home.path())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{line}: {out:?}");
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .filter(|l| !l.starts_with('-'))
+            .map(str::to_string)
+            .collect()
+    };
+    assert_eq!(
+        run("cnb config insecure-registries remove "),
+        ["registry.local\\:5000", "10.20.0.0/16"]
+    );
+    assert_eq!(
+        run("cnb config registry-mirrors remove d"),
+        ["docker.io:mirrors: mirror.corp.example"]
+    );
+    assert_eq!(
+        run("cnb config run-image-mirrors rem"),
+        ["remove:Remove a run image's entry, or only the given mirrors"]
+    );
 }
