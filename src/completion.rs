@@ -36,7 +36,7 @@ pub const MAN_DIR: &str = "docs/man";
 /// The shells `COMPLETE=<shell> cnb` answers for (see `app::main`): clap_complete's,
 /// with zsh's script made to work when installed as an autoloaded `_cnb` in `fpath`.
 pub const SHELLS: Shells<'static> = Shells(&[
-    &clap_complete::env::Bash,
+    &BashGlobSafe,
     &clap_complete::env::Elvish,
     &clap_complete::env::Fish,
     &clap_complete::env::Powershell,
@@ -47,7 +47,7 @@ pub const SHELLS: Shells<'static> = Shells(&[
 /// when `cnb` is on `PATH`.
 pub fn script(shell: Shell) -> String {
     let completer: &dyn EnvCompleter = match shell {
-        Shell::Bash => &clap_complete::env::Bash,
+        Shell::Bash => &BashGlobSafe,
         Shell::Zsh => &ZshAutoload,
         Shell::Fish => &clap_complete::env::Fish,
         Shell::Powershell => &clap_complete::env::Powershell,
@@ -59,6 +59,61 @@ pub fn script(shell: Shell) -> String {
         .write_registration(env_vars::COMPLETE, &name, BIN, BIN, &mut buf)
         .expect("writing to a Vec cannot fail");
     String::from_utf8_lossy(&buf).into_owned()
+}
+
+/// clap_complete's bash support, with glob characters in candidates escaped.
+///
+/// The bash script reads candidates with an unquoted `$(...)`, so a `*`
+/// candidate (the catch-all registry) would be expanded to the files in the
+/// current directory; and bash inserts candidates as they are, where an
+/// unquoted `*` would be expanded again when the command runs. `\*` survives
+/// both and reaches cnb as `*`. The registration script is clap's, unchanged.
+#[derive(Debug, Clone, Copy)]
+pub struct BashGlobSafe;
+
+impl EnvCompleter for BashGlobSafe {
+    fn name(&self) -> &'static str {
+        clap_complete::env::Bash.name()
+    }
+
+    fn is(&self, name: &str) -> bool {
+        clap_complete::env::Bash.is(name)
+    }
+
+    fn write_registration(
+        &self,
+        var: &str,
+        name: &str,
+        bin: &str,
+        completer: &str,
+        buf: &mut dyn std::io::Write,
+    ) -> std::io::Result<()> {
+        clap_complete::env::Bash.write_registration(var, name, bin, completer, buf)
+    }
+
+    fn write_complete(
+        &self,
+        cmd: &mut clap::Command,
+        args: Vec<OsString>,
+        current_dir: Option<&Path>,
+        buf: &mut dyn std::io::Write,
+    ) -> std::io::Result<()> {
+        let mut out = Vec::new();
+        clap_complete::env::Bash.write_complete(cmd, args, current_dir, &mut out)?;
+        buf.write_all(escape_globs(&String::from_utf8_lossy(&out)).as_bytes())
+    }
+}
+
+/// `*`, `?` and `[` preceded by a backslash.
+fn escape_globs(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '*' | '?' | '[') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// clap_complete's zsh support plus one line: when zsh autoloads the script
@@ -244,10 +299,20 @@ pub fn configured_run_image_mirrors() -> Vec<CompletionCandidate> {
         .run_image
         .as_deref()
         .and_then(|i| ImageRef::parse(i).ok())
-        .filter(|image| config.run_image_mirrors.iter().any(|e| &e.image == image));
+        .map(|image| image.repository_key())
+        .filter(|repo| {
+            config
+                .run_image_mirrors
+                .iter()
+                .any(|e| &e.image.repository_key() == repo)
+        });
     let mut owners = Owners::default();
     for entry in &config.run_image_mirrors {
-        if chosen.as_ref().is_some_and(|image| image != &entry.image) {
+        // Run images match on repository, whatever the tag (as `cnb build` matches them).
+        if chosen
+            .as_ref()
+            .is_some_and(|repo| repo != &entry.image.repository_key())
+        {
             continue;
         }
         for mirror in &entry.mirrors {
@@ -535,6 +600,14 @@ mod tests {
             let ctx = Context::from_words(&words);
             assert_eq!(ctx.registry, None, "{words:?}");
         }
+    }
+
+    #[test]
+    fn globs_are_escaped_for_bash() {
+        assert_eq!(
+            escape_globs("*\u{b}docker.io\u{b}a?[b]"),
+            "\\*\u{b}docker.io\u{b}a\\?\\[b]"
+        );
     }
 
     #[test]
