@@ -603,6 +603,64 @@ mod tests {
     }
 
     #[test]
+    fn images_are_shown_as_people_type_them_and_parse_back() {
+        let digest = format!("sha256:{}", "a".repeat(64));
+        for (input, shown) in [
+            (
+                "paketobuildpacks/run-jammy-base",
+                "paketobuildpacks/run-jammy-base",
+            ),
+            ("docker.io/library/busybox:1.36", "busybox:1.36"),
+            ("index.docker.io/busybox:latest", "busybox"),
+            ("library/a/b", "library/a/b"),
+            ("localhost:5000/a/b:latest", "localhost:5000/a/b"),
+            ("Reg.Example:5000/app:v1", "reg.example:5000/app:v1"),
+            (
+                &format!("reg.example/app@{digest}"),
+                &format!("reg.example/app@{digest}"),
+            ),
+            (
+                &format!("busybox:latest@{digest}"),
+                &format!("busybox:latest@{digest}"),
+            ),
+        ] {
+            let image = ImageRef::parse(input).unwrap();
+            assert_eq!(familiar_image(&image), shown, "{input}");
+            assert_eq!(ImageRef::parse(shown).unwrap(), image, "{input}");
+        }
+    }
+
+    #[test]
+    fn hub_images_also_answer_to_their_docker_io_name() {
+        let values = |input: &str| -> Vec<(String, bool)> {
+            image_candidates(&ImageRef::parse(input).unwrap(), None)
+                .into_iter()
+                .map(|c| {
+                    (
+                        c.get_value().to_string_lossy().into_owned(),
+                        c.is_hide_set(),
+                    )
+                })
+                .collect()
+        };
+        assert_eq!(
+            values("paketobuildpacks/run:1"),
+            [
+                ("paketobuildpacks/run:1".to_string(), false),
+                ("docker.io/paketobuildpacks/run:1".to_string(), true)
+            ]
+        );
+        assert_eq!(
+            values("busybox"),
+            [
+                ("busybox".to_string(), false),
+                ("docker.io/library/busybox".to_string(), true)
+            ]
+        );
+        assert_eq!(values("quay.io/a/b"), [("quay.io/a/b".to_string(), false)]);
+    }
+
+    #[test]
     fn globs_are_escaped_for_bash() {
         assert_eq!(
             escape_globs("*\u{b}docker.io\u{b}a?[b]"),
