@@ -189,9 +189,58 @@ fn collect_man_pages(cmd: &clap::Command, source: &str, pages: &mut Vec<(String,
         .manual("cnb manual");
     let mut page = Vec::new();
     man.render(&mut page).expect("writing to a Vec cannot fail");
+    if pages.is_empty() {
+        page = with_top_level_sections(page);
+    }
     pages.push((man.get_filename(), page));
     for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
         collect_man_pages(sub, source, pages);
+    }
+}
+
+/// ENVIRONMENT and FILES sections for `cnb.1`, before its VERSION section.
+fn with_top_level_sections(page: Vec<u8>) -> Vec<u8> {
+    use clap_mangen::roff::{Roff, bold, roman};
+
+    let mut roff = Roff::new();
+    roff.control("SH", ["ENVIRONMENT"]);
+    for (name, text) in [
+        (env_vars::CNB_CONFIG, "Config file to use (--config wins)."),
+        (
+            env_vars::CNB_HOME,
+            "Directory holding config.toml (CNB_CONFIG and --config win).",
+        ),
+        (env_vars::NO_COLOR, "Any value turns colour off."),
+        (
+            env_vars::DOCKER_HOST,
+            "Docker daemon address (--docker-host wins).",
+        ),
+        (
+            env_vars::DOCKER_CONFIG,
+            "Directory holding the Docker client config.json, read for registry credentials.",
+        ),
+        (
+            env_vars::COMPLETE,
+            "Set by the completion scripts (see cnb-completion(1)): cnb prints completions instead of running.",
+        ),
+    ] {
+        roff.control("TP", []);
+        roff.text([bold(name)]);
+        roff.text([roman(text)]);
+    }
+    roff.control("SH", ["FILES"]);
+    roff.control("TP", []);
+    roff.text([bold("~/.config/cnb/config.toml")]);
+    roff.text([roman(
+        "The config file on Linux when neither --config, CNB_CONFIG nor CNB_HOME says otherwise; \
+         cnb config path prints the one in use.",
+    )]);
+    let extra = roff.to_roff();
+
+    let text = String::from_utf8_lossy(&page).into_owned();
+    match text.find("\n.SH VERSION") {
+        Some(at) => format!("{}\n{}{}", &text[..at], extra.trim_end(), &text[at..]).into_bytes(),
+        None => format!("{text}{extra}").into_bytes(),
     }
 }
 
