@@ -281,16 +281,14 @@ pub fn configured_registries() -> Vec<CompletionCandidate> {
             MirrorKey::Registry(_) => format!("mirrors: {mirrors}"),
         };
         out.push(CompletionCandidate::new(entry.key.to_string()).help(Some(help.clone().into())));
-        if let MirrorKey::Registry(registry) = &entry.key {
-            if registry.is_docker_hub() {
-                // Offered only when someone types the long name.
-                for alias in [crate::reference::DOCKER_HUB, "registry-1.docker.io"] {
-                    out.push(
-                        CompletionCandidate::new(alias)
-                            .help(Some(help.clone().into()))
-                            .hide(true),
-                    );
-                }
+        if matches!(&entry.key, MirrorKey::Registry(r) if r.is_docker_hub()) {
+            // Offered only when someone types the long name.
+            for alias in [crate::reference::DOCKER_HUB, "registry-1.docker.io"] {
+                out.push(
+                    CompletionCandidate::new(alias)
+                        .help(Some(help.clone().into()))
+                        .hide(true),
+                );
             }
         }
     }
@@ -315,7 +313,11 @@ pub fn configured_mirrors() -> Vec<CompletionCandidate> {
             continue;
         }
         for mirror in &entry.mirrors {
-            owners.add(mirror.to_string(), entry.key.to_string());
+            let owner = match &entry.key {
+                MirrorKey::Any => "every other registry (*)".to_string(),
+                MirrorKey::Registry(registry) => registry.to_string(),
+            };
+            owners.add(mirror.to_string(), owner);
         }
     }
     owners.candidates(&ctx.given)
@@ -501,11 +503,12 @@ fn familiar_image(image: &ImageRef) -> String {
     } else {
         format!("{}/{}", image.registry().key(), image.repository())
     };
-    if let Some(tag) = image.tag() {
-        if tag != "latest" || image.digest().is_some() {
-            out.push(':');
-            out.push_str(tag);
-        }
+    if let Some(tag) = image
+        .tag()
+        .filter(|tag| *tag != "latest" || image.digest().is_some())
+    {
+        out.push(':');
+        out.push_str(tag);
     }
     if let Some(digest) = image.digest() {
         out.push('@');

@@ -334,7 +334,11 @@ fn the_config_file_is_found_like_every_other_command_finds_it() {
         .args(words)
         .output()
         .unwrap();
-    assert_eq!(String::from_utf8(out.stdout).unwrap(), "from-file.example");
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(
+        values(stdout.split('\u{b}').map(str::to_string).collect()),
+        ["from-file.example"]
+    );
 
     // --config on the command line being completed beats both, wherever it is.
     let file_arg = file.to_str().unwrap();
@@ -376,7 +380,11 @@ fn the_config_file_is_found_like_every_other_command_finds_it() {
         .args(relative)
         .output()
         .unwrap();
-    assert_eq!(String::from_utf8(out.stdout).unwrap(), "from-file.example");
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(
+        values(stdout.split('\u{b}').map(str::to_string).collect()),
+        ["from-file.example"]
+    );
 }
 
 #[test]
@@ -630,7 +638,7 @@ fn the_zsh_script_completes_in_real_zsh_from_fpath() {
     let program = r#"
 fpath=("$FPATH_DIR" $fpath)
 autoload -Uz compinit && compinit -D -u
-_describe() { print -l -- "${(@P)${@[-1]}}" }
+_describe() { print -rl -- "${(@P)${@[-1]}}" }
 words=(${(z)LINE})
 if [[ "$LINE" == *" " ]]; then words+=(""); fi
 CURRENT=${#words}
