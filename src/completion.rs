@@ -61,15 +61,24 @@ pub fn script(shell: Shell) -> String {
     String::from_utf8_lossy(&buf).into_owned()
 }
 
-/// clap_complete's bash support, with glob characters in candidates escaped.
+/// clap_complete's bash support, with two fixes for values like `reg:5000`,
+/// `http://mirror` and `*`:
 ///
-/// The bash script reads candidates with an unquoted `$(...)`, so a `*`
-/// candidate (the catch-all registry) would be expanded to the files in the
-/// current directory; and bash inserts candidates as they are, where an
-/// unquoted `*` would be expanded again when the command runs. `\*` survives
-/// both and reaches cnb as `*`. The registration script is clap's, unchanged.
+/// - bash splits words at `:` and `=` (`COMP_WORDBREAKS`) and replaces only
+///   the text after the last break. The script also passes the command line
+///   up to the cursor (`_CNB_COMPLETE_LINE`); cnb completes whole shell words
+///   from it and gives bash back only the part it replaces.
+/// - The script reads candidates with an unquoted `$(...)`, so `*` (the
+///   catch-all registry) would be expanded to the files in the current
+///   directory; and bash inserts candidates as they are, where a bare `*`
+///   would be expanded again when the command runs. `\*` survives both and
+///   reaches cnb as `*`.
 #[derive(Debug, Clone, Copy)]
 pub struct BashGlobSafe;
+
+/// The line the bash script adds to clap's, after the one it follows.
+const BASH_LINE_AFTER: &str = "        _CLAP_IFS=\"$IFS\" \\\n";
+const BASH_LINE: &str = "        _CNB_COMPLETE_LINE=\"${COMP_LINE:0:COMP_POINT}\" \\\n";
 
 impl EnvCompleter for BashGlobSafe {
     fn name(&self) -> &'static str {
@@ -88,7 +97,14 @@ impl EnvCompleter for BashGlobSafe {
         completer: &str,
         buf: &mut dyn std::io::Write,
     ) -> std::io::Result<()> {
-        clap_complete::env::Bash.write_registration(var, name, bin, completer, buf)
+        let mut script = Vec::new();
+        clap_complete::env::Bash.write_registration(var, name, bin, completer, &mut script)?;
+        let script = String::from_utf8_lossy(&script).replacen(
+            BASH_LINE_AFTER,
+            &format!("{BASH_LINE_AFTER}{BASH_LINE}"),
+            1,
+        );
+        buf.write_all(script.as_bytes())
     }
 
     fn write_complete(
@@ -98,10 +114,59 @@ impl EnvCompleter for BashGlobSafe {
         current_dir: Option<&Path>,
         buf: &mut dyn std::io::Write,
     ) -> std::io::Result<()> {
-        let mut out = Vec::new();
-        clap_complete::env::Bash.write_complete(cmd, args, current_dir, &mut out)?;
-        buf.write_all(escape_globs(&String::from_utf8_lossy(&out)).as_bytes())
+        let index = std::env::var(env_vars::CLAP_COMPLETE_INDEX)
+            .ok()
+            .and_then(|i| i.parse().ok())
+            .unwrap_or_default();
+        let line = std::env::var(env_vars::CNB_COMPLETE_LINE).ok();
+        let ifs = std::env::var(env_vars::CLAP_IFS).unwrap_or_else(|_| "\n".to_string());
+        let (args, index, replaced) = bash_words(args, index, line.as_deref());
+        let candidates = clap_complete::engine::complete(cmd, args, index, current_dir)?;
+        let values: Vec<String> = candidates
+            .iter()
+            .map(|c| {
+                let value = c.get_value().to_string_lossy();
+                escape_globs(value.strip_prefix(replaced.as_str()).unwrap_or(&value))
+            })
+            .collect();
+        buf.write_all(values.join(&ifs).as_bytes())
     }
+}
+
+/// The words to complete, the index of the one under the cursor, and the
+/// start of that word which bash keeps (the text before its last word break).
+/// Without a usable line, bash's own words.
+fn bash_words(
+    args: Vec<OsString>,
+    index: usize,
+    line: Option<&str>,
+) -> (Vec<OsString>, usize, String) {
+    let Some(words) = line.and_then(shell_words) else {
+        return (args, index, String::new());
+    };
+    let bash_current = args
+        .get(index)
+        .map(|a| a.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let current = words.last().cloned().unwrap_or_default();
+    let kept = current
+        .strip_suffix(bash_current.as_str())
+        .unwrap_or_default()
+        .to_string();
+    let index = words.len() - 1;
+    (words.into_iter().map(OsString::from).collect(), index, kept)
+}
+
+/// A command line up to the cursor split into shell words; the last word is
+/// the one under the cursor (empty after a space). `None` when it does not
+/// split (an open quote).
+fn shell_words(line: &str) -> Option<Vec<String>> {
+    let mut words = shlex::split(line)?;
+    let after_space = line.ends_with(char::is_whitespace) && !line.ends_with("\\ ");
+    if words.is_empty() || after_space {
+        words.push(String::new());
+    }
+    Some(words)
 }
 
 /// `*`, `?` and `[` preceded by a backslash.
@@ -418,7 +483,17 @@ impl Context {
     /// From this process's arguments: while completing they are
     /// `cnb -- cnb <words...>`, and the word being completed is at
     /// `_CLAP_COMPLETE_INDEX` (bash, zsh, elvish) or last (fish, PowerShell).
+    ///
+    /// bash's script also passes the line itself, which keeps `reg:5000` one word.
     fn current() -> Context {
+        if let Some(mut words) = std::env::var(env_vars::CNB_COMPLETE_LINE)
+            .ok()
+            .and_then(|line| shell_words(&line))
+        {
+            words.pop();
+            let words: Vec<OsString> = words.into_iter().map(OsString::from).collect();
+            return Context::from_words(&words);
+        }
         let index = std::env::var(env_vars::CLAP_COMPLETE_INDEX)
             .ok()
             .and_then(|i| i.parse().ok());
@@ -710,6 +785,61 @@ mod tests {
             ]
         );
         assert_eq!(values("quay.io/a/b"), [("quay.io/a/b".to_string(), false)]);
+    }
+
+    #[test]
+    fn bash_gets_back_only_what_it_replaces() {
+        // `cnb config insecure-registries remove reg.local:50`, as bash splits it.
+        let args = os(&[
+            "cnb",
+            "config",
+            "insecure-registries",
+            "remove",
+            "reg.local",
+            ":",
+            "50",
+        ]);
+        let (words, index, kept) = bash_words(
+            args.clone(),
+            6,
+            Some("cnb config insecure-registries remove reg.local:50"),
+        );
+        assert_eq!(
+            words,
+            os(&[
+                "cnb",
+                "config",
+                "insecure-registries",
+                "remove",
+                "reg.local:50"
+            ])
+        );
+        assert_eq!(index, 4);
+        assert_eq!(kept, "reg.local:");
+
+        // Right after the colon bash's current word is empty.
+        let args = os(&["cnb", "x", "reg.local", ""]);
+        let (words, index, kept) = bash_words(args, 3, Some("cnb x reg.local:"));
+        assert_eq!((words, index), (os(&["cnb", "x", "reg.local:"]), 2));
+        assert_eq!(kept, "reg.local:");
+
+        // After a space, a new empty word.
+        let (words, index, kept) = bash_words(os(&["cnb", "x", ""]), 2, Some("cnb x "));
+        assert_eq!(
+            (words, index, kept.as_str()),
+            (os(&["cnb", "x", ""]), 2, "")
+        );
+
+        // An open quote: bash's words as they are.
+        let args = os(&["cnb", "x", "\"re"]);
+        let (words, index, kept) = bash_words(args.clone(), 2, Some("cnb x \"re"));
+        assert_eq!((words, index, kept.as_str()), (args, 2, ""));
+    }
+
+    #[test]
+    fn the_bash_script_passes_the_line() {
+        let text = script(Shell::Bash);
+        assert!(text.contains(BASH_LINE), "{text}");
     }
 
     #[test]

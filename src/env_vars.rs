@@ -14,6 +14,10 @@ pub const DOCKER_CONFIG: &str = "DOCKER_CONFIG";
 pub const COMPLETE: &str = "COMPLETE";
 /// Set by the bash, zsh and elvish completion scripts: the index of the word being completed.
 pub const CLAP_COMPLETE_INDEX: &str = "_CLAP_COMPLETE_INDEX";
+/// Set by the bash and zsh completion scripts: what separates candidates in cnb's answer.
+pub const CLAP_IFS: &str = "_CLAP_IFS";
+/// Set by cnb's bash completion script: the command line up to the cursor.
+pub const CNB_COMPLETE_LINE: &str = "_CNB_COMPLETE_LINE";
 
 /// Variables cnb sets in the lifecycle container (SPEC §7.7).
 pub mod lifecycle {

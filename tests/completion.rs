@@ -458,23 +458,31 @@ fn the_bash_script_completes_in_real_bash() {
     let (_bin_dir, path) = path_with_cnb();
     let script = script_path("cnb.bash");
 
-    let run = |line: &str| -> Vec<String> {
-        // COMP_WORDS as bash splits the line; the cursor is at the end.
+    // What the line becomes after bash inserts the answer (when there is one
+    // candidate), and the candidates.
+    let run = |line: &str| -> (String, Vec<String>) {
+        let (words, cword) = bash_comp_words(line);
+        let quoted: Vec<String> = words.iter().map(|w| sh_quote(w)).collect();
         let program = format!(
             r#"
 set -u
 source "$SCRIPT"
-COMP_LINE='{line}'
+COMP_LINE={line}
 COMP_POINT=${{#COMP_LINE}}
-read -r -a COMP_WORDS <<< "$COMP_LINE"
-if [[ "$COMP_LINE" == *" " ]]; then COMP_WORDS+=(""); fi
-COMP_CWORD=$(( ${{#COMP_WORDS[@]}} - 1 ))
+COMP_WORDS=({words})
+COMP_CWORD={cword}
 COMP_TYPE=9
+cur="${{COMP_WORDS[COMP_CWORD]}}"
+# bash hands the function an empty word right after a word break.
+if [[ "$cur" == ":" || "$cur" == "=" ]]; then cur=""; fi
 prev=""
 if (( COMP_CWORD > 0 )); then prev="${{COMP_WORDS[COMP_CWORD-1]}}"; fi
-_clap_complete_cnb cnb "${{COMP_WORDS[COMP_CWORD]}}" "$prev"
+_clap_complete_cnb cnb "$cur" "$prev"
+printf '%s\n' "${{COMP_LINE%"$cur"}}${{COMPREPLY[0]-}}"
 for c in "${{COMPREPLY[@]}}"; do printf '%s\n' "$c"; done
-"#
+"#,
+            line = sh_quote(line),
+            words = quoted.join(" "),
         );
         let out = Command::new(&bash)
             .args(["--norc", "--noprofile", "-c", &program])
@@ -487,37 +495,104 @@ for c in "${{COMPREPLY[@]}}"; do printf '%s\n' "$c"; done
             .output()
             .unwrap();
         assert!(out.status.success(), "{line}: {out:?}");
-        String::from_utf8(out.stdout)
-            .unwrap()
-            .lines()
-            .map(str::to_string)
-            .collect()
+        let stdout = String::from_utf8(out.stdout).unwrap();
+        let mut lines = stdout.lines().map(str::to_string);
+        let result = lines.next().unwrap_or_default();
+        (result, lines.collect())
     };
+    let candidates = |line: &str| run(line).1;
 
     assert_eq!(
-        values(run("cnb config registry-mirrors remove ")),
+        values(candidates("cnb config registry-mirrors remove ")),
         ["docker.io", "quay.io", "\\*"]
     );
-    assert_eq!(run("cnb config registry-mirrors remove qu"), ["quay.io"]);
     assert_eq!(
-        run("cnb config registry-mirrors remove quay.io -m "),
+        run("cnb config registry-mirrors remove qu").0,
+        "cnb config registry-mirrors remove quay.io"
+    );
+    assert_eq!(
+        candidates("cnb config registry-mirrors remove quay.io -m "),
         [
             "https://q1.corp.example",
             "http://q2.corp.example:5000/quay"
         ]
     );
     assert_eq!(
-        values(run("cnb config insecure-registries remove ")),
+        values(candidates("cnb config insecure-registries remove ")),
         ["registry.local:5000", "10.20.0.0/16"]
     );
     assert_eq!(
-        values(run("cnb config run-image-mirrors remove ")),
+        values(candidates("cnb config run-image-mirrors remove ")),
         [
             "paketobuildpacks/run-jammy-base",
             "registry.corp.example/other/run"
         ]
     );
-    assert_eq!(run("cnb config trusted-b"), ["trusted-builders"]);
+    assert_eq!(candidates("cnb config trusted-b"), ["trusted-builders"]);
+
+    // bash breaks words at ':' and '=' and replaces only the last piece.
+    for (typed, completed) in [
+        (
+            "cnb config insecure-registries remove registry.local:",
+            "cnb config insecure-registries remove registry.local:5000",
+        ),
+        (
+            "cnb config insecure-registries remove registry.local:50",
+            "cnb config insecure-registries remove registry.local:5000",
+        ),
+        (
+            "cnb config registry-mirrors remove quay.io -m http:",
+            "cnb config registry-mirrors remove quay.io -m http://q2.corp.example:5000/quay",
+        ),
+        (
+            "cnb config registry-mirrors remove quay.io -m http://q2.corp.example:",
+            "cnb config registry-mirrors remove quay.io -m http://q2.corp.example:5000/quay",
+        ),
+        (
+            "cnb config registry-mirrors remove docker.io --mirror=",
+            "cnb config registry-mirrors remove docker.io --mirror=mirror.corp.example",
+        ),
+        (
+            "cnb config run-image-mirrors remove registry.corp.example/other/run -m reg",
+            "cnb config run-image-mirrors remove registry.corp.example/other/run -m registry.corp.example/paketo/run-jammy-base",
+        ),
+    ] {
+        let (line, candidates) = run(typed);
+        assert_eq!(line, completed, "{typed}: {candidates:?}");
+        assert_eq!(candidates.len(), 1, "{typed}: {candidates:?}");
+    }
+}
+
+/// COMP_WORDS and COMP_CWORD as bash makes them for a line with the cursor
+/// at its end: words split at blanks, and ':' and '=' words of their own
+/// (COMP_WORDBREAKS). Enough for lines without quotes.
+fn bash_comp_words(line: &str) -> (Vec<String>, usize) {
+    let mut words: Vec<String> = Vec::new();
+    for blank_separated in line.split_whitespace() {
+        let mut current = String::new();
+        for c in blank_separated.chars() {
+            if c == ':' || c == '=' {
+                if !current.is_empty() {
+                    words.push(std::mem::take(&mut current));
+                }
+                words.push(c.to_string());
+            } else {
+                current.push(c);
+            }
+        }
+        if !current.is_empty() {
+            words.push(current);
+        }
+    }
+    if line.ends_with(' ') {
+        words.push(String::new());
+    }
+    let cword = words.len() - 1;
+    (words, cword)
+}
+
+fn sh_quote(word: &str) -> String {
+    format!("'{}'", word.replace('\'', r"'\''"))
 }
 
 fn which(name: &str) -> Option<PathBuf> {
