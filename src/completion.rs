@@ -562,8 +562,18 @@ fn completed_words(args: Vec<OsString>, index: Option<usize>) -> Option<Vec<OsSt
 
 /// The config the completed command would use; `None` on any problem.
 fn load_config(ctx: &Context) -> Option<Config> {
-    let location = config::locate(ctx.config.as_deref()).ok()?;
-    Config::load(&location.path).ok()
+    let load = || {
+        let location = config::locate(ctx.config.as_deref()).ok()?;
+        Config::load(&location.path).ok()
+    };
+    // Whatever the file holds, a TAB must not print a panic over the user's
+    // command line: this process only answers the shell, so a failure here
+    // just means no values.
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let config = std::panic::catch_unwind(std::panic::AssertUnwindSafe(load));
+    std::panic::set_hook(hook);
+    config.ok().flatten()
 }
 
 /// An image as people usually type it: Docker Hub without `docker.io/`,
