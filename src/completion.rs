@@ -34,7 +34,8 @@ pub const COMPLETIONS_DIR: &str = "completions";
 pub const MAN_DIR: &str = "docs/man";
 
 /// The shells `COMPLETE=<shell> cnb` answers for (see `app::main`): clap_complete's,
-/// with zsh's script made to work when installed as an autoloaded `_cnb` in `fpath`.
+/// with bash taught about `:` and `*` ([`BashGlobSafe`]) and zsh's script made to
+/// work when autoloaded from `fpath` ([`ZshAutoload`]).
 pub const SHELLS: Shells<'static> = Shells(&[
     &BashGlobSafe,
     &clap_complete::env::Elvish,
