@@ -753,3 +753,94 @@ CURRENT=${#words}
         ["remove:Remove a run image's entry, or only the given mirrors"]
     );
 }
+
+/// Every value completion offers is one the command accepts and acts on.
+#[test]
+fn completed_values_are_accepted_by_the_remove_commands() {
+    fn list_len(home: &Home, list: &[&str], pick: &dyn Fn(&serde_json::Value) -> usize) -> usize {
+        let out = home
+            .cnb()
+            .args(list)
+            .args(["--output", "json"])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{list:?}: {out:?}");
+        pick(&serde_json::from_slice(&out.stdout).unwrap())
+    }
+    let entries = |v: &serde_json::Value| v.as_array().map_or(0, Vec::len);
+    let quay_mirrors = |v: &serde_json::Value| {
+        v.as_array()
+            .and_then(|a| a.iter().find(|e| e["registry"] == "quay.io"))
+            .and_then(|e| e["mirrors"].as_array())
+            .map_or(0, Vec::len)
+    };
+
+    // (completion words, remove command before the value, list command, what to count)
+    type Count = dyn Fn(&serde_json::Value) -> usize;
+    let cases: [(&[&str], &[&str], &[&str], &Count); 6] = [
+        (
+            &["config", "registry-mirrors", "remove", ""],
+            &["config", "registry-mirrors", "remove"],
+            &["config", "registry-mirrors", "list"],
+            &entries,
+        ),
+        (
+            &["config", "registry-mirrors", "remove", "index"],
+            &["config", "registry-mirrors", "remove"],
+            &["config", "registry-mirrors", "list"],
+            &entries,
+        ),
+        (
+            &["config", "registry-mirrors", "remove", "quay.io", "-m", ""],
+            &["config", "registry-mirrors", "remove", "quay.io", "-m"],
+            &["config", "registry-mirrors", "list"],
+            &quay_mirrors,
+        ),
+        (
+            &["config", "run-image-mirrors", "remove", ""],
+            &["config", "run-image-mirrors", "remove"],
+            &["config", "run-image-mirrors", "list"],
+            &entries,
+        ),
+        (
+            &["config", "insecure-registries", "remove", ""],
+            &["config", "insecure-registries", "remove"],
+            &["config", "insecure-registries", "list"],
+            &entries,
+        ),
+        (
+            &["config", "trusted-builders", "remove", ""],
+            &["config", "trusted-builders", "remove"],
+            &["config", "trusted-builders", "list"],
+            &entries,
+        ),
+    ];
+    for (words, remove, list, count) in cases {
+        let offered = values(Home::with(CONFIG).bash_values(words));
+        assert!(!offered.is_empty(), "{words:?}");
+        for value in offered {
+            // bash's escape for '*' is removed by the shell before cnb sees it.
+            let value = value.replace("\\*", "*");
+            let home = Home::with(CONFIG);
+            let before = list_len(&home, list, count);
+            let out = home.cnb().args(remove).arg(&value).output().unwrap();
+            assert!(out.status.success(), "{remove:?} {value}: {out:?}");
+            let after = list_len(&home, list, count);
+            assert_eq!(after + 1, before, "{remove:?} {value}: {out:?}");
+        }
+    }
+    // The long Hub spelling of a run image, offered when typed, works too.
+    let home = Home::with(CONFIG);
+    let long = home.bash_values(&["config", "run-image-mirrors", "remove", "docker.io/"]);
+    assert_eq!(long, ["docker.io/paketobuildpacks/run-jammy-base"]);
+    let out = home
+        .cnb()
+        .args(["config", "run-image-mirrors", "remove", &long[0]])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(
+        list_len(&home, &["config", "run-image-mirrors", "list"], &entries),
+        1
+    );
+}
