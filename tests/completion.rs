@@ -777,7 +777,8 @@ fn completed_values_are_accepted_by_the_remove_commands() {
 
     // (completion words, remove command before the value, list command, what to count)
     type Count = dyn Fn(&serde_json::Value) -> usize;
-    let cases: [(&[&str], &[&str], &[&str], &Count); 6] = [
+    type Case<'a> = (&'a [&'a str], &'a [&'a str], &'a [&'a str], &'a Count);
+    let cases: [Case; 6] = [
         (
             &["config", "registry-mirrors", "remove", ""],
             &["config", "registry-mirrors", "remove"],
