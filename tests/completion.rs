@@ -845,3 +845,60 @@ fn completed_values_are_accepted_by_the_remove_commands() {
         1
     );
 }
+
+/// The committed elvish script's completer, run by a real elvish. Outside
+/// an interactive session elvish has no `edit:` module, so the completer is
+/// bound to a variable instead of `edit:completion:arg-completer[cnb]`.
+#[test]
+fn the_elvish_script_completes_in_real_elvish() {
+    let Some(elvish) = which("elvish") else {
+        eprintln!("skipping: elvish is not installed");
+        return;
+    };
+    let home = Home::with(CONFIG);
+    let (_bin_dir, path) = path_with_cnb();
+    let script = std::fs::read_to_string(script_path("cnb.elv")).unwrap();
+    let binding = "set edit:completion:arg-completer[cnb] =";
+    assert!(script.contains(binding), "{script}");
+    let program = script.replace(binding, "var completer =");
+    let run = |words: &[&str]| -> Vec<String> {
+        let call: Vec<String> = words.iter().map(|w| format!("'{w}'")).collect();
+        let program = format!("{program}\n$completer cnb {}\n", call.join(" "));
+        let file = home.path().join("t.elv");
+        std::fs::write(&file, program).unwrap();
+        let out = Command::new(&elvish)
+            .arg("-norc")
+            .arg(&file)
+            .env_clear()
+            .env("PATH", &path)
+            .env("HOME", home.path())
+            .env("CNB_HOME", home.path())
+            .current_dir(home.path())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{words:?}: {out:?}");
+        values(
+            String::from_utf8(out.stdout)
+                .unwrap()
+                .lines()
+                .map(str::to_string)
+                .collect(),
+        )
+    };
+    assert_eq!(
+        run(&["config", "insecure-registries", "remove", ""]),
+        ["registry.local:5000", "10.20.0.0/16"]
+    );
+    assert_eq!(
+        run(&[
+            "config",
+            "registry-mirrors",
+            "remove",
+            "quay.io",
+            "-m",
+            "http:"
+        ]),
+        ["http://q2.corp.example:5000/quay"]
+    );
+    assert_eq!(run(&["config", "pull"]), ["pull-policy"]);
+}
