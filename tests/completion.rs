@@ -902,3 +902,26 @@ fn the_elvish_script_completes_in_real_elvish() {
     );
     assert_eq!(run(&["config", "pull"]), ["pull-policy"]);
 }
+
+/// PowerShell's script passes the words up to the cursor (an empty last one
+/// after a space) and reads `value<TAB>help` lines.
+#[test]
+fn powershell_protocol_gets_values_with_help() {
+    let home = Home::with(CONFIG);
+    let out = home
+        .cnb()
+        .env("COMPLETE", "powershell")
+        .args(["--", "cnb", "config", "run-image-mirrors", "remove", ""])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = stdout.lines().filter(|l| !l.starts_with('-')).collect();
+    assert_eq!(
+        lines,
+        [
+            "paketobuildpacks/run-jammy-base\tmirrors: registry.corp.example/paketo/run-jammy-base, registry2.corp.example/run:1.2",
+            "registry.corp.example/other/run\tmirrors: registry.corp.example/paketo/run-jammy-base",
+        ]
+    );
+}
