@@ -466,6 +466,32 @@ pub fn configured_trusted_builders() -> Vec<CompletionCandidate> {
         .collect()
 }
 
+/// Builders worth offering wherever a builder is named (`build --builder`,
+/// `config default-builder`): the default builder, then the trusted ones.
+pub fn configured_builders() -> Vec<CompletionCandidate> {
+    let Some(config) = load_config(&Context::current()) else {
+        return Vec::new();
+    };
+    let mut out: Vec<CompletionCandidate> = Vec::new();
+    let mut seen = Vec::new();
+    let default = config
+        .default_builder
+        .iter()
+        .map(|b| (b, "default builder"));
+    let trusted = config
+        .trusted_builders
+        .iter()
+        .map(|b| (b, "trusted builder"));
+    for (image, help) in default.chain(trusted) {
+        if seen.contains(&image) {
+            continue;
+        }
+        seen.push(image);
+        out.extend(image_candidates(image, Some(help.to_string())));
+    }
+    out
+}
+
 /// What the command line being completed already says.
 #[derive(Debug, Default, PartialEq, Eq)]
 struct Context {

@@ -925,3 +925,33 @@ fn powershell_protocol_gets_values_with_help() {
         ]
     );
 }
+
+#[test]
+fn builders_are_offered_where_a_builder_is_named() {
+    let home = Home::with(CONFIG);
+    let expected = [
+        "paketobuildpacks/builder-jammy-base",
+        "registry.corp.example/builder",
+        "heroku/builder:24",
+    ];
+    assert_eq!(
+        values(home.bash_values(&["build", "app", "--builder", ""])),
+        expected
+    );
+    assert_eq!(
+        values(home.bash_values(&["build", "app", "-B", "her"])),
+        ["heroku/builder:24"]
+    );
+    assert_eq!(
+        values(home.bash_values(&["config", "default-builder", ""])),
+        expected
+    );
+    let fish = home.fish(&["build", "--builder", "pak"]);
+    assert_eq!(
+        fish,
+        [(
+            "paketobuildpacks/builder-jammy-base".to_string(),
+            Some("default builder".to_string())
+        )]
+    );
+}
