@@ -34,10 +34,10 @@ pub const COMPLETIONS_DIR: &str = "completions";
 pub const MAN_DIR: &str = "docs/man";
 
 /// The shells `COMPLETE=<shell> cnb` answers for (see `app::main`): clap_complete's,
-/// with bash taught about `:` and `*` ([`BashGlobSafe`]) and zsh's script made to
+/// with bash taught about `:` and `*` ([`BashWholeWords`]) and zsh's script made to
 /// work when autoloaded from `fpath` ([`ZshAutoload`]).
 pub const SHELLS: Shells<'static> = Shells(&[
-    &BashGlobSafe,
+    &BashWholeWords,
     &clap_complete::env::Elvish,
     &clap_complete::env::Fish,
     &clap_complete::env::Powershell,
@@ -48,7 +48,7 @@ pub const SHELLS: Shells<'static> = Shells(&[
 /// when `cnb` is on `PATH`.
 pub fn script(shell: Shell) -> String {
     let completer: &dyn EnvCompleter = match shell {
-        Shell::Bash => &BashGlobSafe,
+        Shell::Bash => &BashWholeWords,
         Shell::Zsh => &ZshAutoload,
         Shell::Fish => &clap_complete::env::Fish,
         Shell::Powershell => &clap_complete::env::Powershell,
@@ -75,13 +75,13 @@ pub fn script(shell: Shell) -> String {
 ///   would be expanded again when the command runs. `\*` survives both and
 ///   reaches cnb as `*`.
 #[derive(Debug, Clone, Copy)]
-pub struct BashGlobSafe;
+pub struct BashWholeWords;
 
 /// The line the bash script adds to clap's, after the one it follows.
 const BASH_LINE_AFTER: &str = "        _CLAP_IFS=\"$IFS\" \\\n";
 const BASH_LINE: &str = "        _CNB_COMPLETE_LINE=\"${COMP_LINE:0:COMP_POINT}\" \\\n";
 
-impl EnvCompleter for BashGlobSafe {
+impl EnvCompleter for BashWholeWords {
     fn name(&self) -> &'static str {
         clap_complete::env::Bash.name()
     }
