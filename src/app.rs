@@ -12,7 +12,9 @@ use crate::ui::Ui;
 
 pub fn main() -> ExitCode {
     // When a shell asks for completions (COMPLETE=bash cnb ...), answer and exit.
-    CompleteEnv::with_factory(Cli::command).complete();
+    CompleteEnv::with_factory(Cli::command)
+        .shells(crate::completion::SHELLS)
+        .complete();
     // One TLS provider for every client (oci-client/reqwest); ring keeps the build free of cmake.
     let _ = rustls::crypto::ring::default_provider().install_default();
 

@@ -107,7 +107,7 @@ pub struct BuildArgs {
     pub image: String,
 
     /// Builder image (default: the configured default-builder)
-    #[arg(short = 'B', long, value_name = "IMAGE")]
+    #[arg(short = 'B', long, value_name = "IMAGE", add = ArgValueCandidates::new(completion::configured_builders))]
     pub builder: Option<String>,
 
     /// App directory [default: current directory]
@@ -282,7 +282,7 @@ pub enum InsecureRegistriesCommand {
 #[derive(Debug, Clone, Args)]
 pub struct DefaultBuilderArgs {
     /// Builder image to use by default; without it, print the current one
-    #[arg(value_name = "IMAGE", conflicts_with = "unset")]
+    #[arg(value_name = "IMAGE", conflicts_with = "unset", add = ArgValueCandidates::new(completion::configured_builders))]
     pub image: Option<String>,
     /// Remove the default builder setting
     #[arg(long)]

@@ -12,6 +12,12 @@ pub const DOCKER_HOST: &str = "DOCKER_HOST";
 pub const DOCKER_CONFIG: &str = "DOCKER_CONFIG";
 /// Set by the shell when it asks cnb for completions (clap_complete's `CompleteEnv`).
 pub const COMPLETE: &str = "COMPLETE";
+/// Set by the bash, zsh and elvish completion scripts: the index of the word being completed.
+pub const CLAP_COMPLETE_INDEX: &str = "_CLAP_COMPLETE_INDEX";
+/// Set by the bash and zsh completion scripts: what separates candidates in cnb's answer.
+pub const CLAP_IFS: &str = "_CLAP_IFS";
+/// Set by cnb's bash completion script: the command line up to the cursor.
+pub const CNB_COMPLETE_LINE: &str = "_CNB_COMPLETE_LINE";
 
 /// Variables cnb sets in the lifecycle container (SPEC §7.7).
 pub mod lifecycle {
