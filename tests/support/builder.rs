@@ -219,7 +219,9 @@ fn docker_build(
             "--rm",
             "--force-rm",
         ])
-        .args(["-f", dockerfile, "-t", &tag]);
+        .arg("-f")
+        .arg(ctx.path().join(dockerfile))
+        .args(["-t", &tag]);
     for (k, v) in labels {
         cmd.arg("--label").arg(format!("{k}={v}"));
     }
@@ -439,5 +441,54 @@ impl CreatorReport {
 
     pub fn env(&self, name: &str) -> Option<&str> {
         self.env.get(name).map(String::as_str)
+    }
+}
+
+/// A named docker volume this test owns (`cnbtest-vol-<pid>-<n>`), removed on drop.
+pub struct TestVolume {
+    name: String,
+}
+
+impl TestVolume {
+    pub fn create() -> TestVolume {
+        let name = unique_name("vol");
+        must_run("docker", ["volume", "create", &name], DOCKER_LIMIT);
+        TestVolume { name }
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+impl Drop for TestVolume {
+    fn drop(&mut self) {
+        let _ = run_with_timeout(
+            Command::new("docker").args(["volume", "rm", "-f", &self.name]),
+            DOCKER_LIMIT,
+        );
+    }
+}
+
+/// Removes, on drop, every docker volume whose name contains `needle` (for volumes cnb
+/// creates itself, named after the image being built).
+pub struct VolumeSweeper {
+    pub needle: String,
+}
+
+impl Drop for VolumeSweeper {
+    fn drop(&mut self) {
+        let Ok(out) = run_with_timeout(
+            Command::new("docker").args(["volume", "ls", "-q"]),
+            DOCKER_LIMIT,
+        ) else {
+            return;
+        };
+        for name in out.stdout.lines().filter(|n| n.contains(&self.needle)) {
+            let _ = run_with_timeout(
+                Command::new("docker").args(["volume", "rm", "-f", name]),
+                DOCKER_LIMIT,
+            );
+        }
     }
 }
