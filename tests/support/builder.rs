@@ -470,25 +470,111 @@ impl Drop for TestVolume {
     }
 }
 
-/// Removes, on drop, every docker volume whose name contains `needle` (for volumes cnb
-/// creates itself, named after the image being built).
-pub struct VolumeSweeper {
-    pub needle: String,
+/// Every local image reference (`repo:tag`) whose name starts with `prefix`.
+pub fn docker_images_with_prefix(prefix: &str) -> Vec<String> {
+    let out = must_run(
+        "docker",
+        ["image", "ls", "--format", "{{.Repository}}:{{.Tag}}"],
+        DOCKER_LIMIT,
+    );
+    out.lines()
+        .filter(|l| l.starts_with(prefix))
+        .map(str::to_string)
+        .collect()
 }
 
-impl Drop for VolumeSweeper {
+/// IDs of every container (running or not) created from `image` (`docker ps -a --filter
+/// ancestor=`), to assert that nothing was left behind.
+pub fn containers_from(image: &str) -> Vec<String> {
+    let out = must_run(
+        "docker",
+        [
+            "ps",
+            "-a",
+            "-q",
+            "--no-trunc",
+            "--filter",
+            &format!("ancestor={image}"),
+        ],
+        DOCKER_LIMIT,
+    );
+    out.lines().map(str::to_string).collect()
+}
+
+/// Removes, on drop, every local image tag starting with one of its prefixes (e.g. a test
+/// registry's `host()`: everything cnb pulled from it), and every volume whose name contains
+/// one of its volume needles (cnb's cache volumes for an image name). Prefixes are test-
+/// unique (ports, `unique_name`), so nothing of anyone else's is touched.
+#[derive(Default)]
+pub struct DockerSweeper {
+    image_prefixes: Vec<String>,
+    volume_needles: Vec<String>,
+}
+
+impl DockerSweeper {
+    pub fn new() -> DockerSweeper {
+        DockerSweeper::default()
+    }
+
+    /// Also remove images pulled or tagged from `registry`.
+    pub fn registry(mut self, registry: &TestRegistry) -> DockerSweeper {
+        self.image_prefixes.push(format!("{}/", registry.host()));
+        self
+    }
+
+    /// Also remove images whose reference starts with `prefix`.
+    pub fn images(mut self, prefix: &str) -> DockerSweeper {
+        self.image_prefixes.push(prefix.to_string());
+        self
+    }
+
+    /// Also remove volumes whose name contains `needle`.
+    pub fn volumes(mut self, needle: &str) -> DockerSweeper {
+        self.volume_needles.push(needle.to_string());
+        self
+    }
+}
+
+impl Drop for DockerSweeper {
     fn drop(&mut self) {
-        let Ok(out) = run_with_timeout(
-            Command::new("docker").args(["volume", "ls", "-q"]),
-            DOCKER_LIMIT,
-        ) else {
-            return;
-        };
-        for name in out.stdout.lines().filter(|n| n.contains(&self.needle)) {
-            let _ = run_with_timeout(
-                Command::new("docker").args(["volume", "rm", "-f", name]),
+        if !self.image_prefixes.is_empty()
+            && let Ok(out) = run_with_timeout(
+                Command::new("docker").args([
+                    "image",
+                    "ls",
+                    "--format",
+                    "{{.Repository}}:{{.Tag}}",
+                ]),
                 DOCKER_LIMIT,
-            );
+            )
+        {
+            for r in out.stdout.lines().filter(|l| {
+                self.image_prefixes
+                    .iter()
+                    .any(|p| l.starts_with(p.as_str()))
+            }) {
+                let _ = run_with_timeout(
+                    Command::new("docker").args(["rmi", "--force", "--no-prune", r]),
+                    DOCKER_LIMIT,
+                );
+            }
+        }
+        if !self.volume_needles.is_empty()
+            && let Ok(out) = run_with_timeout(
+                Command::new("docker").args(["volume", "ls", "-q"]),
+                DOCKER_LIMIT,
+            )
+        {
+            for name in out
+                .stdout
+                .lines()
+                .filter(|n| self.volume_needles.iter().any(|v| n.contains(v.as_str())))
+            {
+                let _ = run_with_timeout(
+                    Command::new("docker").args(["volume", "rm", "-f", name]),
+                    DOCKER_LIMIT,
+                );
+            }
         }
     }
 }
