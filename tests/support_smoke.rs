@@ -530,3 +530,21 @@ fn netns_registry_is_reachable_from_the_host_and_refused_by_docker() {
     let left = must_run("ip", ["netns", "list"], Duration::from_secs(10));
     assert!(!left.contains(&name), "{left}");
 }
+
+#[test]
+fn tied_processes_outlive_the_thread_that_started_them() {
+    let mut child = std::thread::spawn(|| {
+        let mut cmd = std::process::Command::new("sleep");
+        cmd.arg("30");
+        spawn_tied(cmd).unwrap()
+    })
+    .join()
+    .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "killed with its thread"
+    );
+    child.kill().unwrap();
+    child.wait().unwrap();
+}

@@ -44,7 +44,8 @@
 //!   limit) -> bool`, `signal(libc::SIGINT)`, `stdout()`, `stderr()`, `pid()`,
 //!   `wait(limit) -> Output` (for Ctrl-C and streaming tests);
 //! - [`docker_available()`], [`in_ci()`], [`skip_or_fail(reason)`](skip_or_fail);
-//!   [`run_with_timeout`], [`must_run`], [`wait_for`], [`unique_name`], [`sha256_digest`].
+//!   [`run_with_timeout`], [`must_run`], [`wait_for`], [`unique_name`], [`sha256_digest`];
+//!   [`spawn_tied(cmd)`](spawn_tied) (the child is killed if the test process dies).
 //!
 //! Registries ([`registry`]):
 //! - [`TestRegistry::start(RegistryOptions)`](TestRegistry::start) with
@@ -184,6 +185,49 @@ pub fn docker_available() -> bool {
         Ok(()) => true,
         Err(reason) => skip_or_fail(reason),
     }
+}
+
+type SpawnRequest = (
+    Command,
+    std::sync::mpsc::Sender<std::io::Result<std::process::Child>>,
+);
+
+/// Spawns `cmd` so that its process gets SIGKILL when this test process dies, even when the
+/// runner kills the test before any `Drop` runs (no orphaned registries or cnb processes).
+/// The process is started from one long-lived thread, because the kernel's parent-death
+/// signal follows the thread that forked, not the process.
+pub fn spawn_tied(mut cmd: Command) -> std::io::Result<std::process::Child> {
+    use std::os::unix::process::CommandExt;
+    use std::sync::{Mutex, mpsc};
+    static SPAWNER: OnceLock<Mutex<mpsc::Sender<SpawnRequest>>> = OnceLock::new();
+    let spawner = SPAWNER.get_or_init(|| {
+        let (tx, rx) = mpsc::channel::<SpawnRequest>();
+        std::thread::Builder::new()
+            .name("cnbtest-spawner".into())
+            .spawn(move || {
+                for (mut cmd, reply) in rx {
+                    let _ = reply.send(cmd.spawn());
+                }
+            })
+            .expect("test support: spawner thread");
+        Mutex::new(tx)
+    });
+    // SAFETY: prctl is async-signal-safe and touches only the calling (child) process.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+            Ok(())
+        });
+    }
+    let (reply_tx, reply_rx) = mpsc::channel();
+    spawner
+        .lock()
+        .map_err(|_| std::io::Error::other("spawner lock poisoned"))?
+        .send((cmd, reply_tx))
+        .map_err(|_| std::io::Error::other("spawner thread is gone"))?;
+    reply_rx
+        .recv()
+        .map_err(|_| std::io::Error::other("spawner thread is gone"))?
 }
 
 /// The captured result of a command run with [`run_with_timeout`].

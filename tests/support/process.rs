@@ -23,9 +23,9 @@ impl BackgroundProcess {
         cmd.stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
-        let mut child = cmd
-            .spawn()
-            .unwrap_or_else(|e| panic!("test support: cannot spawn {cmd:?}: {e}"));
+        let shown = format!("{cmd:?}");
+        let mut child = super::spawn_tied(cmd)
+            .unwrap_or_else(|e| panic!("test support: cannot spawn {shown}: {e}"));
         let stdout = Arc::new(Mutex::new(Vec::new()));
         let stderr = Arc::new(Mutex::new(Vec::new()));
         let mut readers = Vec::new();

@@ -168,8 +168,7 @@ impl TestRegistry {
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("dup log"))
             .stderr(log);
-        let child = cmd
-            .spawn()
+        let child = super::spawn_tied(cmd)
             .map_err(|e| format!("cannot run /usr/bin/docker-registry: {e}"))?;
         let root = root.to_path_buf();
         let mut reg = TestRegistry {
