@@ -548,3 +548,45 @@ fn tied_processes_outlive_the_thread_that_started_them() {
     child.kill().unwrap();
     child.wait().unwrap();
 }
+
+#[test]
+fn published_builder_is_pullable_and_names_its_run_image() {
+    if !docker_available() {
+        return;
+    }
+    let reg = TestRegistry::start(RegistryOptions::plain().tls().auth());
+    let host = reg.host();
+    {
+        let published = PublishedBuilder::publish_default(&reg);
+        assert!(
+            published
+                .builder
+                .starts_with(&format!("{host}/cnbtest/builder-"))
+        );
+        let (repo, tag) = published.run_image[host.len() + 1..]
+            .split_once(':')
+            .unwrap();
+        let run = fetch_manifest(&reg, repo, tag).unwrap();
+        assert_eq!(
+            run.header("docker-content-digest"),
+            Some(published.run_image_digest.as_str())
+        );
+        let (repo, tag) = published.builder[host.len() + 1..].split_once(':').unwrap();
+        let cfg_digest = fetch_manifest(&reg, repo, tag).unwrap().json()["config"]["digest"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let cfg = HttpClient::for_registry(&reg)
+            .get(&format!("{}/v2/{repo}/blobs/{cfg_digest}", reg.url()))
+            .unwrap()
+            .json();
+        let meta: serde_json::Value = serde_json::from_str(
+            cfg["config"]["Labels"]["io.buildpacks.builder.metadata"]
+                .as_str()
+                .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(meta["images"][0]["image"], published.run_image.as_str());
+    }
+    assert!(docker_images_with_prefix(&host).is_empty());
+}

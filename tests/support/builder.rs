@@ -578,3 +578,59 @@ impl Drop for DockerSweeper {
         }
     }
 }
+
+/// A stand-in builder and its run image, built and pushed to a test registry: everything a
+/// `cnb build` test needs (`-B <builder>`). On drop the local builds are removed, and so is
+/// every image tagged from that registry in the daemon (what cnb pulled).
+pub struct PublishedBuilder {
+    /// `<host>/cnbtest/builder-<n>:1`, as pushed.
+    pub builder: String,
+    pub builder_digest: String,
+    /// `<host>/cnbtest/run-<n>:1`, as named in the builder's metadata.
+    pub run_image: String,
+    pub run_image_digest: String,
+    /// The options the builder was built with (run image filled in).
+    pub options: BuilderOptions,
+    // Field order is drop order: untag what cnb pulled first, then the local builds.
+    _sweeper: DockerSweeper,
+    _builder_local: LocalImage,
+    _run_local: LocalImage,
+}
+
+impl PublishedBuilder {
+    /// Builds the run image and the builder from `opts` and pushes both to `registry` (with
+    /// skopeo, so TLS and auth registries work too). `opts.run_image` is replaced by the
+    /// pushed run image unless `keep_run_image` is true (to point the metadata elsewhere,
+    /// e.g. at an image that does not exist).
+    pub fn publish(registry: &TestRegistry, opts: BuilderOptions, keep_run_image: bool) -> Self {
+        let n = super::next_id();
+        let pid = std::process::id();
+        let run_repo_tag = format!("cnbtest/run-{pid}-{n}:1");
+        let builder_repo_tag = format!("cnbtest/builder-{pid}-{n}:1");
+        let sweeper = DockerSweeper::new().registry(registry);
+        let run_local = StandInBuilder::build_run_image();
+        let run_image_digest = push_image_to(run_local.tag(), registry, &run_repo_tag);
+        let run_image = format!("{}/{run_repo_tag}", registry.host());
+        let mut options = opts;
+        if !keep_run_image {
+            options.run_image = run_image.clone();
+        }
+        let builder_local = StandInBuilder::build(&options);
+        let builder_digest = push_image_to(builder_local.tag(), registry, &builder_repo_tag);
+        PublishedBuilder {
+            builder: format!("{}/{builder_repo_tag}", registry.host()),
+            builder_digest,
+            run_image,
+            run_image_digest,
+            options,
+            _sweeper: sweeper,
+            _builder_local: builder_local,
+            _run_local: run_local,
+        }
+    }
+
+    /// [`publish`](Self::publish) with the default options.
+    pub fn publish_default(registry: &TestRegistry) -> Self {
+        PublishedBuilder::publish(registry, BuilderOptions::default(), false)
+    }
+}

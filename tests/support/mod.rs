@@ -35,7 +35,7 @@
 //! - [`TestHome::new()`], `.path()`, `.cnb_home()`, `.config_path()`, `.docker_config_dir()`,
 //!   `.write_config(toml) -> PathBuf`, `.read_config() -> Option<String>`,
 //!   `.write_docker_config(&serde_json::Value)`, `.write_docker_auth(&[(host, &Credentials)])`,
-//!   `.mkdir(rel) -> PathBuf`;
+//!   `.mkdir(rel) -> PathBuf`, `.write_app(name, &[(path, content)]) -> PathBuf`;
 //! - [`cnb_cmd(&home)`](cnb_cmd) → `std::process::Command` for the built `cnb`, with `HOME`,
 //!   `CNB_HOME`, `DOCKER_CONFIG`, `XDG_CONFIG_HOME` inside the home, `NO_COLOR=1`, no proxy
 //!   variables, cwd = home; [`run_cnb(&home, args) -> Output`](run_cnb) runs it (120 s limit);
@@ -89,6 +89,9 @@
 //! - [`push_image_as(local_tag, dest) -> String`](push_image_as) (docker tag/push/untag, plain
 //!   HTTP loopback registries), [`push_image_to(local_tag, &reg, "repo:tag") -> String`](push_image_to)
 //!   (skopeo; TLS and auth registries too);
+//! - [`PublishedBuilder::publish(&reg, BuilderOptions, keep_run_image)`](PublishedBuilder::publish)
+//!   / `publish_default(&reg)`: run image + builder built and pushed (fields `builder`,
+//!   `run_image`, `builder_digest`, `run_image_digest`, `options`; cleans the daemon on drop);
 //! - [`CreatorReport::parse(&stdout)`](CreatorReport::parse) (format: tests/builder/README.md);
 //! - [`docker_run(&args) -> Output`](docker_run), [`TestVolume::create()`](TestVolume::create),
 //!   [`DockerSweeper::new().registry(&reg).images(prefix).volumes(needle)`](DockerSweeper)
@@ -441,6 +444,20 @@ impl TestHome {
             );
         }
         self.write_docker_config(&serde_json::json!({ "auths": auths }))
+    }
+
+    /// Creates an app directory `<home>/<name>` holding `files` (`(relative path, content)`,
+    /// parent directories created), e.g. `&[("cnb-test-exit", "3")]` for the stand-in builder.
+    pub fn write_app(&self, name: &str, files: &[(&str, &str)]) -> PathBuf {
+        let dir = self.mkdir(name);
+        for (rel, content) in files {
+            let path = dir.join(rel);
+            if let Some(parent) = path.parent() {
+                std::fs::create_dir_all(parent).expect("test support: mkdir in app");
+            }
+            std::fs::write(&path, content).expect("test support: write app file");
+        }
+        dir
     }
 
     /// Creates a directory under the home (e.g. an app to build) and returns its path.
