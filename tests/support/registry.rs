@@ -105,14 +105,17 @@ impl TestRegistry {
             .expect("test support: registry temp dir");
         let root = dir.path();
         std::fs::create_dir_all(root.join("data")).expect("mkdir data");
+        // Every answer carries this header, so readiness is checked against this very
+        // process and not whoever else grabbed the port in between.
+        let identity = format!("{}-{}-{port}", std::process::id(), next_id());
         let mut yml = format!(
             "version: 0.1\n\
              log:\n  level: warn\n  accesslog:\n    disabled: true\n\
              storage:\n  filesystem:\n    rootdirectory: {data}\n  delete:\n    enabled: true\n\
-             http:\n  addr: {addr}\n  secret: cnb-test-secret-{id}\n",
+             http:\n  addr: {addr}\n  secret: cnb-test-secret-{identity}\n\
+             \x20 headers:\n    X-Cnb-Test-Registry: [\"{identity}\"]\n",
             data = root.join("data").display(),
             addr = std::net::SocketAddr::new(ip, port),
-            id = next_id(),
         );
         if opts.tls {
             make_certificates(root, ip);
@@ -202,13 +205,15 @@ impl TestRegistry {
         let client = HttpClient::for_registry(&reg);
         let v2 = format!("{}/v2/", reg.url());
         let answered = wait_for(Duration::from_secs(10), || {
-            client
-                .get(&v2)
-                .ok()
-                .filter(|r| r.status == 200 || r.status == 401)
+            client.get(&v2).ok().filter(|r| {
+                (r.status == 200 || r.status == 401)
+                    && r.header("x-cnb-test-registry") == Some(identity.as_str())
+            })
         });
         if answered.is_none() {
             let last = client.get(&v2);
+            // Give a process that lost the port race time to exit and say so in its log.
+            std::thread::sleep(Duration::from_millis(200));
             reg.stop();
             return Err(format!("{v2} does not answer: {last:?}\n{}", reg.log()));
         }
