@@ -537,18 +537,9 @@ impl DockerSweeper {
 
 impl Drop for DockerSweeper {
     fn drop(&mut self) {
-        if !self.image_prefixes.is_empty()
-            && let Ok(out) = run_with_timeout(
-                Command::new("docker").args([
-                    "image",
-                    "ls",
-                    "--format",
-                    "{{.Repository}}:{{.Tag}}",
-                ]),
-                DOCKER_LIMIT,
-            )
-        {
-            for r in out.stdout.lines().filter(|l| {
+        if !self.image_prefixes.is_empty() {
+            let refs = docker_lines(&["image", "ls", "--format", "{{.Repository}}:{{.Tag}}"]);
+            for r in refs.iter().filter(|l| {
                 self.image_prefixes
                     .iter()
                     .any(|p| l.starts_with(p.as_str()))
@@ -559,15 +550,10 @@ impl Drop for DockerSweeper {
                 );
             }
         }
-        if !self.volume_needles.is_empty()
-            && let Ok(out) = run_with_timeout(
-                Command::new("docker").args(["volume", "ls", "-q"]),
-                DOCKER_LIMIT,
-            )
-        {
-            for name in out
-                .stdout
-                .lines()
+        if !self.volume_needles.is_empty() {
+            let names = docker_lines(&["volume", "ls", "-q"]);
+            for name in names
+                .iter()
                 .filter(|n| self.volume_needles.iter().any(|v| n.contains(v.as_str())))
             {
                 let _ = run_with_timeout(
@@ -577,6 +563,13 @@ impl Drop for DockerSweeper {
             }
         }
     }
+}
+
+/// The lines `docker <args>` prints; empty when it fails (for cleanup paths).
+fn docker_lines(args: &[&str]) -> Vec<String> {
+    run_with_timeout(Command::new("docker").args(args), DOCKER_LIMIT)
+        .map(|o| o.stdout.lines().map(str::to_string).collect())
+        .unwrap_or_default()
 }
 
 /// A stand-in builder and its run image, built and pushed to a test registry: everything a

@@ -697,8 +697,3 @@ fn put_manifest(
     }
     digest
 }
-
-/// Paths inside a registry's directory, for tests that want to look at its files.
-pub fn registry_file(registry: &TestRegistry, name: &str) -> PathBuf {
-    registry.dir().join(name)
-}
