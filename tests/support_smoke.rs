@@ -590,3 +590,40 @@ fn published_builder_is_pullable_and_names_its_run_image() {
     }
     assert!(docker_images_with_prefix(&host).is_empty());
 }
+
+#[test]
+fn daemon_takes_any_loopback_certificate_but_checks_netns_ones() {
+    if !docker_available() {
+        return;
+    }
+    let pull = |image: &str| {
+        run_with_timeout(
+            std::process::Command::new("docker").args(["pull", "-q", image]),
+            Duration::from_secs(60),
+        )
+        .unwrap()
+    };
+    // 127.0.0.0/8 is an insecure registry to the daemon: an unknown CA is accepted.
+    let local = TestRegistry::start(RegistryOptions::plain().tls());
+    push_test_image(&local, "cnbtest/tls", "1");
+    let _local_sweeper = DockerSweeper::new().registry(&local);
+    pull(&local.image("cnbtest/tls", "1")).assert_success();
+
+    // A TLS registry in a network namespace is verified: refused until trusted.
+    let Some(host) = NetnsHost::start() else {
+        return;
+    };
+    let remote = TestRegistry::start_in_netns(&host, RegistryOptions::plain().tls());
+    push_test_image(&remote, "cnbtest/tls", "1");
+    let _remote_sweeper = DockerSweeper::new().registry(&remote);
+    let image = remote.image("cnbtest/tls", "1");
+    let refused = pull(&image);
+    assert!(!refused.success());
+    assert!(refused.stderr.contains("certificate"), "{}", refused.stderr);
+    {
+        let _trust = remote.trust_in_docker();
+        pull(&image).assert_success();
+    }
+    let trust_dir = format!("/etc/docker/certs.d/{}", remote.host());
+    assert!(!std::path::Path::new(&trust_dir).exists());
+}

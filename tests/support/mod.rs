@@ -53,7 +53,9 @@
 //!   accessors `host()` (`127.0.0.1:PORT`), `url()`, `scheme()`, `ip()`, `port()`,
 //!   `is_tls()`, `cert_path() -> Option<&Path>` (the CA certificate to trust), `cert_pem()`,
 //!   `credentials() -> Option<&Credentials>`, `basic_auth()`, `image(repo, tag)`, `dir()`,
-//!   `log()`, `stop()`; [`TestRegistry::start_in_netns(&NetnsHost, RegistryOptions)`](TestRegistry::start_in_netns);
+//!   `log()`, `stop()`, `trust_in_docker() -> DockerTrust` (daemon trusts the CA until drop;
+//!   the daemon accepts any certificate on 127.0.0.0/8 anyway, so this matters for netns
+//!   registries); [`TestRegistry::start_in_netns(&NetnsHost, RegistryOptions)`](TestRegistry::start_in_netns);
 //! - [`Credentials`] `{ username, password }`, `basic_header()`, `docker_auth_field()`;
 //! - [`push_test_image(&reg, repo, tag) -> String`](push_test_image) (manifest digest; same
 //!   bytes on every registry), [`push_test_image_marked(&reg, repo, tag, marker)`](push_test_image_marked)

@@ -284,6 +284,22 @@ impl TestRegistry {
         std::fs::read_to_string(self.dir.path().join("registry.log")).unwrap_or_default()
     }
 
+    /// Makes the Docker daemon trust this TLS registry's CA, by writing
+    /// `/etc/docker/certs.d/<host:port>/ca.crt` (the daemon reads it on each connection, no
+    /// restart). Removed when the guard drops. Needs root; panics otherwise. Without it the
+    /// daemon refuses the registry's certificate, which is what fallback tests want.
+    pub fn trust_in_docker(&self) -> DockerTrust {
+        let ca = self
+            .cert_path()
+            .expect("test support: trust_in_docker needs a TLS registry");
+        let dir = PathBuf::from("/etc/docker/certs.d").join(self.host());
+        std::fs::create_dir_all(&dir)
+            .unwrap_or_else(|e| panic!("test support: cannot create {}: {e}", dir.display()));
+        std::fs::copy(ca, dir.join("ca.crt"))
+            .unwrap_or_else(|e| panic!("test support: cannot write {}/ca.crt: {e}", dir.display()));
+        DockerTrust { dir }
+    }
+
     /// Kills the registry now (e.g. to make a mirror go away mid-test). Idempotent.
     pub fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {
@@ -296,6 +312,17 @@ impl TestRegistry {
 impl Drop for TestRegistry {
     fn drop(&mut self) {
         self.stop();
+    }
+}
+
+/// The daemon's trust of one test registry ([`TestRegistry::trust_in_docker`]); removed on drop.
+pub struct DockerTrust {
+    dir: PathBuf,
+}
+
+impl Drop for DockerTrust {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 
