@@ -627,3 +627,21 @@ fn daemon_takes_any_loopback_certificate_but_checks_netns_ones() {
     let trust_dir = format!("/etc/docker/certs.d/{}", remote.host());
     assert!(!std::path::Path::new(&trust_dir).exists());
 }
+
+#[test]
+fn ipv6_loopback_registries_work() {
+    let plain = TestRegistry::start(RegistryOptions::plain().ipv6());
+    assert!(plain.host().starts_with("[::1]:"), "{}", plain.host());
+    let digest = push_test_image(&plain, "v6/app", "1");
+    assert_eq!(
+        fetch_manifest(&plain, "v6/app", "1")
+            .unwrap()
+            .header("docker-content-digest"),
+        Some(digest.as_str())
+    );
+    let tls = TestRegistry::start(RegistryOptions::plain().ipv6().tls());
+    assert_eq!(
+        v2_status(&tls, &HttpClient::trusting(tls.cert_path().unwrap())),
+        200
+    );
+}

@@ -49,7 +49,7 @@
 //!
 //! Registries ([`registry`]):
 //! - [`TestRegistry::start(RegistryOptions)`](TestRegistry::start) with
-//!   `RegistryOptions::plain()`, `.tls()`, `.auth()`, `.proxy_of(&TestRegistry)`;
+//!   `RegistryOptions::plain()`, `.tls()`, `.auth()`, `.ipv6()` (`[::1]`), `.proxy_of(&TestRegistry)`;
 //!   accessors `host()` (`127.0.0.1:PORT`), `url()`, `scheme()`, `ip()`, `port()`,
 //!   `is_tls()`, `cert_path() -> Option<&Path>` (the CA certificate to trust), `cert_pem()`,
 //!   `credentials() -> Option<&Credentials>`, `basic_auth()`, `image(repo, tag)`, `dir()`,

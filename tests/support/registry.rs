@@ -14,7 +14,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use super::{
-    Credentials, HttpClient, HttpResponse, NetnsHost, START_TIMEOUT, free_port, must_run, next_id,
+    Credentials, HttpClient, HttpResponse, NetnsHost, START_TIMEOUT, must_run, next_id,
     sha256_digest, wait_for,
 };
 
@@ -23,6 +23,8 @@ use super::{
 #[derive(Debug, Clone, Default)]
 pub struct RegistryOptions {
     pub tls: bool,
+    /// Listen on `[::1]` instead of `127.0.0.1`.
+    pub ipv6: bool,
     pub auth: bool,
     /// Pull-through cache of this registry: `(url, credentials for it)`.
     pub proxy: Option<(String, Option<Credentials>)>,
@@ -37,6 +39,12 @@ impl RegistryOptions {
     /// Serve HTTPS with a certificate signed by a fresh test CA.
     pub fn tls(mut self) -> RegistryOptions {
         self.tls = true;
+        self
+    }
+
+    /// Listen on `[::1]:PORT` (`host()` is then `[::1]:PORT`).
+    pub fn ipv6(mut self) -> RegistryOptions {
+        self.ipv6 = true;
         self
     }
 
@@ -73,12 +81,21 @@ pub struct TestRegistry {
 }
 
 impl TestRegistry {
-    /// Starts a registry on a free `127.0.0.1` port and waits (≤ 30 s) until `/v2/` answers.
+    /// Starts a registry on a free `127.0.0.1` (or `[::1]`) port and waits (≤ 30 s) until
+    /// `/v2/` answers.
     pub fn start(opts: RegistryOptions) -> TestRegistry {
         let mut last_log = String::new();
+        let ip = if opts.ipv6 {
+            IpAddr::V6(std::net::Ipv6Addr::LOCALHOST)
+        } else {
+            IpAddr::V4(Ipv4Addr::LOCALHOST)
+        };
         for _attempt in 0..5 {
-            let port = free_port();
-            match TestRegistry::launch(opts.clone(), IpAddr::V4(Ipv4Addr::LOCALHOST), port, None) {
+            let port = std::net::TcpListener::bind((ip, 0))
+                .and_then(|l| l.local_addr())
+                .map(|a| a.port())
+                .unwrap_or_else(|e| panic!("test support: cannot bind {ip}: {e}"));
+            match TestRegistry::launch(opts.clone(), ip, port, None) {
                 Ok(r) => return r,
                 Err(log) if log.contains("address already in use") => last_log = log,
                 Err(log) => panic!("test support: docker-registry did not start:\n{log}"),
@@ -112,7 +129,7 @@ impl TestRegistry {
             "version: 0.1\n\
              log:\n  level: warn\n  accesslog:\n    disabled: true\n\
              storage:\n  filesystem:\n    rootdirectory: {data}\n  delete:\n    enabled: true\n\
-             http:\n  addr: {addr}\n  secret: cnb-test-secret-{identity}\n\
+             http:\n  addr: \"{addr}\"\n  secret: cnb-test-secret-{identity}\n\
              \x20 headers:\n    X-Cnb-Test-Registry: [\"{identity}\"]\n",
             data = root.join("data").display(),
             addr = std::net::SocketAddr::new(ip, port),
