@@ -221,8 +221,16 @@ struct Host {
     credential: OnceCell<Result<Option<Credential>, String>>,
     /// The scheme the host answered HTTP on.
     scheme: Mutex<Option<Scheme>>,
-    clients: Mutex<HashMap<Scheme, Client>>,
 }
+
+/// One oci-client per scheme and certificate policy, shared by every host.
+///
+/// Building a client loads the system's root certificates, so it is done once per kind,
+/// off the async threads. Sharing is safe for credentials: oci-client keys both its
+/// credential store and its token cache by registry host (and repository), attaches
+/// credentials only to requests for that host, and cnb stores each host's own.
+type ClientKey = (Scheme, bool);
+type ClientCell = Arc<OnceCell<Client>>;
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     // A panic while holding one of these maps leaves it usable: its entries stay valid.
@@ -236,6 +244,7 @@ pub struct Resolver {
     ui: Ui,
     memo: Mutex<HashMap<ImageRef, Arc<OnceCell<Arc<Resolution>>>>>,
     hosts: Mutex<HashMap<Registry, Arc<Host>>>,
+    clients: Mutex<HashMap<ClientKey, ClientCell>>,
 }
 
 impl Resolver {
@@ -248,6 +257,7 @@ impl Resolver {
             ui: Ui::plain(),
             memo: Mutex::new(HashMap::new()),
             hosts: Mutex::new(HashMap::new()),
+            clients: Mutex::new(HashMap::new()),
         }
     }
 
@@ -338,7 +348,7 @@ impl Resolver {
                 learned.unwrap_or(Scheme::Https)
             }
         };
-        let client = self.client(&host, scheme, transport)?;
+        let client = self.client(scheme, transport).await?;
         Ok((client, auth))
     }
 
@@ -369,28 +379,34 @@ impl Resolver {
             .clone()
     }
 
-    fn client(&self, host: &Host, scheme: Scheme, transport: Transport) -> anyhow::Result<Client> {
-        if let Some(client) = lock(&host.clients).get(&scheme) {
-            return Ok(client.clone());
-        }
-        let platform = self.platform.clone();
-        let config = ClientConfig {
-            protocol: match scheme {
-                Scheme::Http => ClientProtocol::Http,
-                Scheme::Https => ClientProtocol::Https,
-            },
-            accept_invalid_certificates: transport.skip_tls_verify,
-            platform_resolver: Some(Box::new(move |entries: &[ImageIndexEntry]| {
-                select_entry(entries, &platform)
-            })),
-            connect_timeout: Some(self.settings.timeout),
-            user_agent: concat!("cnb/", env!("CARGO_PKG_VERSION")),
-            ..ClientConfig::default()
+    fn client_cell(&self, scheme: Scheme, transport: Transport) -> (ClientCell, ClientConfigSeed) {
+        let key = (scheme, transport.skip_tls_verify);
+        let cell = lock(&self.clients).entry(key).or_default().clone();
+        let seed = ClientConfigSeed {
+            scheme,
+            skip_tls_verify: transport.skip_tls_verify,
+            platform: self.platform.clone(),
+            connect_timeout: self.settings.timeout,
         };
-        let client = Client::try_from(config)
-            .map_err(|e| anyhow::anyhow!("could not set up a registry client: {e}"))?;
-        lock(&host.clients).insert(scheme, client.clone());
-        Ok(client)
+        (cell, seed)
+    }
+
+    /// The shared client for `scheme` and `transport`'s certificate policy.
+    async fn client(&self, scheme: Scheme, transport: Transport) -> anyhow::Result<Client> {
+        let (cell, seed) = self.client_cell(scheme, transport);
+        let client = cell.get_or_try_init(|| seed.build()).await?;
+        Ok(client.clone())
+    }
+
+    /// Starts building a client that will probably be needed soon (in the background).
+    fn warm(&self, scheme: Scheme, transport: Transport) {
+        let (cell, seed) = self.client_cell(scheme, transport);
+        if cell.initialized() {
+            return;
+        }
+        tokio::spawn(async move {
+            let _ = cell.get_or_try_init(|| seed.build()).await;
+        });
     }
 
     /// Probes every candidate at once and picks the first in preference order that has
@@ -562,8 +578,12 @@ impl Resolver {
                     }
                 ),
             );
+            if k == 0 && schemes.len() > 1 {
+                self.warm(schemes[1], transport);
+            }
             let client =
-                self.client(&host, *scheme, transport)
+                self.client(*scheme, transport)
+                    .await
                     .map_err(|e| ProbeFailure::Other {
                         detail: format!("{e:#}"),
                     })?;
@@ -635,6 +655,39 @@ impl Resolver {
                 None => {}
             }
         }
+    }
+}
+
+/// What a shared client is built from.
+struct ClientConfigSeed {
+    scheme: Scheme,
+    skip_tls_verify: bool,
+    platform: Platform,
+    connect_timeout: Duration,
+}
+
+impl ClientConfigSeed {
+    async fn build(self) -> anyhow::Result<Client> {
+        tokio::task::spawn_blocking(move || {
+            let platform = self.platform;
+            let config = ClientConfig {
+                protocol: match self.scheme {
+                    Scheme::Http => ClientProtocol::Http,
+                    Scheme::Https => ClientProtocol::Https,
+                },
+                accept_invalid_certificates: self.skip_tls_verify,
+                platform_resolver: Some(Box::new(move |entries: &[ImageIndexEntry]| {
+                    select_entry(entries, &platform)
+                })),
+                connect_timeout: Some(self.connect_timeout),
+                user_agent: concat!("cnb/", env!("CARGO_PKG_VERSION")),
+                ..ClientConfig::default()
+            };
+            Client::try_from(config)
+                .map_err(|e| anyhow::anyhow!("could not set up a registry client: {e}"))
+        })
+        .await
+        .map_err(|e| anyhow::anyhow!("could not set up a registry client: {e}"))?
     }
 }
 
