@@ -412,12 +412,7 @@ impl Resolver {
     /// Probes every candidate at once and picks the first in preference order that has
     /// the image, never waiting for any past `start + timeout`.
     async fn compute(&self, image: &ImageRef) -> Resolution {
-        let mirrors = self.settings.mirrors_for(image.registry());
-        let mut specs: Vec<(ImageRef, Option<Mirror>)> = mirrors
-            .into_iter()
-            .map(|m| (m.location_for(image), Some(m)))
-            .collect();
-        specs.push((image.clone(), None));
+        let specs = candidate_specs(&self.settings, image);
         let n = specs.len();
 
         let start = Instant::now();
@@ -433,21 +428,15 @@ impl Resolver {
             .collect();
 
         let mut outcomes: Vec<Option<(Result<Found, ProbeFailure>, u64)>> = vec![None; n];
-        let mut chosen: Option<usize> = None;
-        let mut next = 0;
-        loop {
-            while next < n {
-                match &outcomes[next] {
-                    Some((Ok(_), _)) => {
-                        chosen = Some(next);
-                        break;
-                    }
-                    Some((Err(_), _)) => next += 1,
-                    None => break,
-                }
-            }
-            if chosen.is_some() || next >= n {
-                break;
+        let chosen = loop {
+            let found: Vec<Option<bool>> = outcomes
+                .iter()
+                .map(|o| o.as_ref().map(|(r, _)| r.is_ok()))
+                .collect();
+            match next_step(&found) {
+                Step::Chosen(i) => break Some(i),
+                Step::Exhausted => break None,
+                Step::Wait => {}
             }
             match tokio::time::timeout_at(deadline, pending.next()).await {
                 Ok(Some((i, result, ms))) => {
@@ -464,7 +453,7 @@ impl Resolver {
                     );
                     outcomes[i] = Some((result, ms));
                 }
-                Ok(None) => break,
+                Ok(None) => break None,
                 Err(_) => {
                     for (i, outcome) in outcomes.iter_mut().enumerate() {
                         if outcome.is_none() {
@@ -480,7 +469,7 @@ impl Resolver {
                     }
                 }
             }
-        }
+        };
         // Later candidates' probes are not needed any more: dropping them cancels them.
         drop(pending);
 
@@ -658,6 +647,43 @@ impl Resolver {
     }
 }
 
+/// The candidates for `image` in preference order: its mirrors, then the original.
+pub fn candidate_specs(
+    settings: &RegistrySettings,
+    image: &ImageRef,
+) -> Vec<(ImageRef, Option<Mirror>)> {
+    let mut specs: Vec<(ImageRef, Option<Mirror>)> = settings
+        .mirrors_for(image.registry())
+        .into_iter()
+        .map(|m| (m.location_for(image), Some(m)))
+        .collect();
+    specs.push((image.clone(), None));
+    specs
+}
+
+/// Where the walk in preference order stands.
+#[derive(Debug, PartialEq, Eq)]
+enum Step {
+    /// This candidate has the image and every earlier one failed.
+    Chosen(usize),
+    /// An earlier candidate has not answered yet.
+    Wait,
+    /// Every candidate failed.
+    Exhausted,
+}
+
+/// `found[i]`: `None` while candidate `i` is pending, else whether it had the image.
+fn next_step(found: &[Option<bool>]) -> Step {
+    for (i, outcome) in found.iter().enumerate() {
+        match outcome {
+            Some(true) => return Step::Chosen(i),
+            Some(false) => continue,
+            None => return Step::Wait,
+        }
+    }
+    Step::Exhausted
+}
+
 /// What a shared client is built from.
 struct ClientConfigSeed {
     scheme: Scheme,
@@ -786,5 +812,112 @@ fn to_failure(failure: TransportFailure, scheme: Scheme, transport: Transport) -
         TransportFailure::NotTls(detail) | TransportFailure::Other(detail) => {
             ProbeFailure::Other { detail }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::reference::MirrorKey;
+
+    #[test]
+    fn candidates_are_mirrors_in_order_then_the_original() {
+        let settings = RegistrySettings {
+            mirrors: vec![(
+                MirrorKey::parse("quay.io").unwrap(),
+                vec![
+                    Mirror::parse("q1.corp.example").unwrap(),
+                    Mirror::parse("http://q2.corp.example:5000/quay").unwrap(),
+                ],
+            )],
+            insecure: Vec::new(),
+            timeout: Duration::from_secs(3),
+        };
+        let image = ImageRef::parse("quay.io/org/app:1").unwrap();
+        let specs = candidate_specs(&settings, &image);
+        let locations: Vec<String> = specs.iter().map(|(l, _)| l.to_string()).collect();
+        assert_eq!(
+            locations,
+            [
+                "q1.corp.example/org/app:1",
+                "q2.corp.example:5000/quay/org/app:1",
+                "quay.io/org/app:1"
+            ]
+        );
+        assert!(specs[2].1.is_none());
+        let hub = ImageRef::parse("busybox").unwrap();
+        assert_eq!(candidate_specs(&settings, &hub).len(), 1);
+    }
+
+    #[test]
+    fn the_first_candidate_in_order_wins() {
+        // A later success waits for an earlier pending candidate.
+        assert_eq!(next_step(&[None, Some(true)]), Step::Wait);
+        assert_eq!(next_step(&[Some(false), Some(true), None]), Step::Chosen(1));
+        assert_eq!(next_step(&[Some(true), None, None]), Step::Chosen(0));
+        assert_eq!(next_step(&[Some(false), Some(false)]), Step::Exhausted);
+        assert_eq!(next_step(&[Some(false), None]), Step::Wait);
+    }
+
+    #[test]
+    fn failures_read_as_reasons() {
+        let reasons = [
+            ProbeFailure::Refused.to_string(),
+            ProbeFailure::TimedOut { millis: 3000 }.to_string(),
+            ProbeFailure::NotFound.to_string(),
+            ProbeFailure::Unauthorized {
+                detail: "401 Unauthorized".into(),
+            }
+            .to_string(),
+            ProbeFailure::Tls {
+                detail: "x".into(),
+                insecure_hint: true,
+            }
+            .to_string(),
+            ProbeFailure::Server { status: 503 }.to_string(),
+        ];
+        for (reason, word) in
+            reasons
+                .iter()
+                .zip(["refused", "timed out", "404", "unauthorized", "TLS", "503"])
+        {
+            assert!(reason.contains(word), "{reason}");
+        }
+        let mut unique = reasons.to_vec();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(unique.len(), reasons.len());
+    }
+
+    #[test]
+    fn tls_failures_name_the_command_that_allows_the_host() {
+        let candidate = Candidate {
+            location: ImageRef::parse("127.0.0.1:5443/app:1").unwrap(),
+            mirror: None,
+            status: CandidateStatus::Failed(ProbeFailure::Tls {
+                detail: "unknown issuer".into(),
+                insecure_hint: true,
+            }),
+            millis: Some(3),
+        };
+        let hint = candidate.hint().unwrap();
+        assert!(
+            hint.contains("cnb config insecure-registries add 127.0.0.1:5443"),
+            "{hint}"
+        );
+        let resolution = Resolution {
+            image: candidate.location.clone(),
+            candidates: vec![candidate],
+            digest: None,
+        };
+        let err = resolution.error().unwrap().to_string();
+        assert!(
+            err.contains("127.0.0.1:5443/app:1: TLS failure: unknown issuer"),
+            "{err}"
+        );
+        assert!(
+            err.contains("insecure-registries add 127.0.0.1:5443"),
+            "{err}"
+        );
     }
 }
