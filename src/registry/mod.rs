@@ -573,18 +573,22 @@ impl Resolver {
 
         let forced_http = mirror.is_some_and(|m| m.scheme() == Scheme::Http);
         let unknown = !forced_http && transport.allow_http && lock(&host.scheme).is_none();
-        if let (true, Some(port)) = (unknown, registry.port())
-            && let Some(scheme) = probe::sniff_scheme(registry.host(), port, &registry.key()).await
-        {
-            self.ui.verbose(
-                2,
-                format!(
-                    "probe {location}: {} speaks {}",
-                    registry.key(),
-                    scheme_str(scheme)
-                ),
-            );
-            lock(&host.scheme).get_or_insert(scheme);
+        if let (true, Some(port)) = (unknown, registry.port()) {
+            match probe::sniff_scheme(registry.host(), port, &registry.key()).await {
+                Ok(Some(scheme)) => {
+                    self.ui.verbose(
+                        2,
+                        format!(
+                            "probe {location}: {} speaks {}",
+                            registry.key(),
+                            scheme_str(scheme)
+                        ),
+                    );
+                    lock(&host.scheme).get_or_insert(scheme);
+                }
+                Ok(None) => {}
+                Err(failure) => return Err(to_failure(failure, Scheme::Http, transport)),
+            }
         }
         let known = *lock(&host.scheme);
         let schemes: &[Scheme] = if forced_http {
