@@ -1062,10 +1062,9 @@ mod tests {
                 let seen = seen.clone();
                 tokio::spawn(async move {
                     let mut buf = [0u8; 4096];
-                    if let Ok(n) = s.read(&mut buf).await {
-                        if buf[..n].starts_with(b"GET /v2/app/") {
-                            seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                        }
+                    let n = s.read(&mut buf).await.unwrap_or(0);
+                    if buf[..n].starts_with(b"GET /v2/app/") {
+                        seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                     }
                     let _ = s
                         .write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
