@@ -8,7 +8,6 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::Result;
-use serde::Serialize;
 use serde_json::json;
 
 use crate::cli::{
@@ -38,20 +37,6 @@ pub fn run(global: &GlobalArgs, cmd: ConfigCommand, ui: &Ui) -> Result<ExitCode>
         ConfigCommand::PullPolicy(args) => pull_policy(path, args, ui)?,
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// `registry-mirrors list --output json` rows (field order as in the docs).
-#[derive(Serialize)]
-struct RegistryRow<'a> {
-    registry: &'a str,
-    mirrors: &'a [String],
-}
-
-/// `run-image-mirrors list --output json` rows.
-#[derive(Serialize)]
-struct RunImageRow<'a> {
-    image: &'a str,
-    mirrors: &'a [String],
 }
 
 fn print_json(ui: &Ui, value: &serde_json::Value) {
@@ -103,47 +88,24 @@ fn registry_mirrors(path: &Path, cmd: RegistryMirrorsCommand, ui: &Ui) -> Result
         }
         RegistryMirrorsCommand::List(out) => {
             let file = ConfigFile::load(path)?;
-            let rows: Vec<(String, &Vec<String>)> = file
+            let keys: Vec<String> = file
                 .config
                 .registry_mirrors
                 .iter()
-                .zip(&file.written.registry_mirrors)
-                .map(|(entry, (_, mirrors))| (entry.key.to_string(), mirrors))
+                .map(|entry| entry.key.to_string())
                 .collect();
-            match out.output {
-                OutputFormat::Json => print_json(
-                    ui,
-                    &serde_json::Value::Array(
-                        rows.iter()
-                            .map(|(r, m)| {
-                                json!(RegistryRow {
-                                    registry: r,
-                                    mirrors: m
-                                })
-                            })
-                            .collect(),
-                    ),
-                ),
-                OutputFormat::Text => {
-                    if rows.is_empty() {
-                        ui.status("No registry mirrors are configured (add one with: cnb config registry-mirrors add <REGISTRY> -m <MIRROR>)");
-                    }
-                    let mut text = String::new();
-                    for (registry, mirrors) in rows {
-                        text.push_str(&registry);
-                        text.push('\n');
-                        for m in mirrors {
-                            text.push_str("  ");
-                            text.push_str(m);
-                            text.push('\n');
-                        }
-                    }
-                    if !text.is_empty() {
-                        text.pop();
-                        ui.data(text);
-                    }
-                }
-            }
+            let rows: Vec<(&str, &[String])> = keys
+                .iter()
+                .zip(&file.written.registry_mirrors)
+                .map(|(key, (_, mirrors))| (key.as_str(), mirrors.as_slice()))
+                .collect();
+            list_mirrors(
+                ui,
+                out.output,
+                "registry",
+                &rows,
+                "No registry mirrors are configured (add one with: cnb config registry-mirrors add <REGISTRY> -m <MIRROR>)",
+            );
         }
     }
     Ok(())
@@ -236,41 +198,19 @@ fn run_image_mirrors(path: &Path, cmd: RunImageMirrorsCommand, ui: &Ui) -> Resul
         }
         RunImageMirrorsCommand::List(out) => {
             let file = ConfigFile::load(path)?;
-            let rows = &file.written.run_image_mirrors;
-            match out.output {
-                OutputFormat::Json => print_json(
-                    ui,
-                    &serde_json::Value::Array(
-                        rows.iter()
-                            .map(|(i, m)| {
-                                json!(RunImageRow {
-                                    image: i,
-                                    mirrors: m
-                                })
-                            })
-                            .collect(),
-                    ),
-                ),
-                OutputFormat::Text => {
-                    if rows.is_empty() {
-                        ui.status("No run-image mirrors are configured (add one with: cnb config run-image-mirrors add <IMAGE> -m <MIRROR>)");
-                    }
-                    let mut text = String::new();
-                    for (image, mirrors) in rows {
-                        text.push_str(image);
-                        text.push('\n');
-                        for m in mirrors {
-                            text.push_str("  ");
-                            text.push_str(m);
-                            text.push('\n');
-                        }
-                    }
-                    if !text.is_empty() {
-                        text.pop();
-                        ui.data(text);
-                    }
-                }
-            }
+            let rows: Vec<(&str, &[String])> = file
+                .written
+                .run_image_mirrors
+                .iter()
+                .map(|(image, mirrors)| (image.as_str(), mirrors.as_slice()))
+                .collect();
+            list_mirrors(
+                ui,
+                out.output,
+                "image",
+                &rows,
+                "No run-image mirrors are configured (add one with: cnb config run-image-mirrors add <IMAGE> -m <MIRROR>)",
+            );
         }
     }
     Ok(())
@@ -332,6 +272,52 @@ fn insecure_registries(path: &Path, cmd: InsecureRegistriesCommand, ui: &Ui) -> 
         }
     }
     Ok(())
+}
+
+/// `registry-mirrors list` and `run-image-mirrors list`: in JSON an array of
+/// `{"<key_field>": key, "mirrors": [...]}` objects (field order as in the docs);
+/// in text each key on a line of its own with its mirrors indented under it.
+fn list_mirrors(
+    ui: &Ui,
+    format: OutputFormat,
+    key_field: &str,
+    rows: &[(&str, &[String])],
+    empty: &str,
+) {
+    match format {
+        OutputFormat::Json => print_json(
+            ui,
+            &serde_json::Value::Array(
+                rows.iter()
+                    .map(|(key, mirrors)| {
+                        let mut row = serde_json::Map::new();
+                        row.insert(key_field.to_string(), json!(key));
+                        row.insert("mirrors".to_string(), json!(mirrors));
+                        serde_json::Value::Object(row)
+                    })
+                    .collect(),
+            ),
+        ),
+        OutputFormat::Text => {
+            if rows.is_empty() {
+                ui.status(empty);
+            }
+            let mut text = String::new();
+            for (key, mirrors) in rows {
+                text.push_str(key);
+                text.push('\n');
+                for m in *mirrors {
+                    text.push_str("  ");
+                    text.push_str(m);
+                    text.push('\n');
+                }
+            }
+            if !text.is_empty() {
+                text.pop();
+                ui.data(text);
+            }
+        }
+    }
 }
 
 fn list_strings(
