@@ -811,7 +811,7 @@ fn tables_of_mut<'a>(doc: &'a mut DocumentMut, key: &str) -> Option<TablesMut<'a
     }
 }
 
-impl Tables<'_> {
+impl<'a> Tables<'a> {
     fn len(&self) -> usize {
         match self {
             Tables::Aot(a) => a.len(),
@@ -819,8 +819,8 @@ impl Tables<'_> {
         }
     }
 
-    fn get(&self, i: usize) -> Option<&dyn TableLike> {
-        match self {
+    fn get(&self, i: usize) -> Option<&'a dyn TableLike> {
+        match *self {
             Tables::Aot(a) => a.get(i).map(|t| t as &dyn TableLike),
             Tables::Inline(a) => a
                 .get(i)
@@ -831,21 +831,20 @@ impl Tables<'_> {
 }
 
 impl TablesMut<'_> {
-    fn len(&self) -> usize {
+    /// The same tables, read-only.
+    fn shared(&self) -> Tables<'_> {
         match self {
-            TablesMut::Aot(a) => a.len(),
-            TablesMut::Inline(a) => a.len(),
+            TablesMut::Aot(a) => Tables::Aot(a),
+            TablesMut::Inline(a) => Tables::Inline(a),
         }
     }
 
+    fn len(&self) -> usize {
+        self.shared().len()
+    }
+
     fn get(&self, i: usize) -> Option<&dyn TableLike> {
-        match self {
-            TablesMut::Aot(a) => a.get(i).map(|t| t as &dyn TableLike),
-            TablesMut::Inline(a) => a
-                .get(i)
-                .and_then(Value::as_inline_table)
-                .map(|t| t as &dyn TableLike),
-        }
+        self.shared().get(i)
     }
 
     fn get_mut(&mut self, i: usize) -> Option<&mut dyn TableLike> {
