@@ -649,6 +649,38 @@ fn script_path(name: &str) -> PathBuf {
         .join(name)
 }
 
+/// The lines a real shell prints, apart from flags, when run with `args` in a
+/// clean environment: PATH from [`path_with_cnb`], HOME and CNB_HOME set to
+/// `home`, `LINE` set to the command line to complete, plus one variable of the
+/// test's own (`var`).
+fn shell_values(
+    shell: &Path,
+    args: &[&str],
+    home: &Home,
+    path: &str,
+    var: (&str, &Path),
+    line: &str,
+) -> Vec<String> {
+    let out = Command::new(shell)
+        .args(args)
+        .env_clear()
+        .env("PATH", path)
+        .env("HOME", home.path())
+        .env("CNB_HOME", home.path())
+        .env(var.0, var.1)
+        .env("LINE", line)
+        .current_dir(home.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{line}: {out:?}");
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .filter(|l| !l.starts_with('-'))
+        .map(str::to_string)
+        .collect()
+}
+
 /// The committed fish script, sourced in a real fish: `complete -C` prints
 /// what fish would offer, with descriptions.
 #[test]
@@ -659,25 +691,10 @@ fn the_fish_script_completes_in_real_fish() {
     };
     let home = Home::with(CONFIG);
     let (_bin_dir, path) = path_with_cnb();
-    let run = |line: &str| -> Vec<String> {
-        let out = Command::new(&fish)
-            .args(["--no-config", "-c", "source $SCRIPT; complete -C $LINE"])
-            .env_clear()
-            .env("PATH", &path)
-            .env("HOME", home.path())
-            .env("CNB_HOME", home.path())
-            .env("SCRIPT", script_path("cnb.fish"))
-            .env("LINE", line)
-            .current_dir(home.path())
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{line}: {out:?}");
-        String::from_utf8(out.stdout)
-            .unwrap()
-            .lines()
-            .filter(|l| !l.starts_with('-'))
-            .map(str::to_string)
-            .collect()
+    let script = script_path("cnb.fish");
+    let run = |line: &str| {
+        let args = ["--no-config", "-c", "source $SCRIPT; complete -C $LINE"];
+        shell_values(&fish, &args, &home, &path, ("SCRIPT", &script), line)
     };
     assert_eq!(
         run("cnb config registry-mirrors remove "),
@@ -720,25 +737,9 @@ CURRENT=${#words}
 # The first call is the one zsh makes when it autoloads _cnb.
 "$_comps[cnb]"
 "#;
-    let run = |line: &str| -> Vec<String> {
-        let out = Command::new(&zsh)
-            .args(["-f", "-c", program])
-            .env_clear()
-            .env("PATH", &path)
-            .env("HOME", home.path())
-            .env("CNB_HOME", home.path())
-            .env("FPATH_DIR", fpath.path())
-            .env("LINE", line)
-            .current_dir(home.path())
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{line}: {out:?}");
-        String::from_utf8(out.stdout)
-            .unwrap()
-            .lines()
-            .filter(|l| !l.starts_with('-'))
-            .map(str::to_string)
-            .collect()
+    let run = |line: &str| {
+        let args = ["-f", "-c", program];
+        shell_values(&zsh, &args, &home, &path, ("FPATH_DIR", fpath.path()), line)
     };
     assert_eq!(
         run("cnb config insecure-registries remove "),
