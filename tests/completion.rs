@@ -2,6 +2,7 @@
 //! scripts in completions/ run `COMPLETE=<shell> cnb -- <words...>` with a few
 //! `_CLAP_*` variables, and read candidates from stdout.
 
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -484,18 +485,9 @@ for c in "${{COMPREPLY[@]}}"; do printf '%s\n' "$c"; done
             line = sh_quote(line),
             words = quoted.join(" "),
         );
-        let out = Command::new(&bash)
-            .args(["--norc", "--noprofile", "-c", &program])
-            .env_clear()
-            .env("PATH", &path)
-            .env("SCRIPT", &script)
-            .env("HOME", home.path())
-            .env("CNB_HOME", home.path())
-            .current_dir(home.path())
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{line}: {out:?}");
-        let stdout = String::from_utf8(out.stdout).unwrap();
+        let args = ["--norc", "--noprofile", "-c", &program].map(OsStr::new);
+        let vars = [("SCRIPT", script.as_os_str())];
+        let stdout = shell_stdout(&bash, &args, &home, &path, &vars, line);
         let mut lines = stdout.lines().map(str::to_string);
         let result = lines.next().unwrap_or_default();
         (result, lines.collect())
@@ -649,36 +641,30 @@ fn script_path(name: &str) -> PathBuf {
         .join(name)
 }
 
-/// The lines a real shell prints, apart from flags, when run with `args` in a
-/// clean environment: PATH from [`path_with_cnb`], HOME and CNB_HOME set to
-/// `home`, `LINE` set to the command line to complete, plus one variable of the
-/// test's own (`var`).
-fn shell_values(
+/// What a real shell prints on stdout when run with `args` in a clean
+/// environment: PATH from [`path_with_cnb`], HOME and CNB_HOME set to `home`,
+/// plus the test's own variables. `what` (what is being completed) names the
+/// run when it fails.
+fn shell_stdout(
     shell: &Path,
-    args: &[&str],
+    args: &[&OsStr],
     home: &Home,
     path: &str,
-    var: (&str, &Path),
-    line: &str,
-) -> Vec<String> {
+    vars: &[(&str, &OsStr)],
+    what: &str,
+) -> String {
     let out = Command::new(shell)
         .args(args)
         .env_clear()
         .env("PATH", path)
         .env("HOME", home.path())
         .env("CNB_HOME", home.path())
-        .env(var.0, var.1)
-        .env("LINE", line)
+        .envs(vars.iter().copied())
         .current_dir(home.path())
         .output()
         .unwrap();
-    assert!(out.status.success(), "{line}: {out:?}");
-    String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .filter(|l| !l.starts_with('-'))
-        .map(str::to_string)
-        .collect()
+    assert!(out.status.success(), "{what}: {out:?}");
+    String::from_utf8(out.stdout).unwrap()
 }
 
 /// The committed fish script, sourced in a real fish: `complete -C` prints
@@ -693,8 +679,10 @@ fn the_fish_script_completes_in_real_fish() {
     let (_bin_dir, path) = path_with_cnb();
     let script = script_path("cnb.fish");
     let run = |line: &str| {
-        let args = ["--no-config", "-c", "source $SCRIPT; complete -C $LINE"];
-        shell_values(&fish, &args, &home, &path, ("SCRIPT", &script), line)
+        let args = ["--no-config", "-c", "source $SCRIPT; complete -C $LINE"].map(OsStr::new);
+        let vars = [("SCRIPT", script.as_os_str()), ("LINE", OsStr::new(line))];
+        let stdout = shell_stdout(&fish, &args, &home, &path, &vars, line);
+        values(stdout.lines().map(str::to_string).collect())
     };
     assert_eq!(
         run("cnb config registry-mirrors remove "),
@@ -738,8 +726,13 @@ CURRENT=${#words}
 "$_comps[cnb]"
 "#;
     let run = |line: &str| {
-        let args = ["-f", "-c", program];
-        shell_values(&zsh, &args, &home, &path, ("FPATH_DIR", fpath.path()), line)
+        let args = ["-f", "-c", program].map(OsStr::new);
+        let vars = [
+            ("FPATH_DIR", fpath.path().as_os_str()),
+            ("LINE", OsStr::new(line)),
+        ];
+        let stdout = shell_stdout(&zsh, &args, &home, &path, &vars, line);
+        values(stdout.lines().map(str::to_string).collect())
     };
     assert_eq!(
         run("cnb config insecure-registries remove "),
@@ -867,24 +860,9 @@ fn the_elvish_script_completes_in_real_elvish() {
         let program = format!("{program}\n$completer cnb {}\n", call.join(" "));
         let file = home.path().join("t.elv");
         std::fs::write(&file, program).unwrap();
-        let out = Command::new(&elvish)
-            .arg("-norc")
-            .arg(&file)
-            .env_clear()
-            .env("PATH", &path)
-            .env("HOME", home.path())
-            .env("CNB_HOME", home.path())
-            .current_dir(home.path())
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{words:?}: {out:?}");
-        values(
-            String::from_utf8(out.stdout)
-                .unwrap()
-                .lines()
-                .map(str::to_string)
-                .collect(),
-        )
+        let args = [OsStr::new("-norc"), file.as_os_str()];
+        let stdout = shell_stdout(&elvish, &args, &home, &path, &[], &format!("{words:?}"));
+        values(stdout.lines().map(str::to_string).collect())
     };
     assert_eq!(
         run(&["config", "insecure-registries", "remove", ""]),
