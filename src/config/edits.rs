@@ -210,25 +210,13 @@ pub fn add_run_image_mirrors(
 ) -> Added {
     let mut report = Added::default();
     let wanted = image.repository_key();
-    let index = tables_of(doc, keys::RUN_IMAGES).and_then(|tables| {
-        (0..tables.len()).find(|&i| {
-            tables
-                .get(i)
-                .and_then(|t| t.get(keys::RUN_IMAGE))
-                .and_then(Item::as_str)
-                .and_then(repository_norm)
-                .as_deref()
-                == Some(wanted.as_str())
-        })
-    });
+    let tables = tables_of(doc, keys::RUN_IMAGES);
+    let index = tables
+        .as_ref()
+        .and_then(|t| t.find(keys::RUN_IMAGE, repository_norm, &wanted));
     let mut current: Vec<String> = index
-        .and_then(|i| {
-            tables_of(doc, keys::RUN_IMAGES).and_then(|t| {
-                t.get(i)
-                    .and_then(|t| t.get(keys::RUN_IMAGE_MIRRORS))
-                    .map(item_strings)
-            })
-        })
+        .and_then(|i| tables.as_ref()?.get(i)?.get(keys::RUN_IMAGE_MIRRORS))
+        .map(item_strings)
         .unwrap_or_default();
     let mut new_values = Vec::new();
     for (given, parsed) in mirrors {
@@ -289,15 +277,10 @@ pub fn remove_run_image_mirrors(
     let Some(mut tables) = tables_of_mut(doc, keys::RUN_IMAGES) else {
         return Removed::NoEntry;
     };
-    let Some(index) = (0..tables.len()).find(|&i| {
-        tables
-            .get(i)
-            .and_then(|t| t.get(keys::RUN_IMAGE))
-            .and_then(Item::as_str)
-            .and_then(repository_norm)
-            .as_deref()
-            == Some(wanted_repo.as_str())
-    }) else {
+    let Some(index) = tables
+        .shared()
+        .find(keys::RUN_IMAGE, repository_norm, &wanted_repo)
+    else {
         return Removed::NoEntry;
     };
     let result = if mirrors.is_empty() {
@@ -438,16 +421,7 @@ pub fn remove_trusted_builder(doc: &mut DocumentMut, image: &ImageRef) -> bool {
 
 fn find_trusted(doc: &DocumentMut, image: &ImageRef) -> Option<usize> {
     let wanted = image.key();
-    let tables = tables_of(doc, keys::TRUSTED_BUILDERS)?;
-    (0..tables.len()).find(|&i| {
-        tables
-            .get(i)
-            .and_then(|t| t.get(keys::TRUSTED_BUILDER_NAME))
-            .and_then(Item::as_str)
-            .and_then(image_norm)
-            .as_deref()
-            == Some(wanted.as_str())
-    })
+    tables_of(doc, keys::TRUSTED_BUILDERS)?.find(keys::TRUSTED_BUILDER_NAME, image_norm, &wanted)
 }
 
 // ---------------------------------------------------------------- single values
@@ -828,6 +802,19 @@ impl<'a> Tables<'a> {
                 .map(|t| t as &dyn TableLike),
         }
     }
+
+    /// The index of the first table whose string `field`, normalised by `norm`,
+    /// is `wanted`.
+    fn find(&self, field: &str, norm: fn(&str) -> Option<String>, wanted: &str) -> Option<usize> {
+        (0..self.len()).find(|&i| {
+            self.get(i)
+                .and_then(|t| t.get(field))
+                .and_then(Item::as_str)
+                .and_then(norm)
+                .as_deref()
+                == Some(wanted)
+        })
+    }
 }
 
 impl TablesMut<'_> {
@@ -841,10 +828,6 @@ impl TablesMut<'_> {
 
     fn len(&self) -> usize {
         self.shared().len()
-    }
-
-    fn get(&self, i: usize) -> Option<&dyn TableLike> {
-        self.shared().get(i)
     }
 
     fn get_mut(&mut self, i: usize) -> Option<&mut dyn TableLike> {
