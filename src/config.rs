@@ -527,7 +527,8 @@ impl Builder {
         for (i, m) in values.iter().enumerate() {
             let m = m.as_ref();
             let mirror = ImageRef::parse(m.trim()).map_err(|e| (Some(i), e.to_string()))?;
-            if !mirrors.iter().any(|x| x.key() == mirror.key()) {
+            let key = mirror.key();
+            if !mirrors.iter().any(|x| x.key() == key) {
                 mirrors.push(mirror);
                 written.push(m.to_string());
             }
@@ -545,12 +546,13 @@ impl Builder {
 
     fn trusted_builder(&mut self, s: &str) -> Result<(), String> {
         let image = ImageRef::parse(s.trim()).map_err(|e| e.to_string())?;
+        let key = image.key();
         if !self
             .file
             .config
             .trusted_builders
             .iter()
-            .any(|b| b.key() == image.key())
+            .any(|b| b.key() == key)
         {
             self.file.config.trusted_builders.push(image);
             self.file.written.trusted_builders.push(s.to_string());
