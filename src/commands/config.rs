@@ -239,26 +239,23 @@ fn insecure_registries(path: &Path, cmd: InsecureRegistriesCommand, ui: &Ui) -> 
                 .collect::<Result<Vec<_>, _>>()?;
             let report =
                 config::edit(path, |doc| edits::remove_insecure_registries(doc, &entries))?.value;
-            match report {
+            // Without the list in the file, every entry given is missing.
+            let (removed, missing) = match report {
                 Removed::Values {
                     removed, missing, ..
-                } => {
-                    for e in removed {
-                        ui.status(format!("Removed insecure registry {e}"));
-                    }
-                    for e in missing {
-                        ui.status(format!(
-                            "{e} is not an insecure registry; nothing to remove"
-                        ));
-                    }
-                }
-                Removed::NoEntry | Removed::Entry => {
-                    for e in &entries {
-                        ui.status(format!(
-                            "{e} is not an insecure registry; nothing to remove"
-                        ));
-                    }
-                }
+                } => (removed, missing),
+                Removed::NoEntry | Removed::Entry => (
+                    Vec::new(),
+                    entries.iter().map(ToString::to_string).collect(),
+                ),
+            };
+            for e in removed {
+                ui.status(format!("Removed insecure registry {e}"));
+            }
+            for e in missing {
+                ui.status(format!(
+                    "{e} is not an insecure registry; nothing to remove"
+                ));
             }
         }
         InsecureRegistriesCommand::List(out) => {
