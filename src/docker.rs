@@ -83,13 +83,22 @@ pub(crate) fn message(err: &BollardError) -> String {
     one_line(&text)
 }
 
-/// The last error in a `source()` chain (the OS error under hyper's wrappers), on one line.
+/// The last error with a message in a `source()` chain (the OS error under hyper's
+/// wrappers), on one line.
 fn root_cause(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut last: &(dyn std::error::Error + 'static) = err;
-    while let Some(next) = last.source() {
-        last = next;
+    let mut best = one_line(&err.to_string());
+    let mut next = err.source();
+    while let Some(cause) = next {
+        let text = one_line(&cause.to_string());
+        if !text.is_empty() {
+            best = text;
+        }
+        next = cause.source();
     }
-    one_line(&last.to_string())
+    if best.is_empty() {
+        best = format!("{err:?}");
+    }
+    best
 }
 
 fn one_line(text: &str) -> String {
