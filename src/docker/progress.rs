@@ -16,8 +16,11 @@ const HEARTBEAT: Duration = Duration::from_secs(10);
 
 #[derive(Default)]
 struct Layer {
+    /// Bytes of the current phase (downloading, then extracting).
     current: u64,
     total: u64,
+    /// Bytes downloaded (for the plain-text summary).
+    downloaded: u64,
     done: bool,
 }
 
@@ -114,6 +117,9 @@ impl Progress {
         }
         if let Some(current) = current {
             layer.current = current;
+            if phase.starts_with("Download") {
+                layer.downloaded = current;
+            }
         }
         let (cur, tot) = (layer.current, layer.total);
         if let Some(bar) = self.bar(id) {
@@ -134,6 +140,7 @@ impl Progress {
             return;
         }
         layer.done = true;
+        layer.downloaded = layer.downloaded.max(layer.total);
         let size = layer.total;
         if let Some(bar) = self.bar(id) {
             if size > 0 {
@@ -171,7 +178,7 @@ impl Progress {
             .sum();
         let total: u64 = self.layers.values().map(|l| l.total).sum();
         self.ui.status(format!(
-            "  {done} of {} layers done, {} of {} transferred",
+            "  {done} of {} layers done, {} of {} downloaded",
             self.layers.len(),
             human(current),
             human(total)
@@ -184,7 +191,15 @@ impl Progress {
             return;
         };
         let Some(id) = info.id.as_deref().filter(|_| is_layer_status(status)) else {
-            self.ui.verbose(2, status);
+            // "Pulling from ...", "Digest: ...", "Status: ...": detail for -vv, printed
+            // above the bars when they are drawn.
+            match &self.bars {
+                Some((multi, _)) if self.ui.verbosity() >= 2 => {
+                    let _ = multi.println(status);
+                }
+                Some(_) => {}
+                None => self.ui.verbose(2, status),
+            }
             return;
         };
         match status {
