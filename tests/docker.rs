@@ -3,7 +3,10 @@
 //! cache volumes.
 //!
 //! Tests that need the daemon skip with a printed reason when none is reachable,
-//! unless `CI` is set (then they fail).
+//! unless `CI` is set (then they fail): `support::docker_available()`.
+
+#[allow(unused_imports)] // not every helper of the shared test support is used here
+mod support;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
@@ -13,8 +16,14 @@ use std::time::{Duration, Instant};
 use bollard::query_parameters::{CreateImageOptionsBuilder, ListContainersOptionsBuilder};
 use cnb::docker::{Daemon, RunOptions};
 use cnb::lifecycle::ContainerSpec;
+use cnb::reference::{ImageRef, InsecureEntry, Mirror, MirrorKey};
+use cnb::registry::{Platform, Resolver};
+use cnb::settings::{PullPolicy, RegistrySettings};
 use cnb::ui::Ui;
 use futures_util::StreamExt;
+use support::{
+    NetnsHost, RegistryOptions, TestImage, TestRegistry, docker_available, refused_addr,
+};
 
 /// Every image, container and volume these tests create starts with this.
 const PREFIX: &str = "cnbtest-docker-";
@@ -22,6 +31,8 @@ const PREFIX: &str = "cnbtest-docker-";
 const TEST_LABEL: &str = "io.cnb.test";
 /// Set (to a test name) when this binary is re-run as a child that runs one container.
 const CHILD_VAR: &str = "CNB_DOCKER_TEST_CHILD";
+/// The app directory a child uploads.
+const APP_VAR: &str = "CNB_DOCKER_TEST_APP";
 
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
@@ -30,16 +41,16 @@ fn runtime() -> tokio::runtime::Runtime {
         .unwrap()
 }
 
-/// The daemon, or `None` (after saying why) when there is none and `CI` is not set.
-async fn daemon_or_skip(test: &str) -> Option<Daemon> {
-    match Daemon::connect(None).await {
-        Ok(d) => Some(d),
-        Err(e) if std::env::var_os("CI").is_none() => {
-            eprintln!("skipping {test}: no Docker daemon ({e})");
-            None
-        }
-        Err(e) => panic!("CI is set and the Docker daemon is unreachable: {e}"),
+/// The daemon, or `None` (after `support::docker_available` said why) when there is none
+/// and `CI` is not set.
+fn daemon_or_skip(rt: &tokio::runtime::Runtime) -> Option<Daemon> {
+    if !docker_available() {
+        return None;
     }
+    Some(
+        rt.block_on(Daemon::connect(None))
+            .expect("docker info works, so must connect"),
+    )
 }
 
 fn unique(test: &str) -> String {
@@ -196,10 +207,11 @@ fn docker_host_variable_is_used_when_no_flag_is_given() {
 
 #[test]
 fn connects_and_negotiates_the_api_version() {
-    runtime().block_on(async {
-        let Some(daemon) = daemon_or_skip("connects_and_negotiates_the_api_version").await else {
-            return;
-        };
+    let rt = runtime();
+    let Some(daemon) = daemon_or_skip(&rt) else {
+        return;
+    };
+    rt.block_on(async {
         assert_eq!(daemon.address(), "unix:///var/run/docker.sock");
         let version = daemon.api_version();
         let server = daemon.client().version().await.unwrap();
@@ -225,21 +237,34 @@ fn connects_and_negotiates_the_api_version() {
     });
 }
 
-/// Runs one container in a child process (the output of a container goes to the
-/// process's own stdout/stderr), with stdout and stderr into the same pipe so their
-/// order is kept (one open file description, so the writes share an offset). Returns (exit status of the child, combined output).
-fn run_child(test: &str, label: &str, app_dir: &Path) -> (Option<i32>, String) {
-    let exe = std::env::current_exe().unwrap();
+/// Runs the test `test` of this binary as a child process with `env` added, stdout and
+/// stderr into one file (one open file description, so the writes share an offset and
+/// their order is kept), killed after 3 minutes. Returns (exit code, combined output).
+fn run_child(test: &str, env: &[(&str, String)]) -> (Option<i32>, String) {
     let out = tempfile::NamedTempFile::new().unwrap();
-    let status = Command::new(exe)
+    let mut child = Command::new(std::env::current_exe().unwrap())
         .args([test, "--exact", "--nocapture", "--test-threads=1"])
-        .env(CHILD_VAR, label)
-        .env("CNB_DOCKER_TEST_APP", app_dir)
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
         .stdout(out.as_file().try_clone().unwrap())
         .stderr(out.as_file().try_clone().unwrap())
         .stdin(Stdio::null())
-        .status()
+        .spawn()
         .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(180);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "{test} did not finish in time:\n{}",
+                std::fs::read_to_string(out.path()).unwrap()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
     (status.code(), std::fs::read_to_string(out.path()).unwrap())
 }
 
@@ -249,7 +274,7 @@ fn child_main(script: &str, platform_env: BTreeMap<String, String>, owner: (u32,
     let Ok(label) = std::env::var(CHILD_VAR) else {
         return; // Not a child: nothing to do here.
     };
-    let app = std::env::var("CNB_DOCKER_TEST_APP").unwrap();
+    let app = std::env::var(APP_VAR).unwrap();
     let code = runtime().block_on(async {
         let daemon = Daemon::connect(None).await.unwrap();
         let image = busybox_image(&daemon).await;
@@ -283,7 +308,7 @@ fn child_run_script() {
 #[test]
 fn run_streams_output_passes_the_status_owns_the_upload_and_cleans_up() {
     let rt = runtime();
-    let Some(daemon) = rt.block_on(daemon_or_skip("run_streams_output")) else {
+    let Some(daemon) = daemon_or_skip(&rt) else {
         return;
     };
     rt.block_on(busybox_image(&daemon));
@@ -299,7 +324,13 @@ fn run_streams_output_passes_the_status_owns_the_upload_and_cleans_up() {
     .unwrap();
 
     let label = unique("run");
-    let (code, output) = run_child("child_run_script", &label, app.path());
+    let (code, output) = run_child(
+        "child_run_script",
+        &[
+            (CHILD_VAR, label.clone()),
+            (APP_VAR, app.path().display().to_string()),
+        ],
+    );
     assert_eq!(
         code,
         Some(3),
@@ -345,7 +376,7 @@ fn child_sleep_script() {
 #[test]
 fn sigint_and_sigterm_remove_the_container_and_exit_130_143() {
     let rt = runtime();
-    let Some(daemon) = rt.block_on(daemon_or_skip("sigint")) else {
+    let Some(daemon) = daemon_or_skip(&rt) else {
         return;
     };
     rt.block_on(busybox_image(&daemon));
@@ -361,7 +392,7 @@ fn sigint_and_sigterm_remove_the_container_and_exit_130_143() {
                 "--test-threads=1",
             ])
             .env(CHILD_VAR, &label)
-            .env("CNB_DOCKER_TEST_APP", app.path())
+            .env(APP_VAR, app.path())
             .stdout(out.as_file().try_clone().unwrap())
             .stderr(out.as_file().try_clone().unwrap())
             .spawn()
@@ -400,10 +431,11 @@ fn sigint_and_sigterm_remove_the_container_and_exit_130_143() {
 
 #[test]
 fn a_missing_image_is_an_error_and_leaves_nothing() {
-    runtime().block_on(async {
-        let Some(daemon) = daemon_or_skip("missing_image").await else {
-            return;
-        };
+    let rt = runtime();
+    let Some(daemon) = daemon_or_skip(&rt) else {
+        return;
+    };
+    rt.block_on(async {
         let app = tempfile::tempdir().unwrap();
         let label = unique("missing");
         let image = format!("{PREFIX}no-such-image:0");
@@ -423,7 +455,7 @@ fn a_missing_image_is_an_error_and_leaves_nothing() {
 #[test]
 fn cache_volumes_are_kept_and_cleared() {
     let rt = runtime();
-    let Some(daemon) = rt.block_on(daemon_or_skip("volumes")) else {
+    let Some(daemon) = daemon_or_skip(&rt) else {
         return;
     };
     let image = rt.block_on(busybox_image(&daemon));
@@ -479,4 +511,248 @@ fn cache_volumes_are_kept_and_cleared() {
         assert!(!daemon.volume_exists(&volume).await.unwrap());
         daemon.remove_volume(&volume).await.unwrap(); // removing what is gone is fine
     });
+}
+
+// ---------------------------------------------------------------------------------------
+// Getting images into the daemon
+
+/// Removes the named images (`docker rmi -f`) when dropped, whatever the test's outcome.
+struct RemoveImages(Vec<String>);
+
+impl Drop for RemoveImages {
+    fn drop(&mut self) {
+        for name in &self.0 {
+            let _ = Command::new("docker")
+                .args(["rmi", "-f", name])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status();
+        }
+    }
+}
+
+/// What a `child_fetch` run does, passed as JSON in [`FETCH_VAR`].
+const FETCH_VAR: &str = "CNB_DOCKER_TEST_FETCH";
+
+fn resolver(arch: &str, mirrors: &[(String, String)], insecure: &[String]) -> Resolver {
+    let settings = RegistrySettings {
+        mirrors: mirrors
+            .iter()
+            .map(|(registry, mirror)| {
+                (
+                    MirrorKey::parse(registry).unwrap(),
+                    vec![Mirror::parse(mirror).unwrap()],
+                )
+            })
+            .collect(),
+        insecure: insecure
+            .iter()
+            .map(|e| InsecureEntry::parse(e).unwrap())
+            .collect(),
+        timeout: Duration::from_secs(3),
+    };
+    let platform = Platform {
+        os: "linux".into(),
+        architecture: arch.into(),
+        variant: None,
+    };
+    Resolver::new(settings, platform)
+}
+
+/// The child half of the fetch tests: fetch as told, print `FETCHED location=<..> loaded=<..>`.
+#[test]
+fn child_fetch() {
+    let Ok(params) = std::env::var(FETCH_VAR) else {
+        return; // Not a child.
+    };
+    let params: serde_json::Value = serde_json::from_str(&params).unwrap();
+    let strings = |key: &str| -> Vec<String> {
+        params[key]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap().to_string())
+            .collect()
+    };
+    let mirrors: Vec<(String, String)> = params["mirrors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|pair| {
+            (
+                pair[0].as_str().unwrap().to_string(),
+                pair[1].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let insecure = strings("insecure");
+    let image = ImageRef::parse(params["image"].as_str().unwrap()).unwrap();
+    let policy = PullPolicy::parse(params["policy"].as_str().unwrap()).unwrap();
+    let code = runtime().block_on(async {
+        let daemon = Daemon::connect(None).await.unwrap();
+        let arch = daemon.architecture().await.unwrap();
+        let resolver = resolver(&arch, &mirrors, &insecure);
+        match daemon.fetch(&resolver, &image, policy, &Ui::plain()).await {
+            Ok(fetched) => {
+                println!(
+                    "FETCHED location={} loaded={}",
+                    fetched
+                        .location
+                        .map(|l| l.to_string())
+                        .unwrap_or_else(|| "none".into()),
+                    fetched.loaded_by_cnb
+                );
+                0
+            }
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                i32::from(cnb::error::exit_code(&e))
+            }
+        }
+    });
+    std::process::exit(code);
+}
+
+/// Runs `child_fetch` with `params`; returns (exit code, stdout and stderr in order).
+fn fetch_in_child(params: serde_json::Value) -> (Option<i32>, String) {
+    run_child("child_fetch", &[(FETCH_VAR, params.to_string())])
+}
+
+#[test]
+fn fetch_through_a_mirror_leaves_only_the_original_name() {
+    let rt = runtime();
+    let Some(daemon) = daemon_or_skip(&rt) else {
+        return;
+    };
+    let mirror = TestRegistry::start(RegistryOptions::plain());
+    let original = refused_addr().to_string();
+    let repo = support::unique_name("docker-app");
+    TestImage::new()
+        .label("io.cnb.test.marker", "from-the-mirror")
+        .push(&mirror, &repo, "1");
+    let image = format!("{original}/{repo}:1");
+    let at_mirror = mirror.image(&repo, "1");
+    let _cleanup = RemoveImages(vec![image.clone(), at_mirror.clone()]);
+
+    let params = |policy: &str| {
+        serde_json::json!({
+            "image": image, "mirrors": [[original, mirror.host()]], "insecure": [], "policy": policy,
+        })
+    };
+    let (code, output) = fetch_in_child(params("always"));
+    assert_eq!(code, Some(0), "{output}");
+    assert!(
+        output.contains(&format!("Using mirror {} for {image}", mirror.host())),
+        "{output}"
+    );
+    assert!(
+        output.contains(&format!("Pulling {image} from {at_mirror}")),
+        "{output}"
+    );
+    assert!(
+        output.contains(&format!("FETCHED location={at_mirror} loaded=false")),
+        "{output}"
+    );
+
+    rt.block_on(async {
+        let info = daemon
+            .image_info(&image)
+            .await
+            .unwrap()
+            .expect("original name");
+        assert_eq!(
+            info.labels.get("io.cnb.test.marker").map(String::as_str),
+            Some("from-the-mirror")
+        );
+        assert_eq!(
+            info.repo_tags,
+            vec![image.clone()],
+            "only the original name"
+        );
+        assert!(daemon.image_info(&at_mirror).await.unwrap().is_none());
+    });
+
+    // Present now: if-not-present does not pull again, and says nothing about it.
+    let (code, output) = fetch_in_child(params("if-not-present"));
+    assert_eq!(code, Some(0), "{output}");
+    assert!(!output.contains("Pulling"), "{output}");
+    assert!(
+        output.contains("FETCHED location=none loaded=false"),
+        "{output}"
+    );
+}
+
+#[test]
+fn pull_policy_never_names_the_missing_image_and_the_fix() {
+    let rt = runtime();
+    let Some(daemon) = daemon_or_skip(&rt) else {
+        return;
+    };
+    let image = ImageRef::parse(&format!(
+        "{}/{}:1",
+        refused_addr(),
+        support::unique_name("docker-never")
+    ))
+    .unwrap();
+    let resolver = resolver("amd64", &[], &[]);
+    let err = rt
+        .block_on(daemon.fetch(&resolver, &image, PullPolicy::Never, &Ui::plain()))
+        .unwrap_err();
+    let text = format!("{err:#}");
+    assert!(text.contains(&image.to_string()), "{text}");
+    assert!(text.contains("never"), "{text}");
+    assert!(text.contains("--pull-policy"), "{text}");
+}
+
+/// A registry on a 198.18.x address in a network namespace: plain HTTP and not loopback,
+/// so the daemon refuses it (it is not in the daemon's insecure registries).
+#[test]
+fn a_registry_the_daemon_refuses_is_loaded_only_when_cnb_may_use_it() {
+    let rt = runtime();
+    let Some(daemon) = daemon_or_skip(&rt) else {
+        return;
+    };
+    let Some(netns) = NetnsHost::start() else {
+        return;
+    };
+    let registry = TestRegistry::start_in_netns(&netns, RegistryOptions::plain());
+    let repo = support::unique_name("docker-refused");
+    TestImage::new()
+        .label("io.cnb.test.marker", "loaded-by-cnb")
+        .push(&registry, &repo, "1");
+    let image = registry.image(&repo, "1");
+    let _cleanup = RemoveImages(vec![image.clone()]);
+
+    // Not insecure for cnb: no workaround, and the error says how to allow it.
+    let (code, output) = fetch_in_child(serde_json::json!({
+        "image": image, "mirrors": [], "insecure": [], "policy": "always",
+    }));
+    assert_eq!(code, Some(1), "{output}");
+    assert!(output.contains(&registry.host()), "{output}");
+    assert!(
+        output.contains("cnb config insecure-registries add"),
+        "{output}"
+    );
+    assert!(rt.block_on(daemon.image_info(&image)).unwrap().is_none());
+
+    // Insecure for cnb: fetched by cnb and loaded under the original name.
+    let (code, output) = fetch_in_child(serde_json::json!({
+        "image": image, "mirrors": [], "insecure": [netns.ip().to_string()], "policy": "always",
+    }));
+    assert_eq!(code, Some(0), "{output}");
+    assert!(output.contains("refused"), "{output}");
+    assert!(output.contains(&format!("Loaded {image}")), "{output}");
+    assert!(
+        output.contains(&format!("FETCHED location={image} loaded=true")),
+        "{output}"
+    );
+    let info = rt
+        .block_on(daemon.image_info(&image))
+        .unwrap()
+        .expect("loaded");
+    assert_eq!(info.repo_tags, vec![image.clone()]);
+    assert_eq!(
+        info.labels.get("io.cnb.test.marker").map(String::as_str),
+        Some("loaded-by-cnb")
+    );
 }
