@@ -565,6 +565,8 @@ fn child_fetch() {
     let Ok(params) = std::env::var(FETCH_VAR) else {
         return; // Not a child.
     };
+    // As cnb's main does: one TLS provider for every registry client.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let params: serde_json::Value = serde_json::from_str(&params).unwrap();
     let strings = |key: &str| -> Vec<String> {
         params[key]
@@ -721,19 +723,7 @@ fn a_registry_the_daemon_refuses_is_loaded_only_when_cnb_may_use_it() {
         .label("io.cnb.test.marker", "loaded-by-cnb")
         .push(&registry, &repo, "1");
     let image = registry.image(&repo, "1");
-    let _cleanup = RemoveImages(vec![image.clone()]);
-
-    // Not insecure for cnb: no workaround, and the error says how to allow it.
-    let (code, output) = fetch_in_child(serde_json::json!({
-        "image": image, "mirrors": [], "insecure": [], "policy": "always",
-    }));
-    assert_eq!(code, Some(1), "{output}");
-    assert!(output.contains(&registry.host()), "{output}");
-    assert!(
-        output.contains("cnb config insecure-registries add"),
-        "{output}"
-    );
-    assert!(rt.block_on(daemon.image_info(&image)).unwrap().is_none());
+    let cleanup = RemoveImages(vec![image.clone()]);
 
     // Insecure for cnb: fetched by cnb and loaded under the original name.
     let (code, output) = fetch_in_child(serde_json::json!({
@@ -755,4 +745,80 @@ fn a_registry_the_daemon_refuses_is_loaded_only_when_cnb_may_use_it() {
         info.labels.get("io.cnb.test.marker").map(String::as_str),
         Some("loaded-by-cnb")
     );
+
+    // Not insecure for cnb: no workaround, and the error says how to allow it.
+    drop(cleanup);
+    let _cleanup = RemoveImages(vec![image.clone()]);
+    let (code, output) = fetch_in_child(serde_json::json!({
+        "image": image, "mirrors": [], "insecure": [], "policy": "always",
+    }));
+    assert_eq!(code, Some(1), "{output}");
+    assert!(output.contains(&registry.host()), "{output}");
+    assert!(
+        output.contains("cnb config insecure-registries add"),
+        "{output}"
+    );
+    assert!(
+        rt.block_on(daemon.image_info(&image)).unwrap().is_none(),
+        "nothing loaded"
+    );
+}
+
+/// An `http://` mirror the daemon refuses (plain HTTP, not loopback): cnb may use plain
+/// HTTP with it, so it loads the image itself, under the original name only.
+#[test]
+fn an_http_mirror_the_daemon_refuses_is_loaded_under_the_original_name() {
+    let rt = runtime();
+    let Some(daemon) = daemon_or_skip(&rt) else {
+        return;
+    };
+    let Some(netns) = NetnsHost::start() else {
+        return;
+    };
+    let mirror = TestRegistry::start_in_netns(&netns, RegistryOptions::plain());
+    let original = refused_addr().to_string();
+    let repo = support::unique_name("docker-http-mirror");
+    TestImage::new()
+        .label("io.cnb.test.marker", "from-the-http-mirror")
+        .push(&mirror, &repo, "1");
+    let image = format!("{original}/{repo}:1");
+    let at_mirror = mirror.image(&repo, "1");
+    let _cleanup = RemoveImages(vec![image.clone(), at_mirror.clone()]);
+
+    let (code, output) = fetch_in_child(serde_json::json!({
+        "image": image,
+        "mirrors": [[original, format!("http://{}", mirror.host())]],
+        "insecure": [],
+        "policy": "always",
+    }));
+    assert_eq!(code, Some(0), "{output}");
+    assert!(
+        output.contains(&format!(
+            "Using mirror http://{} for {image}",
+            mirror.host()
+        )),
+        "{output}"
+    );
+    assert!(
+        output.contains("server gave HTTP response to HTTPS client"),
+        "{output}"
+    );
+    assert!(output.contains(&format!("Loaded {image}")), "{output}");
+    assert!(
+        output.contains(&format!("FETCHED location={at_mirror} loaded=true")),
+        "{output}"
+    );
+    rt.block_on(async {
+        let info = daemon.image_info(&image).await.unwrap().expect("loaded");
+        assert_eq!(
+            info.repo_tags,
+            vec![image.clone()],
+            "only the original name"
+        );
+        assert_eq!(
+            info.labels.get("io.cnb.test.marker").map(String::as_str),
+            Some("from-the-http-mirror")
+        );
+        assert!(daemon.image_info(&at_mirror).await.unwrap().is_none());
+    });
 }
