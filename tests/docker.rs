@@ -214,6 +214,7 @@ fn connects_and_negotiates_the_api_version() {
     };
     rt.block_on(async {
         assert_eq!(daemon.address(), "unix:///var/run/docker.sock");
+        assert_eq!(daemon.socket_path(), Some("/var/run/docker.sock"));
         let version = daemon.api_version();
         let server = daemon.client().version().await.unwrap();
         assert_eq!(
