@@ -1,0 +1,260 @@
+//! The lifecycle side of a build, as pure logic (SPEC §6, §7.3–7.7): builder metadata,
+//! platform API negotiation, run-image preference order, builder trust, and the creator
+//! container's [`ContainerSpec`] (command, flags, `CNB_*` variables, mounts, network),
+//! plus the `--dry-run` [`Plan`].
+//!
+//! Nothing here talks to Docker, a registry or DNS; [`crate::build`] gathers the facts
+//! (labels, probe results, credentials, resolved addresses) and calls these functions.
+//!
+//! The usual order of calls:
+//! 1. [`BuilderMetadata::from_image`] on the builder's labels and env;
+//! 2. [`BuilderMetadata::negotiate_platform_api`];
+//! 3. [`check_trust`];
+//! 4. [`target_registry`], [`run_image_order`], probe each candidate, [`RunImageOrder::select`];
+//! 5. [`parse_user_env`], then [`creator_spec`] with a [`CreatorInputs`];
+//! 6. for `--dry-run`, [`Plan::new`] then [`Plan::to_json`] or [`Plan::render_text`].
+
+mod creator;
+mod metadata;
+mod plan;
+mod platform_api;
+mod run_image;
+mod trust;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use thiserror::Error;
+
+pub use creator::{
+    APP_DIR, CACHE_DIR, CREATOR, Creator, CreatorInputs, DOCKER_SOCKET_TARGET, LAUNCH_CACHE_DIR,
+    LogLevel, PLATFORM_ENV_DIR, cache_volume_name, creator_spec, lifecycle_registries,
+    parse_user_env,
+};
+pub use metadata::{BuilderMetadata, BuilderRunImage, METADATA_LABEL, RunImageSource};
+pub use plan::{
+    Plan, PlanBuilder, PlanCandidate, PlanFacts, PlanLifecycle, PlanRunImage, REDACTED,
+};
+pub use platform_api::{
+    ApiVersion, MAX_PLATFORM_API, MIN_PLATFORM_API, negotiate_platform_api, supported_platform_apis,
+};
+pub use run_image::{
+    CandidateSource, Readability, RunImageCandidate, RunImageOrder, RunImageSelection,
+    RunImageStatus, run_image_order, target_registry,
+};
+pub use trust::{KNOWN_TRUSTED_BUILDERS, Trust, check_trust, is_known_trusted_builder};
+
+/// What the Docker module needs to create and run the lifecycle container.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContainerSpec {
+    /// Builder image, by its original name.
+    pub image: String,
+    /// `/cnb/lifecycle/creator` and its arguments, image name last. Entrypoint is cleared.
+    pub command: Vec<String>,
+    /// Environment variables (may hold secrets: redact `CNB_REGISTRY_AUTH` when shown).
+    pub env: BTreeMap<String, String>,
+    /// Bind mounts, `source:target[:options]` (the Docker socket in daemon mode).
+    pub binds: Vec<String>,
+    /// Named volumes: (volume name, mount target): build cache and launch cache.
+    pub volumes: Vec<(String, String)>,
+    /// `--network` value; `None` for Docker's default.
+    pub network: Option<String>,
+    /// `root` in daemon mode, else `uid:gid` of the builder.
+    pub user: String,
+    /// Files written under `/platform/env/<NAME>` (the user's `--env`).
+    pub platform_env: BTreeMap<String, String>,
+    /// The app directory, uploaded to `/workspace` as a tar owned by (uid, gid).
+    pub app_dir: PathBuf,
+    pub app_owner: (u32, u32),
+}
+
+impl ContainerSpec {
+    /// The environment as it may be shown (`--verbose`, `--dry-run`): `CNB_REGISTRY_AUTH`
+    /// and secret-looking names as `<redacted>`.
+    pub fn redacted_env(&self) -> BTreeMap<String, String> {
+        plan::redact(&self.env)
+    }
+}
+
+/// Why the lifecycle cannot be set up. Each message names the builder or image and,
+/// where there is one, the fix.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum LifecycleError {
+    #[error(
+        "builder '{builder}' has no {label} label; is it a buildpacks builder image? (create one with `pack builder create`)"
+    )]
+    MissingLabel { builder: String, label: String },
+
+    #[error("builder '{builder}' has an invalid {label} label: {detail}")]
+    InvalidLabel {
+        builder: String,
+        label: String,
+        detail: String,
+    },
+
+    /// `field` is a path into the label (`lifecycle.apis.platform`) or an env name (`CNB_USER_ID`).
+    #[error("builder '{builder}' does not set {field} in {place}")]
+    MissingField {
+        builder: String,
+        field: String,
+        place: String,
+    },
+
+    #[error("builder '{builder}' has an invalid {field} '{value}' in {place}: {detail}")]
+    InvalidField {
+        builder: String,
+        field: String,
+        place: String,
+        value: String,
+        detail: String,
+    },
+
+    #[error(
+        "builder '{builder}' supports platform API {builder_apis} but cnb supports {cnb_apis}; use a builder with a lifecycle that supports one of cnb's"
+    )]
+    NoCommonPlatformApi {
+        builder: String,
+        /// The builder's versions, comma-separated (`none` when it lists none).
+        builder_apis: String,
+        /// `0.7 to 0.15`.
+        cnb_apis: String,
+    },
+
+    #[error(
+        "builder '{builder}' is not trusted: cnb runs its lifecycle in a single container that gets your registry credentials and the Docker socket; trust it with `cnb config trusted-builders add {builder}`, or for this build only with --trust-builder"
+    )]
+    UntrustedBuilder { builder: String },
+
+    /// Every candidate, in preference order, with why it could not be used.
+    #[error("no run image could be read: {}; {hint}", list_candidates(.candidates))]
+    NoReadableRunImage {
+        candidates: Vec<(String, String)>,
+        hint: String,
+    },
+}
+
+fn list_candidates(candidates: &[(String, String)]) -> String {
+    candidates
+        .iter()
+        .map(|(image, reason)| format!("{image} ({reason})"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+    use std::path::Path;
+
+    use super::*;
+    use crate::reference::{ImageRef, InsecureEntry, Mirror, Registry};
+
+    /// The whole flow as the build uses it, from labels to the dry-run plan.
+    #[test]
+    fn end_to_end_daemon_build_through_a_local_mirror() {
+        let builder = ImageRef::parse("localhost:5000/cnbtest/builder").unwrap();
+        let label = r#"{"images": [{"image": "localhost:5000/cnbtest/run", "mirrors": ["gcr.io/x/run"]}],
+                        "lifecycle": {"version": "0.20.1",
+                                      "apis": {"platform": {"supported": ["0.12", "0.13"], "deprecated": ["0.7"]}}}}"#;
+        let labels = HashMap::from([(METADATA_LABEL.to_string(), label.to_string())]);
+        let env = vec![
+            "CNB_USER_ID=1000".to_string(),
+            "CNB_GROUP_ID=1001".to_string(),
+        ];
+        let md = BuilderMetadata::from_image(&builder, &labels, &env).unwrap();
+        let api = md.negotiate_platform_api().unwrap();
+        assert_eq!(api, ApiVersion::new(0, 13));
+        assert!(check_trust(&builder, &[], false).is_err());
+        let trust = check_trust(&builder, std::slice::from_ref(&builder), false).unwrap();
+
+        let output = ImageRef::parse("cnbtest/app").unwrap();
+        let user_mirror = ImageRef::parse("127.0.0.1:5001/cnbtest/run").unwrap();
+        let target = target_registry(&output, &builder, false);
+        let order = run_image_order(
+            None,
+            &md.run_image,
+            std::slice::from_ref(&user_mirror),
+            &target,
+        );
+        let chosen_names: Vec<String> = order.candidates.iter().map(|c| c.image.key()).collect();
+        assert_eq!(
+            chosen_names,
+            vec![
+                "localhost:5000/cnbtest/run:latest",
+                "127.0.0.1:5001/cnbtest/run:latest",
+                "gcr.io/x/run:latest"
+            ]
+        );
+        let selection = order
+            .select(&[
+                Readability::Unreadable("not found".into()),
+                Readability::Readable,
+            ])
+            .unwrap();
+        let run_image = selection.chosen().image.clone();
+
+        let platform_env = parse_user_env(&["BP_LOG_LEVEL=debug".to_string()], |_| None).unwrap();
+        let insecure = vec![InsecureEntry::parse("127.0.0.1").unwrap()];
+        let chosen_mirrors = vec![(
+            Registry::parse("127.0.0.1:5001").unwrap(),
+            Mirror::parse("http://127.0.0.1:5002").unwrap(),
+        )];
+        let reached = lifecycle_registries(&output, &run_image, &run_image, false, &chosen_mirrors);
+        assert_eq!(
+            reached.iter().map(Registry::key).collect::<Vec<_>>(),
+            vec!["127.0.0.1:5001", "127.0.0.1:5002", "index.docker.io"]
+        );
+        let creator = creator_spec(&CreatorInputs {
+            output: &output,
+            builder: &md,
+            platform_api: api,
+            run_image: &run_image,
+            run_image_fetch: &run_image,
+            publish: false,
+            log_level: LogLevel::from_verbosity(1, false),
+            insecure: &insecure,
+            resolved: &HashMap::new(),
+            chosen_mirrors: &chosen_mirrors,
+            credentials: &BTreeMap::new(),
+            platform_env,
+            network: None,
+            docker_socket: "/var/run/docker.sock",
+            app_dir: Path::new("/tmp/app"),
+        });
+        assert_eq!(
+            creator.spec.command.join(" "),
+            "/cnb/lifecycle/creator -app /workspace -cache-dir /cache -run-image 127.0.0.1:5001/cnbtest/run:latest \
+             -log-level debug -daemon -launch-cache /launch-cache -insecure-registry 127.0.0.1:5001 \
+             -insecure-registry 127.0.0.1:5002 docker.io/cnbtest/app:latest"
+        );
+        assert_eq!(
+            creator.spec.env["CNB_INSECURE_REGISTRIES"],
+            "127.0.0.1:5001,127.0.0.1:5002"
+        );
+        assert_eq!(
+            creator.spec.env["CNB_REGISTRY_MIRRORS"],
+            "127.0.0.1:5001=http://127.0.0.1:5002"
+        );
+        assert_eq!(creator.spec.network.as_deref(), Some("host"));
+
+        let plan = Plan::new(&PlanFacts {
+            output: &output,
+            builder: &md,
+            builder_fetch: &builder,
+            trust: Some(&trust),
+            selection: &selection,
+            run_image_fetch: &run_image,
+            creator: &creator,
+        });
+        let json: serde_json::Value = serde_json::from_str(&plan.to_json()).unwrap();
+        assert_eq!(
+            json["run_image"]["chosen"],
+            "127.0.0.1:5001/cnbtest/run:latest"
+        );
+        assert_eq!(json["run_image"]["candidates"][0]["status"], "unreadable");
+        assert_eq!(json["run_image"]["candidates"][2]["status"], "unused");
+        assert_eq!(json["lifecycle"]["user"], "root");
+        assert_eq!(json["lifecycle"]["network"], "host");
+        assert!(plan.render_text().contains("Platform API:  0.13"));
+    }
+}
