@@ -241,6 +241,23 @@ fn recording_proxy_forwards_and_records_headers() {
 }
 
 #[test]
+fn background_process_streams_and_takes_signals() {
+    let mut cmd = std::process::Command::new("sh");
+    cmd.args([
+        "-c",
+        "echo ready; echo err >&2; trap 'echo got-int; exit 130' INT; sleep 5 & wait",
+    ]);
+    let mut p = BackgroundProcess::spawn(cmd);
+    assert!(p.wait_for_output("ready", Duration::from_secs(10)));
+    assert!(p.wait_for_output("err", Duration::from_secs(10)));
+    assert!(!p.wait_for_output("never printed", Duration::from_millis(200)));
+    p.signal(libc::SIGINT);
+    let out = p.wait(Duration::from_secs(10));
+    assert_eq!(out.code(), 130, "{out:?}");
+    assert!(out.stdout.contains("got-int"));
+}
+
+#[test]
 fn creator_report_parses() {
     let text = "noise\nCNB-TEST begin\nCNB-TEST argc 3\nCNB-TEST arg 0 -app\nCNB-TEST arg 1 /workspace\n\
                 CNB-TEST arg 2 img\nCNB-TEST env A=b=c\nCNB-TEST docker-socket yes\nCNB-TEST uid 0\n\
@@ -276,4 +293,355 @@ fn cnb_cmd_is_isolated_in_its_home() {
     let path = home.write_docker_auth(&[("127.0.0.1:5000", &creds)]);
     let json: serde_json::Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
     assert_eq!(json["auths"]["127.0.0.1:5000"]["auth"], "dTpw");
+}
+
+#[test]
+fn stand_in_builder_has_builder_labels_and_env() {
+    if !docker_available() {
+        return;
+    }
+    let opts = BuilderOptions {
+        run_image_mirrors: vec!["127.0.0.1:2/mirror/run:latest".into()],
+        with_images_field: false,
+        ..BuilderOptions::with_run_image("127.0.0.1:1/cnbtest/run:1")
+    };
+    let builder = StandInBuilder::build(&opts);
+    let inspect = must_run(
+        "docker",
+        [
+            "image",
+            "inspect",
+            "--format",
+            "{{json .Config}}",
+            builder.tag(),
+        ],
+        Duration::from_secs(60),
+    );
+    let config: serde_json::Value = serde_json::from_str(&inspect).unwrap();
+    let env: Vec<&str> = config["Env"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert!(
+        env.contains(&"CNB_USER_ID=1000") && env.contains(&"CNB_GROUP_ID=1001"),
+        "{env:?}"
+    );
+    assert_eq!(config["User"], "1000:1001");
+    let labels = &config["Labels"];
+    assert_eq!(
+        labels["io.buildpacks.stack.id"],
+        "io.buildpacks.stacks.jammy"
+    );
+    assert!(labels["io.buildpacks.buildpack.order"].is_string());
+    assert!(labels["io.buildpacks.buildpack.layers"].is_string());
+    let meta: serde_json::Value =
+        serde_json::from_str(labels["io.buildpacks.builder.metadata"].as_str().unwrap()).unwrap();
+    assert_eq!(meta, opts.metadata_json());
+    assert!(meta.get("images").is_none());
+    assert_eq!(
+        meta["stack"]["runImage"]["image"],
+        "127.0.0.1:1/cnbtest/run:1"
+    );
+    assert_eq!(
+        meta["stack"]["runImage"]["mirrors"][0],
+        "127.0.0.1:2/mirror/run:latest"
+    );
+    assert_eq!(
+        meta["lifecycle"]["apis"]["platform"]["deprecated"][0],
+        "0.2"
+    );
+    // Omitting the metadata label.
+    let bare = StandInBuilder::build(&BuilderOptions {
+        raw_metadata: Some(String::new()),
+        ..BuilderOptions::default()
+    });
+    let label = must_run(
+        "docker",
+        [
+            "image",
+            "inspect",
+            "--format",
+            "{{json .Config.Labels}}",
+            bare.tag(),
+        ],
+        Duration::from_secs(60),
+    );
+    assert!(!label.contains("io.buildpacks.builder.metadata"), "{label}");
+}
+
+#[test]
+fn stand_in_creator_reports_and_exits_with_the_apps_status() {
+    if !docker_available() {
+        return;
+    }
+    let builder = StandInBuilder::build(&BuilderOptions::default());
+    let home = TestHome::new();
+    let app = home.mkdir("app");
+    std::fs::create_dir_all(app.join("src")).unwrap();
+    std::fs::write(app.join("src/main.txt"), "hello").unwrap();
+    std::fs::write(app.join("cnb-test-exit"), "3\n").unwrap();
+    let env_dir = home.mkdir("platform-env");
+    std::fs::write(env_dir.join("BP_GREETING"), "hi there").unwrap();
+    let cache = TestVolume::create();
+    let run = || {
+        docker_run(&[
+            "--user",
+            "root",
+            "--entrypoint",
+            "",
+            "-v",
+            "/var/run/docker.sock:/var/run/docker.sock",
+            "-v",
+            &format!("{}:/workspace", app.display()),
+            "-v",
+            &format!("{}:/platform/env", env_dir.display()),
+            "-v",
+            &format!("{}:/cache", cache.name()),
+            "-e",
+            "CNB_PLATFORM_API=0.13",
+            builder.tag(),
+            "/cnb/lifecycle/creator",
+            "-app",
+            "/workspace",
+            "-log-level",
+            "info",
+            "example.test/app:1",
+        ])
+    };
+    let first = run();
+    assert_eq!(first.code(), 3, "{}\n{}", first.stdout, first.stderr);
+    assert!(
+        first.stderr.contains("CNB-TEST-STDERR creator ran"),
+        "{}",
+        first.stderr
+    );
+    let r = CreatorReport::parse(&first.stdout).unwrap();
+    assert!(r.complete);
+    assert_eq!(
+        r.args,
+        [
+            "-app",
+            "/workspace",
+            "-log-level",
+            "info",
+            "example.test/app:1"
+        ]
+    );
+    assert_eq!(r.flag("-log-level"), Some("info"));
+    assert_eq!((r.uid, r.gid), (0, 0));
+    assert!(r.docker_socket);
+    assert_eq!(r.env("CNB_PLATFORM_API"), Some("0.13"));
+    assert_eq!(r.env("CNB_USER_ID"), Some("1000"));
+    assert_eq!(r.workspace["src/main.txt"].0, "file");
+    assert_eq!(r.workspace["src"].0, "dir");
+    assert_eq!(r.platform_env["BP_GREETING"], "hi there");
+    assert!(r.cache_mounted && !r.launch_cache_mounted);
+    assert_eq!(r.cache_count, Some(1));
+    assert_eq!(r.exit, Some(3));
+    // The cache volume is reused; the launch cache (not mounted) starts over.
+    std::fs::remove_file(app.join("cnb-test-exit")).unwrap();
+    let second = run();
+    assert_eq!(second.code(), 0);
+    let r2 = CreatorReport::parse(&second.stdout).unwrap();
+    assert_eq!((r2.cache_count, r2.launch_cache_count), (Some(2), Some(1)));
+    // As the builder's own user, /workspace files show their owner.
+    let as_user = docker_run(&[
+        "--entrypoint",
+        "",
+        builder.tag(),
+        "/cnb/lifecycle/creator",
+        "x",
+    ]);
+    let r3 = CreatorReport::parse(&as_user.stdout).unwrap();
+    assert_eq!((r3.uid, r3.gid), (1000, 1001));
+    assert!(!r3.docker_socket);
+    assert!(
+        containers_from(builder.tag()).is_empty(),
+        "--rm leaves nothing"
+    );
+}
+
+#[test]
+fn run_image_pushes_to_plain_tls_and_auth_registries() {
+    if !docker_available() {
+        return;
+    }
+    let run = StandInBuilder::build_run_image();
+    let plain = TestRegistry::start(RegistryOptions::plain());
+    let digest = push_image_as(run.tag(), &plain.image("cnbtest/run", "1"));
+    let got = fetch_manifest(&plain, "cnbtest/run", "1").unwrap();
+    assert_eq!(got.status, 200);
+    assert_eq!(sha256_digest(&got.body), digest);
+    // The temporary tag is gone again.
+    assert!(docker_images_with_prefix(&plain.host()).is_empty());
+    // A sweeper removes what a test (or cnb) left tagged from a registry, and volumes.
+    {
+        let _sweeper = DockerSweeper::new()
+            .registry(&plain)
+            .volumes(&unique_name("vol"));
+        must_run(
+            "docker",
+            ["tag", run.tag(), &plain.image("pulled/by-cnb", "1")],
+            Duration::from_secs(30),
+        );
+        assert_eq!(docker_images_with_prefix(&plain.host()).len(), 1);
+    }
+    assert!(docker_images_with_prefix(&plain.host()).is_empty());
+    assert!(
+        docker_images_with_prefix(run.tag()).len() == 1,
+        "the run image itself stays"
+    );
+
+    let secure = TestRegistry::start(RegistryOptions::plain().tls().auth());
+    let digest = push_image_to(run.tag(), &secure, "cnbtest/run:2");
+    let got = fetch_manifest(&secure, "cnbtest/run", "2").unwrap();
+    assert_eq!(got.status, 200);
+    assert_eq!(got.header("docker-content-digest"), Some(digest.as_str()));
+}
+
+#[test]
+fn netns_registry_is_reachable_from_the_host_and_refused_by_docker() {
+    let Some(host) = NetnsHost::start() else {
+        return;
+    };
+    assert!(host.ip().to_string().starts_with("198.18."));
+    let reg = TestRegistry::start_in_netns(&host, RegistryOptions::plain());
+    assert_eq!(reg.host(), format!("{}:5000", host.ip()));
+    let digest = push_test_image(&reg, "insecure/app", "1");
+    let got = fetch_manifest(&reg, "insecure/app", "1").unwrap();
+    assert_eq!(got.header("docker-content-digest"), Some(digest.as_str()));
+    if docker_available() {
+        let pull = run_with_timeout(
+            std::process::Command::new("docker").args(["pull", &reg.image("insecure/app", "1")]),
+            Duration::from_secs(60),
+        )
+        .unwrap();
+        assert!(
+            !pull.success(),
+            "the daemon must refuse a non-loopback plain-HTTP registry"
+        );
+        assert!(pull.stderr.contains("HTTPS"), "{}", pull.stderr);
+    }
+    let name = host.name().to_string();
+    drop(reg);
+    drop(host);
+    let left = must_run("ip", ["netns", "list"], Duration::from_secs(10));
+    assert!(!left.contains(&name), "{left}");
+}
+
+#[test]
+fn tied_processes_outlive_the_thread_that_started_them() {
+    let mut child = std::thread::spawn(|| {
+        let mut cmd = std::process::Command::new("sleep");
+        cmd.arg("30");
+        spawn_tied(cmd).unwrap()
+    })
+    .join()
+    .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "killed with its thread"
+    );
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
+#[test]
+fn published_builder_is_pullable_and_names_its_run_image() {
+    if !docker_available() {
+        return;
+    }
+    let reg = TestRegistry::start(RegistryOptions::plain().tls().auth());
+    let host = reg.host();
+    {
+        let published = PublishedBuilder::publish_default(&reg);
+        assert!(
+            published
+                .builder
+                .starts_with(&format!("{host}/cnbtest/builder-"))
+        );
+        let (repo, tag) = published.run_image[host.len() + 1..]
+            .split_once(':')
+            .unwrap();
+        let run = fetch_manifest(&reg, repo, tag).unwrap();
+        assert_eq!(
+            run.header("docker-content-digest"),
+            Some(published.run_image_digest.as_str())
+        );
+        let (repo, tag) = published.builder[host.len() + 1..].split_once(':').unwrap();
+        let cfg_digest = fetch_manifest(&reg, repo, tag).unwrap().json()["config"]["digest"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let cfg = HttpClient::for_registry(&reg)
+            .get(&format!("{}/v2/{repo}/blobs/{cfg_digest}", reg.url()))
+            .unwrap()
+            .json();
+        let meta: serde_json::Value = serde_json::from_str(
+            cfg["config"]["Labels"]["io.buildpacks.builder.metadata"]
+                .as_str()
+                .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(meta["images"][0]["image"], published.run_image.as_str());
+    }
+    assert!(docker_images_with_prefix(&host).is_empty());
+}
+
+#[test]
+fn daemon_takes_any_loopback_certificate_but_checks_netns_ones() {
+    if !docker_available() {
+        return;
+    }
+    let pull = |image: &str| {
+        run_with_timeout(
+            std::process::Command::new("docker").args(["pull", "-q", image]),
+            Duration::from_secs(60),
+        )
+        .unwrap()
+    };
+    // 127.0.0.0/8 is an insecure registry to the daemon: an unknown CA is accepted.
+    let local = TestRegistry::start(RegistryOptions::plain().tls());
+    push_test_image(&local, "cnbtest/tls", "1");
+    let _local_sweeper = DockerSweeper::new().registry(&local);
+    pull(&local.image("cnbtest/tls", "1")).assert_success();
+
+    // A TLS registry in a network namespace is verified: refused until trusted.
+    let Some(host) = NetnsHost::start() else {
+        return;
+    };
+    let remote = TestRegistry::start_in_netns(&host, RegistryOptions::plain().tls());
+    push_test_image(&remote, "cnbtest/tls", "1");
+    let _remote_sweeper = DockerSweeper::new().registry(&remote);
+    let image = remote.image("cnbtest/tls", "1");
+    let refused = pull(&image);
+    assert!(!refused.success());
+    assert!(refused.stderr.contains("certificate"), "{}", refused.stderr);
+    {
+        let _trust = remote.trust_in_docker();
+        pull(&image).assert_success();
+    }
+    let trust_dir = format!("/etc/docker/certs.d/{}", remote.host());
+    assert!(!std::path::Path::new(&trust_dir).exists());
+}
+
+#[test]
+fn ipv6_loopback_registries_work() {
+    let plain = TestRegistry::start(RegistryOptions::plain().ipv6());
+    assert!(plain.host().starts_with("[::1]:"), "{}", plain.host());
+    let digest = push_test_image(&plain, "v6/app", "1");
+    assert_eq!(
+        fetch_manifest(&plain, "v6/app", "1")
+            .unwrap()
+            .header("docker-content-digest"),
+        Some(digest.as_str())
+    );
+    let tls = TestRegistry::start(RegistryOptions::plain().ipv6().tls());
+    assert_eq!(
+        v2_status(&tls, &HttpClient::trusting(tls.cert_path().unwrap())),
+        200
+    );
 }
