@@ -14,6 +14,7 @@
 mod platform;
 pub mod policy;
 mod probe;
+mod roots;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -571,6 +572,20 @@ impl Resolver {
         let reference = to_reference(location);
 
         let forced_http = mirror.is_some_and(|m| m.scheme() == Scheme::Http);
+        let unknown = !forced_http && transport.allow_http && lock(&host.scheme).is_none();
+        if let (true, Some(port)) = (unknown, registry.port())
+            && let Some(scheme) = probe::sniff_scheme(registry.host(), port, &registry.key()).await
+        {
+            self.ui.verbose(
+                2,
+                format!(
+                    "probe {location}: {} speaks {}",
+                    registry.key(),
+                    scheme_str(scheme)
+                ),
+            );
+            lock(&host.scheme).get_or_insert(scheme);
+        }
         let known = *lock(&host.scheme);
         let schemes: &[Scheme] = if forced_http {
             &[Scheme::Http]
@@ -592,10 +607,7 @@ impl Resolver {
         };
         let mut last = None;
         for (k, scheme) in schemes.iter().enumerate() {
-            let scheme_str = match scheme {
-                Scheme::Http => "http",
-                Scheme::Https => "https",
-            };
+            let scheme_str = scheme_str(*scheme);
             self.ui.verbose(
                 2,
                 format!(
@@ -812,6 +824,7 @@ impl ClientConfigSeed {
                     select_entry(entries, platform.current())
                 })),
                 connect_timeout: Some(self.connect_timeout),
+                tls_certs_only: roots::system_roots().to_vec(),
                 user_agent: concat!("cnb/", env!("CARGO_PKG_VERSION")),
                 ..ClientConfig::default()
             };
@@ -834,6 +847,13 @@ pub fn mirror_name(mirror: &Mirror) -> String {
         name.push_str(prefix);
     }
     name
+}
+
+fn scheme_str(scheme: Scheme) -> &'static str {
+    match scheme {
+        Scheme::Http => "http",
+        Scheme::Https => "https",
+    }
 }
 
 fn millis(d: Duration) -> u64 {
