@@ -127,13 +127,27 @@ fn interpret(body: &[u8], digest: String) -> Attempt {
 /// Which scheme a host that may use either speaks, found with one plain-HTTP
 /// `GET /v2/` (no credentials) on its port: a plain-HTTP answer means HTTP; an answer
 /// that is not HTTP, an empty one, or Go's "HTTP request to an HTTPS server" means TLS.
-/// `None` when the port does not answer at all (the probe then tries HTTPS, then HTTP).
+/// `Ok(None)` when that tells nothing (the probe then tries HTTPS, then HTTP);
+/// `Err(Refused)` when the port refuses connections (it would for either scheme).
 ///
 /// This spares building a TLS client (which reads every system root certificate) for
-/// plain-HTTP registries, and the failed TLS handshake.
-pub async fn sniff_scheme(host: &str, port: u16, host_header: &str) -> Option<Scheme> {
+/// plain-HTTP registries and closed ports, and the failed TLS handshake.
+pub async fn sniff_scheme(
+    host: &str,
+    port: u16,
+    host_header: &str,
+) -> Result<Option<Scheme>, TransportFailure> {
+    match tokio::net::TcpStream::connect((host, port)).await {
+        Ok(stream) => Ok(sniff_on(stream, host_header).await),
+        Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
+            Err(TransportFailure::Refused)
+        }
+        Err(_) => Ok(None),
+    }
+}
+
+async fn sniff_on(mut stream: tokio::net::TcpStream, host_header: &str) -> Option<Scheme> {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut stream = tokio::net::TcpStream::connect((host, port)).await.ok()?;
     let request = format!(
         "GET /v2/ HTTP/1.1\r\nHost: {host_header}\r\nUser-Agent: cnb\r\nConnection: close\r\n\r\n"
     );
@@ -415,13 +429,16 @@ mod tests {
         let host = format!("127.0.0.1:{port}");
         assert_eq!(
             sniff_scheme("127.0.0.1", port, &host).await,
-            Some(Scheme::Http)
+            Ok(Some(Scheme::Http))
         );
-        // Nothing listening: no answer to go by.
+        // Nothing listening: refused, whatever the scheme.
         let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let port = closed.local_addr().unwrap().port();
         drop(closed);
-        assert_eq!(sniff_scheme("127.0.0.1", port, "x").await, None);
+        assert_eq!(
+            sniff_scheme("127.0.0.1", port, "x").await,
+            Err(TransportFailure::Refused)
+        );
     }
 
     #[test]

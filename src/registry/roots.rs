@@ -28,9 +28,7 @@ const BUNDLES: &[&str] = &[
 #[cfg(not(all(unix, not(target_vendor = "apple"), not(target_os = "android"))))]
 const BUNDLES: &[&str] = &[];
 
-/// OpenSSL's variables, which rustls-native-certs also honours.
-const SSL_CERT_FILE: &str = "SSL_CERT_FILE";
-const SSL_CERT_DIR: &str = "SSL_CERT_DIR";
+use crate::env_vars::{SSL_CERT_DIR, SSL_CERT_FILE};
 
 /// The roots to give every client; empty means "let reqwest use the platform verifier".
 pub fn system_roots() -> &'static [Certificate] {
@@ -39,14 +37,44 @@ pub fn system_roots() -> &'static [Certificate] {
 }
 
 fn load() -> Vec<Certificate> {
+    bundle_path()
+        .map(|path| read_bundle(&path))
+        .unwrap_or_default()
+}
+
+/// The CA bundle to read: `SSL_CERT_FILE`, else the distribution's; `None` when
+/// `SSL_CERT_DIR` is set (the user asked for a directory) or there is none.
+fn bundle_path() -> Option<PathBuf> {
     if std::env::var_os(SSL_CERT_DIR).is_some_and(|v| !v.is_empty()) {
-        return Vec::new();
+        return None;
     }
-    let bundle = match std::env::var_os(SSL_CERT_FILE).filter(|v| !v.is_empty()) {
+    match std::env::var_os(SSL_CERT_FILE).filter(|v| !v.is_empty()) {
         Some(file) => Some(PathBuf::from(file)),
         None => BUNDLES.iter().map(PathBuf::from).find(|p| p.is_file()),
-    };
-    bundle.map(|path| read_bundle(&path)).unwrap_or_default()
+    }
+}
+
+/// Points `SSL_CERT_FILE` at the distribution's bundle when neither `SSL_CERT_FILE`
+/// nor `SSL_CERT_DIR` is set.
+///
+/// oci-client builds a default reqwest client inside every client it makes, and that
+/// one reads the system roots through rustls-native-certs: the bundle *and* every file
+/// of the certificate directory, which on Debian holds the same certificates again
+/// (most of a `cnb resolve`'s CPU time). With `SSL_CERT_FILE` set it reads the bundle
+/// only. The trusted set is the same where the directory is generated from the bundle
+/// (`update-ca-certificates`, `update-ca-trust`).
+///
+/// # Safety
+///
+/// Sets a process environment variable: call it before any other thread exists.
+pub unsafe fn prefer_bundle() {
+    if std::env::var_os(SSL_CERT_FILE).is_some() || std::env::var_os(SSL_CERT_DIR).is_some() {
+        return;
+    }
+    if let Some(bundle) = BUNDLES.iter().map(PathBuf::from).find(|p| p.is_file()) {
+        // SAFETY: the caller guarantees no other thread is running.
+        unsafe { std::env::set_var(SSL_CERT_FILE, bundle) };
+    }
 }
 
 /// The certificates of a PEM bundle; empty when it cannot be read or holds none.
