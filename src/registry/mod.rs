@@ -705,7 +705,7 @@ impl Resolver {
                     resolution.image
                 )),
                 None if resolution.candidates.len() > 1 => self.ui.status(format!(
-                    "Using {} for {} (no mirror had it)",
+                    "Using {} for {} (no mirror could serve it)",
                     resolution.image.registry(),
                     resolution.image
                 )),
