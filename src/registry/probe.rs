@@ -280,10 +280,8 @@ pub fn transport_failure(err: &(dyn StdError + 'static)) -> TransportFailure {
         if let Some(tls) = e.downcast_ref::<rustls::Error>() {
             return tls_failure(tls);
         }
+        last = e.to_string();
         if let Some(io) = e.downcast_ref::<std::io::Error>() {
-            if let Some(tls) = io.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
-                return tls_failure(tls);
-            }
             match io.kind() {
                 std::io::ErrorKind::ConnectionRefused => return TransportFailure::Refused,
                 std::io::ErrorKind::InvalidData if io.to_string().contains("corrupt message") => {
@@ -291,8 +289,14 @@ pub fn transport_failure(err: &(dyn StdError + 'static)) -> TransportFailure {
                 }
                 _ => {}
             }
+            // `io::Error::source()` skips the error it wraps (it returns the wrapped error's
+            // source), so a rustls error inside an io::Error inside another io::Error would
+            // never be seen: step into the wrapped error itself.
+            if let Some(inner) = io.get_ref() {
+                current = Some(inner as &(dyn StdError + 'static));
+                continue;
+            }
         }
-        last = e.to_string();
         current = e.source();
     }
     let text = last.to_lowercase();
@@ -470,6 +474,24 @@ mod tests {
         assert!(matches!(
             transport_failure(&not_tls),
             TransportFailure::NotTls(_)
+        ));
+        // What hyper/reqwest hand back for a plain-HTTP answer to a TLS hello: the rustls
+        // error inside an io::Error inside another io::Error of kind Other.
+        let nested = std::io::Error::other(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            rustls::Error::InvalidMessage(rustls::InvalidMessage::InvalidContentType),
+        ));
+        assert!(matches!(
+            transport_failure(&nested),
+            TransportFailure::NotTls(_)
+        ));
+        let nested_cert = std::io::Error::other(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer),
+        ));
+        assert!(matches!(
+            transport_failure(&nested_cert),
+            TransportFailure::Certificate(_)
         ));
     }
 }
