@@ -15,7 +15,9 @@ use crate::ui::Ui;
 #[derive(Debug, Error)]
 pub enum DockerError {
     /// One line naming the address tried.
-    #[error("cannot connect to the Docker daemon at {address}: {detail}; is it running? (set --docker-host or DOCKER_HOST)")]
+    #[error(
+        "cannot connect to the Docker daemon at {address}: {detail}; is it running? (set --docker-host or DOCKER_HOST)"
+    )]
     Unreachable { address: String, detail: String },
     #[error("docker: {0}")]
     Api(String),
