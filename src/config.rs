@@ -1,17 +1,39 @@
 //! The config file (SPEC §2): where it lives, a typed view of it, and edits that
 //! keep everything the user wrote.
 //!
-//! The format is pack's `~/.pack/config.toml` plus cnb's `insecure-registries`.
+//! The format is pack's `~/.pack/config.toml` plus cnb's `insecure-registries`
+//! and ordered lists of mirrors under `[registry-mirrors]`.
 //! Reads produce a validated [`Config`]; writes go through [`edit`], which takes
 //! a lock, re-reads the file, applies a `toml_edit` change and renames a
-//! temporary file over the original (keeping its permissions).
+//! temporary file over the original (keeping its permissions). The document
+//! changes themselves live in [`edits`].
 
+pub mod edits;
+
+use std::ffi::OsString;
+use std::io::Write;
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use thiserror::Error;
+use toml_edit::{Document, DocumentMut, Item, TableLike, Value};
 
-use crate::reference::{ImageRef, InsecureEntry, Mirror, MirrorKey};
+use crate::env_vars;
+use crate::reference::{ImageRef, InsecureEntry, Mirror, MirrorKey, Registry};
 use crate::settings::PullPolicy;
+
+/// Top-level keys cnb reads. Every other key is kept as it is.
+pub mod keys {
+    pub const DEFAULT_BUILDER: &str = "default-builder-image";
+    pub const PULL_POLICY: &str = "pull-policy";
+    pub const INSECURE_REGISTRIES: &str = "insecure-registries";
+    pub const REGISTRY_MIRRORS: &str = "registry-mirrors";
+    pub const RUN_IMAGES: &str = "run-images";
+    pub const RUN_IMAGE: &str = "image";
+    pub const RUN_IMAGE_MIRRORS: &str = "mirrors";
+    pub const TRUSTED_BUILDERS: &str = "trusted-builders";
+    pub const TRUSTED_BUILDER_NAME: &str = "name";
+}
 
 /// Where the config file is and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,11 +44,50 @@ pub struct ConfigLocation {
 }
 
 /// Finds the config file: `--config`, `$CNB_CONFIG`, `$CNB_HOME/config.toml`,
-/// then `<config dir>/cnb/config.toml`.
+/// then `<config dir>/cnb/config.toml`. Empty variables count as unset.
 pub fn locate(flag: Option<&Path>) -> Result<ConfigLocation, ConfigError> {
-    let _ = flag;
-    todo!()
+    locate_from(
+        flag,
+        std::env::var_os(env_vars::CNB_CONFIG),
+        std::env::var_os(env_vars::CNB_HOME),
+        dirs::config_dir(),
+    )
 }
+
+/// [`locate`] with its inputs passed in (testable without touching the environment).
+fn locate_from(
+    flag: Option<&Path>,
+    cnb_config: Option<OsString>,
+    cnb_home: Option<OsString>,
+    config_dir: Option<PathBuf>,
+) -> Result<ConfigLocation, ConfigError> {
+    if let Some(path) = flag {
+        return Ok(ConfigLocation {
+            path: path.to_path_buf(),
+            source: "--config",
+        });
+    }
+    if let Some(path) = cnb_config.filter(|v| !v.is_empty()) {
+        return Ok(ConfigLocation {
+            path: PathBuf::from(path),
+            source: env_vars::CNB_CONFIG,
+        });
+    }
+    if let Some(home) = cnb_home.filter(|v| !v.is_empty()) {
+        return Ok(ConfigLocation {
+            path: PathBuf::from(home).join(CONFIG_FILE_NAME),
+            source: env_vars::CNB_HOME,
+        });
+    }
+    let dir = config_dir.ok_or(ConfigError::NoConfigDir)?;
+    Ok(ConfigLocation {
+        path: dir.join("cnb").join(CONFIG_FILE_NAME),
+        source: "default",
+    })
+}
+
+/// The file name inside `CNB_HOME` and the platform config directory.
+pub const CONFIG_FILE_NAME: &str = "config.toml";
 
 #[derive(Debug, Error)]
 pub enum ConfigError {
@@ -82,28 +143,592 @@ pub struct Config {
     pub trusted_builders: Vec<ImageRef>,
 }
 
+/// The values exactly as they are written in the file, in file order, parallel to
+/// [`Config`]'s lists (same length, same order). `list` commands show these, so a
+/// user sees what they wrote.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Written {
+    pub default_builder: Option<String>,
+    pub pull_policy: Option<String>,
+    /// Key as written, mirrors as written.
+    pub registry_mirrors: Vec<(String, Vec<String>)>,
+    /// Image as written, mirror images as written.
+    pub run_image_mirrors: Vec<(String, Vec<String>)>,
+    pub insecure_registries: Vec<String>,
+    pub trusted_builders: Vec<String>,
+}
+
+/// A validated config file: the typed view and the values as written.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ConfigFile {
+    pub config: Config,
+    pub written: Written,
+}
+
+impl ConfigFile {
+    /// Reads and validates the file; a missing file is an empty config.
+    pub fn load(path: &Path) -> Result<ConfigFile, ConfigError> {
+        match read_if_exists(path)? {
+            Some(text) => ConfigFile::parse(&text, path),
+            None => Ok(ConfigFile::default()),
+        }
+    }
+
+    /// Parses file contents (`path` is only used in error messages).
+    pub fn parse(text: &str, path: &Path) -> Result<ConfigFile, ConfigError> {
+        let doc = parse_document(text, path)?;
+        validate(&doc, text, path)
+    }
+}
+
 impl Config {
     /// Reads and validates the file; a missing file is an empty config.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        let _ = path;
-        todo!()
+        ConfigFile::load(path).map(|f| f.config)
     }
 
     /// Parses file contents (`path` is only used in error messages).
     pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
-        let _ = (text, path);
-        todo!()
+        ConfigFile::parse(text, path).map(|f| f.config)
+    }
+
+    /// The `registry-mirrors` entry for `key` (matched on the normalised registry).
+    pub fn registry_mirrors_entry(&self, key: &MirrorKey) -> Option<&RegistryMirrors> {
+        self.registry_mirrors.iter().find(|e| &e.key == key)
     }
 
     /// The mirrors configured for `registry`: its own entry, else the `*` entry, else none.
-    pub fn mirrors_for(&self, registry: &crate::reference::Registry) -> &[Mirror] {
-        let _ = registry;
-        todo!()
+    /// An entry with an empty list (`"quay.io" = []`) means "no mirrors", and the `*` entry
+    /// does not apply to that registry.
+    pub fn mirrors_for(&self, registry: &Registry) -> &[Mirror] {
+        let own = MirrorKey::Registry(registry.clone());
+        self.registry_mirrors_entry(&own)
+            .or_else(|| self.registry_mirrors_entry(&MirrorKey::Any))
+            .map(|e| e.mirrors.as_slice())
+            .unwrap_or(&[])
     }
 
     /// The user's run-image mirrors for `image` (matched on repository, any tag).
     pub fn run_image_mirrors_for(&self, image: &ImageRef) -> &[ImageRef] {
-        let _ = image;
-        todo!()
+        let wanted = image.repository_key();
+        self.run_image_mirrors
+            .iter()
+            .find(|e| e.image.repository_key() == wanted)
+            .map(|e| e.mirrors.as_slice())
+            .unwrap_or(&[])
     }
 }
+
+fn read_if_exists(path: &Path) -> Result<Option<String>, ConfigError> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => Ok(Some(text)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(source) => Err(ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        }),
+    }
+}
+
+/// Parses TOML keeping spans (for error positions).
+fn parse_document(text: &str, path: &Path) -> Result<Document<String>, ConfigError> {
+    Document::parse(text.to_string()).map_err(|e| {
+        let message = e
+            .message()
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .collect::<Vec<_>>()
+            .join("; ");
+        invalid_at(
+            path,
+            text,
+            e.span(),
+            format!("not valid TOML: {}", message.trim_end_matches('.')),
+        )
+    })
+}
+
+/// 1-based line and column (in characters) of a byte offset.
+pub fn line_column(text: &str, offset: usize) -> (usize, usize) {
+    let mut offset = offset.min(text.len());
+    while !text.is_char_boundary(offset) {
+        offset -= 1;
+    }
+    let before = &text[..offset];
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let column = before[line_start..].chars().count() + 1;
+    (line, column)
+}
+
+fn invalid_at(path: &Path, text: &str, span: Option<Range<usize>>, message: String) -> ConfigError {
+    let (line, column) = span.map_or((1, 1), |s| line_column(text, s.start));
+    ConfigError::Invalid {
+        path: path.to_path_buf(),
+        line,
+        column,
+        message,
+    }
+}
+
+/// "a string", "an integer", ... for messages.
+fn describe(item: &Item) -> &'static str {
+    match item {
+        Item::None => "nothing",
+        Item::Table(_) => "a table",
+        Item::ArrayOfTables(_) => "an array of tables",
+        Item::Value(v) => describe_value(v),
+    }
+}
+
+fn describe_value(value: &Value) -> &'static str {
+    match value {
+        Value::String(_) => "a string",
+        Value::Integer(_) => "an integer",
+        Value::Float(_) => "a float",
+        Value::Boolean(_) => "a boolean",
+        Value::Datetime(_) => "a date-time",
+        Value::Array(_) => "an array",
+        Value::InlineTable(_) => "an inline table",
+    }
+}
+
+/// A value and where it is in the file.
+type Spanned<T> = (T, Option<Range<usize>>);
+
+/// Walks the document, checking every key cnb knows, and builds the typed view.
+struct Validator<'a> {
+    text: &'a str,
+    path: &'a Path,
+}
+
+impl Validator<'_> {
+    fn err(&self, span: Option<Range<usize>>, message: impl Into<String>) -> ConfigError {
+        invalid_at(self.path, self.text, span, message.into())
+    }
+
+    /// Span of an item, falling back to its key's.
+    fn span_of(item: &Item, key: Option<&toml_edit::Key>) -> Option<Range<usize>> {
+        item.span().or_else(|| key.and_then(|k| k.span()))
+    }
+
+    fn string<'i>(
+        &self,
+        item: &'i Item,
+        key: Option<&toml_edit::Key>,
+        what: &str,
+    ) -> Result<&'i str, ConfigError> {
+        item.as_str().ok_or_else(|| {
+            self.err(
+                Self::span_of(item, key),
+                format!("expected a string for {what}, found {}", describe(item)),
+            )
+        })
+    }
+
+    /// An array of strings, each with its span.
+    fn strings<'i>(
+        &self,
+        item: &'i Item,
+        key: Option<&toml_edit::Key>,
+        what: &str,
+    ) -> Result<Vec<Spanned<&'i str>>, ConfigError> {
+        let array = item.as_array().ok_or_else(|| {
+            self.err(
+                Self::span_of(item, key),
+                format!(
+                    "expected an array of strings for {what}, found {}",
+                    describe(item)
+                ),
+            )
+        })?;
+        array
+            .iter()
+            .map(|v| match v.as_str() {
+                Some(s) => Ok((s, v.span())),
+                None => Err(self.err(
+                    v.span(),
+                    format!("expected a string in {what}, found {}", describe_value(v)),
+                )),
+            })
+            .collect()
+    }
+
+    /// Each element of an array of tables (`[[name]]`) or of an array of inline tables.
+    fn tables<'i>(
+        &self,
+        item: &'i Item,
+        key: Option<&toml_edit::Key>,
+        what: &str,
+    ) -> Result<Vec<Spanned<&'i dyn TableLike>>, ConfigError> {
+        match item {
+            Item::ArrayOfTables(aot) => Ok(aot
+                .iter()
+                .map(|t| (t as &dyn TableLike, t.span()))
+                .collect()),
+            Item::Value(Value::Array(array)) => array
+                .iter()
+                .map(|v| match v.as_inline_table() {
+                    Some(t) => Ok((t as &dyn TableLike, v.span())),
+                    None => Err(self.err(
+                        v.span(),
+                        format!("expected a table in {what}, found {}", describe_value(v)),
+                    )),
+                })
+                .collect(),
+            other => Err(self.err(
+                Self::span_of(other, key),
+                format!(
+                    "expected an array of tables ([[{what}]]) for {what}, found {}",
+                    describe(other)
+                ),
+            )),
+        }
+    }
+}
+
+fn validate(doc: &Document<String>, text: &str, path: &Path) -> Result<ConfigFile, ConfigError> {
+    let v = Validator { text, path };
+    let root = doc.as_table();
+    let mut file = ConfigFile::default();
+
+    if let Some((key, item)) = root.get_key_value(keys::DEFAULT_BUILDER) {
+        let s = v.string(item, Some(key), keys::DEFAULT_BUILDER)?;
+        let image = ImageRef::parse(s.trim())
+            .map_err(|e| v.err(Validator::span_of(item, Some(key)), e.to_string()))?;
+        file.config.default_builder = Some(image);
+        file.written.default_builder = Some(s.to_string());
+    }
+
+    if let Some((key, item)) = root.get_key_value(keys::PULL_POLICY) {
+        let s = v.string(item, Some(key), keys::PULL_POLICY)?;
+        let policy = PullPolicy::parse(s).ok_or_else(|| {
+            v.err(
+                Validator::span_of(item, Some(key)),
+                format!("invalid pull-policy '{s}'; expected always, if-not-present or never"),
+            )
+        })?;
+        file.config.pull_policy = Some(policy);
+        file.written.pull_policy = Some(s.to_string());
+    }
+
+    if let Some((key, item)) = root.get_key_value(keys::INSECURE_REGISTRIES) {
+        for (s, span) in v.strings(item, Some(key), keys::INSECURE_REGISTRIES)? {
+            let entry = InsecureEntry::parse(s).map_err(|e| v.err(span, e.to_string()))?;
+            if !file.config.insecure_registries.contains(&entry) {
+                file.config.insecure_registries.push(entry);
+                file.written.insecure_registries.push(s.to_string());
+            }
+        }
+    }
+
+    if let Some((key, item)) = root.get_key_value(keys::REGISTRY_MIRRORS) {
+        let table = item.as_table_like().ok_or_else(|| {
+            v.err(
+                Validator::span_of(item, Some(key)),
+                format!(
+                    "expected a table for {}, found {}",
+                    keys::REGISTRY_MIRRORS,
+                    describe(item)
+                ),
+            )
+        })?;
+        for (name, value) in table.iter() {
+            let name_key = table.key(name);
+            let name_span = name_key.and_then(|k| k.span());
+            let mirror_key =
+                MirrorKey::parse(name).map_err(|e| v.err(name_span.clone(), e.to_string()))?;
+            if file.config.registry_mirrors_entry(&mirror_key).is_some() {
+                return Err(v.err(
+                    name_span,
+                    format!(
+                        "registry '{mirror_key}' has two entries in [{}]; merge them into one",
+                        keys::REGISTRY_MIRRORS
+                    ),
+                ));
+            }
+            let what = format!("the mirrors of '{name}'");
+            let raw: Vec<(&str, Option<Range<usize>>)> = match value.as_str() {
+                Some(s) => vec![(s, Validator::span_of(value, name_key))],
+                None if value.is_array() => v.strings(value, name_key, &what)?,
+                None => {
+                    return Err(v.err(
+                        Validator::span_of(value, name_key),
+                        format!(
+                            "expected a string or an array of strings for {what}, found {}",
+                            describe(value)
+                        ),
+                    ));
+                }
+            };
+            let mut mirrors = Vec::with_capacity(raw.len());
+            let mut written = Vec::with_capacity(raw.len());
+            for (s, span) in raw {
+                let mirror = Mirror::parse(s).map_err(|e| v.err(span.clone(), e.to_string()))?;
+                if let MirrorKey::Registry(registry) = &mirror_key
+                    && mirror.is_same_as(registry)
+                {
+                    return Err(v.err(
+                        span,
+                        format!("registry mirror '{s}' is the registry '{mirror_key}' itself; a mirror must be another address"),
+                    ));
+                }
+                if !mirrors.iter().any(|m: &Mirror| m.url() == mirror.url()) {
+                    mirrors.push(mirror);
+                    written.push(s.to_string());
+                }
+            }
+            file.config.registry_mirrors.push(RegistryMirrors {
+                key: mirror_key,
+                mirrors,
+            });
+            file.written
+                .registry_mirrors
+                .push((name.to_string(), written));
+        }
+    }
+
+    if let Some((key, item)) = root.get_key_value(keys::RUN_IMAGES) {
+        for (table, span) in v.tables(item, Some(key), keys::RUN_IMAGES)? {
+            let (image_key, image_item) = match table.get_key_value(keys::RUN_IMAGE) {
+                Some(kv) => kv,
+                None => {
+                    return Err(v.err(
+                        span,
+                        format!(
+                            "an entry of [[{}]] has no '{}' key; expected image = \"<run image>\"",
+                            keys::RUN_IMAGES,
+                            keys::RUN_IMAGE
+                        ),
+                    ));
+                }
+            };
+            let what = format!("{}.{}", keys::RUN_IMAGES, keys::RUN_IMAGE);
+            let s = v.string(image_item, Some(image_key), &what)?;
+            let image = ImageRef::parse(s.trim()).map_err(|e| {
+                v.err(
+                    Validator::span_of(image_item, Some(image_key)),
+                    e.to_string(),
+                )
+            })?;
+            let wanted = image.repository_key();
+            if file
+                .config
+                .run_image_mirrors
+                .iter()
+                .any(|e| e.image.repository_key() == wanted)
+            {
+                return Err(v.err(
+                    Validator::span_of(image_item, Some(image_key)),
+                    format!(
+                        "run image '{s}' has two entries in [[{}]]; merge them into one",
+                        keys::RUN_IMAGES
+                    ),
+                ));
+            }
+            let mut mirrors: Vec<ImageRef> = Vec::new();
+            let mut written = Vec::new();
+            if let Some((mk, mi)) = table.get_key_value(keys::RUN_IMAGE_MIRRORS) {
+                let what = format!("the mirrors of run image '{s}'");
+                for (m, mspan) in v.strings(mi, Some(mk), &what)? {
+                    let mirror =
+                        ImageRef::parse(m.trim()).map_err(|e| v.err(mspan, e.to_string()))?;
+                    if !mirrors.iter().any(|x| x.key() == mirror.key()) {
+                        mirrors.push(mirror);
+                        written.push(m.to_string());
+                    }
+                }
+            }
+            file.config
+                .run_image_mirrors
+                .push(RunImageMirrors { image, mirrors });
+            file.written
+                .run_image_mirrors
+                .push((s.to_string(), written));
+        }
+    }
+
+    if let Some((key, item)) = root.get_key_value(keys::TRUSTED_BUILDERS) {
+        for (table, span) in v.tables(item, Some(key), keys::TRUSTED_BUILDERS)? {
+            let (name_key, name_item) = match table.get_key_value(keys::TRUSTED_BUILDER_NAME) {
+                Some(kv) => kv,
+                None => {
+                    return Err(v.err(
+                        span,
+                        format!(
+                            "an entry of [[{}]] has no '{}' key; expected name = \"<builder image>\"",
+                            keys::TRUSTED_BUILDERS,
+                            keys::TRUSTED_BUILDER_NAME
+                        ),
+                    ));
+                }
+            };
+            let what = format!("{}.{}", keys::TRUSTED_BUILDERS, keys::TRUSTED_BUILDER_NAME);
+            let s = v.string(name_item, Some(name_key), &what)?;
+            let image = ImageRef::parse(s.trim())
+                .map_err(|e| v.err(Validator::span_of(name_item, Some(name_key)), e.to_string()))?;
+            if !file
+                .config
+                .trusted_builders
+                .iter()
+                .any(|b| b.key() == image.key())
+            {
+                file.config.trusted_builders.push(image);
+                file.written.trusted_builders.push(s.to_string());
+            }
+        }
+    }
+
+    Ok(file)
+}
+
+/// What [`edit`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Edited<T> {
+    /// What the edit closure returned (a report of what changed).
+    pub value: T,
+    /// Whether the file was written. An edit that leaves the text as it was writes nothing.
+    pub written: bool,
+}
+
+/// The lock file next to `path` (`config.toml.lock`). It is created on the first
+/// write and kept: deleting a lock file that another process may be waiting on
+/// would let two writers in at once.
+pub fn lock_path(path: &Path) -> PathBuf {
+    let mut name = path
+        .file_name()
+        .map(|n| n.to_os_string())
+        .unwrap_or_else(|| OsString::from(CONFIG_FILE_NAME));
+    name.push(".lock");
+    path.with_file_name(name)
+}
+
+/// Changes the config file at `path`, keeping everything else in it.
+///
+/// 1. creates the parent directory if needed;
+/// 2. takes an exclusive lock on [`lock_path`] (blocks while another cnb writes);
+/// 3. reads and validates the current file under the lock (an invalid file is an
+///    error and is left untouched; a missing file is an empty document);
+/// 4. runs `change` on the document (toml_edit keeps comments, order, formatting
+///    and keys cnb does not know);
+/// 5. when the text changed: writes a temporary file in the same directory, copies
+///    the original's permissions (a new file gets 0666 minus the umask), fsyncs it,
+///    renames it over the original and fsyncs the directory.
+///
+/// When `path` is a symbolic link, the file it points to is the one changed, so
+/// config files kept in a dotfiles repository stay links.
+pub fn edit<T>(
+    path: &Path,
+    change: impl FnOnce(&mut DocumentMut) -> T,
+) -> Result<Edited<T>, ConfigError> {
+    let target = resolve_symlink(path);
+    let path = target.as_path();
+    let write_err = |source| ConfigError::Write {
+        path: path.to_path_buf(),
+        source,
+    };
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    std::fs::create_dir_all(&dir).map_err(write_err)?;
+
+    let lock_file = lock_path(path);
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_file)
+        .map_err(|source| ConfigError::Lock {
+            path: lock_file.clone(),
+            source,
+        })?;
+    lock.lock().map_err(|source| ConfigError::Lock {
+        path: lock_file.clone(),
+        source,
+    })?;
+
+    let before = read_if_exists(path)?;
+    let text = before.as_deref().unwrap_or("");
+    let parsed = parse_document(text, path)?;
+    validate(&parsed, text, path)?;
+    let mut doc = parsed.into_mut();
+    let value = change(&mut doc);
+    let after = doc.to_string();
+    if after == text {
+        return Ok(Edited {
+            value,
+            written: false,
+        });
+    }
+    // The change must leave a file cnb (and the next command) can read.
+    if let Err(e) = ConfigFile::parse(&after, path) {
+        return Err(ConfigError::Write {
+            path: path.to_path_buf(),
+            source: std::io::Error::other(format!("the edit would make the file invalid ({e})")),
+        });
+    }
+
+    let original_permissions = match std::fs::metadata(path) {
+        Ok(m) => Some(m.permissions()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(source) => {
+            return Err(ConfigError::Read {
+                path: path.to_path_buf(),
+                source,
+            });
+        }
+    };
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".config.toml.").suffix(".tmp");
+    #[cfg(unix)]
+    let default_permissions = {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::Permissions::from_mode(0o666)
+    };
+    #[cfg(unix)]
+    if original_permissions.is_none() {
+        builder.permissions(default_permissions);
+    }
+    let mut tmp = builder.tempfile_in(&dir).map_err(write_err)?;
+    tmp.write_all(after.as_bytes()).map_err(write_err)?;
+    if let Some(perms) = original_permissions {
+        tmp.as_file().set_permissions(perms).map_err(write_err)?;
+    }
+    tmp.as_file().sync_all().map_err(write_err)?;
+    tmp.persist(path).map_err(|e| write_err(e.error))?;
+    // Make the rename itself durable; not every platform can open a directory.
+    if let Ok(d) = std::fs::File::open(&dir) {
+        let _ = d.sync_all();
+    }
+    drop(lock);
+    Ok(Edited {
+        value,
+        written: true,
+    })
+}
+
+/// Follows a chain of symbolic links to the file they end at (a dangling link's
+/// target is where the file will be created).
+fn resolve_symlink(path: &Path) -> PathBuf {
+    let mut current = path.to_path_buf();
+    for _ in 0..32 {
+        match std::fs::symlink_metadata(&current) {
+            Ok(m) if m.file_type().is_symlink() => match std::fs::read_link(&current) {
+                Ok(target) => {
+                    current = match current.parent() {
+                        Some(parent) if target.is_relative() => parent.join(target),
+                        _ => target,
+                    };
+                }
+                Err(_) => break,
+            },
+            _ => break,
+        }
+    }
+    current
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,11 +1,473 @@
-//! `cnb config ...`.
+//! `cnb config ...`: show and change the config file (SPEC §1, §2, §4, §5).
+//!
+//! Every value from the command line is validated before the file is locked, so
+//! bad input exits with status 2 and writes nothing. Data (lists, current values)
+//! goes to stdout; confirmations go to stderr.
 
+use std::path::Path;
 use std::process::ExitCode;
 
-use crate::cli::{ConfigCommand, GlobalArgs};
+use anyhow::Result;
+use serde::Serialize;
+use serde_json::json;
+
+use crate::cli::{
+    ConfigCommand, DefaultBuilderArgs, GlobalArgs, InsecureRegistriesCommand, OutputFormat,
+    PullPolicyArgs, RegistryMirrorsCommand, RunImageMirrorsCommand, TrustedBuildersCommand,
+};
+use crate::config::edits::{self, Added, Removed, Set};
+use crate::config::{self, ConfigFile, keys};
+use crate::error::UsageError;
+use crate::reference::{ImageRef, InsecureEntry, Mirror, MirrorKey};
+use crate::settings::PullPolicy;
 use crate::ui::Ui;
 
-pub fn run(global: &GlobalArgs, cmd: ConfigCommand, ui: &Ui) -> anyhow::Result<ExitCode> {
-    let _ = (global, cmd, ui);
-    anyhow::bail!("cnb config is not built yet")
+pub fn run(global: &GlobalArgs, cmd: ConfigCommand, ui: &Ui) -> Result<ExitCode> {
+    let location = config::locate(global.config.as_deref())?;
+    let path = location.path.as_path();
+    match cmd {
+        ConfigCommand::Path => {
+            ui.data(path.display().to_string());
+            ui.verbose(1, format!("(chosen by {})", location.source));
+        }
+        ConfigCommand::RegistryMirrors(c) => registry_mirrors(path, c, ui)?,
+        ConfigCommand::RunImageMirrors(c) => run_image_mirrors(path, c, ui)?,
+        ConfigCommand::InsecureRegistries(c) => insecure_registries(path, c, ui)?,
+        ConfigCommand::DefaultBuilder(args) => default_builder(path, args, ui)?,
+        ConfigCommand::TrustedBuilders(c) => trusted_builders(path, c, ui)?,
+        ConfigCommand::PullPolicy(args) => pull_policy(path, args, ui)?,
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `registry-mirrors list --output json` rows (field order as in the docs).
+#[derive(Serialize)]
+struct RegistryRow<'a> {
+    registry: &'a str,
+    mirrors: &'a [String],
+}
+
+/// `run-image-mirrors list --output json` rows.
+#[derive(Serialize)]
+struct RunImageRow<'a> {
+    image: &'a str,
+    mirrors: &'a [String],
+}
+
+fn print_json(ui: &Ui, value: &serde_json::Value) {
+    ui.data(value.to_string());
+}
+
+/// Parses a list of mirrors for `key`, rejecting a mirror that is the registry itself.
+fn parse_mirrors(key: &MirrorKey, inputs: &[String]) -> Result<Vec<Mirror>> {
+    let mut mirrors = Vec::with_capacity(inputs.len());
+    for input in inputs {
+        let mirror = Mirror::parse(input)?;
+        if let MirrorKey::Registry(registry) = key
+            && mirror.is_same_as(registry)
+        {
+            return Err(UsageError(format!(
+                "registry mirror '{input}' is the registry '{key}' itself; give another address as its mirror"
+            ))
+            .into());
+        }
+        mirrors.push(mirror);
+    }
+    Ok(mirrors)
+}
+
+fn registry_mirrors(path: &Path, cmd: RegistryMirrorsCommand, ui: &Ui) -> Result<()> {
+    match cmd {
+        RegistryMirrorsCommand::Add { registry, mirrors } => {
+            let key = MirrorKey::parse(&registry)?;
+            let mirrors = parse_mirrors(&key, &mirrors)?;
+            let report =
+                config::edit(path, |doc| edits::add_registry_mirrors(doc, &key, &mirrors))?.value;
+            for m in &report.added {
+                ui.status(format!("Added mirror {m} for {key}"));
+            }
+            for m in &report.present {
+                ui.status(format!(
+                    "Mirror {m} is already configured for {key}; it keeps its place"
+                ));
+            }
+        }
+        RegistryMirrorsCommand::Remove { registry, mirrors } => {
+            let key = MirrorKey::parse(&registry)?;
+            let mirrors = parse_mirrors(&key, &mirrors)?;
+            let report = config::edit(path, |doc| {
+                edits::remove_registry_mirrors(doc, &key, &mirrors)
+            })?
+            .value;
+            report_removal(ui, &report, &format!("{key}"), "mirror", "registry mirrors");
+        }
+        RegistryMirrorsCommand::List(out) => {
+            let file = ConfigFile::load(path)?;
+            let rows: Vec<(String, &Vec<String>)> = file
+                .config
+                .registry_mirrors
+                .iter()
+                .zip(&file.written.registry_mirrors)
+                .map(|(entry, (_, mirrors))| (entry.key.to_string(), mirrors))
+                .collect();
+            match out.output {
+                OutputFormat::Json => print_json(
+                    ui,
+                    &serde_json::Value::Array(
+                        rows.iter()
+                            .map(|(r, m)| {
+                                json!(RegistryRow {
+                                    registry: r,
+                                    mirrors: m
+                                })
+                            })
+                            .collect(),
+                    ),
+                ),
+                OutputFormat::Text => {
+                    if rows.is_empty() {
+                        ui.status("No registry mirrors are configured (add one with: cnb config registry-mirrors add <REGISTRY> -m <MIRROR>)");
+                    }
+                    let mut text = String::new();
+                    for (registry, mirrors) in rows {
+                        text.push_str(&registry);
+                        text.push('\n');
+                        for m in mirrors {
+                            text.push_str("  ");
+                            text.push_str(m);
+                            text.push('\n');
+                        }
+                    }
+                    if !text.is_empty() {
+                        text.pop();
+                        ui.data(text);
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Says what a `remove` did. `owner` names the entry, `item` one value, `list` the whole list.
+fn report_removal(ui: &Ui, report: &Removed, owner: &str, item: &str, list: &str) {
+    match report {
+        Removed::NoEntry => ui.status(format!(
+            "No {list} are configured for {owner}; nothing to remove"
+        )),
+        Removed::Entry => ui.status(format!("Removed the {list} of {owner}")),
+        Removed::Values {
+            removed,
+            missing,
+            entry_removed,
+        } => {
+            for m in removed {
+                ui.status(format!("Removed {item} {m} for {owner}"));
+            }
+            for m in missing {
+                ui.status(format!(
+                    "{} {m} is not configured for {owner}; nothing to remove",
+                    capitalise(item)
+                ));
+            }
+            if *entry_removed {
+                ui.status(format!("{owner} has no {list} left; removed its entry"));
+            }
+        }
+    }
+}
+
+fn capitalise(s: &str) -> String {
+    let mut chars = s.chars();
+    match chars.next() {
+        Some(c) => c.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+fn parse_images(inputs: &[String]) -> Result<Vec<(String, ImageRef)>> {
+    inputs
+        .iter()
+        .map(|s| {
+            let given = s.trim().to_string();
+            let image = ImageRef::parse(&given)?;
+            Ok((given, image))
+        })
+        .collect()
+}
+
+fn run_image_mirrors(path: &Path, cmd: RunImageMirrorsCommand, ui: &Ui) -> Result<()> {
+    match cmd {
+        RunImageMirrorsCommand::Add { image, mirrors } => {
+            let given = image.trim().to_string();
+            let image = ImageRef::parse(&given)?;
+            let mirrors = parse_images(&mirrors)?;
+            if let Some((m, _)) = mirrors
+                .iter()
+                .find(|(_, m)| m.repository_key() == image.repository_key())
+            {
+                return Err(UsageError(format!(
+                    "run-image mirror '{m}' is the run image '{given}' itself; give another image as its mirror"
+                ))
+                .into());
+            }
+            let report: Added = config::edit(path, |doc| {
+                edits::add_run_image_mirrors(doc, &given, &image, &mirrors)
+            })?
+            .value;
+            for m in &report.added {
+                ui.status(format!("Added run-image mirror {m} for {given}"));
+            }
+            for m in &report.present {
+                ui.status(format!(
+                    "Run-image mirror {m} is already configured for {given}; it keeps its place"
+                ));
+            }
+        }
+        RunImageMirrorsCommand::Remove { image, mirrors } => {
+            let given = image.trim().to_string();
+            let image = ImageRef::parse(&given)?;
+            let mirrors = parse_images(&mirrors)?;
+            let report = config::edit(path, |doc| {
+                edits::remove_run_image_mirrors(doc, &image, &mirrors)
+            })?
+            .value;
+            report_removal(ui, &report, &given, "run-image mirror", "run-image mirrors");
+        }
+        RunImageMirrorsCommand::List(out) => {
+            let file = ConfigFile::load(path)?;
+            let rows = &file.written.run_image_mirrors;
+            match out.output {
+                OutputFormat::Json => print_json(
+                    ui,
+                    &serde_json::Value::Array(
+                        rows.iter()
+                            .map(|(i, m)| {
+                                json!(RunImageRow {
+                                    image: i,
+                                    mirrors: m
+                                })
+                            })
+                            .collect(),
+                    ),
+                ),
+                OutputFormat::Text => {
+                    if rows.is_empty() {
+                        ui.status("No run-image mirrors are configured (add one with: cnb config run-image-mirrors add <IMAGE> -m <MIRROR>)");
+                    }
+                    let mut text = String::new();
+                    for (image, mirrors) in rows {
+                        text.push_str(image);
+                        text.push('\n');
+                        for m in mirrors {
+                            text.push_str("  ");
+                            text.push_str(m);
+                            text.push('\n');
+                        }
+                    }
+                    if !text.is_empty() {
+                        text.pop();
+                        ui.data(text);
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn insecure_registries(path: &Path, cmd: InsecureRegistriesCommand, ui: &Ui) -> Result<()> {
+    match cmd {
+        InsecureRegistriesCommand::Add { entries } => {
+            let entries = entries
+                .iter()
+                .map(|e| InsecureEntry::parse(e))
+                .collect::<Result<Vec<_>, _>>()?;
+            let report =
+                config::edit(path, |doc| edits::add_insecure_registries(doc, &entries))?.value;
+            for e in &report.added {
+                ui.status(format!("Added insecure registry {e}"));
+            }
+            for e in &report.present {
+                ui.status(format!("{e} is already an insecure registry"));
+            }
+        }
+        InsecureRegistriesCommand::Remove { entries } => {
+            let entries = entries
+                .iter()
+                .map(|e| InsecureEntry::parse(e))
+                .collect::<Result<Vec<_>, _>>()?;
+            let report =
+                config::edit(path, |doc| edits::remove_insecure_registries(doc, &entries))?.value;
+            match report {
+                Removed::Values {
+                    removed, missing, ..
+                } => {
+                    for e in removed {
+                        ui.status(format!("Removed insecure registry {e}"));
+                    }
+                    for e in missing {
+                        ui.status(format!(
+                            "{e} is not an insecure registry; nothing to remove"
+                        ));
+                    }
+                }
+                Removed::NoEntry | Removed::Entry => {
+                    for e in &entries {
+                        ui.status(format!(
+                            "{e} is not an insecure registry; nothing to remove"
+                        ));
+                    }
+                }
+            }
+        }
+        InsecureRegistriesCommand::List(out) => {
+            let file = ConfigFile::load(path)?;
+            list_strings(
+                ui,
+                out.output,
+                &file.written.insecure_registries,
+                || "No insecure registries are configured (add one with: cnb config insecure-registries add <HOST>)",
+            );
+        }
+    }
+    Ok(())
+}
+
+fn list_strings(
+    ui: &Ui,
+    format: OutputFormat,
+    values: &[String],
+    empty: impl FnOnce() -> &'static str,
+) {
+    match format {
+        OutputFormat::Json => print_json(ui, &json!(values)),
+        OutputFormat::Text => {
+            if values.is_empty() {
+                ui.status(empty());
+            } else {
+                ui.data(values.join("\n"));
+            }
+        }
+    }
+}
+
+fn default_builder(path: &Path, args: DefaultBuilderArgs, ui: &Ui) -> Result<()> {
+    if args.unset {
+        let removed = config::edit(path, |doc| {
+            edits::unset_top_level(doc, keys::DEFAULT_BUILDER)
+        })?
+        .value;
+        match removed {
+            Some(old) => ui.status(format!("Removed the default builder ({old})")),
+            None => ui.status("No default builder is set; nothing to remove"),
+        }
+        return Ok(());
+    }
+    match args.image {
+        Some(image) => {
+            let given = image.trim().to_string();
+            ImageRef::parse(&given)?;
+            let set = config::edit(path, |doc| {
+                edits::set_top_level_string(doc, keys::DEFAULT_BUILDER, &given)
+            })?
+            .value;
+            match set {
+                Set::Unchanged => ui.status(format!("The default builder is already {given}")),
+                Set::New | Set::Replaced(_) => ui.status(format!("Default builder set to {given}")),
+            }
+        }
+        None => {
+            let file = ConfigFile::load(path)?;
+            match file.written.default_builder {
+                Some(b) => ui.data(b),
+                None => ui.status(
+                    "No default builder is set (set one with: cnb config default-builder <IMAGE>)",
+                ),
+            }
+        }
+    }
+    Ok(())
+}
+
+fn trusted_builders(path: &Path, cmd: TrustedBuildersCommand, ui: &Ui) -> Result<()> {
+    match cmd {
+        TrustedBuildersCommand::Add { image } => {
+            let given = image.trim().to_string();
+            let parsed = ImageRef::parse(&given)?;
+            let added =
+                config::edit(path, |doc| edits::add_trusted_builder(doc, &given, &parsed))?.value;
+            if added {
+                ui.status(format!("Trusted builder {given}"));
+            } else {
+                ui.status(format!("{given} is already a trusted builder"));
+            }
+        }
+        TrustedBuildersCommand::Remove { image } => {
+            let given = image.trim().to_string();
+            let parsed = ImageRef::parse(&given)?;
+            let removed =
+                config::edit(path, |doc| edits::remove_trusted_builder(doc, &parsed))?.value;
+            if removed {
+                ui.status(format!("{given} is no longer a trusted builder"));
+            } else {
+                ui.status(format!(
+                    "{given} is not a trusted builder; nothing to remove"
+                ));
+            }
+        }
+        TrustedBuildersCommand::List(out) => {
+            let file = ConfigFile::load(path)?;
+            list_strings(
+                ui,
+                out.output,
+                &file.written.trusted_builders,
+                || "No trusted builders are configured (the well-known builders are always trusted; add one with: cnb config trusted-builders add <IMAGE>)",
+            );
+        }
+    }
+    Ok(())
+}
+
+fn pull_policy(path: &Path, args: PullPolicyArgs, ui: &Ui) -> Result<()> {
+    if args.unset {
+        let removed =
+            config::edit(path, |doc| edits::unset_top_level(doc, keys::PULL_POLICY))?.value;
+        match removed {
+            Some(_) => ui.status(format!(
+                "Removed the pull-policy setting; the default, {}, applies",
+                PullPolicy::default().as_str()
+            )),
+            None => ui.status("No pull-policy is set; nothing to remove"),
+        }
+        return Ok(());
+    }
+    match args.policy {
+        Some(arg) => {
+            let policy = PullPolicy::from(arg);
+            let set = config::edit(path, |doc| {
+                edits::set_top_level_string(doc, keys::PULL_POLICY, policy.as_str())
+            })?
+            .value;
+            match set {
+                Set::Unchanged => {
+                    ui.status(format!("The pull policy is already {}", policy.as_str()))
+                }
+                Set::New | Set::Replaced(_) => {
+                    ui.status(format!("Pull policy set to {}", policy.as_str()))
+                }
+            }
+        }
+        None => {
+            let file = ConfigFile::load(path)?;
+            match file.config.pull_policy {
+                Some(p) => ui.data(p.as_str()),
+                None => {
+                    ui.data(PullPolicy::default().as_str());
+                    ui.verbose(1, "(not set; this is the default)");
+                }
+            }
+        }
+    }
+    Ok(())
 }
