@@ -388,6 +388,145 @@ pub fn exit_status(code: i64) -> anyhow::Result<ExitCode> {
     .into())
 }
 
+/// How the builder image is (or, with `--dry-run`, would be) obtained.
+#[derive(Debug, Clone)]
+pub struct BuilderImage {
+    pub name: ImageRef,
+    /// Where its content comes from; `None` when the daemon's copy is used.
+    pub fetch: Option<ImageRef>,
+    pub info: ImageInfo,
+}
+
+/// The run image chosen by §6, with every candidate's outcome.
+#[derive(Debug, Clone)]
+pub struct RunImageChoice {
+    /// Candidates in preference order with their readability (`None`: not examined).
+    pub candidates: Vec<(ImageRef, Option<Readability>)>,
+    pub chosen: ImageRef,
+    /// Where its content comes from; `None` when the daemon's copy is used.
+    pub fetch: Option<ImageRef>,
+    /// The chosen image's resolution, when it was resolved.
+    pub resolution: Option<Arc<Resolution>>,
+}
+
+/// Gets the builder into the daemon (or, for `--dry-run`, reads its config without pulling).
+async fn builder_image(
+    daemon: &Daemon,
+    resolver: &Resolver,
+    settings: &BuildSettings,
+    ui: &Ui,
+) -> anyhow::Result<BuilderImage> {
+    let name = settings.builder.clone();
+    if !settings.dry_run {
+        let fetched = daemon
+            .fetch(resolver, &name, settings.pull_policy, ui)
+            .await
+            .with_context(|| format!("could not get the builder {name}"))?;
+        let info = daemon
+            .image_info(&name.to_string())
+            .await?
+            .with_context(|| {
+                format!("the builder {name} is not in the daemon after fetching it")
+            })?;
+        return Ok(BuilderImage {
+            name,
+            fetch: fetched.location,
+            info,
+        });
+    }
+    // Dry run: the daemon's copy when the policy would use it, else the registry's config.
+    if settings.pull_policy != PullPolicy::Always {
+        if let Some(info) = daemon.image_info(&name.to_string()).await? {
+            return Ok(BuilderImage {
+                name,
+                fetch: None,
+                info,
+            });
+        }
+        if settings.pull_policy == PullPolicy::Never {
+            anyhow::bail!(
+                "the builder {name} is not in the daemon and the pull policy is never; \
+                 pull it or use --pull-policy if-not-present"
+            );
+        }
+    }
+    ui.status(format!("Resolving builder {name}"));
+    let resolution = resolver.resolve(&name).await;
+    let Some(chosen) = resolution.chosen() else {
+        anyhow::bail!(
+            "the builder {name} cannot be fetched: {}",
+            resolution_failure(&resolution)
+        );
+    };
+    let info = remote_image_info(resolver, &chosen.location).await?;
+    Ok(BuilderImage {
+        name,
+        fetch: Some(chosen.location.clone()),
+        info,
+    })
+}
+
+/// Picks the run image among `candidates` (§6.4) and, in daemon mode without
+/// `--dry-run`, gets it into the daemon (§6.5).
+async fn run_image(
+    daemon: &Daemon,
+    resolver: &Resolver,
+    settings: &BuildSettings,
+    candidates: Vec<ImageRef>,
+    ui: &Ui,
+) -> anyhow::Result<RunImageChoice> {
+    if candidates.len() > 1 {
+        ui.status(format!(
+            "Checking {} run image candidates in order",
+            candidates.len()
+        ));
+    } else if let Some(only) = candidates.first() {
+        ui.status(format!("Checking run image {only}"));
+    }
+    let (results, chosen) = select_run_image(
+        daemon,
+        resolver,
+        &candidates,
+        settings.publish,
+        settings.pull_policy,
+    )
+    .await;
+    let examined: Vec<(ImageRef, Option<Readability>)> =
+        candidates.iter().cloned().zip(results).collect();
+    let Some(index) = chosen else {
+        let reasons: Vec<String> = examined
+            .iter()
+            .map(|(image, r)| match r {
+                Some(Readability::Unreadable(reason)) => format!("{image}: {reason}"),
+                _ => format!("{image}: not checked"),
+            })
+            .collect();
+        anyhow::bail!("no run image candidate is readable: {}", reasons.join("; "));
+    };
+    let chosen = candidates[index].clone();
+    let (mut fetch, resolution) = match &examined[index].1 {
+        Some(Readability::Resolvable(resolution)) => (
+            resolution.chosen().map(|c| c.location.clone()),
+            Some(resolution.clone()),
+        ),
+        _ => (None, None),
+    };
+    ui.verbose(1, format!("Run image: {chosen}"));
+    if !settings.publish && !settings.dry_run {
+        let fetched = daemon
+            .fetch(resolver, &chosen, settings.pull_policy, ui)
+            .await
+            .with_context(|| format!("could not get the run image {chosen}"))?;
+        fetch = fetched.location.or(fetch);
+    }
+    Ok(RunImageChoice {
+        candidates: examined,
+        chosen,
+        fetch,
+        resolution,
+    })
+}
+
 /// Runs `cnb build` with resolved settings.
 pub async fn build(settings: BuildSettings, ui: &Ui) -> anyhow::Result<ExitCode> {
     let daemon = Daemon::connect(settings.docker_host.as_deref()).await?;
@@ -399,7 +538,8 @@ pub async fn build(settings: BuildSettings, ui: &Ui) -> anyhow::Result<ExitCode>
         variant: None,
     };
     let resolver = Resolver::new(settings.registry.clone(), platform);
-    let _ = (&resolver, ui);
+    let builder = builder_image(&daemon, &resolver, &settings, ui).await?;
+    let _ = builder;
     anyhow::bail!("cnb build is not built yet")
 }
 

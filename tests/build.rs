@@ -15,7 +15,12 @@ fn missing_daemon_is_one_line_naming_the_address() {
         .env("HOME", home.path())
         .env("DOCKER_CONFIG", home.path().join("docker"))
         .env_remove("DOCKER_HOST")
-        .args(["build", "cnbtest-build-nodaemon", "-B", "127.0.0.1:1/builder"])
+        .args([
+            "build",
+            "cnbtest-build-nodaemon",
+            "-B",
+            "127.0.0.1:1/builder",
+        ])
         .args(["--trust-builder", "--docker-host", "unix:///nonexistent"])
         .arg("-p")
         .arg(home.path())
