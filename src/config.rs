@@ -434,12 +434,13 @@ fn validate(doc: &Document<String>, text: &str, path: &Path) -> Result<ConfigFil
                 ),
             )
         })?;
+        let mut seen = std::collections::HashSet::with_capacity(table.len());
         for (name, value) in table.iter() {
             let name_key = table.key(name);
             let name_span = name_key.and_then(|k| k.span());
             let mirror_key =
                 MirrorKey::parse(name).map_err(|e| v.err(name_span.clone(), e.to_string()))?;
-            if file.config.registry_mirrors_entry(&mirror_key).is_some() {
+            if !seen.insert(mirror_key.clone()) {
                 return Err(v.err(
                     name_span,
                     format!(
@@ -654,7 +655,10 @@ pub fn edit<T>(
     let parsed = parse_document(text, path)?;
     validate(&parsed, text, path)?;
     let mut doc = parsed.into_mut();
+    comments_to_top(&mut doc);
+    let had_values = doc.iter().any(|(_, item)| item.is_value());
     let value = change(&mut doc);
+    header_stays_first(&mut doc, had_values);
     let after = doc.to_string();
     if after == text {
         return Ok(Edited {
@@ -707,6 +711,84 @@ pub fn edit<T>(
         value,
         written: true,
     })
+}
+
+/// In a file with nothing but comments, toml_edit keeps them after the last item,
+/// where a new key would land above them; move them to the top so they stay first.
+pub(crate) fn comments_to_top(doc: &mut DocumentMut) {
+    if doc.is_empty()
+        && let Some(trailing) = doc.trailing().as_str().map(str::to_string)
+        && !trailing.is_empty()
+    {
+        let mut prefix = doc
+            .decor()
+            .prefix()
+            .and_then(|p| p.as_str())
+            .unwrap_or("")
+            .to_string();
+        prefix.push_str(&trailing);
+        doc.decor_mut().set_prefix(prefix);
+        doc.set_trailing("");
+    }
+}
+
+/// When a file starts with a table, its first comment lines are stored with that
+/// table; a key added at the top level would be written above them. If that just
+/// happened, the header (the comment lines up to the last blank line, or all of
+/// them when there is no blank line) moves back to the top of the file.
+pub(crate) fn header_stays_first(doc: &mut DocumentMut, had_values: bool) {
+    let has_values = doc.iter().any(|(_, item)| item.is_value());
+    if had_values && has_values {
+        return;
+    }
+    let top = doc
+        .decor()
+        .prefix()
+        .and_then(|p| p.as_str())
+        .unwrap_or("")
+        .to_string();
+    let first_table = doc
+        .as_table_mut()
+        .iter_mut()
+        .filter_map(|(_, item)| match item {
+            Item::Table(t) => Some(t),
+            Item::ArrayOfTables(a) => a.get_mut(0),
+            _ => None,
+        })
+        .filter(|t| t.position().is_some())
+        .min_by_key(|t| t.position());
+    let Some(table) = first_table else {
+        return;
+    };
+    if !has_values {
+        // The last top-level key went: the header moved up earlier is followed by its
+        // blank line already; the table need not add another.
+        if top.ends_with("\n\n")
+            && let Some(prefix) = table.decor().prefix().and_then(|p| p.as_str())
+            && let Some(rest) = prefix.strip_prefix('\n')
+        {
+            let rest = rest.to_string();
+            table.decor_mut().set_prefix(rest);
+        }
+        return;
+    }
+    let Some(prefix) = table
+        .decor()
+        .prefix()
+        .and_then(|p| p.as_str())
+        .map(str::to_string)
+        .filter(|p| p.contains('#'))
+    else {
+        return;
+    };
+    let (header, rest) = match prefix.trim_end_matches([' ', '\t']).rfind("\n\n") {
+        Some(i) => (prefix[..i + 2].to_string(), prefix[i + 2..].to_string()),
+        None => (prefix.clone(), String::new()),
+    };
+    table.decor_mut().set_prefix(format!("\n{rest}"));
+    let mut top = top;
+    top.push_str(&header);
+    doc.decor_mut().set_prefix(top);
 }
 
 /// Follows a chain of symbolic links to the file they end at (a dangling link's

@@ -677,7 +677,13 @@ fn remove_key_keep_comments(table: &mut dyn TableLike, key: &str) -> Option<Stri
         .and_then(|p| p.as_str())
         .map(str::to_string)
         .unwrap_or_default();
-    let keys: Vec<String> = table.iter().map(|(k, _)| k.to_string()).collect();
+    // Only key/value lines carry a prefix that is printed above them; sub-tables have
+    // their own header decoration.
+    let keys: Vec<String> = table
+        .iter()
+        .filter(|(_, item)| item.is_value())
+        .map(|(k, _)| k.to_string())
+        .collect();
     let position = keys.iter().position(|k| k == key);
     let first = position == Some(0);
     // For the first key, everything above it is kept (a file starts with its header).
@@ -685,7 +691,7 @@ fn remove_key_keep_comments(table: &mut dyn TableLike, key: &str) -> Option<Stri
         prefix.clone()
     } else {
         match prefix.trim_end_matches([' ', '\t']).rfind("\n\n") {
-            Some(i) => prefix[..i + 1].to_string(),
+            Some(i) => prefix[..i + 2].to_string(),
             None => String::new(),
         }
     };

@@ -1,1 +1,710 @@
+use std::path::Path;
+
+use toml_edit::DocumentMut;
+
+use super::edits::{self, Removed, Set};
 use super::*;
+
+fn p() -> &'static Path {
+    Path::new("/cfg/config.toml")
+}
+
+fn reg(s: &str) -> Registry {
+    Registry::parse(s).unwrap()
+}
+
+fn mirrors(list: &[&str]) -> Vec<Mirror> {
+    list.iter().map(|m| Mirror::parse(m).unwrap()).collect()
+}
+
+fn urls(ms: &[Mirror]) -> Vec<String> {
+    ms.iter().map(|m| m.url()).collect()
+}
+
+/// The position and message of a parse error.
+fn invalid(text: &str) -> (usize, usize, String) {
+    match Config::parse(text, p()) {
+        Err(ConfigError::Invalid {
+            line,
+            column,
+            message,
+            path,
+        }) => {
+            assert_eq!(path, p());
+            (line, column, message)
+        }
+        other => panic!("expected an invalid-config error, got {other:?}"),
+    }
+}
+
+/// Applies an edit to a document held in memory, as `edit` would.
+fn apply<T>(text: &str, f: impl FnOnce(&mut DocumentMut) -> T) -> (String, T) {
+    let doc = Document::parse(text.to_string()).unwrap();
+    validate(&doc, text, p()).unwrap();
+    let mut doc = doc.into_mut();
+    comments_to_top(&mut doc);
+    let had_values = doc.iter().any(|(_, item)| item.is_value());
+    let value = f(&mut doc);
+    header_stays_first(&mut doc, had_values);
+    let after = doc.to_string();
+    Config::parse(&after, p())
+        .unwrap_or_else(|e| panic!("edit produced an invalid file: {e}\n{after}"));
+    (after, value)
+}
+
+// ------------------------------------------------------------------ location
+
+#[test]
+fn locate_prefers_flag_then_cnb_config_then_cnb_home_then_config_dir() {
+    let dir = Some(PathBuf::from("/home/u/.config"));
+    let flag = Path::new("/x/flag.toml");
+    let l = locate_from(
+        Some(flag),
+        Some("/env.toml".into()),
+        Some("/h".into()),
+        dir.clone(),
+    )
+    .unwrap();
+    assert_eq!((l.path.as_path(), l.source), (flag, "--config"));
+    let l = locate_from(
+        None,
+        Some("/env.toml".into()),
+        Some("/h".into()),
+        dir.clone(),
+    )
+    .unwrap();
+    assert_eq!(
+        (l.path.as_path(), l.source),
+        (Path::new("/env.toml"), "CNB_CONFIG")
+    );
+    let l = locate_from(None, None, Some("/h".into()), dir.clone()).unwrap();
+    assert_eq!(
+        (l.path.as_path(), l.source),
+        (Path::new("/h/config.toml"), "CNB_HOME")
+    );
+    let l = locate_from(None, Some("".into()), Some("".into()), dir).unwrap();
+    assert_eq!(
+        (l.path.as_path(), l.source),
+        (Path::new("/home/u/.config/cnb/config.toml"), "default")
+    );
+    assert!(matches!(
+        locate_from(None, None, None, None),
+        Err(ConfigError::NoConfigDir)
+    ));
+}
+
+#[test]
+fn lock_file_sits_next_to_the_config_file() {
+    assert_eq!(
+        lock_path(Path::new("/a/b/config.toml")),
+        Path::new("/a/b/config.toml.lock")
+    );
+}
+
+// ------------------------------------------------------------------ parsing
+
+/// What `pack config ...` writes (BurntSushi/toml encoder: keys in tables indented by two spaces).
+const PACK_FILE: &str = r#"default-builder-image = "paketobuildpacks/builder-jammy-base"
+experimental = true
+pull-policy = "if-not-present"
+layout-repo-dir = "/home/u/.pack/layout-repo"
+
+[[trusted-builders]]
+  name = "registry.corp.example/builder"
+
+[[run-images]]
+  image = "paketobuildpacks/run-jammy-base"
+  mirrors = ["registry.corp.example/paketo/run-jammy-base", "other.example/run:1"]
+
+[[registries]]
+  name = "corp"
+  type = "github"
+  url = "https://github.com/corp/registry"
+
+[registry-mirrors]
+  "index.docker.io" = "mirror.corp.example"
+  "quay.io" = "https://q1.corp.example"
+"#;
+
+#[test]
+fn reads_a_pack_written_file() {
+    let c = Config::parse(PACK_FILE, p()).unwrap();
+    assert_eq!(
+        c.default_builder.as_ref().map(|b| b.key()),
+        Some("index.docker.io/paketobuildpacks/builder-jammy-base:latest".to_string())
+    );
+    assert_eq!(c.pull_policy, Some(PullPolicy::IfNotPresent));
+    assert_eq!(c.trusted_builders.len(), 1);
+    assert_eq!(c.run_image_mirrors.len(), 1);
+    assert_eq!(c.run_image_mirrors[0].mirrors.len(), 2);
+    assert_eq!(
+        c.registry_mirrors
+            .iter()
+            .map(|e| e.key.key())
+            .collect::<Vec<_>>(),
+        vec!["index.docker.io", "quay.io"]
+    );
+    assert_eq!(
+        urls(c.mirrors_for(&reg("docker.io"))),
+        vec!["https://mirror.corp.example"]
+    );
+    assert!(c.insecure_registries.is_empty());
+}
+
+#[test]
+fn a_mirror_list_may_be_a_string_or_an_array_and_keeps_its_order() {
+    let c = Config::parse(
+        r#"
+[registry-mirrors]
+"docker.io" = "one.example"
+"quay.io" = ["https://q1.example", "http://q2.example:5000/quay", "q0.example"]
+"#,
+        p(),
+    )
+    .unwrap();
+    assert_eq!(
+        urls(c.mirrors_for(&reg("index.docker.io"))),
+        vec!["https://one.example"]
+    );
+    assert_eq!(
+        urls(c.mirrors_for(&reg("QUAY.io"))),
+        vec![
+            "https://q1.example",
+            "http://q2.example:5000/quay",
+            "https://q0.example"
+        ]
+    );
+}
+
+#[test]
+fn a_registry_entry_wins_over_the_wildcard_and_an_empty_list_opts_out() {
+    let c = Config::parse(
+        r#"
+[registry-mirrors]
+"*" = "all.example"
+"quay.io" = "q.example"
+"ghcr.io" = []
+"#,
+        p(),
+    )
+    .unwrap();
+    assert_eq!(
+        urls(c.mirrors_for(&reg("quay.io"))),
+        vec!["https://q.example"]
+    );
+    assert_eq!(
+        urls(c.mirrors_for(&reg("gcr.io"))),
+        vec!["https://all.example"]
+    );
+    assert!(c.mirrors_for(&reg("ghcr.io")).is_empty());
+    assert_eq!(
+        urls(c.mirrors_for(&reg("quay.io:5000"))),
+        vec!["https://all.example"]
+    );
+}
+
+#[test]
+fn no_entry_means_no_mirrors() {
+    let c = Config::parse("", p()).unwrap();
+    assert_eq!(c, Config::default());
+    assert!(c.mirrors_for(&reg("docker.io")).is_empty());
+}
+
+#[test]
+fn run_image_mirrors_match_on_the_repository_whatever_the_tag() {
+    let c = Config::parse(PACK_FILE, p()).unwrap();
+    let image = ImageRef::parse("docker.io/paketobuildpacks/run-jammy-base:0.1.2").unwrap();
+    assert_eq!(c.run_image_mirrors_for(&image).len(), 2);
+    let other = ImageRef::parse("paketobuildpacks/run-noble-base").unwrap();
+    assert!(c.run_image_mirrors_for(&other).is_empty());
+}
+
+#[test]
+fn reads_insecure_registries() {
+    let c = Config::parse(
+        r#"insecure-registries = ["registry.local:5000", "10.20.0.0/16", "Lab.Example"]"#,
+        p(),
+    )
+    .unwrap();
+    assert_eq!(c.insecure_registries.len(), 3);
+}
+
+#[test]
+fn keys_cnb_does_not_know_are_ignored() {
+    let c = Config::parse("something-new = { a = 1 }\n[other]\nx = [1, 2]\n", p()).unwrap();
+    assert_eq!(c, Config::default());
+}
+
+#[test]
+fn a_syntax_error_has_its_line_and_column() {
+    let (line, column, message) = invalid("pull-policy = \"always\"\nfoo = = 3\n");
+    assert_eq!((line, column), (2, 7));
+    assert!(message.starts_with("not valid TOML"), "{message}");
+}
+
+#[test]
+fn a_wrong_type_has_its_line_and_column_and_what_was_expected() {
+    let (line, column, message) = invalid("# c\npull-policy = 3\n");
+    assert_eq!((line, column), (2, 15));
+    assert_eq!(
+        message,
+        "expected a string for pull-policy, found an integer"
+    );
+
+    let (line, column, message) = invalid("[registry-mirrors]\n\"quay.io\" = 5\n");
+    assert_eq!((line, column), (2, 13));
+    assert!(
+        message.contains("expected a string or an array of strings") && message.contains("quay.io"),
+        "{message}"
+    );
+
+    let (line, column, message) =
+        invalid("[registry-mirrors]\n\"quay.io\" = [\"a.example\", true]\n");
+    assert_eq!((line, column), (2, 27));
+    assert!(message.contains("found a boolean"), "{message}");
+
+    let (line, column, message) = invalid("registry-mirrors = \"x\"\n");
+    assert_eq!((line, column), (1, 20));
+    assert!(message.contains("expected a table"), "{message}");
+
+    let (line, _, message) = invalid("insecure-registries = \"reg:5000\"\n");
+    assert_eq!(line, 1);
+    assert!(
+        message.contains("expected an array of strings"),
+        "{message}"
+    );
+
+    let (line, _, message) = invalid("x = 1\nrun-images = \"a\"\n");
+    assert_eq!(line, 2);
+    assert!(message.contains("expected an array of tables"), "{message}");
+}
+
+#[test]
+fn a_bad_value_has_its_line_and_column() {
+    let (line, column, message) =
+        invalid("[registry-mirrors]\n  \"quay.io\" = [\"ok.example\", \"https://\"]\n");
+    assert_eq!((line, column), (2, 30));
+    assert!(message.contains("'https://'"), "{message}");
+
+    let (line, column, message) = invalid("[registry-mirrors]\n\"bad host\" = \"m.example\"\n");
+    assert_eq!((line, column), (2, 1));
+    assert!(message.contains("bad host"), "{message}");
+
+    let (line, column, message) = invalid("pull-policy = \"sometimes\"\n");
+    assert_eq!((line, column), (1, 15));
+    assert!(
+        message.contains("always, if-not-present or never"),
+        "{message}"
+    );
+
+    let (line, _, message) = invalid("insecure-registries = [\"10.20.0.1/16\"]\n");
+    assert_eq!(line, 1);
+    assert!(message.contains("10.20.0.1/16"), "{message}");
+
+    let (line, _, message) = invalid("default-builder-image = \"UPPER/Case\"\n");
+    assert_eq!(line, 1);
+    assert!(message.contains("UPPER/Case"), "{message}");
+
+    let (line, _, message) = invalid("[[trusted-builders]]\n  nam = \"x/y\"\n");
+    assert_eq!(line, 1);
+    assert!(message.contains("no 'name' key"), "{message}");
+
+    let (line, _, message) = invalid("[[run-images]]\nimage = \"a/b\"\nmirrors = [\"c/d\", 3]\n");
+    assert_eq!(line, 3);
+    assert!(message.contains("found an integer"), "{message}");
+}
+
+#[test]
+fn a_mirror_may_not_be_its_own_registry() {
+    let (line, _, message) = invalid("[registry-mirrors]\n\"quay.io\" = \"https://quay.io\"\n");
+    assert_eq!(line, 2);
+    assert!(message.contains("itself"), "{message}");
+}
+
+#[test]
+fn two_spellings_of_one_registry_are_one_entry_too_many() {
+    let (line, column, message) = invalid(
+        "[registry-mirrors]\n\"docker.io\" = \"a.example\"\n\"index.docker.io\" = \"b.example\"\n",
+    );
+    assert_eq!((line, column), (3, 1));
+    assert!(message.contains("two entries"), "{message}");
+}
+
+#[test]
+fn columns_count_characters_not_bytes() {
+    assert_eq!(line_column("# é\nab", 6), (2, 2));
+    assert_eq!(line_column("abc", 0), (1, 1));
+    assert_eq!(line_column("abc", 99), (1, 4));
+}
+
+#[test]
+fn written_keeps_values_as_written_in_parallel_with_config() {
+    let f = ConfigFile::parse(
+        "insecure-registries = [\"Reg.Local:5000\"]\n[registry-mirrors]\n\"docker.io\" = [\"M.example\", \"m.example\"]\n",
+        p(),
+    )
+    .unwrap();
+    assert_eq!(f.written.insecure_registries, vec!["Reg.Local:5000"]);
+    // Duplicates (after normalisation) are read once.
+    assert_eq!(
+        f.written.registry_mirrors,
+        vec![("docker.io".to_string(), vec!["M.example".to_string()])]
+    );
+    assert_eq!(f.config.registry_mirrors[0].mirrors.len(), 1);
+}
+
+// ------------------------------------------------------------------ edits
+
+#[test]
+fn adding_keeps_a_first_line_comment_unknown_keys_and_order() {
+    let text = "# my settings, line 1\nzzz = 1\npull-policy = \"never\" # keep\n\n[unknown]\n  a = [1]\n\n[registry-mirrors]\n  \"quay.io\" = \"q.example\"\n";
+    let (after, added) = apply(text, |doc| {
+        edits::add_registry_mirrors(
+            doc,
+            &MirrorKey::parse("docker.io").unwrap(),
+            &mirrors(&["m.example"]),
+        )
+    });
+    assert_eq!(added.added, vec!["m.example"]);
+    assert!(added.new_entry);
+    assert_eq!(
+        after,
+        "# my settings, line 1\nzzz = 1\npull-policy = \"never\" # keep\n\n[unknown]\n  a = [1]\n\n[registry-mirrors]\n  \"quay.io\" = \"q.example\"\n  \"index.docker.io\" = \"m.example\"\n"
+    );
+}
+
+#[test]
+fn one_mirror_is_a_string_two_are_an_array_and_back() {
+    let text = "[registry-mirrors]\n\"index.docker.io\" = \"a.example\" # hub\n";
+    let key = MirrorKey::parse("docker.io").unwrap();
+    let (after, _) = apply(text, |doc| {
+        edits::add_registry_mirrors(
+            doc,
+            &key,
+            &mirrors(&["b.example", "a.example", "https://c.example"]),
+        )
+    });
+    assert_eq!(
+        after,
+        "[registry-mirrors]\n\"index.docker.io\" = [\"a.example\", \"b.example\", \"https://c.example\"] # hub\n"
+    );
+    let (after, removed) = apply(&after, |doc| {
+        edits::remove_registry_mirrors(doc, &key, &mirrors(&["a.example", "c.example"]))
+    });
+    assert_eq!(
+        after,
+        "[registry-mirrors]\n\"index.docker.io\" = \"b.example\" # hub\n"
+    );
+    assert_eq!(
+        removed,
+        Removed::Values {
+            removed: vec!["a.example".into(), "c.example".into()],
+            missing: vec![],
+            entry_removed: false
+        }
+    );
+    let (after, removed) = apply(&after, |doc| {
+        edits::remove_registry_mirrors(doc, &key, &mirrors(&["b.example", "x.example"]))
+    });
+    assert_eq!(after, "");
+    assert_eq!(
+        removed,
+        Removed::Values {
+            removed: vec!["b.example".into()],
+            missing: vec!["x.example".into()],
+            entry_removed: true
+        }
+    );
+}
+
+#[test]
+fn a_multi_line_array_grows_one_line_at_a_time() {
+    let text =
+        "[registry-mirrors]\n\"quay.io\" = [\n    \"a.example\", # first\n    \"b.example\",\n]\n";
+    let key = MirrorKey::parse("quay.io").unwrap();
+    let (after, _) = apply(text, |doc| {
+        edits::add_registry_mirrors(doc, &key, &mirrors(&["c.example"]))
+    });
+    assert_eq!(
+        after,
+        "[registry-mirrors]\n\"quay.io\" = [\n    \"a.example\", # first\n    \"b.example\",\n    \"c.example\",\n]\n"
+    );
+}
+
+#[test]
+fn removing_an_entry_found_through_an_alias() {
+    let text = "[registry-mirrors]\n\"docker.io\" = \"a.example\"\n\"quay.io\" = \"q.example\"\n";
+    let (after, removed) = apply(text, |doc| {
+        edits::remove_registry_mirrors(doc, &MirrorKey::parse("registry-1.docker.io").unwrap(), &[])
+    });
+    assert_eq!(removed, Removed::Entry);
+    assert_eq!(after, "[registry-mirrors]\n\"quay.io\" = \"q.example\"\n");
+    let (same, removed) = apply(&after, |doc| {
+        edits::remove_registry_mirrors(doc, &MirrorKey::parse("docker.io").unwrap(), &[])
+    });
+    assert_eq!(removed, Removed::NoEntry);
+    assert_eq!(same, after);
+}
+
+#[test]
+fn removing_the_first_key_keeps_the_file_header() {
+    let text = "# header line 1\n# header line 2\ndefault-builder-image = \"a/b\"\npull-policy = \"never\"\n";
+    let (after, old) = apply(text, |doc| {
+        edits::unset_top_level(doc, keys::DEFAULT_BUILDER)
+    });
+    assert_eq!(old.as_deref(), Some("a/b"));
+    assert_eq!(
+        after,
+        "# header line 1\n# header line 2\npull-policy = \"never\"\n"
+    );
+
+    let text = "# header\ninsecure-registries = [\"a:1\"]\n\n[x]\ny = 1\n";
+    let (after, _) = apply(text, |doc| {
+        edits::remove_insecure_registries(doc, &[InsecureEntry::parse("a:1").unwrap()])
+    });
+    assert!(after.starts_with("# header\n"), "{after}");
+    assert!(after.contains("[x]\ny = 1\n"), "{after}");
+}
+
+#[test]
+fn a_comment_directly_above_a_removed_key_goes_with_it() {
+    let text =
+        "a = 1\n\n# section\n\n# about the builder\ndefault-builder-image = \"a/b\"\nz = 2\n";
+    let (after, _) = apply(text, |doc| {
+        edits::unset_top_level(doc, keys::DEFAULT_BUILDER)
+    });
+    assert_eq!(after, "a = 1\n\n# section\n\nz = 2\n");
+}
+
+#[test]
+fn setting_a_value_keeps_its_comment_and_place() {
+    let text = "a = 1\npull-policy = \"never\" # why\nb = 2\n";
+    let (after, set) = apply(text, |doc| {
+        edits::set_top_level_string(doc, keys::PULL_POLICY, "always")
+    });
+    assert_eq!(set, Set::Replaced("never".into()));
+    assert_eq!(after, "a = 1\npull-policy = \"always\" # why\nb = 2\n");
+    let (same, set) = apply(&after, |doc| {
+        edits::set_top_level_string(doc, keys::PULL_POLICY, "always")
+    });
+    assert_eq!(set, Set::Unchanged);
+    assert_eq!(same, after);
+}
+
+#[test]
+fn run_image_mirrors_follow_packs_layout_and_keep_the_given_order() {
+    let image = ImageRef::parse("paketobuildpacks/run-jammy-base").unwrap();
+    let m = |s: &str| (s.to_string(), ImageRef::parse(s).unwrap());
+    let (after, added) = apply(PACK_FILE, |doc| {
+        edits::add_run_image_mirrors(
+            doc,
+            "paketobuildpacks/run-jammy-base",
+            &image,
+            &[
+                m("z.example/run"),
+                m("a.example/run"),
+                m("other.example/run:1"),
+            ],
+        )
+    });
+    assert_eq!(added.added, vec!["z.example/run", "a.example/run"]);
+    assert_eq!(added.present, vec!["other.example/run:1"]);
+    assert!(after.contains(
+        "  mirrors = [\"registry.corp.example/paketo/run-jammy-base\", \"other.example/run:1\", \"z.example/run\", \"a.example/run\"]\n"
+    ));
+    let other = ImageRef::parse("docker.io/foo/run:2").unwrap();
+    let (after, added) = apply(&after, |doc| {
+        edits::add_run_image_mirrors(doc, "docker.io/foo/run:2", &other, &[m("x.example/run")])
+    });
+    assert!(added.new_entry);
+    assert!(
+        after.contains(
+            "[[run-images]]\n  image = \"docker.io/foo/run:2\"\n  mirrors = [\"x.example/run\"]\n"
+        ),
+        "{after}"
+    );
+    // Removing the last mirror removes the entry.
+    let (after, removed) = apply(&after, |doc| {
+        edits::remove_run_image_mirrors(
+            doc,
+            &ImageRef::parse("foo/run").unwrap(),
+            &[m("x.example/run")],
+        )
+    });
+    assert!(matches!(
+        removed,
+        Removed::Values {
+            entry_removed: true,
+            ..
+        }
+    ));
+    assert!(!after.contains("foo/run"), "{after}");
+}
+
+#[test]
+fn trusted_builders_are_added_once_and_removed() {
+    let b = ImageRef::parse("registry.corp.example/builder").unwrap();
+    let (after, added) = apply(PACK_FILE, |doc| {
+        edits::add_trusted_builder(doc, "registry.corp.example/builder:latest", &b)
+    });
+    assert!(!added);
+    assert_eq!(after, PACK_FILE);
+    let (after, removed) = apply(PACK_FILE, |doc| edits::remove_trusted_builder(doc, &b));
+    assert!(removed);
+    assert!(!after.contains("trusted-builders"), "{after}");
+    let c = ImageRef::parse("c/d").unwrap();
+    let (after, added) = apply("", |doc| edits::add_trusted_builder(doc, "c/d", &c));
+    assert!(added);
+    assert_eq!(after, "[[trusted-builders]]\nname = \"c/d\"\n");
+}
+
+#[test]
+fn insecure_registries_are_added_in_order_and_once() {
+    let e = |s: &str| InsecureEntry::parse(s).unwrap();
+    let (after, added) = apply("pull-policy = \"never\"\n", |doc| {
+        edits::add_insecure_registries(
+            doc,
+            &[e("b.local:5000"), e("10.20.0.0/16"), e("B.Local:5000")],
+        )
+    });
+    assert_eq!(added.added, vec!["b.local:5000", "10.20.0.0/16"]);
+    assert_eq!(added.present, vec!["b.local:5000"]);
+    assert_eq!(
+        after,
+        "pull-policy = \"never\"\ninsecure-registries = [\"b.local:5000\", \"10.20.0.0/16\"]\n"
+    );
+}
+
+// ------------------------------------------------------------------ the file
+
+#[test]
+fn edit_creates_the_directory_writes_atomically_and_skips_no_op_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sub/dir/config.toml");
+    let key = MirrorKey::parse("quay.io").unwrap();
+    let done = edit(&path, |doc| {
+        edits::add_registry_mirrors(doc, &key, &mirrors(&["q.example"]))
+    })
+    .unwrap();
+    assert!(done.written);
+    assert_eq!(
+        std::fs::read_to_string(&path).unwrap(),
+        "[registry-mirrors]\n\"quay.io\" = \"q.example\"\n"
+    );
+    let modified = std::fs::metadata(&path).unwrap().modified().unwrap();
+    let inode = inode(&path);
+    let again = edit(&path, |doc| {
+        edits::add_registry_mirrors(doc, &key, &mirrors(&["q.example"]))
+    })
+    .unwrap();
+    assert!(!again.written);
+    assert_eq!(again.value.present, vec!["q.example"]);
+    assert_eq!(
+        std::fs::metadata(&path).unwrap().modified().unwrap(),
+        modified
+    );
+    assert_eq!(inode, self::inode(&path));
+    let mut names: Vec<String> = std::fs::read_dir(path.parent().unwrap())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, vec!["config.toml", "config.toml.lock"]);
+}
+
+#[cfg(unix)]
+fn inode(path: &Path) -> u64 {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(path).unwrap().ino()
+}
+
+#[cfg(not(unix))]
+fn inode(_: &Path) -> u64 {
+    0
+}
+
+#[test]
+fn a_missing_file_stays_missing_after_a_no_op() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("config.toml");
+    let done = edit(&path, |doc| {
+        edits::remove_registry_mirrors(doc, &MirrorKey::parse("quay.io").unwrap(), &[])
+    })
+    .unwrap();
+    assert_eq!(done.value, Removed::NoEntry);
+    assert!(!done.written);
+    assert!(!path.exists());
+}
+
+#[test]
+fn an_invalid_file_is_not_touched() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("config.toml");
+    std::fs::write(&path, "pull-policy = [\n").unwrap();
+    let err = edit(&path, |doc| {
+        edits::set_top_level_string(doc, keys::PULL_POLICY, "never")
+    })
+    .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            ConfigError::Invalid { line: 2, .. } | ConfigError::Invalid { line: 1, .. }
+        ),
+        "{err}"
+    );
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), "pull-policy = [\n");
+}
+
+#[cfg(unix)]
+#[test]
+fn edit_keeps_permissions_and_writes_through_a_symlink() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let real = dir.path().join("dotfiles/cnb.toml");
+    std::fs::create_dir_all(real.parent().unwrap()).unwrap();
+    std::fs::write(&real, "# mine\n").unwrap();
+    std::fs::set_permissions(&real, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let link = dir.path().join("config.toml");
+    std::os::unix::fs::symlink("dotfiles/cnb.toml", &link).unwrap();
+    edit(&link, |doc| {
+        edits::set_top_level_string(doc, keys::PULL_POLICY, "never")
+    })
+    .unwrap();
+    assert!(
+        std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    assert_eq!(
+        std::fs::read_to_string(&real).unwrap(),
+        "# mine\npull-policy = \"never\"\n"
+    );
+    assert_eq!(
+        std::fs::metadata(&real).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+}
+
+#[test]
+fn a_header_above_a_first_table_stays_first_when_keys_come_and_go() {
+    let text = "# line one\n\n# about mirrors\n[registry-mirrors]\n\"quay.io\" = \"q.example\"\n";
+    let (after, _) = apply(text, |doc| {
+        edits::set_top_level_string(doc, keys::PULL_POLICY, "never")
+    });
+    assert_eq!(
+        after,
+        "# line one\n\npull-policy = \"never\"\n\n# about mirrors\n[registry-mirrors]\n\"quay.io\" = \"q.example\"\n"
+    );
+    let (back, _) = apply(&after, |doc| edits::unset_top_level(doc, keys::PULL_POLICY));
+    assert_eq!(back, text);
+    // A comment above a table that follows top-level keys stays with its table.
+    let text = "a = 1\n\n# about mirrors\n[registry-mirrors]\n\"quay.io\" = \"q.example\"\n";
+    let (after, _) = apply(text, |doc| {
+        edits::set_top_level_string(doc, keys::PULL_POLICY, "never")
+    });
+    assert_eq!(
+        after,
+        "a = 1\npull-policy = \"never\"\n\n# about mirrors\n[registry-mirrors]\n\"quay.io\" = \"q.example\"\n"
+    );
+}

@@ -1,0 +1,1038 @@
+//! `cnb config ...` run as a user would: the built binary against a temporary home.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::{Value, json};
+
+/// A temporary `HOME` with `CNB_HOME` inside it.
+struct Home {
+    _dir: tempfile::TempDir,
+    home: PathBuf,
+    cnb_home: PathBuf,
+}
+
+impl Home {
+    fn new() -> Home {
+        let dir = tempfile::tempdir().unwrap();
+        let home = dir.path().join("home");
+        let cnb_home = home.join(".cnb");
+        std::fs::create_dir_all(&home).unwrap();
+        Home {
+            _dir: dir,
+            home,
+            cnb_home,
+        }
+    }
+
+    fn config(&self) -> PathBuf {
+        self.cnb_home.join("config.toml")
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_cnb"));
+        cmd.args(args)
+            .env("HOME", &self.home)
+            .env("CNB_HOME", &self.cnb_home)
+            .env("XDG_CONFIG_HOME", self.home.join(".config"))
+            .env("NO_COLOR", "1")
+            .env_remove("CNB_CONFIG");
+        cmd
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        self.command(args).output().unwrap()
+    }
+
+    /// Runs and expects success; returns (stdout, stderr).
+    fn ok(&self, args: &[&str]) -> (String, String) {
+        let out = self.run(args);
+        let (stdout, stderr) = texts(&out);
+        assert!(
+            out.status.success(),
+            "cnb {args:?} failed with {:?}\nstdout: {stdout}\nstderr: {stderr}",
+            out.status
+        );
+        (stdout, stderr)
+    }
+
+    fn json(&self, args: &[&str]) -> Value {
+        let (stdout, _) = self.ok(args);
+        serde_json::from_str(&stdout)
+            .unwrap_or_else(|e| panic!("{args:?} printed no JSON ({e}): {stdout}"))
+    }
+
+    fn write(&self, text: &str) {
+        std::fs::create_dir_all(&self.cnb_home).unwrap();
+        std::fs::write(self.config(), text).unwrap();
+    }
+
+    fn read(&self) -> String {
+        std::fs::read_to_string(self.config()).unwrap()
+    }
+}
+
+fn texts(out: &Output) -> (String, String) {
+    (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn names_in(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+// ------------------------------------------------------------------ registry mirrors
+
+#[test]
+fn registry_mirrors_are_appended_in_the_order_given_and_keep_their_place() {
+    let h = Home::new();
+    let (stdout, stderr) = h.ok(&[
+        "config",
+        "registry-mirrors",
+        "add",
+        "quay.io",
+        "-m",
+        "b.example",
+        "-m",
+        "http://a.example:5000",
+    ]);
+    assert_eq!(stdout, "");
+    assert!(
+        stderr.contains("Added mirror b.example for quay.io"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("Added mirror http://a.example:5000 for quay.io"),
+        "{stderr}"
+    );
+    let (_, stderr) = h.ok(&[
+        "config",
+        "registry-mirrors",
+        "add",
+        "quay.io",
+        "-m",
+        "c.example",
+        "-m",
+        "B.example",
+    ]);
+    assert!(stderr.contains("already configured"), "{stderr}");
+    assert_eq!(
+        h.json(&["config", "registry-mirrors", "list", "--output", "json"]),
+        json!([{"registry": "quay.io", "mirrors": ["b.example", "http://a.example:5000", "c.example"]}])
+    );
+    let (stdout, _) = h.ok(&["config", "registry-mirrors", "list"]);
+    assert_eq!(
+        stdout,
+        "quay.io\n  b.example\n  http://a.example:5000\n  c.example\n"
+    );
+    assert_eq!(
+        h.read(),
+        "[registry-mirrors]\n\"quay.io\" = [\"b.example\", \"http://a.example:5000\", \"c.example\"]\n"
+    );
+}
+
+#[test]
+fn docker_hub_has_one_entry_whatever_it_is_called() {
+    let h = Home::new();
+    h.ok(&[
+        "config",
+        "registry-mirrors",
+        "add",
+        "docker.io",
+        "-m",
+        "one.example",
+    ]);
+    assert_eq!(
+        h.read(),
+        "[registry-mirrors]\n\"index.docker.io\" = \"one.example\"\n"
+    );
+    h.ok(&[
+        "config",
+        "registry-mirrors",
+        "add",
+        "registry-1.docker.io",
+        "-m",
+        "two.example",
+    ]);
+    h.ok(&[
+        "config",
+        "registry-mirrors",
+        "add",
+        "Index.Docker.IO",
+        "-m",
+        "three.example",
+    ]);
+    assert_eq!(
+        h.json(&["config", "registry-mirrors", "list", "-o", "json"]),
+        json!([{"registry": "docker.io", "mirrors": ["one.example", "two.example", "three.example"]}])
+    );
+    let (_, stderr) = h.ok(&[
+        "config",
+        "registry-mirrors",
+        "remove",
+        "index.docker.io",
+        "-m",
+        "two.example",
+    ]);
+    assert!(
+        stderr.contains("Removed mirror two.example for docker.io"),
+        "{stderr}"
+    );
+    h.ok(&[
+        "config",
+        "registry-mirrors",
+        "remove",
+        "docker.io",
+        "-m",
+        "three.example",
+    ]);
+    // One mirror left: pack's string form again.
+    assert_eq!(
+        h.read(),
+        "[registry-mirrors]\n\"index.docker.io\" = \"one.example\"\n"
+    );
+    // A hand-written "docker.io" key is found through the other spellings.
+    h.write("[registry-mirrors]\n\"docker.io\" = \"hand.example\"\n");
+    h.ok(&[
+        "config",
+        "registry-mirrors",
+        "add",
+        "index.docker.io",
+        "-m",
+        "x.example",
+    ]);
+    assert_eq!(
+        h.read(),
+        "[registry-mirrors]\n\"docker.io\" = [\"hand.example\", \"x.example\"]\n"
+    );
+    h.ok(&["config", "registry-mirrors", "remove", "index.docker.io"]);
+    assert_eq!(
+        h.json(&["config", "registry-mirrors", "list", "-o", "json"]),
+        json!([])
+    );
+}
+
+#[test]
+fn the_wildcard_entry() {
+    let h = Home::new();
+    h.ok(&[
+        "config",
+        "registry-mirrors",
+        "add",
+        "*",
+        "-m",
+        "all.example",
+    ]);
+    h.ok(&[
+        "config",
+        "registry-mirrors",
+        "add",
+        "quay.io",
+        "-m",
+        "q.example",
+    ]);
+    assert_eq!(
+        h.read(),
+        "[registry-mirrors]\n\"*\" = \"all.example\"\n\"quay.io\" = \"q.example\"\n"
+    );
+    assert_eq!(
+        h.json(&["config", "registry-mirrors", "list", "-o", "json"]),
+        json!([{"registry": "*", "mirrors": ["all.example"]}, {"registry": "quay.io", "mirrors": ["q.example"]}])
+    );
+    h.ok(&[
+        "config",
+        "registry-mirrors",
+        "remove",
+        "*",
+        "-m",
+        "all.example",
+    ]);
+    assert_eq!(
+        h.read(),
+        "[registry-mirrors]\n\"quay.io\" = \"q.example\"\n"
+    );
+}
+
+#[test]
+fn removing_what_is_not_there_says_so_and_succeeds() {
+    let h = Home::new();
+    let (_, stderr) = h.ok(&["config", "registry-mirrors", "remove", "quay.io"]);
+    assert!(
+        stderr.contains("No registry mirrors are configured for quay.io"),
+        "{stderr}"
+    );
+    assert!(!h.config().exists(), "a no-op must not create the file");
+    h.ok(&[
+        "config",
+        "registry-mirrors",
+        "add",
+        "quay.io",
+        "-m",
+        "a.example",
+        "-m",
+        "b.example",
+    ]);
+    let before = h.read();
+    let (_, stderr) = h.ok(&[
+        "config",
+        "registry-mirrors",
+        "remove",
+        "quay.io",
+        "-m",
+        "zzz.example",
+    ]);
+    assert!(
+        stderr.contains("Mirror zzz.example is not configured for quay.io"),
+        "{stderr}"
+    );
+    assert_eq!(h.read(), before);
+    let (_, stderr) = h.ok(&[
+        "config",
+        "registry-mirrors",
+        "remove",
+        "quay.io",
+        "-m",
+        "a.example",
+        "-m",
+        "b.example",
+    ]);
+    assert!(stderr.contains("no registry mirrors left"), "{stderr}");
+    assert_eq!(h.read(), "");
+}
+
+// ------------------------------------------------------------------ pack compatibility
+
+/// What `pack config ...` writes, byte for byte (BurntSushi/toml encoder), with a
+/// comment a user added on the first line.
+const PACK_FILE: &str = r#"# written by pack, edited by hand
+default-builder-image = "paketobuildpacks/builder-jammy-base"
+experimental = true
+pull-policy = "if-not-present"
+layout-repo-dir = "/home/u/.pack/layout-repo"
+
+[[trusted-builders]]
+  name = "registry.corp.example/builder"
+
+[[run-images]]
+  image = "paketobuildpacks/run-jammy-base"
+  mirrors = ["registry.corp.example/paketo/run-jammy-base"]
+
+[[registries]]
+  name = "corp"
+  type = "github"
+  url = "https://github.com/corp/registry"
+
+[registry-mirrors]
+  "index.docker.io" = "mirror.corp.example" # the only one pack knows
+"#;
+
+#[test]
+fn a_pack_file_is_read_edited_in_place_and_restored_exactly() {
+    let h = Home::new();
+    h.write(PACK_FILE);
+    assert_eq!(
+        h.json(&["config", "registry-mirrors", "list", "-o", "json"]),
+        json!([{"registry": "docker.io", "mirrors": ["mirror.corp.example"]}])
+    );
+    assert_eq!(
+        h.json(&["config", "run-image-mirrors", "list", "-o", "json"]),
+        json!([{"image": "paketobuildpacks/run-jammy-base", "mirrors": ["registry.corp.example/paketo/run-jammy-base"]}])
+    );
+    assert_eq!(
+        h.json(&["config", "trusted-builders", "list", "-o", "json"]),
+        json!(["registry.corp.example/builder"])
+    );
+    assert_eq!(
+        h.ok(&["config", "default-builder"]).0,
+        "paketobuildpacks/builder-jammy-base\n"
+    );
+    assert_eq!(h.ok(&["config", "pull-policy"]).0, "if-not-present\n");
+
+    h.ok(&[
+        "config",
+        "registry-mirrors",
+        "add",
+        "ghcr.io",
+        "-m",
+        "ghcr-mirror.corp.example",
+    ]);
+    h.ok(&[
+        "config",
+        "run-image-mirrors",
+        "add",
+        "paketobuildpacks/run-jammy-base",
+        "-m",
+        "z.example/run",
+        "-m",
+        "a.example/run",
+    ]);
+    h.ok(&[
+        "config",
+        "trusted-builders",
+        "add",
+        "registry.corp.example/other-builder",
+    ]);
+    // Still pack's shapes: one mirror per registry is a string; new keys follow pack's indentation.
+    assert_eq!(
+        h.read(),
+        r#"# written by pack, edited by hand
+default-builder-image = "paketobuildpacks/builder-jammy-base"
+experimental = true
+pull-policy = "if-not-present"
+layout-repo-dir = "/home/u/.pack/layout-repo"
+
+[[trusted-builders]]
+  name = "registry.corp.example/builder"
+
+[[trusted-builders]]
+  name = "registry.corp.example/other-builder"
+
+[[run-images]]
+  image = "paketobuildpacks/run-jammy-base"
+  mirrors = ["registry.corp.example/paketo/run-jammy-base", "z.example/run", "a.example/run"]
+
+[[registries]]
+  name = "corp"
+  type = "github"
+  url = "https://github.com/corp/registry"
+
+[registry-mirrors]
+  "index.docker.io" = "mirror.corp.example" # the only one pack knows
+  "ghcr.io" = "ghcr-mirror.corp.example"
+"#
+    );
+    h.ok(&["config", "registry-mirrors", "remove", "ghcr.io"]);
+    h.ok(&[
+        "config",
+        "run-image-mirrors",
+        "remove",
+        "paketobuildpacks/run-jammy-base",
+        "-m",
+        "z.example/run",
+        "-m",
+        "a.example/run",
+    ]);
+    h.ok(&[
+        "config",
+        "trusted-builders",
+        "remove",
+        "registry.corp.example/other-builder",
+    ]);
+    assert_eq!(h.read(), PACK_FILE);
+}
+
+#[test]
+fn comments_survive_every_kind_of_edit() {
+    let h = Home::new();
+    let text = "# line one\n\n# about mirrors\n[registry-mirrors]\n# hub\n\"index.docker.io\" = \"a.example\" # first\n\n# tail\n";
+    h.write(text);
+    h.ok(&[
+        "config",
+        "registry-mirrors",
+        "add",
+        "docker.io",
+        "-m",
+        "b.example",
+    ]);
+    h.ok(&["config", "insecure-registries", "add", "reg.local:5000"]);
+    h.ok(&["config", "pull-policy", "never"]);
+    let after = h.read();
+    for comment in [
+        "# line one\n",
+        "# about mirrors\n",
+        "# hub\n",
+        "# first\n",
+        "# tail\n",
+    ] {
+        assert!(after.contains(comment), "lost {comment:?}:\n{after}");
+    }
+    assert!(after.starts_with("# line one\n"), "{after}");
+    h.ok(&["config", "pull-policy", "--unset"]);
+    h.ok(&["config", "insecure-registries", "remove", "reg.local:5000"]);
+    h.ok(&[
+        "config",
+        "registry-mirrors",
+        "remove",
+        "docker.io",
+        "-m",
+        "b.example",
+    ]);
+    assert_eq!(h.read(), text);
+}
+
+// ------------------------------------------------------------------ errors
+
+#[test]
+fn a_corrupt_file_fails_with_its_position_and_is_not_touched() {
+    let h = Home::new();
+    let path = h.config();
+    for (text, position) in [
+        ("pull-policy = \"never\"\n[registry-mirrors\n", ":2:"),
+        ("# ok\npull-policy = 3\n", ":2:15:"),
+        (
+            "[registry-mirrors]\n\"quay.io\" = [\"a.example\", 7]\n",
+            ":2:27:",
+        ),
+        ("[registry-mirrors]\n\"quay.io\" = \"https://\"\n", ":2:13:"),
+    ] {
+        h.write(text);
+        for args in [
+            &["config", "registry-mirrors", "list"][..],
+            &[
+                "config",
+                "registry-mirrors",
+                "add",
+                "ghcr.io",
+                "-m",
+                "g.example",
+            ],
+            &["config", "registry-mirrors", "remove", "quay.io"],
+            &["config", "insecure-registries", "add", "reg.local"],
+            &["config", "pull-policy"],
+        ] {
+            let out = h.run(args);
+            let (_, stderr) = texts(&out);
+            assert_eq!(out.status.code(), Some(1), "{args:?} on {text:?}: {stderr}");
+            let expected = format!("{}{position}", path.display());
+            assert!(
+                stderr.contains(&expected),
+                "{args:?}: expected {expected} in {stderr}"
+            );
+            assert!(stderr.starts_with("error: invalid config file"), "{stderr}");
+            assert_eq!(h.read(), text, "{args:?} changed the file");
+        }
+        // Commands that do not need the config still work.
+        let (stdout, _) = h.ok(&["config", "path"]);
+        assert_eq!(stdout.trim_end(), path.display().to_string());
+        h.ok(&["--help"]);
+        h.ok(&["config", "--help"]);
+        assert_eq!(
+            names_in(&h.cnb_home),
+            vec!["config.toml", "config.toml.lock"]
+        );
+    }
+}
+
+#[test]
+fn bad_input_exits_2_and_writes_nothing() {
+    let h = Home::new();
+    h.write("# keep me\n[registry-mirrors]\n\"quay.io\" = \"q.example\"\n");
+    let before = h.read();
+    let cases: &[&[&str]] = &[
+        &[
+            "config",
+            "registry-mirrors",
+            "add",
+            "https://quay.io",
+            "-m",
+            "m.example",
+        ],
+        &[
+            "config",
+            "registry-mirrors",
+            "add",
+            "bad host",
+            "-m",
+            "m.example",
+        ],
+        &[
+            "config",
+            "registry-mirrors",
+            "add",
+            "quay.io:99999",
+            "-m",
+            "m.example",
+        ],
+        &[
+            "config",
+            "registry-mirrors",
+            "add",
+            "quay.io",
+            "-m",
+            "ok.example",
+            "-m",
+            "https://",
+        ],
+        &[
+            "config",
+            "registry-mirrors",
+            "add",
+            "quay.io",
+            "-m",
+            "user@m.example",
+        ],
+        &[
+            "config",
+            "registry-mirrors",
+            "add",
+            "quay.io",
+            "-m",
+            "m.example?x=1",
+        ],
+        &[
+            "config",
+            "registry-mirrors",
+            "add",
+            "quay.io",
+            "-m",
+            "ftp://m.example",
+        ],
+        &[
+            "config",
+            "registry-mirrors",
+            "add",
+            "quay.io",
+            "-m",
+            "quay.io",
+        ],
+        &[
+            "config",
+            "registry-mirrors",
+            "remove",
+            "quay.io",
+            "-m",
+            "https://",
+        ],
+        &["config", "registry-mirrors", "remove", "quay.io/x"],
+        &[
+            "config",
+            "run-image-mirrors",
+            "add",
+            "UPPER/case",
+            "-m",
+            "x.example/run",
+        ],
+        &[
+            "config",
+            "run-image-mirrors",
+            "add",
+            "a/run",
+            "-m",
+            "x.example//run",
+        ],
+        &[
+            "config",
+            "run-image-mirrors",
+            "add",
+            "a/run",
+            "-m",
+            "docker.io/a/run:2",
+        ],
+        &["config", "run-image-mirrors", "remove", "a/run:bad tag"],
+        &[
+            "config",
+            "insecure-registries",
+            "add",
+            "ok.local",
+            "10.20.0.1/16",
+        ],
+        &["config", "insecure-registries", "add", "reg.local:0"],
+        &[
+            "config",
+            "insecure-registries",
+            "remove",
+            "http://reg.local",
+        ],
+        &["config", "default-builder", "Bad/Builder"],
+        &["config", "trusted-builders", "add", "a/b:c:d"],
+        &["config", "trusted-builders", "remove", ""],
+        &["config", "pull-policy", "sometimes"],
+        &["config", "registry-mirrors", "add", "quay.io"],
+    ];
+    for args in cases {
+        let out = h.run(args);
+        let (stdout, stderr) = texts(&out);
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{args:?}: stdout {stdout} stderr {stderr}"
+        );
+        assert!(stderr.contains("error"), "{args:?}: {stderr}");
+        assert_eq!(h.read(), before, "{args:?} changed the file");
+    }
+    assert_eq!(
+        names_in(&h.cnb_home),
+        vec!["config.toml"],
+        "bad input must not even take the lock"
+    );
+}
+
+#[test]
+fn a_mirror_error_names_the_value_and_the_expected_form() {
+    let h = Home::new();
+    let out = h.run(&[
+        "config",
+        "registry-mirrors",
+        "add",
+        "quay.io",
+        "-m",
+        "https://",
+    ]);
+    let (_, stderr) = texts(&out);
+    assert!(stderr.contains("'https://'"), "{stderr}");
+    assert!(
+        stderr.contains("[http[s]://]host[:port][/path]"),
+        "{stderr}"
+    );
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+}
+
+// ------------------------------------------------------------------ the file
+
+#[cfg(unix)]
+#[test]
+fn permissions_are_kept() {
+    use std::os::unix::fs::PermissionsExt;
+    let h = Home::new();
+    h.write("pull-policy = \"never\"\n");
+    std::fs::set_permissions(h.config(), std::fs::Permissions::from_mode(0o600)).unwrap();
+    h.ok(&[
+        "config",
+        "registry-mirrors",
+        "add",
+        "quay.io",
+        "-m",
+        "q.example",
+    ]);
+    h.ok(&["config", "pull-policy", "always"]);
+    let mode = std::fs::metadata(h.config()).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    std::fs::set_permissions(h.config(), std::fs::Permissions::from_mode(0o640)).unwrap();
+    h.ok(&["config", "pull-policy", "never"]);
+    let mode = std::fs::metadata(h.config()).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o640);
+}
+
+#[test]
+fn forty_concurrent_writers_lose_nothing() {
+    let h = Home::new();
+    h.write("# shared\n");
+    let mut children: Vec<_> = (0..40)
+        .map(|i| {
+            let registry = format!("reg{i}.example:5000");
+            let mirror = format!("mirror{i}.example");
+            h.command(&[
+                "config",
+                "registry-mirrors",
+                "add",
+                &registry,
+                "-m",
+                &mirror,
+            ])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+        })
+        .collect();
+    for child in children.drain(..) {
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let list = h.json(&["config", "registry-mirrors", "list", "-o", "json"]);
+    let mut registries: Vec<String> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["registry"].as_str().unwrap().to_string())
+        .collect();
+    registries.sort();
+    let mut expected: Vec<String> = (0..40).map(|i| format!("reg{i}.example:5000")).collect();
+    expected.sort();
+    assert_eq!(registries, expected);
+    assert!(h.read().starts_with("# shared\n"));
+    assert_eq!(
+        names_in(&h.cnb_home),
+        vec!["config.toml", "config.toml.lock"]
+    );
+}
+
+#[test]
+fn the_first_write_creates_the_directory_and_nothing_before_it() {
+    let h = Home::new();
+    h.ok(&["config", "registry-mirrors", "list"]);
+    h.ok(&["config", "default-builder"]);
+    assert!(!h.cnb_home.exists(), "reads must not create anything");
+    h.ok(&[
+        "config",
+        "default-builder",
+        "paketobuildpacks/builder-jammy-base",
+    ]);
+    assert_eq!(
+        h.read(),
+        "default-builder-image = \"paketobuildpacks/builder-jammy-base\"\n"
+    );
+}
+
+// ------------------------------------------------------------------ location
+
+#[test]
+fn path_follows_flag_then_cnb_config_then_cnb_home_then_the_platform_dir() {
+    let h = Home::new();
+    let (stdout, _) = h.ok(&["config", "path"]);
+    assert_eq!(stdout, format!("{}\n", h.config().display()));
+    let mut cmd = h.command(&["config", "path"]);
+    cmd.env("CNB_CONFIG", "/elsewhere/cnb.toml");
+    assert_eq!(
+        String::from_utf8(cmd.output().unwrap().stdout).unwrap(),
+        "/elsewhere/cnb.toml\n"
+    );
+    let mut cmd = h.command(&["--config", "/flag/cnb.toml", "config", "path"]);
+    cmd.env("CNB_CONFIG", "/elsewhere/cnb.toml");
+    assert_eq!(
+        String::from_utf8(cmd.output().unwrap().stdout).unwrap(),
+        "/flag/cnb.toml\n"
+    );
+    let mut cmd = h.command(&["config", "path"]);
+    cmd.env_remove("CNB_HOME");
+    assert_eq!(
+        String::from_utf8(cmd.output().unwrap().stdout).unwrap(),
+        format!("{}\n", h.home.join(".config/cnb/config.toml").display())
+    );
+}
+
+#[test]
+fn the_config_flag_reads_and_writes_that_file() {
+    let h = Home::new();
+    let other = h.home.join("pack-config.toml");
+    std::fs::write(&other, PACK_FILE).unwrap();
+    let other_s = other.to_str().unwrap();
+    h.ok(&[
+        "--config",
+        other_s,
+        "config",
+        "insecure-registries",
+        "add",
+        "reg.local:5000",
+    ]);
+    assert!(
+        std::fs::read_to_string(&other)
+            .unwrap()
+            .contains("insecure-registries = [\"reg.local:5000\"]\n")
+    );
+    assert!(!h.config().exists());
+}
+
+// ------------------------------------------------------------------ the other lists
+
+#[test]
+fn run_image_mirrors_keep_the_order_given() {
+    let h = Home::new();
+    h.ok(&[
+        "config",
+        "run-image-mirrors",
+        "add",
+        "paketobuildpacks/run-jammy-base",
+        "-m",
+        "z.example/run",
+        "-m",
+        "a.example/run",
+    ]);
+    h.ok(&[
+        "config",
+        "run-image-mirrors",
+        "add",
+        "docker.io/paketobuildpacks/run-jammy-base:latest",
+        "-m",
+        "m.example/run",
+        "-m",
+        "z.example/run",
+    ]);
+    assert_eq!(
+        h.json(&["config", "run-image-mirrors", "list", "-o", "json"]),
+        json!([{"image": "paketobuildpacks/run-jammy-base", "mirrors": ["z.example/run", "a.example/run", "m.example/run"]}])
+    );
+    let (stdout, _) = h.ok(&["config", "run-image-mirrors", "list"]);
+    assert_eq!(
+        stdout,
+        "paketobuildpacks/run-jammy-base\n  z.example/run\n  a.example/run\n  m.example/run\n"
+    );
+    let (_, stderr) = h.ok(&[
+        "config",
+        "run-image-mirrors",
+        "remove",
+        "paketobuildpacks/run-jammy-base",
+        "-m",
+        "nope.example/run",
+    ]);
+    assert!(stderr.contains("not configured"), "{stderr}");
+    h.ok(&[
+        "config",
+        "run-image-mirrors",
+        "remove",
+        "paketobuildpacks/run-jammy-base",
+    ]);
+    assert_eq!(
+        h.json(&["config", "run-image-mirrors", "list", "-o", "json"]),
+        json!([])
+    );
+    assert_eq!(h.read(), "");
+}
+
+#[test]
+fn insecure_registries_add_remove_list() {
+    let h = Home::new();
+    let (_, stderr) = h.ok(&[
+        "config",
+        "insecure-registries",
+        "add",
+        "registry.local:5000",
+        "10.20.0.0/16",
+        "fd00::/8",
+    ]);
+    assert!(
+        stderr.contains("Added insecure registry 10.20.0.0/16"),
+        "{stderr}"
+    );
+    let (_, stderr) = h.ok(&[
+        "config",
+        "insecure-registries",
+        "add",
+        "Registry.Local:5000",
+    ]);
+    assert!(
+        stderr.contains("registry.local:5000 is already an insecure registry"),
+        "{stderr}"
+    );
+    assert_eq!(
+        h.json(&["config", "insecure-registries", "list", "--output", "json"]),
+        json!(["registry.local:5000", "10.20.0.0/16", "fd00::/8"])
+    );
+    let (stdout, _) = h.ok(&["config", "insecure-registries", "list"]);
+    assert_eq!(stdout, "registry.local:5000\n10.20.0.0/16\nfd00::/8\n");
+    let (_, stderr) = h.ok(&[
+        "config",
+        "insecure-registries",
+        "remove",
+        "10.20.0.0/16",
+        "other.local",
+    ]);
+    assert!(
+        stderr.contains("Removed insecure registry 10.20.0.0/16"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("other.local is not an insecure registry"),
+        "{stderr}"
+    );
+    assert_eq!(
+        h.read(),
+        "insecure-registries = [\"registry.local:5000\", \"fd00::/8\"]\n"
+    );
+}
+
+#[test]
+fn trusted_builders_add_remove_list() {
+    let h = Home::new();
+    assert_eq!(
+        h.json(&["config", "trusted-builders", "list", "-o", "json"]),
+        json!([])
+    );
+    h.ok(&[
+        "config",
+        "trusted-builders",
+        "add",
+        "registry.corp.example/builder",
+    ]);
+    let (_, stderr) = h.ok(&[
+        "config",
+        "trusted-builders",
+        "add",
+        "registry.corp.example/builder:latest",
+    ]);
+    assert!(stderr.contains("already a trusted builder"), "{stderr}");
+    assert_eq!(
+        h.json(&["config", "trusted-builders", "list", "-o", "json"]),
+        json!(["registry.corp.example/builder"])
+    );
+    assert_eq!(
+        h.read(),
+        "[[trusted-builders]]\nname = \"registry.corp.example/builder\"\n"
+    );
+    let (_, stderr) = h.ok(&["config", "trusted-builders", "remove", "other/builder"]);
+    assert!(stderr.contains("not a trusted builder"), "{stderr}");
+    h.ok(&[
+        "config",
+        "trusted-builders",
+        "remove",
+        "registry.corp.example/builder",
+    ]);
+    assert_eq!(h.read(), "");
+}
+
+#[test]
+fn default_builder_and_pull_policy_show_set_and_unset() {
+    let h = Home::new();
+    let (stdout, stderr) = h.ok(&["config", "default-builder"]);
+    assert_eq!(stdout, "");
+    assert!(stderr.contains("No default builder is set"), "{stderr}");
+    assert_eq!(h.ok(&["config", "pull-policy"]).0, "always\n");
+    h.ok(&[
+        "config",
+        "default-builder",
+        "paketobuildpacks/builder-jammy-base",
+    ]);
+    h.ok(&["config", "pull-policy", "if-not-present"]);
+    assert_eq!(
+        h.ok(&["config", "default-builder"]).0,
+        "paketobuildpacks/builder-jammy-base\n"
+    );
+    assert_eq!(h.ok(&["config", "pull-policy"]).0, "if-not-present\n");
+    assert_eq!(
+        h.read(),
+        "default-builder-image = \"paketobuildpacks/builder-jammy-base\"\npull-policy = \"if-not-present\"\n"
+    );
+    h.ok(&["config", "default-builder", "--unset"]);
+    h.ok(&["config", "pull-policy", "--unset"]);
+    let (_, stderr) = h.ok(&["config", "pull-policy", "--unset"]);
+    assert!(stderr.contains("nothing to remove"), "{stderr}");
+    assert_eq!(h.read(), "");
+}
+
+#[test]
+fn quiet_hides_confirmations_but_not_data() {
+    let h = Home::new();
+    let (_, stderr) = h.ok(&[
+        "-q",
+        "config",
+        "registry-mirrors",
+        "add",
+        "quay.io",
+        "-m",
+        "q.example",
+    ]);
+    assert_eq!(stderr, "");
+    let (stdout, _) = h.ok(&["config", "registry-mirrors", "list", "--quiet"]);
+    assert_eq!(stdout, "quay.io\n  q.example\n");
+}
+
+#[test]
+fn empty_lists_print_empty_json_arrays() {
+    let h = Home::new();
+    for list in [
+        "registry-mirrors",
+        "run-image-mirrors",
+        "insecure-registries",
+        "trusted-builders",
+    ] {
+        assert_eq!(
+            h.json(&["config", list, "list", "-o", "json"]),
+            json!([]),
+            "{list}"
+        );
+        let (stdout, stderr) = h.ok(&["config", list, "list"]);
+        assert_eq!(stdout, "", "{list}");
+        assert!(stderr.starts_with("No "), "{list}: {stderr}");
+    }
+}
