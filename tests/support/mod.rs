@@ -1,0 +1,438 @@
+//! The test world shared by every integration test file (`mod support;`).
+//!
+//! Everything here is blocking and meant to be called from plain `#[test]` functions
+//! (async helpers run on a private tokio runtime; do not call them from inside another
+//! runtime). Every fixture cleans up on `Drop`: processes are killed, temporary
+//! directories removed, network namespaces and veth pairs deleted, and docker images the
+//! fixture tagged removed. Every wait is bounded. Traffic stays on loopback, or goes to a
+//! network namespace a test created itself (198.18.0.0/15).
+//!
+//! # Skip or fail
+//!
+//! [`docker_available`] (and [`NetnsHost::start`]) decide whether a test can run. When the
+//! environment lacks what the test needs, they print `skipping: <reason>` to stderr and
+//! return `false`/`None` — unless `CI` is set (to anything but `""`, `0` or `false`), in
+//! which case they panic with the reason, so a broken CI machine fails instead of passing.
+//!
+//! ```ignore
+//! mod support;
+//! use support::*;
+//!
+//! #[test]
+//! fn pulls_through_a_mirror() {
+//!     if !docker_available() { return; }
+//!     let home = TestHome::new();
+//!     let registry = TestRegistry::start(RegistryOptions::plain());
+//!     let digest = push_test_image(&registry, "app/run", "1");
+//!     let out = cnb_cmd(&home).args(["resolve", &registry.image("app/run", "1")]).output().unwrap();
+//!     assert!(out.status.success());
+//! }
+//! ```
+//!
+//! # API
+//!
+//! Homes and the binary:
+//! - [`TestHome::new()`], `.path()`, `.cnb_home()`, `.config_path()`, `.docker_config_dir()`,
+//!   `.write_config(toml)`, `.write_docker_config(&serde_json::Value)`,
+//!   `.write_docker_auth(&[(host, &Credentials)])`;
+//! - [`cnb_cmd(&home)`](cnb_cmd) → `std::process::Command` for the built `cnb`, with `HOME`,
+//!   `CNB_HOME`, `DOCKER_CONFIG`, `XDG_CONFIG_HOME` inside the home and `NO_COLOR=1`;
+//!   [`run_cnb`] runs it with a time limit and returns an [`Output`].
+//! - [`docker_available()`], [`in_ci()`], [`skip_or_fail(reason)`](skip_or_fail).
+//!
+//! Registries ([`registry`]):
+//! - [`TestRegistry::start(RegistryOptions)`](TestRegistry::start) with
+//!   `RegistryOptions::plain()`, `.tls()`, `.auth()`, `.proxy_of(&TestRegistry)`;
+//!   accessors `host()` (`127.0.0.1:PORT`), `url()`, `scheme()`, `port()`, `is_tls()`,
+//!   `cert_path()` (the CA certificate to trust), `cert_pem()`, `credentials()`,
+//!   `basic_auth()`, `image(repo, tag)`, `log()`, `stop()`;
+//!   `TestRegistry::start_in_netns(&NetnsHost, RegistryOptions)`;
+//! - [`push_test_image(&reg, repo, tag) -> String`](push_test_image) (manifest digest),
+//!   [`TestImage`] for variations (marker text, platform, OCI vs Docker media types),
+//!   [`push_test_index(&reg, repo, tag) -> PushedIndex`](push_test_index) (linux/amd64 +
+//!   linux/arm64), [`fetch_manifest`] to read one back.
+//!
+//! Network ([`net`]):
+//! - [`Blackhole::start()`](Blackhole::start) (`addr()`, `host()`, `connections()`),
+//!   [`refused_addr()`](refused_addr), [`RecordingProxy::start(&TestRegistry)`](RecordingProxy::start)
+//!   (`host()`, `url()`, `requests()`, `clear()`), [`HttpClient`] (blocking requests,
+//!   optional trust of a test certificate, basic auth).
+//! - [`NetnsHost::start() -> Option<NetnsHost>`](NetnsHost::start) (`ip()`, `host_ip()`, `name()`,
+//!   `exec(cmd)`), see [`netns`].
+//!
+//! The stand-in builder ([`builder`], files in `tests/builder/`):
+//! - [`StandInBuilder::build(&BuilderOptions) -> LocalImage`](StandInBuilder::build),
+//!   [`StandInBuilder::build_run_image() -> LocalImage`](StandInBuilder::build_run_image),
+//!   [`push_image_as(local_tag, dest) -> String`](push_image_as) (docker tag/push/untag),
+//!   [`push_image_to(local_tag, &TestRegistry, repo_tag) -> String`](push_image_to)
+//!   (skopeo: works for TLS and auth registries too), [`CreatorReport::parse`].
+#![allow(dead_code)]
+
+pub mod builder;
+pub mod net;
+pub mod netns;
+pub mod registry;
+
+pub use builder::*;
+pub use net::*;
+pub use netns::*;
+pub use registry::*;
+
+use std::ffi::OsStr;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+/// How long a fixture waits for a process it started to become ready.
+pub const START_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A counter unique within this test process (for names, subnets, tags).
+pub fn next_id() -> u32 {
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    NEXT.fetch_add(1, Ordering::Relaxed)
+}
+
+/// A name unique on this machine for this run: `cnbtest-<what>-<pid>-<n>`.
+pub fn unique_name(what: &str) -> String {
+    format!("cnbtest-{what}-{}-{}", std::process::id(), next_id())
+}
+
+/// The runtime behind every async helper (reqwest, the recording proxy).
+pub(crate) fn runtime() -> &'static tokio::runtime::Runtime {
+    static RT: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
+    RT.get_or_init(|| {
+        // reqwest is built without a default crypto provider (as the crate is).
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .thread_name("cnbtest-support")
+            .build()
+            .expect("test support: cannot start a tokio runtime")
+    })
+}
+
+/// Whether `CI` is set (to anything but empty, `0` or `false`).
+pub fn in_ci() -> bool {
+    match std::env::var("CI") {
+        Ok(v) => !(v.is_empty() || v == "0" || v.eq_ignore_ascii_case("false")),
+        Err(_) => false,
+    }
+}
+
+/// The skip-vs-fail rule: in CI panic with `reason`; otherwise print
+/// `skipping: <reason>` to stderr and return `false` (so `if !skip_or_fail(..) { return }`).
+pub fn skip_or_fail(reason: &str) -> bool {
+    if in_ci() {
+        panic!("CI is set, so this test may not be skipped: {reason}");
+    }
+    eprintln!("skipping: {reason}");
+    false
+}
+
+/// True when the Docker daemon answers (`docker info`, 30 s limit). When it does not:
+/// panics with the reason if `CI` is set, else prints `skipping: <reason>` and returns false.
+/// The answer is computed once per test process.
+pub fn docker_available() -> bool {
+    static ANSWER: OnceLock<Result<(), String>> = OnceLock::new();
+    let answer = ANSWER.get_or_init(|| {
+        let mut cmd = Command::new("docker");
+        cmd.args(["info", "--format", "{{.ServerVersion}}"]);
+        match run_with_timeout(&mut cmd, Duration::from_secs(30)) {
+            Err(e) => Err(format!("cannot run the docker CLI: {e}")),
+            Ok(out) if out.status.success() && !out.stdout.trim().is_empty() => Ok(()),
+            Ok(out) => Err(format!(
+                "no Docker daemon answers (`docker info`: {})",
+                out.stderr.trim()
+            )),
+        }
+    });
+    match answer {
+        Ok(()) => true,
+        Err(reason) => skip_or_fail(reason),
+    }
+}
+
+/// The captured result of a command run with [`run_with_timeout`].
+#[derive(Debug, Clone)]
+pub struct Output {
+    pub status: std::process::ExitStatus,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Output {
+    pub fn success(&self) -> bool {
+        self.status.success()
+    }
+
+    /// The exit code (`-1` when killed by a signal).
+    pub fn code(&self) -> i32 {
+        self.status.code().unwrap_or(-1)
+    }
+
+    /// Panics with both streams unless the command succeeded.
+    #[track_caller]
+    pub fn assert_success(&self) -> &Output {
+        assert!(
+            self.status.success(),
+            "command failed ({}):\n--- stdout\n{}\n--- stderr\n{}",
+            self.status,
+            self.stdout,
+            self.stderr
+        );
+        self
+    }
+}
+
+/// Runs `cmd` with stdin closed, capturing stdout and stderr, killing it after `limit`.
+pub fn run_with_timeout(cmd: &mut Command, limit: Duration) -> std::io::Result<Output> {
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn()?;
+    let mut out_pipe = child.stdout.take().expect("piped stdout");
+    let mut err_pipe = child.stderr.take().expect("piped stderr");
+    let out_reader = std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        let _ = out_pipe.read_to_end(&mut buf);
+        buf
+    });
+    let err_reader = std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        let _ = err_pipe.read_to_end(&mut buf);
+        buf
+    });
+    let deadline = Instant::now() + limit;
+    let status = loop {
+        if let Some(status) = child.try_wait()? {
+            break status;
+        }
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                format!("{cmd:?} did not finish within {limit:?}"),
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let stdout = out_reader.join().unwrap_or_default();
+    let stderr = err_reader.join().unwrap_or_default();
+    Ok(Output {
+        status,
+        stdout: String::from_utf8_lossy(&stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&stderr).into_owned(),
+    })
+}
+
+/// Runs a helper program (`docker`, `ip`, `openssl`, ...) and panics with its output
+/// unless it succeeds within `limit`. Returns stdout.
+#[track_caller]
+pub fn must_run<I, S>(program: &str, args: I, limit: Duration) -> String
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    let mut cmd = Command::new(program);
+    cmd.args(args);
+    let shown = format!("{cmd:?}");
+    match run_with_timeout(&mut cmd, limit) {
+        Ok(out) if out.status.success() => out.stdout,
+        Ok(out) => panic!(
+            "{shown} failed ({}):\n{}\n{}",
+            out.status, out.stdout, out.stderr
+        ),
+        Err(e) => panic!("{shown}: {e}"),
+    }
+}
+
+/// Polls `check` every 50 ms until it returns `Some`, or gives up after `limit`.
+pub fn wait_for<T>(limit: Duration, mut check: impl FnMut() -> Option<T>) -> Option<T> {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(v) = check() {
+            return Some(v);
+        }
+        if Instant::now() >= deadline {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// A user name and password for a registry started with `RegistryOptions::auth()`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Credentials {
+    pub username: String,
+    pub password: String,
+}
+
+impl Credentials {
+    /// `Basic <base64(user:password)>`, the value of an `Authorization` header.
+    pub fn basic_header(&self) -> String {
+        use base64::Engine;
+        let raw = format!("{}:{}", self.username, self.password);
+        format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(raw)
+        )
+    }
+
+    /// The `auth` field of a docker `config.json` entry: base64(user:password).
+    pub fn docker_auth_field(&self) -> String {
+        use base64::Engine;
+        base64::engine::general_purpose::STANDARD
+            .encode(format!("{}:{}", self.username, self.password))
+    }
+}
+
+/// A temporary home for one test: `HOME`, `CNB_HOME` (`<home>/.cnb`), `DOCKER_CONFIG`
+/// (`<home>/.docker`) and `XDG_CONFIG_HOME` (`<home>/.config`) all point inside it, so a
+/// test's config file and docker credentials are its own. Removed on drop.
+pub struct TestHome {
+    dir: tempfile::TempDir,
+}
+
+impl Default for TestHome {
+    fn default() -> Self {
+        TestHome::new()
+    }
+}
+
+impl TestHome {
+    pub fn new() -> TestHome {
+        let dir = tempfile::Builder::new()
+            .prefix("cnbtest-home-")
+            .tempdir()
+            .expect("test support: cannot create a temporary home");
+        for sub in [".cnb", ".docker", ".config"] {
+            std::fs::create_dir_all(dir.path().join(sub)).expect("test support: mkdir in home");
+        }
+        TestHome { dir }
+    }
+
+    /// The home directory (`HOME`).
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// `CNB_HOME`.
+    pub fn cnb_home(&self) -> PathBuf {
+        self.dir.path().join(".cnb")
+    }
+
+    /// Where cnb reads its config by default in this home: `$CNB_HOME/config.toml`.
+    pub fn config_path(&self) -> PathBuf {
+        self.cnb_home().join("config.toml")
+    }
+
+    /// `DOCKER_CONFIG` (holds `config.json`).
+    pub fn docker_config_dir(&self) -> PathBuf {
+        self.dir.path().join(".docker")
+    }
+
+    /// Writes `$CNB_HOME/config.toml`.
+    pub fn write_config(&self, toml: &str) -> PathBuf {
+        let path = self.config_path();
+        std::fs::write(&path, toml).expect("test support: write config.toml");
+        path
+    }
+
+    /// Reads `$CNB_HOME/config.toml` (`None` when it does not exist).
+    pub fn read_config(&self) -> Option<String> {
+        std::fs::read_to_string(self.config_path()).ok()
+    }
+
+    /// Writes `$DOCKER_CONFIG/config.json` as given.
+    pub fn write_docker_config(&self, json: &serde_json::Value) -> PathBuf {
+        let path = self.docker_config_dir().join("config.json");
+        std::fs::write(&path, serde_json::to_vec_pretty(json).expect("json"))
+            .expect("test support: write config.json");
+        path
+    }
+
+    /// Writes `$DOCKER_CONFIG/config.json` with an `auths` entry per `(host, credentials)`
+    /// (`host` as docker keys it: `127.0.0.1:5000`, `https://index.docker.io/v1/`, ...).
+    pub fn write_docker_auth(&self, entries: &[(&str, &Credentials)]) -> PathBuf {
+        let mut auths = serde_json::Map::new();
+        for (host, creds) in entries {
+            auths.insert(
+                (*host).to_string(),
+                serde_json::json!({ "auth": creds.docker_auth_field() }),
+            );
+        }
+        self.write_docker_config(&serde_json::json!({ "auths": auths }))
+    }
+
+    /// Creates a directory under the home (e.g. an app to build) and returns its path.
+    pub fn mkdir(&self, rel: &str) -> PathBuf {
+        let path = self.dir.path().join(rel);
+        std::fs::create_dir_all(&path).expect("test support: mkdir");
+        path
+    }
+}
+
+/// Variables a test must not inherit from the developer's shell.
+const SCRUBBED_ENV: &[&str] = &[
+    "CNB_CONFIG",
+    "CNB_HOME",
+    "DOCKER_CONFIG",
+    "NO_COLOR",
+    "CLICOLOR_FORCE",
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "ALL_PROXY",
+    "NO_PROXY",
+    "http_proxy",
+    "https_proxy",
+    "all_proxy",
+    "no_proxy",
+    "COMPLETE",
+];
+
+/// A `Command` for the built `cnb` binary, isolated in `home` (see [`TestHome`]), with
+/// `NO_COLOR=1` and no proxy variables. `DOCKER_HOST` is inherited.
+pub fn cnb_cmd(home: &TestHome) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_cnb"));
+    for var in SCRUBBED_ENV {
+        cmd.env_remove(var);
+    }
+    cmd.env("HOME", home.path())
+        .env("CNB_HOME", home.cnb_home())
+        .env("DOCKER_CONFIG", home.docker_config_dir())
+        .env("XDG_CONFIG_HOME", home.path().join(".config"))
+        .env("NO_COLOR", "1")
+        .current_dir(home.path())
+        .stdin(Stdio::null());
+    cmd
+}
+
+/// Runs `cnb <args>` in `home`, killing it after 120 s.
+#[track_caller]
+pub fn run_cnb<I, S>(home: &TestHome, args: I) -> Output
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    let mut cmd = cnb_cmd(home);
+    cmd.args(args);
+    run_with_timeout(&mut cmd, Duration::from_secs(120))
+        .unwrap_or_else(|e| panic!("cannot run cnb: {e}"))
+}
+
+/// The hex sha256 of `data`, as `sha256:<hex>`.
+pub fn sha256_digest(data: &[u8]) -> String {
+    use sha2::Digest;
+    let hash = sha2::Sha256::digest(data);
+    let mut out = String::with_capacity(71);
+    out.push_str("sha256:");
+    for b in hash.iter() {
+        out.push_str(&format!("{b:02x}"));
+    }
+    out
+}

@@ -1,0 +1,506 @@
+//! Proves each fixture in tests/support works, so the integration tests built on them can
+//! trust them.
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use support::*;
+
+fn v2_status(reg: &TestRegistry, client: &HttpClient) -> u16 {
+    client
+        .get(&format!("{}/v2/", reg.url()))
+        .unwrap_or_else(|e| panic!("{}/v2/: {e}", reg.url()))
+        .status
+}
+
+#[test]
+fn plain_registry_answers_v2() {
+    let reg = TestRegistry::start(RegistryOptions::plain());
+    assert!(reg.host().starts_with("127.0.0.1:"));
+    assert_eq!(reg.url(), format!("http://{}", reg.host()));
+    assert!(reg.cert_path().is_none() && reg.credentials().is_none());
+    assert_eq!(v2_status(&reg, &HttpClient::new()), 200);
+}
+
+#[test]
+fn tls_registry_is_verified_with_its_ca_only() {
+    let reg = TestRegistry::start(RegistryOptions::plain().tls());
+    assert_eq!(reg.url(), format!("https://{}", reg.host()));
+    let ca = reg.cert_path().expect("TLS registry has a CA");
+    assert!(reg.cert_pem().unwrap().contains("BEGIN CERTIFICATE"));
+    assert_eq!(v2_status(&reg, &HttpClient::trusting(ca)), 200);
+    // Also valid for `localhost`.
+    let local = format!("https://localhost:{}/v2/", reg.port());
+    assert_eq!(HttpClient::trusting(ca).get(&local).unwrap().status, 200);
+    // Without the CA the certificate is not trusted, and plain HTTP is not served.
+    let err = HttpClient::new()
+        .get(&format!("{}/v2/", reg.url()))
+        .unwrap_err();
+    assert!(
+        err.to_lowercase().contains("certificate") || err.contains("UnknownIssuer"),
+        "{err}"
+    );
+    let plain = HttpClient::new()
+        .get(&format!("http://{}/v2/", reg.host()))
+        .unwrap();
+    assert_eq!(plain.status, 400, "plain HTTP to a TLS port");
+}
+
+#[test]
+fn auth_registry_wants_basic_credentials() {
+    let reg = TestRegistry::start(RegistryOptions::plain().auth());
+    let creds = reg.credentials().expect("credentials");
+    let url = format!("{}/v2/", reg.url());
+    let anon = HttpClient::new().get(&url).unwrap();
+    assert_eq!(anon.status, 401);
+    assert!(
+        anon.header("www-authenticate")
+            .unwrap()
+            .starts_with("Basic")
+    );
+    let ok = HttpClient::new()
+        .with_authorization(Some(creds.basic_header()))
+        .get(&url)
+        .unwrap();
+    assert_eq!(ok.status, 200);
+    let wrong = Credentials {
+        username: creds.username.clone(),
+        password: "wrong".into(),
+    };
+    let bad = HttpClient::new()
+        .with_authorization(Some(wrong.basic_header()))
+        .get(&url)
+        .unwrap();
+    assert_eq!(bad.status, 401);
+}
+
+#[test]
+fn tls_auth_registry_round_trip() {
+    let reg = TestRegistry::start(RegistryOptions::plain().tls().auth());
+    let digest = push_test_image(&reg, "secure/app", "1");
+    let got = fetch_manifest(&reg, "secure/app", "1").unwrap();
+    assert_eq!(got.status, 200);
+    assert_eq!(got.header("docker-content-digest"), Some(digest.as_str()));
+}
+
+#[test]
+fn push_then_pull_manifest_round_trip() {
+    let reg = TestRegistry::start(RegistryOptions::plain());
+    let digest = push_test_image(&reg, "app/run", "1");
+    assert!(digest.starts_with("sha256:") && digest.len() == 71);
+    let got = fetch_manifest(&reg, "app/run", "1").unwrap();
+    assert_eq!(got.status, 200);
+    assert_eq!(got.header("content-type"), Some(DOCKER_MANIFEST));
+    assert_eq!(sha256_digest(&got.body), digest);
+    let manifest = got.json();
+    let layer = manifest["layers"][0]["digest"].as_str().unwrap();
+    let blob = HttpClient::new()
+        .get(&format!("{}/v2/app/run/blobs/{layer}", reg.url()))
+        .unwrap();
+    assert_eq!(blob.status, 200);
+    assert_eq!(sha256_digest(&blob.body), layer);
+    // Same content on another registry gives the same digest; a marker changes it.
+    let other = TestRegistry::start(RegistryOptions::plain());
+    assert_eq!(push_test_image(&other, "elsewhere/run", "1"), digest);
+    assert_ne!(
+        push_test_image_marked(&other, "app/run", "1", "mirror"),
+        digest
+    );
+    assert_eq!(
+        fetch_manifest(&reg, "app/run", "missing").unwrap().status,
+        404
+    );
+}
+
+#[test]
+fn index_has_both_platforms() {
+    let reg = TestRegistry::start(RegistryOptions::plain());
+    let pushed = push_test_index(&reg, "multi/app", "1");
+    let got = fetch_manifest(&reg, "multi/app", "1").unwrap();
+    assert_eq!(got.status, 200);
+    assert_eq!(got.header("content-type"), Some(OCI_INDEX));
+    assert_eq!(sha256_digest(&got.body), pushed.digest);
+    let index = got.json();
+    let platforms: Vec<String> = index["manifests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            format!(
+                "{}/{}",
+                m["platform"]["os"].as_str().unwrap(),
+                m["platform"]["architecture"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(platforms, ["linux/amd64", "linux/arm64"]);
+    let arm = pushed.digest_for("linux/arm64").unwrap();
+    assert_ne!(arm, pushed.digest_for("linux/amd64").unwrap());
+    let child = fetch_manifest(&reg, "multi/app", arm).unwrap();
+    assert_eq!(child.status, 200);
+    assert_eq!(child.json()["config"]["mediaType"], OCI_CONFIG);
+}
+
+#[test]
+fn proxy_registry_serves_its_remote() {
+    let remote = TestRegistry::start(RegistryOptions::plain());
+    let digest = push_test_image(&remote, "library/busybox", "latest");
+    let cache = TestRegistry::start(RegistryOptions::plain().proxy_of(&remote));
+    let got = fetch_manifest(&cache, "library/busybox", "latest").unwrap();
+    assert_eq!(got.status, 200, "{}\n{}", got.text(), cache.log());
+    assert_eq!(got.header("docker-content-digest"), Some(digest.as_str()));
+    // Pushes to a pull-through cache are refused.
+    let client = HttpClient::new();
+    let push = client
+        .request(
+            "POST",
+            &format!("{}/v2/other/app/blobs/uploads/", cache.url()),
+            &[],
+            None,
+        )
+        .unwrap();
+    assert_eq!(push.status, 405, "{}", push.text());
+}
+
+#[test]
+fn blackhole_accepts_and_never_answers() {
+    let hole = Blackhole::start();
+    let client = HttpClient::with_timeout(None, Duration::from_millis(700));
+    let started = Instant::now();
+    let err = client
+        .get(&format!("http://{}/v2/", hole.host()))
+        .unwrap_err();
+    let waited = started.elapsed();
+    assert!(
+        err.to_lowercase().contains("timed out") || err.contains("timeout"),
+        "{err}"
+    );
+    assert!(waited >= Duration::from_millis(600), "{waited:?}");
+    assert!(hole.connections() >= 1);
+}
+
+#[test]
+fn refused_addr_is_refused() {
+    let addr = refused_addr();
+    assert!(addr.ip().is_loopback());
+    let err = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(2)).unwrap_err();
+    assert_eq!(err.kind(), std::io::ErrorKind::ConnectionRefused);
+}
+
+#[test]
+fn recording_proxy_forwards_and_records_headers() {
+    let backend = TestRegistry::start(RegistryOptions::plain());
+    let digest = push_test_image(&backend, "app/run", "1");
+    let proxy = RecordingProxy::start(&backend);
+    let client = HttpClient::new();
+    let url = format!("{}/v2/app/run/manifests/1", proxy.url());
+    let got = client
+        .request("GET", &url, &[("accept", MANIFEST_ACCEPT)], None)
+        .unwrap();
+    assert_eq!(got.status, 200);
+    assert_eq!(sha256_digest(&got.body), digest);
+    let head = client
+        .request(
+            "HEAD",
+            &url,
+            &[
+                ("accept", MANIFEST_ACCEPT),
+                ("authorization", "Basic c2VjcmV0"),
+            ],
+            None,
+        )
+        .unwrap();
+    assert_eq!(head.status, 200);
+    assert_eq!(
+        head.header("content-length"),
+        Some(got.body.len().to_string().as_str())
+    );
+    let seen = proxy.requests();
+    assert_eq!(seen.len(), 2);
+    assert_eq!(
+        (seen[0].method.as_str(), seen[0].path.as_str()),
+        ("GET", "/v2/app/run/manifests/1")
+    );
+    assert!(!seen[0].has_authorization());
+    assert_eq!(seen[1].method, "HEAD");
+    assert_eq!(seen[1].header("Authorization"), Some("Basic c2VjcmV0"));
+    // Pushing through the proxy works too (upload Locations are rewritten to the proxy).
+    proxy.clear();
+    TestImage::new().marker("through the proxy").push_with(
+        &client,
+        &proxy.url(),
+        "pushed/app",
+        "2",
+    );
+    assert!(proxy.requests().iter().any(|r| r.method == "PUT"));
+    assert_eq!(
+        fetch_manifest(&backend, "pushed/app", "2").unwrap().status,
+        200
+    );
+}
+
+#[test]
+fn creator_report_parses() {
+    let text = "noise\nCNB-TEST begin\nCNB-TEST argc 3\nCNB-TEST arg 0 -app\nCNB-TEST arg 1 /workspace\n\
+                CNB-TEST arg 2 img\nCNB-TEST env A=b=c\nCNB-TEST docker-socket yes\nCNB-TEST uid 0\n\
+                CNB-TEST gid 0\nCNB-TEST workspace file 1000:1001 a b.txt\nCNB-TEST platform-env K=v w\n\
+                CNB-TEST mounted cache yes\nCNB-TEST mounted launch-cache no\nCNB-TEST count cache 2\n\
+                CNB-TEST count launch-cache unwritable\nCNB-TEST exit 3\nCNB-TEST end\n";
+    let r = CreatorReport::parse(text).unwrap();
+    assert_eq!(r.args, ["-app", "/workspace", "img"]);
+    assert_eq!(r.flag("-app"), Some("/workspace"));
+    assert_eq!(r.env("A"), Some("b=c"));
+    assert!(r.docker_socket && r.cache_mounted && !r.launch_cache_mounted);
+    assert_eq!(r.workspace["a b.txt"], ("file".to_string(), 1000, 1001));
+    assert_eq!(r.platform_env["K"], "v w");
+    assert_eq!((r.cache_count, r.launch_cache_count), (Some(2), None));
+    assert_eq!(r.exit, Some(3));
+    assert!(r.complete);
+    assert!(CreatorReport::parse("nothing here").is_err());
+    assert!(CreatorReport::parse("CNB-TEST begin\nCNB-TEST bogus 1\n").is_err());
+}
+
+#[test]
+fn cnb_cmd_is_isolated_in_its_home() {
+    let home = TestHome::new();
+    let out = run_cnb(&home, ["config", "path"]);
+    // `config path` may not be implemented yet; when it is, it must point into the home.
+    if out.success() {
+        assert_eq!(out.stdout.trim(), home.config_path().display().to_string());
+    }
+    let creds = Credentials {
+        username: "u".into(),
+        password: "p".into(),
+    };
+    let path = home.write_docker_auth(&[("127.0.0.1:5000", &creds)]);
+    let json: serde_json::Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    assert_eq!(json["auths"]["127.0.0.1:5000"]["auth"], "dTpw");
+}
+
+#[test]
+fn stand_in_builder_has_builder_labels_and_env() {
+    if !docker_available() {
+        return;
+    }
+    let opts = BuilderOptions {
+        run_image_mirrors: vec!["127.0.0.1:2/mirror/run:latest".into()],
+        with_images_field: false,
+        ..BuilderOptions::with_run_image("127.0.0.1:1/cnbtest/run:1")
+    };
+    let builder = StandInBuilder::build(&opts);
+    let inspect = must_run(
+        "docker",
+        [
+            "image",
+            "inspect",
+            "--format",
+            "{{json .Config}}",
+            builder.tag(),
+        ],
+        Duration::from_secs(60),
+    );
+    let config: serde_json::Value = serde_json::from_str(&inspect).unwrap();
+    let env: Vec<&str> = config["Env"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert!(
+        env.contains(&"CNB_USER_ID=1000") && env.contains(&"CNB_GROUP_ID=1001"),
+        "{env:?}"
+    );
+    assert_eq!(config["User"], "1000:1001");
+    let labels = &config["Labels"];
+    assert_eq!(
+        labels["io.buildpacks.stack.id"],
+        "io.buildpacks.stacks.jammy"
+    );
+    assert!(labels["io.buildpacks.buildpack.order"].is_string());
+    assert!(labels["io.buildpacks.buildpack.layers"].is_string());
+    let meta: serde_json::Value =
+        serde_json::from_str(labels["io.buildpacks.builder.metadata"].as_str().unwrap()).unwrap();
+    assert_eq!(meta, opts.metadata_json());
+    assert!(meta.get("images").is_none());
+    assert_eq!(
+        meta["stack"]["runImage"]["image"],
+        "127.0.0.1:1/cnbtest/run:1"
+    );
+    assert_eq!(
+        meta["stack"]["runImage"]["mirrors"][0],
+        "127.0.0.1:2/mirror/run:latest"
+    );
+    assert_eq!(
+        meta["lifecycle"]["apis"]["platform"]["deprecated"][0],
+        "0.2"
+    );
+    // Omitting the metadata label.
+    let bare = StandInBuilder::build(&BuilderOptions {
+        raw_metadata: Some(String::new()),
+        ..BuilderOptions::default()
+    });
+    let label = must_run(
+        "docker",
+        [
+            "image",
+            "inspect",
+            "--format",
+            "{{json .Config.Labels}}",
+            bare.tag(),
+        ],
+        Duration::from_secs(60),
+    );
+    assert!(!label.contains("io.buildpacks.builder.metadata"), "{label}");
+}
+
+#[test]
+fn stand_in_creator_reports_and_exits_with_the_apps_status() {
+    if !docker_available() {
+        return;
+    }
+    let builder = StandInBuilder::build(&BuilderOptions::default());
+    let home = TestHome::new();
+    let app = home.mkdir("app");
+    std::fs::create_dir_all(app.join("src")).unwrap();
+    std::fs::write(app.join("src/main.txt"), "hello").unwrap();
+    std::fs::write(app.join("cnb-test-exit"), "3\n").unwrap();
+    let env_dir = home.mkdir("platform-env");
+    std::fs::write(env_dir.join("BP_GREETING"), "hi there").unwrap();
+    let cache = TestVolume::create();
+    let run = || {
+        docker_run(&[
+            "--user",
+            "root",
+            "--entrypoint",
+            "",
+            "-v",
+            "/var/run/docker.sock:/var/run/docker.sock",
+            "-v",
+            &format!("{}:/workspace", app.display()),
+            "-v",
+            &format!("{}:/platform/env", env_dir.display()),
+            "-v",
+            &format!("{}:/cache", cache.name()),
+            "-e",
+            "CNB_PLATFORM_API=0.13",
+            builder.tag(),
+            "/cnb/lifecycle/creator",
+            "-app",
+            "/workspace",
+            "-log-level",
+            "info",
+            "example.test/app:1",
+        ])
+    };
+    let first = run();
+    assert_eq!(first.code(), 3, "{}\n{}", first.stdout, first.stderr);
+    assert!(
+        first.stderr.contains("CNB-TEST-STDERR creator ran"),
+        "{}",
+        first.stderr
+    );
+    let r = CreatorReport::parse(&first.stdout).unwrap();
+    assert!(r.complete);
+    assert_eq!(
+        r.args,
+        [
+            "-app",
+            "/workspace",
+            "-log-level",
+            "info",
+            "example.test/app:1"
+        ]
+    );
+    assert_eq!(r.flag("-log-level"), Some("info"));
+    assert_eq!((r.uid, r.gid), (0, 0));
+    assert!(r.docker_socket);
+    assert_eq!(r.env("CNB_PLATFORM_API"), Some("0.13"));
+    assert_eq!(r.env("CNB_USER_ID"), Some("1000"));
+    assert_eq!(r.workspace["src/main.txt"].0, "file");
+    assert_eq!(r.workspace["src"].0, "dir");
+    assert_eq!(r.platform_env["BP_GREETING"], "hi there");
+    assert!(r.cache_mounted && !r.launch_cache_mounted);
+    assert_eq!(r.cache_count, Some(1));
+    assert_eq!(r.exit, Some(3));
+    // The cache volume is reused; the launch cache (not mounted) starts over.
+    std::fs::remove_file(app.join("cnb-test-exit")).unwrap();
+    let second = run();
+    assert_eq!(second.code(), 0);
+    let r2 = CreatorReport::parse(&second.stdout).unwrap();
+    assert_eq!((r2.cache_count, r2.launch_cache_count), (Some(2), Some(1)));
+    // As the builder's own user, /workspace files show their owner.
+    let as_user = docker_run(&[
+        "--entrypoint",
+        "",
+        builder.tag(),
+        "/cnb/lifecycle/creator",
+        "x",
+    ]);
+    let r3 = CreatorReport::parse(&as_user.stdout).unwrap();
+    assert_eq!((r3.uid, r3.gid), (1000, 1001));
+    assert!(!r3.docker_socket);
+}
+
+#[test]
+fn run_image_pushes_to_plain_tls_and_auth_registries() {
+    if !docker_available() {
+        return;
+    }
+    let run = StandInBuilder::build_run_image();
+    let plain = TestRegistry::start(RegistryOptions::plain());
+    let digest = push_image_as(run.tag(), &plain.image("cnbtest/run", "1"));
+    let got = fetch_manifest(&plain, "cnbtest/run", "1").unwrap();
+    assert_eq!(got.status, 200);
+    assert_eq!(sha256_digest(&got.body), digest);
+    // The temporary tag is gone again.
+    let tags = must_run(
+        "docker",
+        [
+            "image",
+            "ls",
+            "--format",
+            "{{.Repository}}",
+            "--filter",
+            &format!("reference={}/*", plain.host()),
+        ],
+        Duration::from_secs(30),
+    );
+    assert!(tags.trim().is_empty(), "{tags}");
+
+    let secure = TestRegistry::start(RegistryOptions::plain().tls().auth());
+    let digest = push_image_to(run.tag(), &secure, "cnbtest/run:2");
+    let got = fetch_manifest(&secure, "cnbtest/run", "2").unwrap();
+    assert_eq!(got.status, 200);
+    assert_eq!(got.header("docker-content-digest"), Some(digest.as_str()));
+}
+
+#[test]
+fn netns_registry_is_reachable_from_the_host_and_refused_by_docker() {
+    let Some(host) = NetnsHost::start() else {
+        return;
+    };
+    assert!(host.ip().to_string().starts_with("198.18."));
+    let reg = TestRegistry::start_in_netns(&host, RegistryOptions::plain());
+    assert_eq!(reg.host(), format!("{}:5000", host.ip()));
+    let digest = push_test_image(&reg, "insecure/app", "1");
+    let got = fetch_manifest(&reg, "insecure/app", "1").unwrap();
+    assert_eq!(got.header("docker-content-digest"), Some(digest.as_str()));
+    if docker_available() {
+        let pull = run_with_timeout(
+            std::process::Command::new("docker").args(["pull", &reg.image("insecure/app", "1")]),
+            Duration::from_secs(60),
+        )
+        .unwrap();
+        assert!(
+            !pull.success(),
+            "the daemon must refuse a non-loopback plain-HTTP registry"
+        );
+        assert!(pull.stderr.contains("HTTPS"), "{}", pull.stderr);
+    }
+    let name = host.name().to_string();
+    drop(reg);
+    drop(host);
+    let left = must_run("ip", ["netns", "list"], Duration::from_secs(10));
+    assert!(!left.contains(&name), "{left}");
+}
