@@ -4,7 +4,8 @@ use std::time::Duration;
 
 use crate::cli::PullPolicyArg;
 use crate::config::Config;
-use crate::reference::{InsecureEntry, Mirror, MirrorKey, Registry};
+use crate::error::UsageError;
+use crate::reference::{InsecureEntry, Mirror, MirrorKey, Registry, parse_mirror_flag};
 
 /// The default probe timeout for a registry candidate (SPEC §4).
 pub const DEFAULT_REGISTRY_TIMEOUT: Duration = Duration::from_secs(3);
@@ -65,14 +66,83 @@ impl RegistrySettings {
         config: &Config,
         args: &crate::cli::RegistryArgs,
     ) -> anyhow::Result<RegistrySettings> {
-        let _ = (config, args);
-        todo!()
+        let mut mirrors: Vec<(MirrorKey, Vec<Mirror>)> = Vec::new();
+        for flag in &args.registry_mirrors {
+            let (key, mirror) = parse_mirror_flag(flag)?;
+            match mirrors.iter_mut().find(|(k, _)| *k == key) {
+                Some((_, list)) => list.push(mirror),
+                None => mirrors.push((key, vec![mirror])),
+            }
+        }
+        for entry in &config.registry_mirrors {
+            mirrors.push((entry.key.clone(), entry.mirrors.clone()));
+        }
+
+        let mut insecure: Vec<InsecureEntry> = Vec::new();
+        for flag in &args.insecure_registries {
+            let entry = InsecureEntry::parse(flag)?;
+            if !insecure.contains(&entry) {
+                insecure.push(entry);
+            }
+        }
+        for entry in &config.insecure_registries {
+            if !insecure.contains(entry) {
+                insecure.push(entry.clone());
+            }
+        }
+
+        let timeout = match args.registry_timeout {
+            None => DEFAULT_REGISTRY_TIMEOUT,
+            Some(secs) => parse_timeout(secs)?,
+        };
+        Ok(RegistrySettings {
+            mirrors,
+            insecure,
+            timeout,
+        })
     }
 
     /// The candidates' mirrors for `registry`, in preference order: flag mirrors for it
     /// (or for `*` when it has none of its own), then configured ones; duplicates removed.
+    ///
+    /// A registry's own entries (from flags or the config) win over `*` entries: `*`
+    /// applies only when no entry anywhere names the registry. A mirror that is the
+    /// registry itself is dropped (the original is always the last candidate anyway).
     pub fn mirrors_for(&self, registry: &Registry) -> Vec<Mirror> {
-        let _ = registry;
-        todo!()
+        let own = |key: &MirrorKey| matches!(key, MirrorKey::Registry(r) if r == registry);
+        let has_own = self.mirrors.iter().any(|(key, _)| own(key));
+        let wanted = |key: &MirrorKey| {
+            if has_own {
+                own(key)
+            } else {
+                *key == MirrorKey::Any
+            }
+        };
+        let mut out: Vec<Mirror> = Vec::new();
+        for (_, list) in self.mirrors.iter().filter(|(key, _)| wanted(key)) {
+            for mirror in list {
+                if mirror.is_same_as(registry) {
+                    continue;
+                }
+                // `m` and `https://m` are the same place: compare the spelled-out URL.
+                if out.iter().any(|m| m.url() == mirror.url()) {
+                    continue;
+                }
+                out.push(mirror.clone());
+            }
+        }
+        out
     }
+}
+
+/// The longest probe timeout accepted (an hour): anything longer is a typo.
+const MAX_REGISTRY_TIMEOUT_SECS: f64 = 3600.0;
+
+fn parse_timeout(secs: f64) -> Result<Duration, UsageError> {
+    if !secs.is_finite() || secs <= 0.0 || secs > MAX_REGISTRY_TIMEOUT_SECS {
+        return Err(UsageError(format!(
+            "invalid --registry-timeout '{secs}'; expected a number of seconds greater than 0 and at most {MAX_REGISTRY_TIMEOUT_SECS}"
+        )));
+    }
+    Ok(Duration::from_secs_f64(secs))
 }

@@ -1,11 +1,153 @@
-//! `cnb resolve`.
+//! `cnb resolve`: where cnb would fetch each image from, and why.
+//!
+//! Every image is resolved concurrently through one [`Resolver`]; stdout gets the
+//! candidates with their outcomes and latencies (text or SPEC §1's JSON), stderr the
+//! status lines and warnings. Exit status 1 when any image has no usable candidate.
 
 use std::process::ExitCode;
+use std::sync::Arc;
 
-use crate::cli::{GlobalArgs, ResolveArgs};
+use anyhow::Context;
+use serde_json::{Value, json};
+
+use crate::cli::{GlobalArgs, OutputFormat, ResolveArgs};
+use crate::config::{self, Config};
+use crate::reference::ImageRef;
+use crate::registry::{CandidateStatus, Platform, Resolution, Resolver};
+use crate::settings::RegistrySettings;
 use crate::ui::Ui;
 
 pub fn run(global: &GlobalArgs, args: ResolveArgs, ui: &Ui) -> anyhow::Result<ExitCode> {
-    let _ = (global, args, ui);
-    anyhow::bail!("cnb resolve is not built yet")
+    // Bad input first (exit status 2), before any file or network work.
+    let images = args
+        .images
+        .iter()
+        .map(|given| ImageRef::parse(given))
+        .collect::<Result<Vec<_>, _>>()?;
+    let location = config::locate(global.config.as_deref())?;
+    let config = Config::load(&location.path)?;
+    let settings = RegistrySettings::resolve(&config, &args.registry)?;
+
+    let runtime = crate::app::runtime()?;
+    let results = runtime.block_on(async {
+        let platform = Platform::detect(args.docker_host.as_deref()).await;
+        ui.verbose(
+            1,
+            format!(
+                "resolving for {platform}; probe timeout {} ms",
+                settings.timeout.as_millis()
+            ),
+        );
+        let resolver = Resolver::new(settings, platform).with_ui(ui.clone());
+        let results = resolver.resolve_all(&images).await;
+        (results, resolver.platform().clone())
+    });
+    let (results, platform) = results;
+
+    match args.output.output {
+        OutputFormat::Text => print_text(&args.images, &results, ui),
+        OutputFormat::Json => {
+            let value = to_json(&args.images, &results, &platform);
+            let text = serde_json::to_string_pretty(&value).context("could not write JSON")?;
+            ui.data(text);
+        }
+    }
+
+    let errors: Vec<String> = results
+        .iter()
+        .filter_map(|r| r.error())
+        .map(|e| e.to_string())
+        .collect();
+    match errors.len() {
+        0 => Ok(ExitCode::SUCCESS),
+        1 => Err(anyhow::anyhow!("{}", errors[0])),
+        n => Err(anyhow::anyhow!(
+            "{n} of {} images could not be resolved: {}",
+            results.len(),
+            errors.join(" | ")
+        )),
+    }
+}
+
+fn print_text(given: &[String], results: &[Arc<Resolution>], ui: &Ui) {
+    for (i, resolution) in results.iter().enumerate() {
+        if i > 0 {
+            ui.data("");
+        }
+        let chosen = resolution
+            .chosen()
+            .map(|c| c.location.to_string())
+            .unwrap_or_else(|| "not found anywhere".to_string());
+        let asked = given.get(i).map(String::as_str).unwrap_or_default();
+        let image = resolution.image.to_string();
+        if asked == image {
+            ui.data(format!("{image} -> {chosen}"));
+        } else {
+            ui.data(format!("{asked} ({image}) -> {chosen}"));
+        }
+        let width = resolution
+            .candidates
+            .iter()
+            .map(|c| c.location.to_string().len())
+            .max()
+            .unwrap_or(0);
+        for (n, c) in resolution.candidates.iter().enumerate() {
+            let outcome = match &c.status {
+                CandidateStatus::Chosen => "chosen".to_string(),
+                CandidateStatus::Failed(reason) => format!("failed: {reason}"),
+                CandidateStatus::Unused => "not needed".to_string(),
+            };
+            let time = match c.millis {
+                Some(ms) => format!("{ms:>5} ms"),
+                None => "    - ms".to_string(),
+            };
+            let kind = if c.mirror.is_some() {
+                "mirror  "
+            } else {
+                "original"
+            };
+            ui.data(format!(
+                "  {}. {kind}  {:<width$}  {time}  {outcome}",
+                n + 1,
+                c.location.to_string()
+            ));
+        }
+        if resolution.chosen().is_some() {
+            if let Some(digest) = &resolution.digest {
+                ui.verbose(1, format!("{}: digest {digest}", resolution.image));
+            }
+        }
+    }
+}
+
+/// SPEC §1's shape, plus `digest` and `platform` per image and `hint` per candidate.
+fn to_json(given: &[String], results: &[Arc<Resolution>], platform: &Platform) -> Value {
+    Value::Array(
+        results
+            .iter()
+            .enumerate()
+            .map(|(i, r)| {
+                let candidates: Vec<Value> = r
+                    .candidates
+                    .iter()
+                    .map(|c| {
+                        json!({
+                            "location": c.location.to_string(),
+                            "status": c.status_str(),
+                            "reason": c.failure().map(ToString::to_string),
+                            "millis": c.millis,
+                            "hint": c.hint(),
+                        })
+                    })
+                    .collect();
+                json!({
+                    "image": given.get(i).cloned().unwrap_or_else(|| r.image.to_string()),
+                    "chosen": r.chosen().map(|c| c.location.to_string()),
+                    "candidates": candidates,
+                    "digest": r.digest,
+                    "platform": platform.to_string(),
+                })
+            })
+            .collect(),
+    )
 }

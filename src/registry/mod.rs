@@ -7,11 +7,36 @@
 //! answered wins, and no earlier candidate is waited on past the timeout.
 //! Results are memoised per [`Resolver`] (one per process). Docker is not used here.
 
-use std::fmt;
-use std::sync::Arc;
+//!
+//! Submodules: [`policy`] (TLS/HTTP per host), [`probe`] (one manifest request and
+//! what its failure means), [`platform`] (which manifest of an index).
 
-use crate::reference::{ImageRef, Mirror, Registry};
+mod platform;
+pub mod policy;
+pub mod probe;
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use futures_util::stream::FuturesUnordered;
+use oci_client::client::{ClientConfig, ClientProtocol};
+use oci_client::manifest::ImageIndexEntry;
+use oci_client::secrets::RegistryAuth;
+use oci_client::{Client, Reference};
+use thiserror::Error;
+use tokio::sync::OnceCell;
+use tokio::time::Instant;
+
+use crate::credentials::{self, Credential};
+use crate::reference::{ImageRef, Mirror, Registry, Scheme};
 use crate::settings::RegistrySettings;
+use crate::ui::Ui;
+
+pub use platform::DAEMON_TIMEOUT;
+use probe::{Attempt, Found, TransportFailure};
 
 /// The platform a multi-platform index is resolved for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,13 +44,6 @@ pub struct Platform {
     pub os: String,
     pub architecture: String,
     pub variant: Option<String>,
-}
-
-impl Platform {
-    /// `linux` and the host's architecture in OCI spelling (`amd64`, `arm64`, ...).
-    pub fn host_linux() -> Platform {
-        todo!()
-    }
 }
 
 /// Why a candidate was not used. `Display` is the reason shown to users.
@@ -49,8 +67,17 @@ pub enum ProbeFailure {
 
 impl fmt::Display for ProbeFailure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let _ = f;
-        todo!()
+        match self {
+            ProbeFailure::Refused => write!(f, "connection refused"),
+            ProbeFailure::TimedOut { millis } => {
+                write!(f, "no answer within {millis} ms (timed out)")
+            }
+            ProbeFailure::NotFound => write!(f, "image not found (404)"),
+            ProbeFailure::Unauthorized { detail } => write!(f, "unauthorized: {detail}"),
+            ProbeFailure::Tls { detail, .. } => write!(f, "TLS failure: {detail}"),
+            ProbeFailure::Server { status } => write!(f, "server error (HTTP {status})"),
+            ProbeFailure::Other { detail } => write!(f, "{detail}"),
+        }
     }
 }
 
@@ -74,6 +101,44 @@ pub struct Candidate {
     pub millis: Option<u64>,
 }
 
+impl Candidate {
+    /// The reason this candidate failed, if it did.
+    pub fn failure(&self) -> Option<&ProbeFailure> {
+        match &self.status {
+            CandidateStatus::Failed(reason) => Some(reason),
+            _ => None,
+        }
+    }
+
+    /// `chosen`, `failed` or `unused` (the JSON spelling).
+    pub fn status_str(&self) -> &'static str {
+        match self.status {
+            CandidateStatus::Chosen => "chosen",
+            CandidateStatus::Failed(_) => "failed",
+            CandidateStatus::Unused => "unused",
+        }
+    }
+
+    /// The command that would let cnb through a TLS failure on this candidate's host.
+    pub fn hint(&self) -> Option<String> {
+        match self.failure() {
+            Some(ProbeFailure::Tls {
+                insecure_hint: true,
+                ..
+            }) => Some(insecure_hint(self.location.registry())),
+            _ => None,
+        }
+    }
+}
+
+/// `if you trust <host>, allow it: cnb config insecure-registries add <host>`.
+pub fn insecure_hint(registry: &Registry) -> String {
+    let key = registry.key();
+    format!(
+        "if you trust {key}, allow plain HTTP and unverified TLS for it with `cnb config insecure-registries add {key}` (or --insecure-registry {key} for one run)"
+    )
+}
+
 /// The outcome of resolving one image.
 #[derive(Debug, Clone)]
 pub struct Resolution {
@@ -91,6 +156,51 @@ impl Resolution {
             .iter()
             .find(|c| c.status == CandidateStatus::Chosen)
     }
+
+    /// The error to show when no candidate had the image (`None` when one did).
+    pub fn error(&self) -> Option<ResolveError> {
+        if self.chosen().is_some() {
+            return None;
+        }
+        Some(ResolveError {
+            image: self.image.to_string(),
+            failures: self
+                .candidates
+                .iter()
+                .map(|c| {
+                    let mut reason = c
+                        .failure()
+                        .map(ToString::to_string)
+                        .unwrap_or_else(|| "not probed".to_string());
+                    if let Some(hint) = c.hint() {
+                        reason.push_str(&format!(" ({hint})"));
+                    }
+                    (c.location.to_string(), reason)
+                })
+                .collect(),
+        })
+    }
+}
+
+/// No candidate had the image. Lists every candidate with its reason (one line).
+#[derive(Debug, Clone, Error)]
+pub struct ResolveError {
+    pub image: String,
+    /// `(location, reason)` in preference order.
+    pub failures: Vec<(String, String)>,
+}
+
+impl fmt::Display for ResolveError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "could not fetch {} from any location: ", self.image)?;
+        for (i, (location, reason)) in self.failures.iter().enumerate() {
+            if i > 0 {
+                write!(f, "; ")?;
+            }
+            write!(f, "{location}: {reason}")?;
+        }
+        Ok(())
+    }
 }
 
 /// How cnb (and the daemon, and the lifecycle) may talk to one registry host.
@@ -102,15 +212,50 @@ pub struct Transport {
     pub skip_tls_verify: bool,
 }
 
+/// What cnb knows about one registry host during a process.
+#[derive(Default)]
+struct Host {
+    insecure: OnceCell<bool>,
+    transport: OnceCell<Transport>,
+    /// `Err` holds a message without secrets.
+    credential: OnceCell<Result<Option<Credential>, String>>,
+    /// The scheme the host answered HTTP on.
+    scheme: Mutex<Option<Scheme>>,
+    clients: Mutex<HashMap<Scheme, Client>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic while holding one of these maps leaves it usable: its entries stay valid.
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 /// Resolves images against one invocation's registry settings. Cheap to share (`Arc`).
 pub struct Resolver {
     settings: RegistrySettings,
     platform: Platform,
+    ui: Ui,
+    memo: Mutex<HashMap<ImageRef, Arc<OnceCell<Arc<Resolution>>>>>,
+    hosts: Mutex<HashMap<Registry, Arc<Host>>>,
 }
 
 impl Resolver {
+    /// A resolver that reports (status lines, warnings) through [`Ui::plain`];
+    /// see [`Resolver::with_ui`].
     pub fn new(settings: RegistrySettings, platform: Platform) -> Resolver {
-        Resolver { settings, platform }
+        Resolver {
+            settings,
+            platform,
+            ui: Ui::plain(),
+            memo: Mutex::new(HashMap::new()),
+            hosts: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Reports through `ui`: `Using mirror ...` status lines and a warning per failed
+    /// mirror when an image is resolved, probe detail with `-v`/`-vv`.
+    pub fn with_ui(mut self, ui: Ui) -> Resolver {
+        self.ui = ui;
+        self
     }
 
     pub fn settings(&self) -> &RegistrySettings {
@@ -123,36 +268,470 @@ impl Resolver {
 
     /// Resolves one image; the answer is computed once per process and shared.
     pub async fn resolve(&self, image: &ImageRef) -> Arc<Resolution> {
-        let _ = image;
-        todo!()
+        let cell = lock(&self.memo).entry(image.clone()).or_default().clone();
+        cell.get_or_init(|| async {
+            let resolution = Arc::new(self.compute(image).await);
+            self.report(&resolution);
+            resolution
+        })
+        .await
+        .clone()
     }
 
     /// Resolves several images concurrently, in the order given.
     pub async fn resolve_all(&self, images: &[ImageRef]) -> Vec<Arc<Resolution>> {
-        let _ = images;
-        todo!()
+        futures_util::future::join_all(images.iter().map(|image| self.resolve(image))).await
     }
 
     /// Whether `registry` is covered by an insecure entry (host, host:port, or CIDR,
     /// with host names resolved).
     pub async fn is_insecure(&self, registry: &Registry) -> bool {
-        let _ = registry;
-        todo!()
+        let host = self.host(registry);
+        *host
+            .insecure
+            .get_or_init(|| policy::is_insecure(&self.settings.insecure, registry))
+            .await
     }
 
     /// The transport policy for `registry` (SPEC §5).
     pub async fn transport(&self, registry: &Registry) -> Transport {
-        let _ = registry;
-        todo!()
+        let host = self.host(registry);
+        *host
+            .transport
+            .get_or_init(|| async {
+                let insecure = self.is_insecure(registry).await;
+                let http_mirror = self.settings.mirrors.iter().any(|(_, list)| {
+                    list.iter()
+                        .any(|m| m.scheme() == Scheme::Http && m.registry() == registry)
+                });
+                policy::transport(registry.is_loopback(), insecure, http_mirror)
+            })
+            .await
     }
 
     /// An oci-client configured for `registry`'s transport, with its credentials,
     /// for fetching an image cnb loads into the daemon itself.
-    pub async fn client_for(
+    ///
+    /// The client speaks the scheme the registry answered on when it was probed; for
+    /// a host not probed yet whose transport allows plain HTTP, one manifest request
+    /// decides (HTTPS first). Index manifests resolve to [`Resolver::platform`].
+    pub async fn client_for(&self, registry: &Registry) -> anyhow::Result<(Client, RegistryAuth)> {
+        let host = self.host(registry);
+        let transport = self.transport(registry).await;
+        let auth = self
+            .credential(registry, &host)
+            .await
+            .map_err(anyhow::Error::msg)?
+            .map(|c| c.registry_auth())
+            .unwrap_or(RegistryAuth::Anonymous);
+        let known = *lock(&host.scheme);
+        let scheme = match known {
+            Some(scheme) => scheme,
+            None if !transport.allow_http => Scheme::Https,
+            None => {
+                let probe =
+                    ImageRef::parse(&format!("{}/cnb/scheme-check:latest", registry.key()))?;
+                let _ =
+                    tokio::time::timeout(self.settings.timeout, self.probe_candidate(&probe, None))
+                        .await;
+                let learned = *lock(&host.scheme);
+                learned.unwrap_or(Scheme::Https)
+            }
+        };
+        let client = self.client(&host, scheme, transport)?;
+        Ok((client, auth))
+    }
+
+    fn host(&self, registry: &Registry) -> Arc<Host> {
+        lock(&self.hosts)
+            .entry(registry.clone())
+            .or_default()
+            .clone()
+    }
+
+    async fn credential(
         &self,
         registry: &Registry,
-    ) -> anyhow::Result<(oci_client::Client, oci_client::secrets::RegistryAuth)> {
-        let _ = registry;
-        todo!()
+        host: &Host,
+    ) -> Result<Option<Credential>, String> {
+        host.credential
+            .get_or_init(|| async {
+                let registry = registry.clone();
+                // Credential helpers are processes and the config is a file: keep them
+                // off the async threads.
+                match tokio::task::spawn_blocking(move || credentials::lookup(&registry)).await {
+                    Ok(Ok(found)) => Ok(found),
+                    Ok(Err(e)) => Err(format!("{e:#}")),
+                    Err(e) => Err(format!("the credential lookup failed: {e}")),
+                }
+            })
+            .await
+            .clone()
+    }
+
+    fn client(&self, host: &Host, scheme: Scheme, transport: Transport) -> anyhow::Result<Client> {
+        if let Some(client) = lock(&host.clients).get(&scheme) {
+            return Ok(client.clone());
+        }
+        let platform = self.platform.clone();
+        let config = ClientConfig {
+            protocol: match scheme {
+                Scheme::Http => ClientProtocol::Http,
+                Scheme::Https => ClientProtocol::Https,
+            },
+            accept_invalid_certificates: transport.skip_tls_verify,
+            platform_resolver: Some(Box::new(move |entries: &[ImageIndexEntry]| {
+                select_entry(entries, &platform)
+            })),
+            connect_timeout: Some(self.settings.timeout),
+            user_agent: concat!("cnb/", env!("CARGO_PKG_VERSION")),
+            ..ClientConfig::default()
+        };
+        let client = Client::try_from(config)
+            .map_err(|e| anyhow::anyhow!("could not set up a registry client: {e}"))?;
+        lock(&host.clients).insert(scheme, client.clone());
+        Ok(client)
+    }
+
+    /// Probes every candidate at once and picks the first in preference order that has
+    /// the image, never waiting for any past `start + timeout`.
+    async fn compute(&self, image: &ImageRef) -> Resolution {
+        let mirrors = self.settings.mirrors_for(image.registry());
+        let mut specs: Vec<(ImageRef, Option<Mirror>)> = mirrors
+            .into_iter()
+            .map(|m| (m.location_for(image), Some(m)))
+            .collect();
+        specs.push((image.clone(), None));
+        let n = specs.len();
+
+        let start = Instant::now();
+        let deadline = start + self.settings.timeout;
+        let timeout_ms = millis(self.settings.timeout);
+        let mut pending: FuturesUnordered<_> = specs
+            .iter()
+            .enumerate()
+            .map(|(i, (location, mirror))| async move {
+                let result = self.probe_candidate(location, mirror.as_ref()).await;
+                (i, result, millis(start.elapsed()))
+            })
+            .collect();
+
+        let mut outcomes: Vec<Option<(Result<Found, ProbeFailure>, u64)>> = vec![None; n];
+        let mut chosen: Option<usize> = None;
+        let mut next = 0;
+        loop {
+            while next < n {
+                match &outcomes[next] {
+                    Some((Ok(_), _)) => {
+                        chosen = Some(next);
+                        break;
+                    }
+                    Some((Err(_), _)) => next += 1,
+                    None => break,
+                }
+            }
+            if chosen.is_some() || next >= n {
+                break;
+            }
+            match tokio::time::timeout_at(deadline, pending.next()).await {
+                Ok(Some((i, result, ms))) => {
+                    self.ui.verbose(
+                        1,
+                        format!(
+                            "probe {}: {} in {ms} ms",
+                            specs[i].0,
+                            match &result {
+                                Ok(found) => format!("has it ({})", found.digest),
+                                Err(reason) => reason.to_string(),
+                            }
+                        ),
+                    );
+                    outcomes[i] = Some((result, ms));
+                }
+                Ok(None) => break,
+                Err(_) => {
+                    for (i, outcome) in outcomes.iter_mut().enumerate() {
+                        if outcome.is_none() {
+                            self.ui.verbose(
+                                1,
+                                format!("probe {}: no answer within {timeout_ms} ms", specs[i].0),
+                            );
+                            *outcome = Some((
+                                Err(ProbeFailure::TimedOut { millis: timeout_ms }),
+                                timeout_ms,
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+        // Later candidates' probes are not needed any more: dropping them cancels them.
+        drop(pending);
+
+        let mut digest = None;
+        let candidates = specs
+            .into_iter()
+            .zip(outcomes)
+            .enumerate()
+            .map(|(i, ((location, mirror), outcome))| {
+                let ms = outcome.as_ref().map(|(_, ms)| *ms);
+                let status = match (chosen, outcome) {
+                    (Some(c), Some((Ok(found), _))) if c == i => {
+                        digest = Some(found.digest);
+                        CandidateStatus::Chosen
+                    }
+                    (Some(c), _) if i > c => CandidateStatus::Unused,
+                    (_, Some((Err(reason), _))) => CandidateStatus::Failed(reason),
+                    (_, Some((Ok(_), _))) => CandidateStatus::Unused,
+                    (_, None) => CandidateStatus::Failed(ProbeFailure::Other {
+                        detail: "the probe did not finish".to_string(),
+                    }),
+                };
+                Candidate {
+                    location,
+                    mirror,
+                    status,
+                    millis: ms,
+                }
+            })
+            .collect();
+        Resolution {
+            image: image.clone(),
+            candidates,
+            digest,
+        }
+    }
+
+    /// One candidate: its host's transport and credentials, then a manifest request
+    /// (HTTPS, then plain HTTP where the host allows it and HTTPS got no HTTP answer).
+    async fn probe_candidate(
+        &self,
+        location: &ImageRef,
+        mirror: Option<&Mirror>,
+    ) -> Result<Found, ProbeFailure> {
+        let registry = location.registry();
+        let host = self.host(registry);
+        let transport = self.transport(registry).await;
+        let credential = self
+            .credential(registry, &host)
+            .await
+            .map_err(|detail| ProbeFailure::Other { detail })?;
+        let auth = credential
+            .as_ref()
+            .map(Credential::registry_auth)
+            .unwrap_or(RegistryAuth::Anonymous);
+        let reference = to_reference(location);
+
+        let forced_http = mirror.is_some_and(|m| m.scheme() == Scheme::Http);
+        let known = *lock(&host.scheme);
+        let schemes: &[Scheme] = if forced_http {
+            &[Scheme::Http]
+        } else if let Some(Scheme::Http) = known {
+            &[Scheme::Http]
+        } else if known == Some(Scheme::Https) || !transport.allow_http {
+            &[Scheme::Https]
+        } else {
+            &[Scheme::Https, Scheme::Http]
+        };
+
+        let who = match &credential {
+            Some(c) => format!(
+                "with credentials for {} ({})",
+                credentials::auth_key(registry),
+                c.describe()
+            ),
+            None => "anonymously".to_string(),
+        };
+        let mut last = None;
+        for (k, scheme) in schemes.iter().enumerate() {
+            let scheme_str = match scheme {
+                Scheme::Http => "http",
+                Scheme::Https => "https",
+            };
+            self.ui.verbose(
+                2,
+                format!(
+                    "probe {location}: GET {scheme_str}://{}/v2/{}/manifests/{} {who}{}",
+                    registry.key(),
+                    reference.repository(),
+                    reference.digest().or(reference.tag()).unwrap_or("latest"),
+                    if transport.skip_tls_verify && *scheme == Scheme::Https {
+                        " (TLS not verified: insecure registry)"
+                    } else {
+                        ""
+                    }
+                ),
+            );
+            let client =
+                self.client(&host, *scheme, transport)
+                    .map_err(|e| ProbeFailure::Other {
+                        detail: format!("{e:#}"),
+                    })?;
+            match probe::attempt(&client, &reference, &auth, &self.platform).await {
+                Attempt::Found(found) => {
+                    *lock(&host.scheme) = Some(*scheme);
+                    return Ok(found);
+                }
+                Attempt::Failed(failure) => {
+                    *lock(&host.scheme) = Some(*scheme);
+                    return Err(explain(failure, registry, credential.as_ref()));
+                }
+                Attempt::Transport(failure) => {
+                    let more = k + 1 < schemes.len();
+                    let fallback = matches!(
+                        failure,
+                        TransportFailure::Refused
+                            | TransportFailure::NotTls(_)
+                            | TransportFailure::Other(_)
+                    );
+                    if more && fallback {
+                        self.ui.verbose(
+                            2,
+                            format!(
+                                "probe {location}: HTTPS got no HTTP answer ({}); trying plain HTTP",
+                                transport_text(&failure)
+                            ),
+                        );
+                        last = Some(failure);
+                        continue;
+                    }
+                    return Err(to_failure(failure, *scheme, transport));
+                }
+            }
+        }
+        Err(last
+            .map(|f| to_failure(f, Scheme::Https, transport))
+            .unwrap_or(ProbeFailure::Other {
+                detail: "no scheme to try".to_string(),
+            }))
+    }
+
+    /// Status lines and warnings for a fresh resolution.
+    fn report(&self, resolution: &Resolution) {
+        for candidate in &resolution.candidates {
+            if let (Some(mirror), Some(reason)) = (&candidate.mirror, candidate.failure()) {
+                self.ui.warn(format!(
+                    "mirror {} failed for {}: {reason}",
+                    mirror_name(mirror),
+                    resolution.image
+                ));
+                if let Some(hint) = candidate.hint() {
+                    self.ui.hint(hint);
+                }
+            }
+        }
+        if let Some(chosen) = resolution.chosen() {
+            match &chosen.mirror {
+                Some(mirror) => self.ui.status(format!(
+                    "Using mirror {} for {}",
+                    mirror_name(mirror),
+                    resolution.image
+                )),
+                None if resolution.candidates.len() > 1 => self.ui.status(format!(
+                    "Using {} for {} (no mirror had it)",
+                    resolution.image.registry(),
+                    resolution.image
+                )),
+                None => {}
+            }
+        }
+    }
+}
+
+/// A mirror as shown in status lines: host, port and prefix, with `http://` kept.
+pub fn mirror_name(mirror: &Mirror) -> String {
+    let mut name = match mirror.scheme() {
+        Scheme::Http => format!("http://{}", mirror.registry().key()),
+        Scheme::Https => mirror.registry().key(),
+    };
+    if let Some(prefix) = mirror.prefix() {
+        name.push('/');
+        name.push_str(prefix);
+    }
+    name
+}
+
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// The oci-client reference for a location (digest wins over tag).
+fn to_reference(location: &ImageRef) -> Reference {
+    let registry = location.registry().key();
+    let repository = location.repository().to_string();
+    match (location.digest(), location.tag()) {
+        (Some(digest), _) => Reference::with_digest(registry, repository, digest.to_string()),
+        (None, tag) => {
+            Reference::with_tag(registry, repository, tag.unwrap_or("latest").to_string())
+        }
+    }
+}
+
+fn select_entry(entries: &[ImageIndexEntry], platform: &Platform) -> Option<String> {
+    let converted: Vec<platform::IndexEntry> = entries
+        .iter()
+        .map(|e| platform::IndexEntry {
+            digest: e.digest.clone(),
+            platform: e.platform.as_ref().map(|p| platform::EntryPlatform {
+                os: p.os.to_string(),
+                architecture: p.architecture.to_string(),
+                variant: p.variant.clone(),
+            }),
+        })
+        .collect();
+    platform::select(&converted, platform).map(|e| e.digest.clone())
+}
+
+/// Adds what cnb knows about the credentials to an authorization failure.
+fn explain(
+    failure: ProbeFailure,
+    registry: &Registry,
+    credential: Option<&Credential>,
+) -> ProbeFailure {
+    match failure {
+        ProbeFailure::Unauthorized { detail } => ProbeFailure::Unauthorized {
+            detail: match credential {
+                None => format!(
+                    "{detail}; no credentials for {} in the Docker config (docker login {})",
+                    credentials::auth_key(registry),
+                    registry.key()
+                ),
+                Some(_) => format!(
+                    "{detail}; the credentials for {} were refused",
+                    credentials::auth_key(registry)
+                ),
+            },
+        },
+        other => other,
+    }
+}
+
+fn transport_text(failure: &TransportFailure) -> String {
+    match failure {
+        TransportFailure::Refused => "connection refused".to_string(),
+        TransportFailure::Certificate(d)
+        | TransportFailure::NotTls(d)
+        | TransportFailure::Tls(d)
+        | TransportFailure::Other(d) => d.clone(),
+    }
+}
+
+/// A transport failure as the reason shown for the candidate.
+fn to_failure(failure: TransportFailure, scheme: Scheme, transport: Transport) -> ProbeFailure {
+    match failure {
+        TransportFailure::Refused => ProbeFailure::Refused,
+        TransportFailure::Certificate(detail) | TransportFailure::Tls(detail) => {
+            ProbeFailure::Tls {
+                detail,
+                insecure_hint: !transport.skip_tls_verify,
+            }
+        }
+        TransportFailure::NotTls(detail) if scheme == Scheme::Https => ProbeFailure::Tls {
+            detail,
+            insecure_hint: !transport.allow_http,
+        },
+        TransportFailure::NotTls(detail) | TransportFailure::Other(detail) => {
+            ProbeFailure::Other { detail }
+        }
     }
 }
