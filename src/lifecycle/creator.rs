@@ -1,0 +1,934 @@
+//! The creator container (SPEC §7.7): command, flags, `CNB_*` environment, mounts,
+//! user and network, from facts the build gathered.
+//!
+//! "The registries the lifecycle will reach" are the registries of the names it is
+//! given (the output image and `-run-image`) plus, for each of those, the registry
+//! mirror chosen for it. In daemon mode the lifecycle reads and writes images through
+//! the Docker socket, but it is still told these names, so the insecure, mirror and
+//! network settings are made consistent for them.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::fmt;
+use std::net::IpAddr;
+use std::path::Path;
+
+use base64::Engine as _;
+use sha2::{Digest, Sha256};
+
+use super::ContainerSpec;
+use super::metadata::BuilderMetadata;
+use super::platform_api::ApiVersion;
+use crate::credentials::Credential;
+use crate::env_vars::lifecycle::{
+    CNB_INSECURE_REGISTRIES, CNB_PLATFORM_API, CNB_REGISTRY_AUTH, CNB_REGISTRY_MIRRORS,
+};
+use crate::error::UsageError;
+use crate::reference::{ImageRef, InsecureEntry, Mirror, Registry};
+
+/// The lifecycle binary cnb runs.
+pub const CREATOR: &str = "/cnb/lifecycle/creator";
+/// Where the app is uploaded.
+pub const APP_DIR: &str = "/workspace";
+/// Where the build-cache volume is mounted.
+pub const CACHE_DIR: &str = "/cache";
+/// Where the launch-cache volume is mounted (daemon mode).
+pub const LAUNCH_CACHE_DIR: &str = "/launch-cache";
+/// Where the user's `--env` values are written, one file per variable.
+pub const PLATFORM_ENV_DIR: &str = "/platform/env";
+/// Where the Docker socket is bound in daemon mode.
+pub const DOCKER_SOCKET_TARGET: &str = "/var/run/docker.sock";
+
+/// The lifecycle's `-log-level`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LogLevel {
+    /// `-v` (any count).
+    Debug,
+    /// The default.
+    #[default]
+    Info,
+    /// `-q`: the lifecycle's warnings and errors only.
+    Warn,
+}
+
+impl LogLevel {
+    /// `-v`/`-vv` → debug, `-q` → warn, else info.
+    pub fn from_verbosity(verbosity: u8, quiet: bool) -> LogLevel {
+        if quiet {
+            LogLevel::Warn
+        } else if verbosity > 0 {
+            LogLevel::Debug
+        } else {
+            LogLevel::Info
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LogLevel::Debug => "debug",
+            LogLevel::Info => "info",
+            LogLevel::Warn => "warn",
+        }
+    }
+}
+
+impl fmt::Display for LogLevel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Everything [`creator_spec`] needs. All of it was found out by the build.
+#[derive(Debug, Clone)]
+pub struct CreatorInputs<'a> {
+    /// The image being built (the creator's last argument).
+    pub output: &'a ImageRef,
+    /// The builder (its original name is the container image; its uid/gid own the app).
+    pub builder: &'a BuilderMetadata,
+    /// From [`BuilderMetadata::negotiate_platform_api`].
+    pub platform_api: ApiVersion,
+    /// The chosen run-image candidate, by its own name.
+    pub run_image: &'a ImageRef,
+    /// Where that run image is fetched from (a registry-mirror location, or `run_image` itself).
+    pub run_image_fetch: &'a ImageRef,
+    /// `--publish`.
+    pub publish: bool,
+    pub log_level: LogLevel,
+    /// Insecure entries in effect (flags and config).
+    pub insecure: &'a [InsecureEntry],
+    /// Addresses registry host names resolved to (for CIDR entries and loopback detection),
+    /// keyed by [`Registry::host`]. Hosts not in the map are treated as unresolved.
+    pub resolved: &'a HashMap<String, Vec<IpAddr>>,
+    /// The mirror chosen (probed and reachable) for each registry, from the resolutions.
+    pub chosen_mirrors: &'a [(Registry, Mirror)],
+    /// Credentials per registry host (only used with `--publish`).
+    pub credentials: &'a BTreeMap<Registry, Credential>,
+    /// From [`parse_user_env`].
+    pub platform_env: BTreeMap<String, String>,
+    /// `--network`.
+    pub network: Option<&'a str>,
+    /// Host path of the Docker socket to bind in daemon mode (`/var/run/docker.sock`).
+    pub docker_socket: &'a str,
+    /// The app directory (`--path`).
+    pub app_dir: &'a Path,
+}
+
+/// The creator container plus what the build should tell the user about it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Creator {
+    pub spec: ContainerSpec,
+    pub platform_api: ApiVersion,
+    /// The registries the lifecycle will reach, sorted by [`Registry::key`].
+    pub registries: Vec<Registry>,
+    /// Hosts passed as insecure (`CNB_INSECURE_REGISTRIES` and `-insecure-registry`).
+    pub insecure_registries: Vec<String>,
+    /// Why `--network host` was picked, when cnb picked it (`registry localhost:5000 is on loopback`).
+    pub network_reason: Option<String>,
+    /// Warnings the build prints (e.g. a mirror host recorded in `runImage.reference`).
+    pub warnings: Vec<String>,
+}
+
+/// Parses the user's `--env` values: `K=V`, or `K` alone to take the value from cnb's
+/// own environment (`lookup`), like pack. Later values win. Names must be
+/// `[A-Za-z_][A-Za-z0-9_]*` (each becomes a file under `/platform/env`).
+pub fn parse_user_env(
+    values: &[String],
+    lookup: impl Fn(&str) -> Option<String>,
+) -> Result<BTreeMap<String, String>, UsageError> {
+    let mut env = BTreeMap::new();
+    for item in values {
+        let (name, value) = match item.split_once('=') {
+            Some((name, value)) => (name, Some(value.to_string())),
+            None => (item.as_str(), None),
+        };
+        let valid = name
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !valid {
+            return Err(UsageError(format!(
+                "invalid --env name '{name}'; expected K=V or K, with K made of letters, digits and '_', not starting with a digit"
+            )));
+        }
+        let value = match value {
+            Some(v) => v,
+            None => lookup(name).ok_or_else(|| {
+                UsageError(format!(
+                    "--env {name} takes its value from the environment, but {name} is not set; pass --env {name}=VALUE"
+                ))
+            })?,
+        };
+        env.insert(name.to_string(), value);
+    }
+    Ok(env)
+}
+
+/// The name of a cache volume for `output` (`kind` is `build` or `launch`):
+/// `cnb-cache-<repository with / as _>-<12 hex digits of sha256(normalised name)>.<kind>`,
+/// as pack does with its `pack-cache-` prefix. Different tags get different caches.
+pub fn cache_volume_name(output: &ImageRef, kind: &str) -> String {
+    let digest = Sha256::digest(output.key().as_bytes());
+    let hash: String = digest[..6].iter().map(|b| format!("{b:02x}")).collect();
+    let mut readable: String = output
+        .repository()
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    readable.truncate(64);
+    format!("cnb-cache-{readable}-{hash}.{kind}")
+}
+
+fn authorization(credential: &Credential) -> String {
+    match credential {
+        Credential::Basic { username, password } => format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(format!("{username}:{password}"))
+        ),
+        Credential::Token(token) => format!("Bearer {token}"),
+    }
+}
+
+fn is_loopback(registry: &Registry, resolved: &HashMap<String, Vec<IpAddr>>) -> bool {
+    registry.is_loopback()
+        || resolved
+            .get(registry.host())
+            .is_some_and(|ips| !ips.is_empty() && ips.iter().all(IpAddr::is_loopback))
+}
+
+/// The registries named to the lifecycle (output image, `-run-image`) and, for each, the
+/// chosen mirror it gets in `CNB_REGISTRY_MIRRORS` (never one for the output registry with
+/// `--publish`: a mirror is read-only). Keyed by [`Registry::key`].
+fn reached_registries<'m>(
+    output: &ImageRef,
+    run_image_arg: &ImageRef,
+    publish: bool,
+    chosen_mirrors: &'m [(Registry, Mirror)],
+) -> (BTreeMap<String, Registry>, BTreeMap<String, &'m Mirror>) {
+    let named: [&Registry; 2] = [output.registry(), run_image_arg.registry()];
+    let mut mirrors: BTreeMap<String, &Mirror> = BTreeMap::new();
+    for (registry, mirror) in chosen_mirrors {
+        let is_target = publish && registry == output.registry();
+        if named.contains(&registry) && !is_target && !mirror.is_same_as(registry) {
+            mirrors.entry(registry.key()).or_insert(mirror);
+        }
+    }
+    let mut reached: BTreeMap<String, Registry> = BTreeMap::new();
+    for registry in named
+        .iter()
+        .copied()
+        .chain(mirrors.values().map(|m| m.registry()))
+    {
+        reached
+            .entry(registry.key())
+            .or_insert_with(|| registry.clone());
+    }
+    (reached, mirrors)
+}
+
+/// The registries the lifecycle will reach, sorted by [`Registry::key`]: what the build
+/// should resolve host names for (the `resolved` map of [`CreatorInputs`]) and look up
+/// credentials for, before calling [`creator_spec`] with the same arguments.
+pub fn lifecycle_registries(
+    output: &ImageRef,
+    run_image: &ImageRef,
+    run_image_fetch: &ImageRef,
+    publish: bool,
+    chosen_mirrors: &[(Registry, Mirror)],
+) -> Vec<Registry> {
+    let run_image_arg = if publish { run_image_fetch } else { run_image };
+    reached_registries(output, run_image_arg, publish, chosen_mirrors)
+        .0
+        .into_values()
+        .collect()
+}
+
+/// Builds the creator container (SPEC §7.7).
+pub fn creator_spec(inputs: &CreatorInputs<'_>) -> Creator {
+    // In daemon mode the run image is named as chosen (its content came through any mirror);
+    // with --publish the lifecycle must fetch it itself, so it gets the fetch location.
+    let run_image_arg = if inputs.publish {
+        inputs.run_image_fetch
+    } else {
+        inputs.run_image
+    };
+    let mut warnings = Vec::new();
+    if inputs.publish && inputs.run_image_fetch != inputs.run_image {
+        warnings.push(format!(
+            "the run image is read from {}: its registry {} will be recorded in the image's runImage.reference, \
+             because the lifecycle cannot fetch through a mirror by itself",
+            inputs.run_image_fetch,
+            inputs.run_image_fetch.registry()
+        ));
+    }
+
+    let (reached, mirrors) = reached_registries(
+        inputs.output,
+        run_image_arg,
+        inputs.publish,
+        inputs.chosen_mirrors,
+    );
+
+    let no_ips: Vec<IpAddr> = Vec::new();
+    let insecure: BTreeSet<String> = reached
+        .values()
+        .filter(|registry| {
+            let ips = inputs.resolved.get(registry.host()).unwrap_or(&no_ips);
+            inputs.insecure.iter().any(|e| e.matches(registry, ips))
+        })
+        .map(Registry::key)
+        .filter(|key| !key.is_empty())
+        .collect();
+
+    let mut command: Vec<String> = [
+        CREATOR,
+        "-app",
+        APP_DIR,
+        "-cache-dir",
+        CACHE_DIR,
+        "-run-image",
+    ]
+    .iter()
+    .map(ToString::to_string)
+    .collect();
+    command.push(run_image_arg.to_string());
+    command.push("-log-level".to_string());
+    command.push(inputs.log_level.to_string());
+    if !inputs.publish {
+        for arg in ["-daemon", "-launch-cache", LAUNCH_CACHE_DIR] {
+            command.push(arg.to_string());
+        }
+    }
+    if inputs.platform_api >= ApiVersion::new(0, 13) {
+        for host in &insecure {
+            command.push("-insecure-registry".to_string());
+            command.push(host.clone());
+        }
+    }
+    command.push(inputs.output.to_string());
+
+    let mut env = BTreeMap::new();
+    env.insert(
+        CNB_PLATFORM_API.to_string(),
+        inputs.platform_api.to_string(),
+    );
+    if !insecure.is_empty() {
+        env.insert(
+            CNB_INSECURE_REGISTRIES.to_string(),
+            insecure.iter().cloned().collect::<Vec<_>>().join(","),
+        );
+    }
+    if !mirrors.is_empty() {
+        let value = mirrors
+            .iter()
+            .map(|(registry, mirror)| format!("{registry}={}", mirror.url()))
+            .collect::<Vec<_>>()
+            .join(";");
+        env.insert(CNB_REGISTRY_MIRRORS.to_string(), value);
+    }
+    if inputs.publish {
+        let auth: BTreeMap<String, String> = reached
+            .iter()
+            .filter_map(|(key, registry)| {
+                inputs
+                    .credentials
+                    .get(registry)
+                    .map(|c| (key.clone(), authorization(c)))
+            })
+            .collect();
+        if !auth.is_empty() {
+            // A map of strings always serialises.
+            let json = serde_json::to_string(&auth).unwrap_or_default();
+            env.insert(CNB_REGISTRY_AUTH.to_string(), json);
+        }
+    }
+
+    let (network, network_reason) = match inputs.network {
+        Some(mode) => (Some(mode.to_string()), None),
+        None => match reached.values().find(|r| is_loopback(r, inputs.resolved)) {
+            Some(registry) => (
+                Some("host".to_string()),
+                Some(format!(
+                    "the lifecycle must reach {registry}, which is on loopback"
+                )),
+            ),
+            None => (None, None),
+        },
+    };
+
+    let mut binds = Vec::new();
+    let mut volumes = vec![(
+        cache_volume_name(inputs.output, "build"),
+        CACHE_DIR.to_string(),
+    )];
+    let user = if inputs.publish {
+        format!("{}:{}", inputs.builder.uid, inputs.builder.gid)
+    } else {
+        binds.push(format!("{}:{DOCKER_SOCKET_TARGET}", inputs.docker_socket));
+        volumes.push((
+            cache_volume_name(inputs.output, "launch"),
+            LAUNCH_CACHE_DIR.to_string(),
+        ));
+        "root".to_string()
+    };
+
+    Creator {
+        spec: ContainerSpec {
+            image: inputs.builder.builder.to_string(),
+            command,
+            env,
+            binds,
+            volumes,
+            network,
+            user,
+            platform_env: inputs.platform_env.clone(),
+            app_dir: inputs.app_dir.to_path_buf(),
+            app_owner: (inputs.builder.uid, inputs.builder.gid),
+        },
+        platform_api: inputs.platform_api,
+        registries: reached.into_values().collect(),
+        insecure_registries: insecure.into_iter().collect(),
+        network_reason,
+        warnings,
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::lifecycle::{BuilderRunImage, RunImageSource};
+
+    pub(crate) fn img(s: &str) -> ImageRef {
+        ImageRef::parse(s).unwrap()
+    }
+
+    pub(crate) fn reg(s: &str) -> Registry {
+        Registry::parse(s).unwrap()
+    }
+
+    pub(crate) fn builder() -> BuilderMetadata {
+        BuilderMetadata {
+            builder: img("paketobuildpacks/builder-jammy-base"),
+            run_image: BuilderRunImage {
+                image: img("paketobuildpacks/run-jammy-base"),
+                mirrors: vec![],
+                source: RunImageSource::Images,
+            },
+            lifecycle_version: Some("0.20.1".into()),
+            supported_platform_apis: vec![ApiVersion::new(0, 13)],
+            deprecated_platform_apis: vec![],
+            uid: 1001,
+            gid: 1000,
+            warnings: vec![],
+        }
+    }
+
+    /// Owned facts, so each test states only what it changes.
+    pub(crate) struct Facts {
+        pub output: ImageRef,
+        pub builder: BuilderMetadata,
+        pub platform_api: ApiVersion,
+        pub run_image: ImageRef,
+        pub run_image_fetch: ImageRef,
+        pub publish: bool,
+        pub log_level: LogLevel,
+        pub insecure: Vec<InsecureEntry>,
+        pub resolved: HashMap<String, Vec<IpAddr>>,
+        pub chosen_mirrors: Vec<(Registry, Mirror)>,
+        pub credentials: BTreeMap<Registry, Credential>,
+        pub platform_env: BTreeMap<String, String>,
+        pub network: Option<String>,
+    }
+
+    impl Facts {
+        pub(crate) fn daemon() -> Facts {
+            Facts {
+                output: img("myapp"),
+                builder: builder(),
+                platform_api: ApiVersion::new(0, 13),
+                run_image: img("paketobuildpacks/run-jammy-base"),
+                run_image_fetch: img("paketobuildpacks/run-jammy-base"),
+                publish: false,
+                log_level: LogLevel::Info,
+                insecure: vec![],
+                resolved: HashMap::new(),
+                chosen_mirrors: vec![],
+                credentials: BTreeMap::new(),
+                platform_env: BTreeMap::new(),
+                network: None,
+            }
+        }
+
+        pub(crate) fn creator(&self) -> Creator {
+            creator_spec(&CreatorInputs {
+                output: &self.output,
+                builder: &self.builder,
+                platform_api: self.platform_api,
+                run_image: &self.run_image,
+                run_image_fetch: &self.run_image_fetch,
+                publish: self.publish,
+                log_level: self.log_level,
+                insecure: &self.insecure,
+                resolved: &self.resolved,
+                chosen_mirrors: &self.chosen_mirrors,
+                credentials: &self.credentials,
+                platform_env: self.platform_env.clone(),
+                network: self.network.as_deref(),
+                docker_socket: "/var/run/docker.sock",
+                app_dir: Path::new("/src/app"),
+            })
+        }
+    }
+
+    fn mirror(s: &str) -> Mirror {
+        Mirror::parse(s).unwrap()
+    }
+
+    fn insecure(s: &str) -> InsecureEntry {
+        InsecureEntry::parse(s).unwrap()
+    }
+
+    fn strings(v: &[&str]) -> Vec<String> {
+        v.iter().map(ToString::to_string).collect()
+    }
+
+    #[test]
+    fn daemon_mode_spec() {
+        let mut f = Facts::daemon();
+        f.chosen_mirrors = vec![(reg("docker.io"), mirror("mirror.corp.example/hub"))];
+        f.credentials.insert(
+            reg("docker.io"),
+            Credential::Basic {
+                username: "u".into(),
+                password: "p".into(),
+            },
+        );
+        let c = f.creator();
+        assert_eq!(
+            c.spec.command,
+            strings(&[
+                "/cnb/lifecycle/creator",
+                "-app",
+                "/workspace",
+                "-cache-dir",
+                "/cache",
+                "-run-image",
+                "docker.io/paketobuildpacks/run-jammy-base:latest",
+                "-log-level",
+                "info",
+                "-daemon",
+                "-launch-cache",
+                "/launch-cache",
+                "docker.io/library/myapp:latest",
+            ])
+        );
+        assert_eq!(
+            c.spec.image,
+            "docker.io/paketobuildpacks/builder-jammy-base:latest"
+        );
+        let env: Vec<_> = c.spec.env.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        assert_eq!(
+            env,
+            strings(&[
+                "CNB_PLATFORM_API=0.13",
+                "CNB_REGISTRY_MIRRORS=index.docker.io=https://mirror.corp.example/hub",
+            ]),
+            "no CNB_REGISTRY_AUTH and no CNB_INSECURE_REGISTRIES in daemon mode without insecure hosts"
+        );
+        assert_eq!(
+            c.spec.binds,
+            strings(&["/var/run/docker.sock:/var/run/docker.sock"])
+        );
+        assert_eq!(c.spec.volumes.len(), 2);
+        assert_eq!(c.spec.volumes[0].1, "/cache");
+        assert!(c.spec.volumes[0].0.starts_with("cnb-cache-library_myapp-"));
+        assert!(c.spec.volumes[0].0.ends_with(".build"));
+        assert_eq!(c.spec.volumes[1].1, "/launch-cache");
+        assert!(c.spec.volumes[1].0.ends_with(".launch"));
+        assert_eq!(c.spec.user, "root");
+        assert_eq!(c.spec.network, None);
+        assert_eq!(c.network_reason, None);
+        assert_eq!(c.spec.app_owner, (1001, 1000));
+        assert_eq!(c.spec.app_dir, Path::new("/src/app"));
+        assert!(c.warnings.is_empty());
+        let keys: Vec<_> = c.registries.iter().map(Registry::key).collect();
+        assert_eq!(keys, strings(&["index.docker.io", "mirror.corp.example"]));
+        assert_eq!(
+            lifecycle_registries(
+                &f.output,
+                &f.run_image,
+                &f.run_image_fetch,
+                false,
+                &f.chosen_mirrors
+            ),
+            c.registries
+        );
+    }
+
+    fn publish_facts() -> Facts {
+        let mut f = Facts::daemon();
+        f.publish = true;
+        f.output = img("registry.corp.example:5000/team/app:1");
+        f.run_image_fetch = img("mirror.corp.example/hub/paketobuildpacks/run-jammy-base");
+        f.chosen_mirrors = vec![
+            (reg("docker.io"), mirror("mirror.corp.example/hub")),
+            (
+                reg("registry.corp.example:5000"),
+                mirror("http://cache.corp.example:5001"),
+            ),
+            (reg("mirror.corp.example"), mirror("mirror2.corp.example")),
+        ];
+        f.insecure = vec![
+            insecure("mirror.corp.example"),
+            insecure("198.18.0.0/15"),
+            insecure("unrelated.example:5000"),
+        ];
+        f.resolved.insert(
+            "registry.corp.example".into(),
+            vec!["198.18.4.2".parse().unwrap()],
+        );
+        f.credentials.insert(
+            reg("registry.corp.example:5000"),
+            Credential::Basic {
+                username: "ci".into(),
+                password: "hunter2".into(),
+            },
+        );
+        f.credentials.insert(
+            reg("mirror.corp.example"),
+            Credential::Token("tok123".into()),
+        );
+        f.credentials.insert(
+            reg("mirror2.corp.example"),
+            Credential::Token("tok456".into()),
+        );
+        f.credentials.insert(
+            reg("not-reached.example"),
+            Credential::Token("never".into()),
+        );
+        f
+    }
+
+    #[test]
+    fn publish_mode_spec() {
+        let f = publish_facts();
+        let c = f.creator();
+        let keys: Vec<_> = lifecycle_registries(
+            &f.output,
+            &f.run_image,
+            &f.run_image_fetch,
+            true,
+            &f.chosen_mirrors,
+        )
+        .iter()
+        .map(Registry::key)
+        .collect();
+        assert_eq!(
+            keys,
+            strings(&[
+                "mirror.corp.example",
+                "mirror2.corp.example",
+                "registry.corp.example:5000"
+            ])
+        );
+        assert_eq!(
+            c.registries.iter().map(Registry::key).collect::<Vec<_>>(),
+            keys
+        );
+        assert_eq!(
+            c.spec.command,
+            strings(&[
+                "/cnb/lifecycle/creator",
+                "-app",
+                "/workspace",
+                "-cache-dir",
+                "/cache",
+                "-run-image",
+                "mirror.corp.example/hub/paketobuildpacks/run-jammy-base:latest",
+                "-log-level",
+                "info",
+                "-insecure-registry",
+                "mirror.corp.example",
+                "-insecure-registry",
+                "registry.corp.example:5000",
+                "registry.corp.example:5000/team/app:1",
+            ])
+        );
+        assert_eq!(
+            c.spec
+                .env
+                .get("CNB_INSECURE_REGISTRIES")
+                .map(String::as_str),
+            Some("mirror.corp.example,registry.corp.example:5000")
+        );
+        // The run image's name is the mirror itself, so only the mirror's own mirror applies;
+        // the output registry never gets one.
+        assert_eq!(
+            c.spec.env.get("CNB_REGISTRY_MIRRORS").map(String::as_str),
+            Some("mirror.corp.example=https://mirror2.corp.example")
+        );
+        let auth: BTreeMap<String, String> =
+            serde_json::from_str(&c.spec.env["CNB_REGISTRY_AUTH"]).unwrap();
+        let expected: BTreeMap<String, String> = [
+            ("mirror.corp.example", "Bearer tok123"),
+            ("mirror2.corp.example", "Bearer tok456"),
+            ("registry.corp.example:5000", "Basic Y2k6aHVudGVyMg=="),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        assert_eq!(auth, expected);
+        assert!(c.spec.binds.is_empty());
+        assert_eq!(c.spec.volumes.len(), 1);
+        assert_eq!(c.spec.user, "1001:1000");
+        assert_eq!(c.spec.network, None);
+        assert_eq!(c.warnings.len(), 1);
+        assert!(
+            c.warnings[0]
+                .contains("mirror.corp.example will be recorded in the image's runImage.reference"),
+            "{:?}",
+            c.warnings
+        );
+    }
+
+    #[test]
+    fn hub_auth_is_keyed_index_docker_io() {
+        let mut f = Facts::daemon();
+        f.publish = true;
+        f.output = img("docker.io/me/app");
+        f.credentials
+            .insert(reg("registry-1.docker.io"), Credential::Token("t".into()));
+        let c = f.creator();
+        assert_eq!(
+            c.spec.env["CNB_REGISTRY_AUTH"],
+            r#"{"index.docker.io":"Bearer t"}"#
+        );
+        assert!(!c.spec.env.contains_key("CNB_REGISTRY_MIRRORS"));
+        assert!(!c.spec.env.contains_key("CNB_INSECURE_REGISTRIES"));
+        assert!(c.warnings.is_empty());
+    }
+
+    #[test]
+    fn insecure_flags_only_from_platform_api_0_13() {
+        let mut f = publish_facts();
+        f.platform_api = ApiVersion::new(0, 12);
+        let c = f.creator();
+        assert!(!c.spec.command.iter().any(|a| a == "-insecure-registry"));
+        assert_eq!(
+            c.spec.env["CNB_INSECURE_REGISTRIES"],
+            "mirror.corp.example,registry.corp.example:5000"
+        );
+        f.platform_api = ApiVersion::new(0, 15);
+        let c = f.creator();
+        assert_eq!(
+            c.spec
+                .command
+                .iter()
+                .filter(|a| *a == "-insecure-registry")
+                .count(),
+            2
+        );
+        assert_eq!(
+            c.spec.command.last().unwrap(),
+            "registry.corp.example:5000/team/app:1"
+        );
+    }
+
+    #[test]
+    fn insecure_hosts_use_the_exact_registry_spelling_with_port() {
+        let mut f = Facts::daemon();
+        f.output = img("LocalHost:5000/app");
+        f.run_image = img("[::1]:5001/run");
+        f.run_image_fetch = f.run_image.clone();
+        f.insecure = vec![insecure("localhost"), insecure("::1/128")];
+        let c = f.creator();
+        assert_eq!(
+            c.spec.env["CNB_INSECURE_REGISTRIES"],
+            "[::1]:5001,localhost:5000"
+        );
+        assert!(!c.spec.env["CNB_INSECURE_REGISTRIES"].contains(' '));
+        assert_eq!(
+            c.insecure_registries,
+            strings(&["[::1]:5001", "localhost:5000"])
+        );
+    }
+
+    #[test]
+    fn insecure_variable_is_absent_rather_than_empty() {
+        let mut f = Facts::daemon();
+        f.insecure = vec![insecure("10.20.0.0/16"), insecure("elsewhere.example")];
+        let c = f.creator();
+        assert!(!c.spec.env.contains_key("CNB_INSECURE_REGISTRIES"));
+        assert!(c.insecure_registries.is_empty());
+    }
+
+    #[test]
+    fn daemon_mode_names_the_run_image_by_its_original_name() {
+        let mut f = Facts::daemon();
+        f.run_image_fetch = img("mirror.corp.example/hub/paketobuildpacks/run-jammy-base");
+        let c = f.creator();
+        let i = c
+            .spec
+            .command
+            .iter()
+            .position(|a| a == "-run-image")
+            .unwrap();
+        assert_eq!(
+            c.spec.command[i + 1],
+            "docker.io/paketobuildpacks/run-jammy-base:latest"
+        );
+        assert!(c.warnings.is_empty());
+    }
+
+    #[test]
+    fn daemon_mode_keeps_a_mirror_for_the_output_registry_but_publish_drops_it() {
+        let mut f = Facts::daemon();
+        f.output = img("quay.io/me/app");
+        f.run_image = img("quay.io/org/run");
+        f.run_image_fetch = f.run_image.clone();
+        f.chosen_mirrors = vec![(reg("quay.io"), mirror("http://q.corp.example:5000/quay"))];
+        let c = f.creator();
+        assert_eq!(
+            c.spec.env["CNB_REGISTRY_MIRRORS"],
+            "quay.io=http://q.corp.example:5000/quay"
+        );
+        f.publish = true;
+        let c = f.creator();
+        assert!(!c.spec.env.contains_key("CNB_REGISTRY_MIRRORS"));
+    }
+
+    #[test]
+    fn mirrors_are_one_per_registry_sorted_and_separated_by_semicolons() {
+        let mut f = Facts::daemon();
+        f.output = img("quay.io/me/app");
+        f.chosen_mirrors = vec![
+            (reg("quay.io"), mirror("q1.corp.example")),
+            (reg("quay.io"), mirror("q2.corp.example")),
+            (
+                reg("index.docker.io"),
+                mirror("http://hub.corp.example:5000"),
+            ),
+            (reg("gcr.io"), mirror("g.corp.example")),
+        ];
+        let c = f.creator();
+        assert_eq!(
+            c.spec.env["CNB_REGISTRY_MIRRORS"],
+            "index.docker.io=http://hub.corp.example:5000;quay.io=https://q1.corp.example"
+        );
+    }
+
+    #[test]
+    fn network_flag_wins_else_host_for_loopback() {
+        let mut f = Facts::daemon();
+        f.run_image = img("localhost:5000/run");
+        f.run_image_fetch = f.run_image.clone();
+        let c = f.creator();
+        assert_eq!(c.spec.network.as_deref(), Some("host"));
+        assert_eq!(
+            c.network_reason.as_deref(),
+            Some("the lifecycle must reach localhost:5000, which is on loopback")
+        );
+        f.network = Some("bridge".into());
+        let c = f.creator();
+        assert_eq!(c.spec.network.as_deref(), Some("bridge"));
+        assert_eq!(c.network_reason, None);
+
+        // A host name that resolves to loopback counts too.
+        let mut f = Facts::daemon();
+        f.output = img("registry.test:5000/app");
+        f.resolved
+            .insert("registry.test".into(), vec!["127.0.0.1".parse().unwrap()]);
+        assert_eq!(f.creator().spec.network.as_deref(), Some("host"));
+        // ... and so does a mirror the lifecycle will use.
+        let mut f = Facts::daemon();
+        f.chosen_mirrors = vec![(reg("docker.io"), mirror("http://127.0.0.1:5000"))];
+        let c = f.creator();
+        assert_eq!(c.spec.network.as_deref(), Some("host"));
+        assert!(c.network_reason.unwrap().contains("127.0.0.1:5000"));
+    }
+
+    #[test]
+    fn log_level_follows_verbosity() {
+        assert_eq!(LogLevel::from_verbosity(0, false), LogLevel::Info);
+        assert_eq!(LogLevel::from_verbosity(1, false), LogLevel::Debug);
+        assert_eq!(LogLevel::from_verbosity(3, false), LogLevel::Debug);
+        assert_eq!(LogLevel::from_verbosity(0, true), LogLevel::Warn);
+        let mut f = Facts::daemon();
+        f.log_level = LogLevel::Warn;
+        let cmd = f.creator().spec.command;
+        let i = cmd.iter().position(|a| a == "-log-level").unwrap();
+        assert_eq!(cmd[i + 1], "warn");
+    }
+
+    #[test]
+    fn user_env_parsing() {
+        let lookup = |k: &str| (k == "FROM_ENV").then(|| "inherited".to_string());
+        let env = parse_user_env(
+            &strings(&["A=1", "B=x=y", "EMPTY=", "FROM_ENV", "A=2", "_x9=ok"]),
+            lookup,
+        )
+        .unwrap();
+        let got: Vec<_> = env.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        assert_eq!(
+            got,
+            strings(&["A=2", "B=x=y", "EMPTY=", "FROM_ENV=inherited", "_x9=ok"])
+        );
+
+        for bad in ["=v", "1A=v", "A-B=v", "A B=v", "../x=v", "", "A/B"] {
+            let err = parse_user_env(&strings(&[bad]), lookup)
+                .unwrap_err()
+                .to_string();
+            assert!(err.starts_with("invalid --env name"), "{bad}: {err}");
+        }
+        let err = parse_user_env(&strings(&["MISSING"]), lookup)
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            "--env MISSING takes its value from the environment, but MISSING is not set; pass --env MISSING=VALUE"
+        );
+    }
+
+    #[test]
+    fn user_env_goes_to_platform_env_not_container_env() {
+        let mut f = Facts::daemon();
+        f.platform_env = parse_user_env(&strings(&["BP_JVM_VERSION=17"]), |_| None).unwrap();
+        let c = f.creator();
+        assert_eq!(c.spec.platform_env["BP_JVM_VERSION"], "17");
+        assert!(!c.spec.env.contains_key("BP_JVM_VERSION"));
+    }
+
+    #[test]
+    fn cache_volume_names_are_stable_per_normalised_name() {
+        let a = cache_volume_name(&img("myapp"), "build");
+        assert_eq!(
+            a,
+            cache_volume_name(&img("docker.io/library/myapp:latest"), "build")
+        );
+        assert_ne!(a, cache_volume_name(&img("myapp:2"), "build"));
+        assert_ne!(
+            a,
+            cache_volume_name(&img("other.example/library/myapp"), "build")
+        );
+        assert_ne!(a, cache_volume_name(&img("myapp"), "launch"));
+        assert!(a.starts_with("cnb-cache-library_myapp-"), "{a}");
+        let hash = a
+            .trim_start_matches("cnb-cache-library_myapp-")
+            .trim_end_matches(".build");
+        assert_eq!(hash.len(), 12);
+        assert!(hash.bytes().all(|b| b.is_ascii_hexdigit()));
+        // Docker's volume-name rule: [a-zA-Z0-9][a-zA-Z0-9_.-]*
+        let long = cache_volume_name(&img("reg:5000/a/b_c/d.e/f-g"), "launch");
+        assert!(
+            long.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b)),
+            "{long}"
+        );
+        assert!(long.starts_with("cnb-cache-a_b_c_d.e_f-g-"), "{long}");
+    }
+}

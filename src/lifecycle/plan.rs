@@ -1,0 +1,474 @@
+//! The `--dry-run` plan (SPEC §7.11): one serialisable value, shown as JSON or text.
+//! Secrets are redacted when the plan is made, so no rendering can leak them.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+use super::creator::Creator;
+use super::metadata::BuilderMetadata;
+use super::platform_api::ApiVersion;
+use super::run_image::{RunImageSelection, RunImageStatus};
+use super::trust::Trust;
+use crate::env_vars::lifecycle::CNB_REGISTRY_AUTH;
+use crate::reference::ImageRef;
+
+/// What a secret is shown as.
+pub const REDACTED: &str = "<redacted>";
+
+/// The dry-run plan. Field names are a contract (SPEC §7.11): add, never rename.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Plan {
+    /// The image being built.
+    pub image: String,
+    pub builder: PlanBuilder,
+    pub platform_api: ApiVersion,
+    pub run_image: PlanRunImage,
+    pub lifecycle: PlanLifecycle,
+    /// Warnings the build would print (builder metadata, mirror recorded in the image, ...).
+    pub warnings: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PlanBuilder {
+    /// Original name.
+    pub name: String,
+    /// Where it is fetched from (a mirror location or the original).
+    pub fetch: String,
+    /// Why it may run (`trusted by default (...)`).
+    pub trust: Option<String>,
+    pub lifecycle_version: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PlanRunImage {
+    pub chosen: String,
+    pub fetch: String,
+    /// The registry whose candidates were preferred.
+    pub target_registry: String,
+    pub candidates: Vec<PlanCandidate>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PlanCandidate {
+    pub image: String,
+    /// `chosen`, `unreadable` or `unused`.
+    pub status: String,
+    /// Chosen: why it came first; unreadable: why it could not be used; unused: that an
+    /// earlier one was chosen.
+    pub reason: Option<String>,
+    /// Where the candidate came from and its place in the order (`user mirror, on target registry T`).
+    pub source: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PlanLifecycle {
+    /// The container image (the builder, original name).
+    pub image: String,
+    pub command: Vec<String>,
+    /// Container environment, secrets as `<redacted>`.
+    pub env: BTreeMap<String, String>,
+    /// `/platform/env/<NAME>` files from `--env`, secret-looking values as `<redacted>`.
+    pub platform_env: BTreeMap<String, String>,
+    /// Binds (`source:target`) then volumes (`name:target`).
+    pub mounts: Vec<String>,
+    /// `null` for Docker's default network.
+    pub network: Option<String>,
+    pub network_reason: Option<String>,
+    pub user: String,
+}
+
+/// What a plan is made from.
+#[derive(Debug, Clone)]
+pub struct PlanFacts<'a> {
+    pub output: &'a ImageRef,
+    pub builder: &'a BuilderMetadata,
+    /// Where the builder is fetched from.
+    pub builder_fetch: &'a ImageRef,
+    pub trust: Option<&'a Trust>,
+    pub selection: &'a RunImageSelection,
+    /// Where the chosen run image is fetched from.
+    pub run_image_fetch: &'a ImageRef,
+    pub creator: &'a Creator,
+}
+
+/// Whether a variable's value should be hidden: `CNB_REGISTRY_AUTH` and anything whose
+/// name says it is a secret.
+fn is_secret_name(name: &str) -> bool {
+    let upper = name.to_ascii_uppercase();
+    upper == CNB_REGISTRY_AUTH
+        || [
+            "PASSWORD",
+            "PASSWD",
+            "SECRET",
+            "TOKEN",
+            "AUTH",
+            "CREDENTIAL",
+            "KEY",
+        ]
+        .iter()
+        .any(|word| upper.contains(word))
+}
+
+pub(super) fn redact(env: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+    env.iter()
+        .map(|(k, v)| {
+            let v = if is_secret_name(k) {
+                REDACTED.to_string()
+            } else {
+                v.clone()
+            };
+            (k.clone(), v)
+        })
+        .collect()
+}
+
+impl Plan {
+    pub fn new(facts: &PlanFacts<'_>) -> Plan {
+        let selection = facts.selection;
+        let target = &selection.target;
+        let candidates = selection
+            .candidates
+            .iter()
+            .map(|(candidate, status)| {
+                let source = candidate.why(target);
+                let reason = match status {
+                    RunImageStatus::Chosen => Some(format!("first readable candidate: {source}")),
+                    RunImageStatus::Unreadable(reason) => Some(reason.clone()),
+                    RunImageStatus::Unused => Some("an earlier candidate was chosen".to_string()),
+                };
+                PlanCandidate {
+                    image: candidate.image.to_string(),
+                    status: status.as_str().to_string(),
+                    reason,
+                    source,
+                }
+            })
+            .collect();
+        let spec = &facts.creator.spec;
+        let mounts = spec
+            .binds
+            .iter()
+            .cloned()
+            .chain(
+                spec.volumes
+                    .iter()
+                    .map(|(name, target)| format!("{name}:{target}")),
+            )
+            .collect();
+        let mut warnings = facts.builder.warnings.clone();
+        warnings.extend(facts.creator.warnings.iter().cloned());
+        Plan {
+            image: facts.output.to_string(),
+            builder: PlanBuilder {
+                name: facts.builder.builder.to_string(),
+                fetch: facts.builder_fetch.to_string(),
+                trust: facts.trust.map(Trust::describe),
+                lifecycle_version: facts.builder.lifecycle_version.clone(),
+            },
+            platform_api: facts.creator.platform_api,
+            run_image: PlanRunImage {
+                chosen: selection.chosen().image.to_string(),
+                fetch: facts.run_image_fetch.to_string(),
+                target_registry: target.to_string(),
+                candidates,
+            },
+            lifecycle: PlanLifecycle {
+                image: spec.image.clone(),
+                command: spec.command.clone(),
+                env: redact(&spec.env),
+                platform_env: redact(&spec.platform_env),
+                mounts,
+                network: spec.network.clone(),
+                network_reason: facts.creator.network_reason.clone(),
+                user: spec.user.clone(),
+            },
+            warnings,
+        }
+    }
+
+    /// The plan as one JSON object (pretty-printed).
+    pub fn to_json(&self) -> String {
+        // Strings, lists and maps of strings: serialisation cannot fail.
+        serde_json::to_string_pretty(self).unwrap_or_default()
+    }
+
+    /// The plan for people.
+    pub fn render_text(&self) -> String {
+        let mut out = String::new();
+        let _ = self.write_text(&mut out);
+        out
+    }
+
+    fn write_text(&self, out: &mut String) -> std::fmt::Result {
+        writeln!(out, "Image:         {}", self.image)?;
+        writeln!(out, "Builder:       {}", self.builder.name)?;
+        if self.builder.fetch != self.builder.name {
+            writeln!(out, "  fetch from:  {}", self.builder.fetch)?;
+        }
+        if let Some(trust) = &self.builder.trust {
+            writeln!(out, "  trust:       {trust}")?;
+        }
+        if let Some(version) = &self.builder.lifecycle_version {
+            writeln!(out, "  lifecycle:   {version}")?;
+        }
+        writeln!(out, "Platform API:  {}", self.platform_api)?;
+        writeln!(out, "Run image:     {}", self.run_image.chosen)?;
+        if self.run_image.fetch != self.run_image.chosen {
+            writeln!(out, "  fetch from:  {}", self.run_image.fetch)?;
+        }
+        writeln!(
+            out,
+            "  candidates (target registry {}):",
+            self.run_image.target_registry
+        )?;
+        for (i, c) in self.run_image.candidates.iter().enumerate() {
+            let detail = match c.status.as_str() {
+                "chosen" => format!("chosen ({})", c.source),
+                "unreadable" => format!(
+                    "passed over: {} ({})",
+                    c.reason.as_deref().unwrap_or("not readable"),
+                    c.source
+                ),
+                _ => format!("not needed ({})", c.source),
+            };
+            writeln!(out, "    {}. {}  {detail}", i + 1, c.image)?;
+        }
+        writeln!(out, "Lifecycle container:")?;
+        writeln!(out, "  image:    {}", self.lifecycle.image)?;
+        writeln!(out, "  command:  {}", self.lifecycle.command.join(" "))?;
+        writeln!(out, "  user:     {}", self.lifecycle.user)?;
+        match (&self.lifecycle.network, &self.lifecycle.network_reason) {
+            (Some(n), Some(reason)) => writeln!(out, "  network:  {n} ({reason})")?,
+            (Some(n), None) => writeln!(out, "  network:  {n}")?,
+            (None, _) => writeln!(out, "  network:  Docker's default")?,
+        }
+        writeln!(out, "  env:")?;
+        for (k, v) in &self.lifecycle.env {
+            writeln!(out, "    {k}={v}")?;
+        }
+        if !self.lifecycle.platform_env.is_empty() {
+            writeln!(out, "  platform env (/platform/env):")?;
+            for (k, v) in &self.lifecycle.platform_env {
+                writeln!(out, "    {k}={v}")?;
+            }
+        }
+        writeln!(out, "  mounts:")?;
+        for m in &self.lifecycle.mounts {
+            writeln!(out, "    {m}")?;
+        }
+        for w in &self.warnings {
+            writeln!(out, "warning: {w}")?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use base64::Engine as _;
+
+    use super::*;
+    use crate::credentials::Credential;
+    use crate::lifecycle::creator::tests::{Facts, img, reg};
+    use crate::lifecycle::{Readability, check_trust, run_image_order};
+    use crate::reference::Mirror;
+
+    const PASSWORD: &str = "pa55-w0rd-xyz";
+    const TOKEN: &str = "tok-3f9a1c-secret";
+    const USER_SECRET: &str = "npm-secret-value";
+
+    fn secret_facts() -> Facts {
+        let mut f = Facts::daemon();
+        f.publish = true;
+        f.output = img("registry.corp.example/team/app");
+        f.run_image_fetch = img("mirror.corp.example/paketobuildpacks/run-jammy-base");
+        f.chosen_mirrors = vec![(
+            reg("mirror.corp.example"),
+            Mirror::parse("https://m2.corp.example").unwrap(),
+        )];
+        f.credentials.insert(
+            reg("registry.corp.example"),
+            Credential::Basic {
+                username: "robot".into(),
+                password: PASSWORD.into(),
+            },
+        );
+        f.credentials
+            .insert(reg("mirror.corp.example"), Credential::Token(TOKEN.into()));
+        f.platform_env = [
+            ("NPM_TOKEN".to_string(), USER_SECRET.to_string()),
+            ("BP_NODE_VERSION".to_string(), "20".to_string()),
+        ]
+        .into_iter()
+        .collect();
+        f
+    }
+
+    fn plan_for(f: &Facts) -> Plan {
+        let creator = f.creator();
+        let order = run_image_order(
+            None,
+            &f.builder.run_image,
+            &[img("registry.corp.example/run")],
+            &reg("registry.corp.example"),
+        );
+        let selection = order
+            .select(&[
+                Readability::Unreadable("not found".into()),
+                Readability::Readable,
+            ])
+            .unwrap();
+        let trust = check_trust(&f.builder.builder, &[], false).unwrap();
+        Plan::new(&PlanFacts {
+            output: &f.output,
+            builder: &f.builder,
+            builder_fetch: &img("mirror.corp.example/paketobuildpacks/builder-jammy-base"),
+            trust: Some(&trust),
+            selection: &selection,
+            run_image_fetch: &f.run_image_fetch,
+            creator: &creator,
+        })
+    }
+
+    #[test]
+    fn json_has_the_spec_shape() {
+        let plan = plan_for(&secret_facts());
+        let v: serde_json::Value = serde_json::from_str(&plan.to_json()).unwrap();
+        assert_eq!(v["image"], "registry.corp.example/team/app:latest");
+        assert_eq!(
+            v["builder"]["name"],
+            "docker.io/paketobuildpacks/builder-jammy-base:latest"
+        );
+        assert_eq!(
+            v["builder"]["fetch"],
+            "mirror.corp.example/paketobuildpacks/builder-jammy-base:latest"
+        );
+        assert_eq!(v["platform_api"], "0.13");
+        assert_eq!(
+            v["run_image"]["chosen"],
+            "docker.io/paketobuildpacks/run-jammy-base:latest"
+        );
+        assert_eq!(
+            v["run_image"]["fetch"],
+            "mirror.corp.example/paketobuildpacks/run-jammy-base:latest"
+        );
+        let candidates = v["run_image"]["candidates"].as_array().unwrap();
+        assert_eq!(candidates.len(), 2);
+        assert_eq!(candidates[0]["image"], "registry.corp.example/run:latest");
+        assert_eq!(candidates[0]["status"], "unreadable");
+        assert_eq!(candidates[0]["reason"], "not found");
+        assert_eq!(
+            candidates[0]["source"],
+            "user mirror, on target registry registry.corp.example"
+        );
+        assert_eq!(candidates[1]["status"], "chosen");
+        assert_eq!(
+            candidates[1]["reason"],
+            "first readable candidate: builder's run image"
+        );
+        let lifecycle = &v["lifecycle"];
+        assert_eq!(
+            lifecycle["image"],
+            "docker.io/paketobuildpacks/builder-jammy-base:latest"
+        );
+        assert_eq!(lifecycle["command"][0], "/cnb/lifecycle/creator");
+        assert_eq!(lifecycle["env"]["CNB_PLATFORM_API"], "0.13");
+        assert_eq!(lifecycle["env"]["CNB_REGISTRY_AUTH"], REDACTED);
+        assert_eq!(
+            lifecycle["env"]["CNB_REGISTRY_MIRRORS"],
+            "mirror.corp.example=https://m2.corp.example"
+        );
+        assert_eq!(lifecycle["platform_env"]["BP_NODE_VERSION"], "20");
+        assert_eq!(lifecycle["platform_env"]["NPM_TOKEN"], REDACTED);
+        assert!(
+            lifecycle["mounts"][0]
+                .as_str()
+                .unwrap()
+                .ends_with(".build:/cache")
+        );
+        assert!(lifecycle["network"].is_null());
+        assert_eq!(lifecycle["user"], "1001:1000");
+        assert_eq!(v["warnings"].as_array().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn daemon_json_mounts_socket_and_uses_root() {
+        let mut f = Facts::daemon();
+        f.output = img("localhost:5000/app");
+        let plan = plan_for(&f);
+        let v: serde_json::Value = serde_json::from_str(&plan.to_json()).unwrap();
+        let mounts: Vec<&str> = v["lifecycle"]["mounts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m.as_str().unwrap())
+            .collect();
+        assert_eq!(mounts[0], "/var/run/docker.sock:/var/run/docker.sock");
+        assert!(mounts[1].ends_with(".build:/cache"));
+        assert!(mounts[2].ends_with(".launch:/launch-cache"));
+        assert_eq!(v["lifecycle"]["user"], "root");
+        assert_eq!(v["lifecycle"]["network"], "host");
+        assert!(v["lifecycle"]["env"].get("CNB_REGISTRY_AUTH").is_none());
+    }
+
+    #[test]
+    fn no_secret_survives_either_rendering() {
+        let f = secret_facts();
+        // The secrets really are in the container spec...
+        let creator = f.creator();
+        assert!(creator.spec.env["CNB_REGISTRY_AUTH"].contains(TOKEN));
+        let basic = base64::engine::general_purpose::STANDARD.encode(format!("robot:{PASSWORD}"));
+        assert!(creator.spec.env["CNB_REGISTRY_AUTH"].contains(&basic));
+        // ... and in no rendering of the plan.
+        let plan = plan_for(&f);
+        for rendered in [plan.to_json(), plan.render_text(), format!("{plan:?}")] {
+            for secret in [
+                PASSWORD,
+                TOKEN,
+                USER_SECRET,
+                basic.as_str(),
+                "Basic ",
+                "Bearer ",
+            ] {
+                assert!(
+                    !rendered.contains(secret),
+                    "{secret} leaked in:\n{rendered}"
+                );
+            }
+            assert!(rendered.contains(REDACTED));
+        }
+    }
+
+    #[test]
+    fn text_shows_candidates_command_env_mounts_and_network() {
+        let mut f = secret_facts();
+        f.network = None;
+        f.output = img("127.0.0.1:5000/app");
+        let text = plan_for(&f).render_text();
+        for expected in [
+            "Image:         127.0.0.1:5000/app:latest",
+            "Builder:       docker.io/paketobuildpacks/builder-jammy-base:latest",
+            "  fetch from:  mirror.corp.example/paketobuildpacks/builder-jammy-base:latest",
+            "  trust:       trusted by default (paketobuildpacks/builder-jammy-base)",
+            "Platform API:  0.13",
+            "Run image:     docker.io/paketobuildpacks/run-jammy-base:latest",
+            "  fetch from:  mirror.corp.example/paketobuildpacks/run-jammy-base:latest",
+            "  candidates (target registry registry.corp.example):",
+            "    1. registry.corp.example/run:latest  passed over: not found (user mirror, on target registry registry.corp.example)",
+            "    2. docker.io/paketobuildpacks/run-jammy-base:latest  chosen (builder's run image)",
+            "  command:  /cnb/lifecycle/creator -app /workspace -cache-dir /cache -run-image mirror.corp.example/paketobuildpacks/run-jammy-base:latest -log-level info 127.0.0.1:5000/app:latest",
+            "  user:     1001:1000",
+            "  network:  host (the lifecycle must reach 127.0.0.1:5000, which is on loopback)",
+            "    CNB_PLATFORM_API=0.13",
+            "    CNB_REGISTRY_AUTH=<redacted>",
+            "    NPM_TOKEN=<redacted>",
+            "    BP_NODE_VERSION=20",
+            "  mounts:",
+            "warning: the run image is read from mirror.corp.example/paketobuildpacks/run-jammy-base:latest",
+        ] {
+            assert!(text.contains(expected), "missing {expected:?} in:\n{text}");
+        }
+    }
+}
