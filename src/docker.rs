@@ -1,16 +1,47 @@
 //! Everything that talks to the Docker daemon, through bollard: connection and API
 //! negotiation, image inspect/pull/tag/remove/load, volumes, and running the
 //! lifecycle container from a [`crate::lifecycle::ContainerSpec`].
+//!
+//! Layout:
+//! - this file: the [`Daemon`] handle, connection, inspect, volumes, error mapping;
+//! - [`pull`]: `fetch` (pull policy, resolution, pull through a mirror, tag/untag);
+//! - [`load`]: the fallback when the daemon refuses an insecure registry
+//!   (cnb fetches the image itself and loads it as a `docker save` archive);
+//! - [`run`]: the lifecycle container (create, upload, attach, start, wait, remove);
+//! - [`archive`]: tar streams (the app directory, platform env files, docker-save archives);
+//! - [`progress`]: pull progress (bars on a terminal, bounded plain lines otherwise).
+
+mod archive;
+mod load;
+mod progress;
+mod pull;
+mod run;
 
 use std::collections::HashMap;
+use std::time::Duration;
 
+use bollard::errors::Error as BollardError;
 use thiserror::Error;
 
+use crate::env_vars;
 use crate::lifecycle::ContainerSpec;
 use crate::reference::ImageRef;
 use crate::registry::Resolver;
 use crate::settings::PullPolicy;
 use crate::ui::Ui;
+
+pub use archive::{app_archive, write_app_archive};
+pub use run::RunOptions;
+
+/// The address used when neither `--docker-host` nor `DOCKER_HOST` is set.
+pub const DEFAULT_DOCKER_HOST: &str = "unix:///var/run/docker.sock";
+
+/// How long the daemon gets to answer the first request (`/version`) before it counts as unreachable.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Per-request limit for bollard: the time until the daemon starts answering. Pulls, loads
+/// and uploads of large images can take minutes before the first response byte.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(3600);
 
 #[derive(Debug, Error)]
 pub enum DockerError {
@@ -19,8 +50,70 @@ pub enum DockerError {
         "cannot connect to the Docker daemon at {address}: {detail}; is it running? (set --docker-host or DOCKER_HOST)"
     )]
     Unreachable { address: String, detail: String },
+    /// `--docker-host` / `DOCKER_HOST` is not an address cnb can use.
+    #[error(
+        "unsupported Docker host '{address}': {reason}; expected unix:///path/to/docker.sock or tcp://host:port"
+    )]
+    BadAddress { address: String, reason: String },
+    /// The daemon refused a registry's transport (plain HTTP or an untrusted certificate)
+    /// and the registry is not in cnb's insecure list.
+    #[error(
+        "the Docker daemon refused registry {host} ({detail}); if the registry is trusted, allow it with `cnb config insecure-registries add {host}`"
+    )]
+    RegistryRefused { host: String, detail: String },
     #[error("docker: {0}")]
     Api(String),
+}
+
+impl DockerError {
+    /// `docker: <what>: <the daemon's message>`.
+    pub(crate) fn api(what: impl std::fmt::Display, err: &BollardError) -> DockerError {
+        DockerError::Api(format!("{what}: {}", message(err)))
+    }
+}
+
+/// The daemon's own message for an API error, else the deepest cause, on one line.
+pub(crate) fn message(err: &BollardError) -> String {
+    let text = match err {
+        BollardError::DockerResponseServerError { message, .. } => message.clone(),
+        BollardError::DockerStreamError { error } => error.clone(),
+        BollardError::RequestTimeoutError => "the daemon did not answer in time".to_string(),
+        other => root_cause(other),
+    };
+    one_line(&text)
+}
+
+/// The last error with a message in a `source()` chain (the OS error under hyper's
+/// wrappers), on one line.
+fn root_cause(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut best = one_line(&err.to_string());
+    let mut next = err.source();
+    while let Some(cause) = next {
+        let text = one_line(&cause.to_string());
+        if !text.is_empty() {
+            best = text;
+        }
+        next = cause.source();
+    }
+    if best.is_empty() {
+        best = format!("{err:?}");
+    }
+    best
+}
+
+fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Whether a bollard error is the daemon's 404.
+pub(crate) fn is_not_found(err: &BollardError) -> bool {
+    matches!(
+        err,
+        BollardError::DockerResponseServerError {
+            status_code: 404,
+            ..
+        }
+    )
 }
 
 /// What cnb needs to know about an image in the daemon.
@@ -32,6 +125,16 @@ pub struct ImageInfo {
     pub env: Vec<String>,
     pub user: Option<String>,
     pub repo_tags: Vec<String>,
+}
+
+impl ImageInfo {
+    /// The value of `KEY` in the image's `Env`.
+    pub fn env_var(&self, key: &str) -> Option<&str> {
+        self.env.iter().find_map(|entry| {
+            let (k, v) = entry.split_once('=')?;
+            (k == key).then_some(v)
+        })
+    }
 }
 
 /// How an image got into the daemon.
@@ -51,12 +154,103 @@ pub struct Daemon {
     address: String,
 }
 
+/// Which address to use: the flag, else `DOCKER_HOST`, else the default socket.
+/// Empty values count as unset (as the docker CLI does).
+pub fn docker_host(flag: Option<&str>) -> String {
+    let from_env = std::env::var(env_vars::DOCKER_HOST).ok();
+    [flag.map(str::to_string), from_env]
+        .into_iter()
+        .flatten()
+        .map(|s| s.trim().to_string())
+        .find(|s| !s.is_empty())
+        .unwrap_or_else(|| DEFAULT_DOCKER_HOST.to_string())
+}
+
+/// The transport an address asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Endpoint {
+    /// Path of a Unix socket.
+    Unix(String),
+    /// `host:port` of a plain TCP daemon.
+    Tcp(String),
+}
+
+fn parse_address(address: &str) -> Result<Endpoint, DockerError> {
+    let bad = |reason: &str| DockerError::BadAddress {
+        address: address.to_string(),
+        reason: reason.to_string(),
+    };
+    if let Some(path) = address.strip_prefix("unix://") {
+        if path.is_empty() {
+            return Err(bad("the socket path is empty"));
+        }
+        return Ok(Endpoint::Unix(path.to_string()));
+    }
+    let rest = address
+        .strip_prefix("tcp://")
+        .or_else(|| address.strip_prefix("http://"));
+    if let Some(rest) = rest {
+        let host_port = rest.trim_end_matches('/');
+        if host_port.is_empty() || host_port.contains('/') || host_port.contains('@') {
+            return Err(bad("expected host:port after the scheme"));
+        }
+        // The docker CLI's default port for tcp:// is 2375.
+        let has_port = match host_port.rsplit_once(':') {
+            Some((host, port)) => !host.ends_with(':') && port.parse::<u16>().is_ok(),
+            None => false,
+        } || (host_port.starts_with('[') && host_port.contains("]:"));
+        let with_port = if has_port {
+            host_port.to_string()
+        } else {
+            format!("{host_port}:2375")
+        };
+        return Ok(Endpoint::Tcp(with_port));
+    }
+    if address.starts_with("https://") || address.starts_with("ssh://") {
+        return Err(bad(
+            "TLS and SSH connections to the daemon are not supported",
+        ));
+    }
+    if address.starts_with('/') {
+        return Err(bad("a socket path needs the unix:// scheme"));
+    }
+    Err(bad("unknown scheme"))
+}
+
 impl Daemon {
     /// Connects to `--docker-host`, else `DOCKER_HOST`, else the platform default socket,
     /// and negotiates the API version (Docker 20.10 speaks 1.41).
     pub async fn connect(flag: Option<&str>) -> Result<Daemon, DockerError> {
-        let _ = flag;
-        todo!()
+        let address = docker_host(flag);
+        let unreachable = |detail: String| DockerError::Unreachable {
+            address: address.clone(),
+            detail,
+        };
+        let version = bollard::API_DEFAULT_VERSION;
+        let timeout = REQUEST_TIMEOUT.as_secs();
+        let client = match parse_address(&address)? {
+            Endpoint::Unix(path) => {
+                if !std::path::Path::new(&path).exists() {
+                    return Err(unreachable("no such socket".to_string()));
+                }
+                bollard::Docker::connect_with_unix(&path, timeout, version)
+            }
+            Endpoint::Tcp(host_port) => {
+                bollard::Docker::connect_with_http(&format!("tcp://{host_port}"), timeout, version)
+            }
+        }
+        .map_err(|e| unreachable(message(&e)))?;
+        let client = match tokio::time::timeout(CONNECT_TIMEOUT, client.negotiate_version()).await {
+            Ok(Ok(client)) => client,
+            Ok(Err(e)) => return Err(unreachable(message(&e))),
+            Err(_) => {
+                return Err(unreachable(format!(
+                    "no answer within {} s",
+                    CONNECT_TIMEOUT.as_secs()
+                )));
+            }
+        };
+        Ok(Daemon { client, address })
     }
 
     /// The address connected to (`unix:///var/run/docker.sock`, `tcp://...`).
@@ -68,15 +262,40 @@ impl Daemon {
         &self.client
     }
 
+    /// The negotiated API version (`1.41` for Docker 20.10).
+    pub fn api_version(&self) -> String {
+        let v = self.client.client_version();
+        format!("{}.{}", v.major_version, v.minor_version)
+    }
+
     /// The daemon's architecture in OCI spelling (`amd64`, `arm64`).
     pub async fn architecture(&self) -> Result<String, DockerError> {
-        todo!()
+        let version = self
+            .client
+            .version()
+            .await
+            .map_err(|e| DockerError::api("cannot read the daemon's version", &e))?;
+        version
+            .arch
+            .filter(|a| !a.is_empty())
+            .ok_or_else(|| DockerError::Api("the daemon did not report its architecture".into()))
     }
 
     /// Inspects an image by name; `Ok(None)` when the daemon does not have it.
     pub async fn image_info(&self, name: &str) -> Result<Option<ImageInfo>, DockerError> {
-        let _ = name;
-        todo!()
+        let inspect = match self.client.inspect_image(name).await {
+            Ok(inspect) => inspect,
+            Err(e) if is_not_found(&e) => return Ok(None),
+            Err(e) => return Err(DockerError::api(format!("cannot inspect image {name}"), &e)),
+        };
+        let config = inspect.config.unwrap_or_default();
+        Ok(Some(ImageInfo {
+            id: inspect.id.unwrap_or_default(),
+            labels: config.labels.unwrap_or_default(),
+            env: config.env.unwrap_or_default(),
+            user: config.user.filter(|u| !u.is_empty()),
+            repo_tags: inspect.repo_tags.unwrap_or_default(),
+        }))
     }
 
     /// Gets `image` into the daemon by `policy`, through registry mirrors: resolve with
@@ -90,28 +309,121 @@ impl Daemon {
         policy: PullPolicy,
         ui: &Ui,
     ) -> anyhow::Result<Fetched> {
-        let _ = (resolver, image, policy, ui);
-        todo!()
+        pull::fetch(self, resolver, image, policy, ui).await
     }
 
     /// Creates the named volume if missing.
     pub async fn ensure_volume(&self, name: &str) -> Result<(), DockerError> {
-        let _ = name;
-        todo!()
+        let request = bollard::models::VolumeCreateRequest {
+            name: Some(name.to_string()),
+            ..Default::default()
+        };
+        // Creating a local volume that exists is a no-op in the daemon.
+        self.client
+            .create_volume(request)
+            .await
+            .map(|_| ())
+            .map_err(|e| DockerError::api(format!("cannot create volume {name}"), &e))
     }
 
     /// Removes the named volume if present.
     pub async fn remove_volume(&self, name: &str) -> Result<(), DockerError> {
-        let _ = name;
-        todo!()
+        match self
+            .client
+            .remove_volume(name, None::<bollard::query_parameters::RemoveVolumeOptions>)
+            .await
+        {
+            Ok(()) => Ok(()),
+            Err(e) if is_not_found(&e) => Ok(()),
+            Err(e) => Err(DockerError::api(format!("cannot remove volume {name}"), &e)),
+        }
+    }
+
+    /// Empties a cache volume (`--clear-cache`): removes it and creates it again.
+    pub async fn clear_volume(&self, name: &str) -> Result<(), DockerError> {
+        self.remove_volume(name).await?;
+        self.ensure_volume(name).await
+    }
+
+    /// Whether the named volume exists.
+    pub async fn volume_exists(&self, name: &str) -> Result<bool, DockerError> {
+        match self.client.inspect_volume(name).await {
+            Ok(_) => Ok(true),
+            Err(e) if is_not_found(&e) => Ok(false),
+            Err(e) => Err(DockerError::api(
+                format!("cannot inspect volume {name}"),
+                &e,
+            )),
+        }
     }
 
     /// Runs the lifecycle container: create (entrypoint cleared), upload the app as a tar
     /// owned by `spec.app_owner` into `/workspace` and the `/platform/env` files, start,
     /// stream stdout/stderr live, wait, and remove it — on success, failure, SIGINT and
     /// SIGTERM. Returns the container's exit status.
+    ///
+    /// On SIGINT/SIGTERM the error is a [`crate::error::ExitStatus`] with 130/143.
     pub async fn run(&self, spec: &ContainerSpec, ui: &Ui) -> anyhow::Result<i64> {
-        let _ = (spec, ui);
-        todo!()
+        run::run(self, spec, &RunOptions::default(), ui).await
+    }
+
+    /// [`Daemon::run`] with a chosen container name and labels (tests find their containers by label).
+    pub async fn run_with(
+        &self,
+        spec: &ContainerSpec,
+        options: &RunOptions,
+        ui: &Ui,
+    ) -> anyhow::Result<i64> {
+        run::run(self, spec, options, ui).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses() {
+        assert_eq!(
+            parse_address("unix:///var/run/docker.sock").unwrap(),
+            Endpoint::Unix("/var/run/docker.sock".into())
+        );
+        assert_eq!(
+            parse_address("tcp://127.0.0.1:2376").unwrap(),
+            Endpoint::Tcp("127.0.0.1:2376".into())
+        );
+        assert_eq!(
+            parse_address("http://localhost:1234/").unwrap(),
+            Endpoint::Tcp("localhost:1234".into())
+        );
+        assert_eq!(
+            parse_address("tcp://docker.example").unwrap(),
+            Endpoint::Tcp("docker.example:2375".into())
+        );
+        assert_eq!(
+            parse_address("tcp://[::1]:2375").unwrap(),
+            Endpoint::Tcp("[::1]:2375".into())
+        );
+        for bad in [
+            "/var/run/docker.sock",
+            "unix://",
+            "tcp://",
+            "ssh://me@host",
+            "npipe:////./pipe/x",
+        ] {
+            let err = parse_address(bad).unwrap_err().to_string();
+            assert!(err.contains(bad), "{err}");
+        }
+    }
+
+    #[test]
+    fn env_var_lookup() {
+        let info = ImageInfo {
+            env: vec!["CNB_USER_ID=1000".into(), "PATH=/bin:/usr/bin".into()],
+            ..Default::default()
+        };
+        assert_eq!(info.env_var("CNB_USER_ID"), Some("1000"));
+        assert_eq!(info.env_var("PATH"), Some("/bin:/usr/bin"));
+        assert_eq!(info.env_var("CNB_GROUP_ID"), None);
     }
 }

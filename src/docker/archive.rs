@@ -1,0 +1,345 @@
+//! Tar streams sent to the daemon: the app directory (as `/workspace`) with the
+//! `/platform/env` files, and `docker save`-format archives for loading images.
+//!
+//! Archives are written on a blocking thread into a bounded channel that the HTTP
+//! request body reads from, so nothing is held in memory or on disk twice.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use bytes::Bytes;
+use futures_util::Stream;
+use tar::{EntryType, Header};
+use tokio::sync::mpsc;
+
+/// Size of the chunks handed to the request body.
+const CHUNK: usize = 256 * 1024;
+/// Chunks buffered between the tar writer and the request.
+const CHANNEL_DEPTH: usize = 8;
+
+/// A `Write` that sends its bytes, in chunks, to an async receiver.
+pub(crate) struct ChannelWriter {
+    tx: mpsc::Sender<io::Result<Bytes>>,
+    buf: Vec<u8>,
+}
+
+impl ChannelWriter {
+    fn send(&mut self) -> io::Result<()> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        let chunk = Bytes::from(std::mem::replace(&mut self.buf, Vec::with_capacity(CHUNK)));
+        self.tx
+            .blocking_send(Ok(chunk))
+            .map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "the daemon stopped reading"))
+    }
+}
+
+impl Write for ChannelWriter {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        self.buf.extend_from_slice(data);
+        if self.buf.len() >= CHUNK {
+            self.send()?;
+        }
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.send()
+    }
+}
+
+/// Runs `produce` on a blocking thread, writing into a stream of byte chunks.
+/// An error from `produce` ends the stream with that error.
+pub(crate) fn stream_from_writer<F>(produce: F) -> impl Stream<Item = io::Result<Bytes>> + Send
+where
+    F: FnOnce(&mut ChannelWriter) -> io::Result<()> + Send + 'static,
+{
+    let (tx, rx) = mpsc::channel(CHANNEL_DEPTH);
+    let err_tx = tx.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut writer = ChannelWriter {
+            tx,
+            buf: Vec::with_capacity(CHUNK),
+        };
+        let result = produce(&mut writer).and_then(|()| writer.flush());
+        if let Err(e) = result {
+            // The receiver may be gone already; then nobody needs the error.
+            let _ = err_tx.blocking_send(Err(e));
+        }
+    });
+    futures_util::stream::unfold(rx, |mut rx| async move {
+        let item = rx.recv().await?;
+        Some((item, rx))
+    })
+}
+
+/// The archive uploaded to `/` of the lifecycle container: `workspace/` holding the app
+/// directory, and `platform/env/<NAME>` files, every entry owned by `owner`.
+pub fn app_archive(
+    app_dir: PathBuf,
+    platform_env: BTreeMap<String, String>,
+    owner: (u32, u32),
+) -> impl Stream<Item = io::Result<Bytes>> + Send {
+    stream_from_writer(move |w| write_app_archive(w, &app_dir, &platform_env, owner))
+}
+
+/// Writes the app archive (see [`app_archive`]) to `out`.
+///
+/// Directories, regular files (modes kept) and symbolic links (stored as links, never
+/// followed) are included; sockets, FIFOs and devices are skipped. Entries are sorted so
+/// the archive is the same for the same tree.
+pub fn write_app_archive<W: Write>(
+    out: W,
+    app_dir: &Path,
+    platform_env: &BTreeMap<String, String>,
+    owner: (u32, u32),
+) -> io::Result<()> {
+    let meta = fs::metadata(app_dir).map_err(|e| {
+        io::Error::new(
+            e.kind(),
+            format!("cannot read app directory {}: {e}", app_dir.display()),
+        )
+    })?;
+    if !meta.is_dir() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("app path {} is not a directory", app_dir.display()),
+        ));
+    }
+    let mut tar = tar::Builder::new(out);
+    tar.follow_symlinks(false);
+    append_dir(&mut tar, "workspace", &meta, owner)?;
+    append_tree(&mut tar, app_dir, Path::new("workspace"), owner)?;
+    if !platform_env.is_empty() {
+        let dir_mode = 0o755;
+        append_synthetic_dir(&mut tar, "platform", dir_mode, owner)?;
+        append_synthetic_dir(&mut tar, "platform/env", dir_mode, owner)?;
+        for (name, value) in platform_env {
+            if name.is_empty() || name.contains('/') || name == "." || name == ".." {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    format!("environment variable name '{name}' cannot be a file name"),
+                ));
+            }
+            let mut header = Header::new_gnu();
+            header.set_entry_type(EntryType::Regular);
+            header.set_mode(0o644);
+            header.set_size(value.len() as u64);
+            set_owner(&mut header, owner);
+            header.set_mtime(0);
+            tar.append_data(
+                &mut header,
+                format!("platform/env/{name}"),
+                value.as_bytes(),
+            )?;
+        }
+    }
+    tar.into_inner()?.flush()
+}
+
+fn set_owner(header: &mut Header, (uid, gid): (u32, u32)) {
+    header.set_uid(u64::from(uid));
+    header.set_gid(u64::from(gid));
+    // Names would win over ids on extraction when they exist in the container.
+    let _ = header.set_username("");
+    let _ = header.set_groupname("");
+}
+
+fn append_synthetic_dir<W: Write>(
+    tar: &mut tar::Builder<W>,
+    path: &str,
+    mode: u32,
+    owner: (u32, u32),
+) -> io::Result<()> {
+    let mut header = Header::new_gnu();
+    header.set_entry_type(EntryType::Directory);
+    header.set_mode(mode);
+    header.set_size(0);
+    header.set_mtime(0);
+    set_owner(&mut header, owner);
+    tar.append_data(&mut header, path, io::empty())
+}
+
+fn append_dir<W: Write>(
+    tar: &mut tar::Builder<W>,
+    path: impl AsRef<Path>,
+    meta: &fs::Metadata,
+    owner: (u32, u32),
+) -> io::Result<()> {
+    let mut header = Header::new_gnu();
+    header.set_metadata_in_mode(meta, tar::HeaderMode::Complete);
+    header.set_entry_type(EntryType::Directory);
+    header.set_size(0);
+    set_owner(&mut header, owner);
+    tar.append_data(&mut header, path, io::empty())
+}
+
+fn append_tree<W: Write>(
+    tar: &mut tar::Builder<W>,
+    dir: &Path,
+    prefix: &Path,
+    owner: (u32, u32),
+) -> io::Result<()> {
+    let mut entries = fs::read_dir(dir)
+        .map_err(|e| io::Error::new(e.kind(), format!("cannot read {}: {e}", dir.display())))?
+        .collect::<io::Result<Vec<_>>>()?;
+    entries.sort_by_key(|e| e.file_name());
+    for entry in entries {
+        let path = entry.path();
+        let name = prefix.join(entry.file_name());
+        let meta = fs::symlink_metadata(&path).map_err(|e| {
+            io::Error::new(e.kind(), format!("cannot read {}: {e}", path.display()))
+        })?;
+        let kind = meta.file_type();
+        if kind.is_dir() {
+            append_dir(tar, &name, &meta, owner)?;
+            append_tree(tar, &path, &name, owner)?;
+        } else if kind.is_file() {
+            let mut header = Header::new_gnu();
+            header.set_metadata_in_mode(&meta, tar::HeaderMode::Complete);
+            set_owner(&mut header, owner);
+            let file = fs::File::open(&path).map_err(|e| {
+                io::Error::new(e.kind(), format!("cannot read {}: {e}", path.display()))
+            })?;
+            tar.append_data(&mut header, &name, file)?;
+        } else if kind.is_symlink() {
+            let target = fs::read_link(&path)?;
+            let mut header = Header::new_gnu();
+            header.set_metadata_in_mode(&meta, tar::HeaderMode::Complete);
+            header.set_entry_type(EntryType::Symlink);
+            header.set_size(0);
+            set_owner(&mut header, owner);
+            tar.append_link(&mut header, &name, &target)?;
+        }
+        // Sockets, FIFOs and devices have no place in an app directory.
+    }
+    Ok(())
+}
+
+/// One file of a docker-save archive, read from disk.
+pub(crate) struct SaveEntry {
+    /// Path inside the archive.
+    pub name: String,
+    pub source: PathBuf,
+}
+
+/// Writes a `docker save`-format archive: the given files plus `manifest.json`.
+pub(crate) fn write_save_archive<W: Write>(
+    out: W,
+    manifest_json: &[u8],
+    entries: &[SaveEntry],
+) -> io::Result<()> {
+    let mut tar = tar::Builder::new(out);
+    for entry in entries {
+        let file = fs::File::open(&entry.source)?;
+        let len = file.metadata()?.len();
+        let mut header = Header::new_gnu();
+        header.set_entry_type(EntryType::Regular);
+        header.set_mode(0o644);
+        header.set_size(len);
+        header.set_mtime(0);
+        tar.append_data(&mut header, &entry.name, file)?;
+    }
+    let mut header = Header::new_gnu();
+    header.set_entry_type(EntryType::Regular);
+    header.set_mode(0o644);
+    header.set_size(manifest_json.len() as u64);
+    header.set_mtime(0);
+    tar.append_data(&mut header, "manifest.json", manifest_json)?;
+    tar.into_inner()?.flush()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::{PermissionsExt, symlink};
+
+    #[test]
+    fn app_archive_owns_everything_and_keeps_links_and_modes() {
+        let dir = tempfile::tempdir().unwrap();
+        let app = dir.path();
+        fs::create_dir(app.join("bin")).unwrap();
+        fs::write(app.join("bin/run"), "#!/bin/sh\necho hi\n").unwrap();
+        fs::set_permissions(app.join("bin/run"), fs::Permissions::from_mode(0o755)).unwrap();
+        fs::write(app.join("README"), "hello").unwrap();
+        fs::set_permissions(app.join("README"), fs::Permissions::from_mode(0o600)).unwrap();
+        symlink("/etc/passwd", app.join("outside")).unwrap();
+        let long = "d".repeat(120);
+        fs::create_dir(app.join(&long)).unwrap();
+        fs::write(app.join(&long).join("f".repeat(120)), "x").unwrap();
+
+        let env = BTreeMap::from([("GREETING".to_string(), "hi there".to_string())]);
+        let mut buf = Vec::new();
+        write_app_archive(&mut buf, app, &env, (1000, 1001)).unwrap();
+
+        let mut archive = tar::Archive::new(buf.as_slice());
+        let mut seen = BTreeMap::new();
+        for entry in archive.entries().unwrap() {
+            let mut entry = entry.unwrap();
+            let path = entry.path().unwrap().to_string_lossy().into_owned();
+            let header = entry.header().clone();
+            assert_eq!(header.uid().unwrap(), 1000, "{path}");
+            assert_eq!(header.gid().unwrap(), 1001, "{path}");
+            let mut content = String::new();
+            if header.entry_type() == EntryType::Regular {
+                io::Read::read_to_string(&mut entry, &mut content).unwrap();
+            }
+            let link = entry
+                .link_name()
+                .unwrap()
+                .map(|l| l.to_string_lossy().into_owned());
+            seen.insert(
+                path.trim_end_matches('/').to_string(),
+                (
+                    header.entry_type(),
+                    header.mode().unwrap() & 0o777,
+                    content,
+                    link,
+                ),
+            );
+        }
+        assert_eq!(seen["workspace"].0, EntryType::Directory);
+        assert_eq!(seen["workspace/bin"].0, EntryType::Directory);
+        assert_eq!(seen["workspace/bin/run"].1, 0o755);
+        assert_eq!(seen["workspace/README"].1, 0o600);
+        assert_eq!(seen["workspace/README"].2, "hello");
+        assert_eq!(seen["workspace/outside"].0, EntryType::Symlink);
+        assert_eq!(seen["workspace/outside"].3.as_deref(), Some("/etc/passwd"));
+        assert_eq!(
+            seen[&format!("workspace/{long}/{}", "f".repeat(120))].2,
+            "x"
+        );
+        assert_eq!(seen["platform/env"].0, EntryType::Directory);
+        assert_eq!(seen["platform/env/GREETING"].2, "hi there");
+    }
+
+    #[test]
+    fn no_platform_dir_without_env_and_bad_names_rejected() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut buf = Vec::new();
+        write_app_archive(&mut buf, dir.path(), &BTreeMap::new(), (0, 0)).unwrap();
+        let mut archive = tar::Archive::new(buf.as_slice());
+        let names: Vec<String> = archive
+            .entries()
+            .unwrap()
+            .map(|e| e.unwrap().path().unwrap().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names, vec!["workspace"]);
+
+        let bad = BTreeMap::from([("../x".to_string(), "v".to_string())]);
+        let err = write_app_archive(Vec::new(), dir.path(), &bad, (0, 0)).unwrap_err();
+        assert!(err.to_string().contains("../x"), "{err}");
+    }
+
+    #[test]
+    fn app_path_must_be_a_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("app.jar");
+        fs::write(&file, "x").unwrap();
+        let err = write_app_archive(Vec::new(), &file, &BTreeMap::new(), (0, 0)).unwrap_err();
+        assert!(err.to_string().contains("app.jar"), "{err}");
+    }
+}

@@ -1,0 +1,291 @@
+//! The fallback for registries the daemon refuses (SPEC §7.2): when the daemon will not
+//! talk plain HTTP or accept a certificate for a registry that cnb's insecure list
+//! allows, cnb fetches the image with its own registry client (manifest for the
+//! resolver's platform, config and layer blobs) and loads it into the daemon as a
+//! `docker save` archive named with the original reference.
+//!
+//! `docker load` accepts compressed layer blobs as they come from the registry (it
+//! decompresses each layer and checks it against the config's `diff_ids`), so blobs
+//! are passed through untouched.
+
+use std::collections::HashSet;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context as TaskContext, Poll};
+
+use anyhow::{Context, anyhow, bail};
+use bollard::query_parameters::ImportImageOptionsBuilder;
+use futures_util::{StreamExt, TryStreamExt};
+use oci_client::Reference;
+use oci_client::manifest::{OciDescriptor, OciImageManifest, OciManifest};
+use tokio::io::AsyncWrite;
+
+use super::archive::{self, SaveEntry};
+use super::progress::Progress;
+use super::{Daemon, DockerError};
+use crate::reference::ImageRef;
+use crate::registry::{Platform, Resolver};
+use crate::ui::Ui;
+
+/// Layer downloads in flight at once.
+const PARALLEL_BLOBS: usize = 3;
+
+/// The oci-client reference for a cnb reference.
+pub(crate) fn oci_reference(image: &ImageRef) -> Reference {
+    let registry = image.registry().key();
+    let repository = image.repository().to_string();
+    match (image.tag(), image.digest()) {
+        (Some(tag), Some(digest)) => Reference::with_tag_and_digest(
+            registry,
+            repository,
+            tag.to_string(),
+            digest.to_string(),
+        ),
+        (None, Some(digest)) => Reference::with_digest(registry, repository, digest.to_string()),
+        (tag, None) => {
+            Reference::with_tag(registry, repository, tag.unwrap_or("latest").to_string())
+        }
+    }
+}
+
+/// `sha256:abc...` -> `abc...` (safe as a file name).
+fn digest_hex(digest: &str) -> anyhow::Result<&str> {
+    let hex = digest.split_once(':').map_or(digest, |(_, hex)| hex);
+    if hex.is_empty() || !hex.chars().all(|c| c.is_ascii_alphanumeric()) {
+        bail!("the registry sent a malformed digest '{digest}'");
+    }
+    Ok(hex)
+}
+
+/// Whether an index entry's platform is the one wanted (variant only when both name one).
+fn platform_matches(entry: Option<&oci_client::manifest::Platform>, wanted: &Platform) -> bool {
+    let Some(p) = entry else {
+        return false;
+    };
+    p.os.to_string() == wanted.os
+        && p.architecture.to_string() == wanted.architecture
+        && match (&p.variant, &wanted.variant) {
+            (Some(have), Some(want)) => have == want,
+            _ => true,
+        }
+}
+
+/// The image manifest for `platform`, following an index when there is one.
+async fn image_manifest(
+    client: &oci_client::Client,
+    auth: &oci_client::secrets::RegistryAuth,
+    reference: &Reference,
+    platform: &Platform,
+) -> anyhow::Result<OciImageManifest> {
+    let (manifest, _) = client
+        .pull_manifest(reference, auth)
+        .await
+        .with_context(|| format!("cannot read the manifest of {reference}"))?;
+    let index = match manifest {
+        OciManifest::Image(m) => return Ok(m),
+        OciManifest::ImageIndex(index) => index,
+    };
+    let entry = index
+        .manifests
+        .iter()
+        .find(|e| platform_matches(e.platform.as_ref(), platform))
+        .ok_or_else(|| {
+            let have = index
+                .manifests
+                .iter()
+                .filter_map(|e| e.platform.as_ref())
+                .map(|p| format!("{}/{}", p.os, p.architecture))
+                .collect::<Vec<_>>()
+                .join(", ");
+            anyhow!(
+                "{reference} has no image for {}/{} (it has: {have})",
+                platform.os,
+                platform.architecture
+            )
+        })?;
+    let by_digest = reference.clone_with_digest(entry.digest.clone());
+    match client
+        .pull_manifest(&by_digest, auth)
+        .await
+        .with_context(|| format!("cannot read the manifest of {by_digest}"))?
+    {
+        (OciManifest::Image(m), _) => Ok(m),
+        (OciManifest::ImageIndex(_), _) => bail!("{by_digest} is an index inside an index"),
+    }
+}
+
+/// An `AsyncWrite` that reports how many bytes went through.
+struct Counting<W> {
+    inner: W,
+    count: u64,
+    report: Box<dyn FnMut(u64) + Send>,
+}
+
+impl<W: AsyncWrite + Unpin> AsyncWrite for Counting<W> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut TaskContext<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let this = &mut *self;
+        let poll = Pin::new(&mut this.inner).poll_write(cx, buf);
+        if let Poll::Ready(Ok(n)) = &poll {
+            this.count += *n as u64;
+            (this.report)(this.count);
+        }
+        poll
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+async fn download(
+    client: &oci_client::Client,
+    reference: &Reference,
+    blob: &OciDescriptor,
+    path: &Path,
+    progress: Arc<Mutex<Progress>>,
+) -> anyhow::Result<()> {
+    let file = tokio::fs::File::create(path)
+        .await
+        .with_context(|| format!("cannot create {}", path.display()))?;
+    let id = blob.digest.clone();
+    let size = u64::try_from(blob.size).ok();
+    let report_id = id.clone();
+    let report_progress = progress.clone();
+    let writer = Counting {
+        inner: file,
+        count: 0,
+        report: Box::new(move |n| {
+            if let Ok(mut p) = report_progress.lock() {
+                p.layer_update(&report_id, "Downloading", Some(n), size);
+            }
+        }),
+    };
+    client
+        .pull_blob(reference, blob, writer)
+        .await
+        .with_context(|| format!("cannot download blob {} of {reference}", blob.digest))?;
+    if let Ok(mut p) = progress.lock() {
+        p.layer_done(&id, "downloaded");
+    }
+    Ok(())
+}
+
+/// Fetches `location` with cnb's registry client and loads it into the daemon as `image`.
+pub(crate) async fn fetch_and_load(
+    daemon: &Daemon,
+    resolver: &Resolver,
+    image: &ImageRef,
+    location: &ImageRef,
+    ui: &Ui,
+) -> anyhow::Result<()> {
+    if image.tag().is_none() {
+        bail!(
+            "{image} names no tag, and an image loaded into the daemon can only be named by a tag; use a tagged reference"
+        );
+    }
+    let (client, auth) = resolver.client_for(location.registry()).await?;
+    let reference = oci_reference(location);
+    let manifest = image_manifest(&client, &auth, &reference, resolver.platform()).await?;
+
+    let dir = tempfile::tempdir().context("cannot create a temporary directory")?;
+    let progress = Arc::new(Mutex::new(Progress::new(
+        ui,
+        &format!("Fetching {image} from {location} with cnb's registry client"),
+    )));
+
+    let config_hex = digest_hex(&manifest.config.digest)?.to_string();
+    let config_name = format!("{config_hex}.json");
+    let mut config = Vec::new();
+    client
+        .pull_blob(&reference, &manifest.config, &mut config)
+        .await
+        .with_context(|| format!("cannot download the config of {reference}"))?;
+    tokio::fs::write(dir.path().join(&config_name), &config)
+        .await
+        .context("cannot write the image config")?;
+
+    let mut entries = vec![SaveEntry {
+        name: config_name.clone(),
+        source: dir.path().join(&config_name),
+    }];
+    let mut layer_names = Vec::new();
+    let mut unique: Vec<(&OciDescriptor, PathBuf)> = Vec::new();
+    let mut seen = HashSet::new();
+    for layer in &manifest.layers {
+        let hex = digest_hex(&layer.digest)?;
+        let name = format!("{hex}/layer.tar");
+        layer_names.push(name.clone());
+        if seen.insert(hex.to_string()) {
+            let path = dir.path().join(format!("{hex}.blob"));
+            entries.push(SaveEntry {
+                name,
+                source: path.clone(),
+            });
+            unique.push((layer, path));
+        }
+    }
+    futures_util::stream::iter(unique.iter())
+        .map(|(layer, path)| download(&client, &reference, layer, path, progress.clone()))
+        .buffer_unordered(PARALLEL_BLOBS)
+        .try_collect::<Vec<()>>()
+        .await?;
+    // Every download holding a clone has finished, so this is the last reference.
+    if let Ok(mutex) = Arc::try_unwrap(progress) {
+        mutex
+            .into_inner()
+            .unwrap_or_else(|e| e.into_inner())
+            .finish();
+    }
+
+    let manifest_json = serde_json::to_vec(&serde_json::json!([{
+        "Config": config_name,
+        "RepoTags": [image.to_string()],
+        "Layers": layer_names,
+    }]))?;
+    ui.status(format!("Loading {image} into the Docker daemon"));
+    let tar = archive::stream_from_writer(move |w| {
+        archive::write_save_archive(w, &manifest_json, &entries)
+    });
+    let options = ImportImageOptionsBuilder::default().quiet(true).build();
+    let mut load = daemon.client.import_image_stream(options, tar, None);
+    while let Some(item) = load.next().await {
+        let info = item.map_err(|e| DockerError::api(format!("cannot load {image}"), &e))?;
+        if let Some(line) = info
+            .stream
+            .as_deref()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+        {
+            ui.verbose(1, line);
+        }
+    }
+    // The directory (and the blobs in it) must live until the daemon has read the archive.
+    drop(dir);
+    if daemon.image_info(&image.to_string()).await?.is_none() {
+        bail!("the daemon accepted the archive but has no image named {image}");
+    }
+    ui.status(format!("Loaded {image} into the Docker daemon"));
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn digest_hex_is_a_safe_file_name() {
+        assert_eq!(digest_hex("sha256:abc123").unwrap(), "abc123");
+        assert!(digest_hex("sha256:../../etc").is_err());
+        assert!(digest_hex("sha256:").is_err());
+    }
+}

@@ -1,0 +1,307 @@
+//! Getting an image into the daemon (SPEC §7.2): pull policy, resolution through
+//! registry mirrors, the pull itself with progress and only that host's credentials,
+//! and renaming so the daemon only ever shows the original name.
+
+use anyhow::Context;
+use bollard::auth::DockerCredentials;
+use bollard::errors::Error as BollardError;
+use bollard::query_parameters::{
+    CreateImageOptionsBuilder, RemoveImageOptionsBuilder, TagImageOptionsBuilder,
+};
+use futures_util::StreamExt;
+
+use super::progress::Progress;
+use super::{Daemon, DockerError, Fetched, load, message};
+use crate::credentials::{self, Credential, DOCKER_HUB_AUTH_KEY};
+use crate::reference::{ImageRef, Registry};
+use crate::registry::{CandidateStatus, Resolution, Resolver};
+use crate::settings::PullPolicy;
+use crate::ui::Ui;
+
+/// Why the daemon could not pull.
+pub(crate) enum PullFailure {
+    /// The daemon would not talk to the registry: it answered plain HTTP to the daemon's
+    /// HTTPS (`http: server gave HTTP response to HTTPS client`) ...
+    PlainHttp(String),
+    /// ... or its certificate is not trusted by the daemon (`x509: ...`).
+    Certificate(String),
+    Other(String),
+}
+
+/// Sorts the daemon's pull error into the transport refusals cnb can work around and the rest.
+pub(crate) fn classify(text: &str) -> PullFailure {
+    let lower = text.to_ascii_lowercase();
+    if lower.contains("server gave http response to https client") {
+        PullFailure::PlainHttp(text.to_string())
+    } else if lower.contains("x509:")
+        || lower.contains("certificate signed by unknown authority")
+        || lower.contains("tls: ")
+        || lower.contains("certificate is not valid")
+    {
+        PullFailure::Certificate(text.to_string())
+    } else {
+        PullFailure::Other(text.to_string())
+    }
+}
+
+/// The `repository` and `tag` arguments for `docker tag` of `image` (Hub shown as `docker.io`).
+fn repo_and_tag(image: &ImageRef) -> Option<(String, String)> {
+    let tag = image.tag()?;
+    Some((
+        format!("{}/{}", image.registry(), image.repository()),
+        tag.to_string(),
+    ))
+}
+
+/// Credentials for `registry` only, as the daemon wants them in `X-Registry-Auth`.
+fn docker_credentials(registry: &Registry, ui: &Ui) -> Option<DockerCredentials> {
+    let server = if registry.is_docker_hub() {
+        DOCKER_HUB_AUTH_KEY.to_string()
+    } else {
+        registry.key()
+    };
+    match credentials::lookup(registry) {
+        Ok(Some(Credential::Basic { username, password })) => Some(DockerCredentials {
+            username: Some(username),
+            password: Some(password),
+            serveraddress: Some(server),
+            ..Default::default()
+        }),
+        Ok(Some(Credential::Token(token))) => Some(DockerCredentials {
+            identitytoken: Some(token),
+            serveraddress: Some(server),
+            ..Default::default()
+        }),
+        Ok(None) => None,
+        Err(e) => {
+            ui.warn(format!(
+                "cannot read the credentials for {registry}: {e:#}; pulling anonymously"
+            ));
+            None
+        }
+    }
+}
+
+/// Prints what resolution decided: failed mirrors as warnings, the chosen mirror as a status line.
+pub(crate) fn report_resolution(resolution: &Resolution, ui: &Ui) {
+    for candidate in &resolution.candidates {
+        match (&candidate.status, &candidate.mirror) {
+            (CandidateStatus::Failed(reason), Some(mirror)) => ui.warn(format!(
+                "mirror {} failed for {}: {reason}",
+                mirror.registry(),
+                resolution.image
+            )),
+            (CandidateStatus::Chosen, Some(mirror)) => ui.status(format!(
+                "Using mirror {} for {}",
+                mirror.registry(),
+                resolution.image
+            )),
+            _ => {}
+        }
+    }
+}
+
+/// The error when no candidate could serve the image: each location with its reason.
+pub(crate) fn unavailable(resolution: &Resolution) -> anyhow::Error {
+    let reasons = resolution
+        .candidates
+        .iter()
+        .map(|c| match &c.status {
+            CandidateStatus::Failed(reason) => format!("{} ({reason})", c.location),
+            CandidateStatus::Chosen => format!("{} (chosen)", c.location),
+            CandidateStatus::Unused => format!("{} (not tried)", c.location),
+        })
+        .collect::<Vec<_>>()
+        .join("; ");
+    anyhow::anyhow!(
+        "cannot fetch {}: no registry location has it: {reasons}",
+        resolution.image
+    )
+}
+
+pub(crate) async fn fetch(
+    daemon: &Daemon,
+    resolver: &Resolver,
+    image: &ImageRef,
+    policy: PullPolicy,
+    ui: &Ui,
+) -> anyhow::Result<Fetched> {
+    let name = image.to_string();
+    if policy != PullPolicy::Always {
+        if daemon.image_info(&name).await?.is_some() {
+            ui.verbose(
+                1,
+                format!(
+                    "{name} is in the Docker daemon; not pulling (pull policy {})",
+                    policy.as_str()
+                ),
+            );
+            return Ok(Fetched {
+                image: image.clone(),
+                location: None,
+                loaded_by_cnb: false,
+            });
+        }
+        if policy == PullPolicy::Never {
+            anyhow::bail!(
+                "image {name} is not in the Docker daemon and the pull policy is 'never'; pull it first (docker pull {name}) or use --pull-policy if-not-present"
+            );
+        }
+    }
+
+    let resolution = resolver.resolve(image).await;
+    report_resolution(&resolution, ui);
+    let Some(chosen) = resolution.chosen() else {
+        return Err(unavailable(&resolution));
+    };
+    let location = chosen.location.clone();
+
+    let headline = if &location == image {
+        format!("Pulling {name}")
+    } else {
+        format!("Pulling {name} from {location}")
+    };
+    match pull(daemon, &location, &headline, ui).await? {
+        None => {}
+        Some(failure) => {
+            let registry = location.registry();
+            let transport = resolver.transport(registry).await;
+            let (detail, allowed) = match failure {
+                PullFailure::PlainHttp(d) => (d, transport.allow_http),
+                PullFailure::Certificate(d) => (d, transport.skip_tls_verify),
+                PullFailure::Other(d) => {
+                    return Err(DockerError::Api(format!("cannot pull {location}: {d}")).into());
+                }
+            };
+            if !allowed {
+                return Err(DockerError::RegistryRefused {
+                    host: registry.key(),
+                    detail,
+                }
+                .into());
+            }
+            ui.status(format!(
+                "The Docker daemon refused {registry} ({detail}); {registry} is an insecure registry for cnb, so cnb fetches {name} itself and loads it into the daemon"
+            ));
+            load::fetch_and_load(daemon, resolver, image, &location, ui)
+                .await
+                .with_context(|| {
+                    format!("cannot load {name} from {location} into the Docker daemon")
+                })?;
+            return Ok(Fetched {
+                image: image.clone(),
+                location: Some(location),
+                loaded_by_cnb: true,
+            });
+        }
+    }
+
+    if &location != image {
+        rename(daemon, &location, image, ui).await?;
+    }
+    Ok(Fetched {
+        image: image.clone(),
+        location: Some(location),
+        loaded_by_cnb: false,
+    })
+}
+
+/// Pulls `location` with progress under `headline`. `Ok(Some(_))` when the daemon refused the pull.
+pub(crate) async fn pull(
+    daemon: &Daemon,
+    location: &ImageRef,
+    headline: &str,
+    ui: &Ui,
+) -> Result<Option<PullFailure>, DockerError> {
+    let from = location.to_string();
+    let credentials = docker_credentials(location.registry(), ui);
+    let options = CreateImageOptionsBuilder::default()
+        .from_image(&from)
+        .build();
+    let mut progress = Progress::new(ui, headline);
+    let mut stream = daemon.client.create_image(Some(options), None, credentials);
+    let mut failure = None;
+    while let Some(item) = stream.next().await {
+        match item {
+            Ok(info) => progress.pull_message(&info),
+            Err(e) => {
+                failure = Some(e);
+                break;
+            }
+        }
+    }
+    progress.finish();
+    match failure {
+        None => {
+            ui.verbose(1, format!("Pulled {from}"));
+            Ok(None)
+        }
+        Some(
+            e @ (BollardError::DockerResponseServerError { .. }
+            | BollardError::DockerStreamError { .. }),
+        ) => Ok(Some(classify(&message(&e)))),
+        Some(e) => Err(DockerError::api(format!("cannot pull {from}"), &e)),
+    }
+}
+
+/// Tags the pulled `location` as `image` and removes the `location` name (the content stays).
+async fn rename(
+    daemon: &Daemon,
+    location: &ImageRef,
+    image: &ImageRef,
+    ui: &Ui,
+) -> Result<(), DockerError> {
+    let from = location.to_string();
+    let Some((repo, tag)) = repo_and_tag(image) else {
+        // A digest reference cannot be a tag: the daemon keeps the mirror's name for it.
+        ui.verbose(
+            1,
+            format!("{image} has no tag; the daemon keeps it as {from}"),
+        );
+        return Ok(());
+    };
+    let options = TagImageOptionsBuilder::default()
+        .repo(&repo)
+        .tag(&tag)
+        .build();
+    daemon
+        .client
+        .tag_image(&from, Some(options))
+        .await
+        .map_err(|e| DockerError::api(format!("cannot tag {from} as {image}"), &e))?;
+    let options = RemoveImageOptionsBuilder::default()
+        .noprune(true)
+        .force(false)
+        .build();
+    match daemon.client.remove_image(&from, Some(options), None).await {
+        Ok(_) => {}
+        Err(e) if super::is_not_found(&e) => {}
+        Err(e) => {
+            return Err(DockerError::api(
+                format!("cannot remove the mirror's name {from}"),
+                &e,
+            ));
+        }
+    }
+    ui.verbose(
+        1,
+        format!("Tagged {from} as {image} and removed the mirror's name"),
+    );
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn daemon_refusals_are_recognised() {
+        let http =
+            "Get \"https://198.18.0.2:5000/v2/\": http: server gave HTTP response to HTTPS client";
+        assert!(matches!(classify(http), PullFailure::PlainHttp(_)));
+        let tls = "Get \"https://reg:5000/v2/\": x509: certificate signed by unknown authority";
+        assert!(matches!(classify(tls), PullFailure::Certificate(_)));
+        let missing = "manifest for reg:5000/app:1 not found: manifest unknown";
+        assert!(matches!(classify(missing), PullFailure::Other(_)));
+    }
+}

@@ -1,0 +1,258 @@
+//! The lifecycle container: create, upload, attach, start, wait, remove.
+//!
+//! Cleanup guarantee: once the container is created it is force-removed before
+//! [`run`] returns — after a normal exit, after any error, and after SIGINT/SIGTERM
+//! (which then becomes exit status 130/143).
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use anyhow::Context;
+use bollard::container::LogOutput;
+use bollard::errors::Error as BollardError;
+use bollard::models::{ContainerCreateBody, HostConfig, Mount, MountType};
+use bollard::query_parameters::{
+    AttachContainerOptionsBuilder, CreateContainerOptionsBuilder, RemoveContainerOptionsBuilder,
+    UploadToContainerOptionsBuilder, WaitContainerOptionsBuilder,
+};
+use futures_util::StreamExt;
+use tokio::signal::unix::{SignalKind, signal};
+
+use super::{Daemon, DockerError, archive, message};
+use crate::error::ExitStatus;
+use crate::lifecycle::ContainerSpec;
+use crate::ui::Ui;
+
+/// How long the output stream may lag behind the container's exit.
+const OUTPUT_DRAIN: Duration = Duration::from_secs(10);
+
+/// Extra settings for [`Daemon::run_with`].
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// Container name; `None` for a generated `cnb-lifecycle-<pid>-<time>`.
+    pub name: Option<String>,
+    /// Labels put on the container (besides cnb's own).
+    pub labels: HashMap<String, String>,
+}
+
+/// Label on every container cnb creates, so stray ones can be found (`docker ps -a --filter label=...`).
+pub const CONTAINER_LABEL: &str = "io.cnb.lifecycle";
+
+fn generated_name() -> String {
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default();
+    format!("cnb-lifecycle-{}-{:x}", std::process::id(), nanos)
+}
+
+enum Outcome {
+    Finished(anyhow::Result<i64>),
+    Signal { name: &'static str, code: u8 },
+}
+
+pub(crate) async fn run(
+    daemon: &Daemon,
+    spec: &ContainerSpec,
+    options: &RunOptions,
+    ui: &Ui,
+) -> anyhow::Result<i64> {
+    // Registered before the container exists, so a Ctrl-C at any point after this is
+    // seen (and not the default "die now and leave the container behind").
+    let mut sigint = signal(SignalKind::interrupt()).context("cannot handle SIGINT")?;
+    let mut sigterm = signal(SignalKind::terminate()).context("cannot handle SIGTERM")?;
+
+    let name = options.name.clone().unwrap_or_else(generated_name);
+    create(daemon, spec, &name, options).await?;
+    ui.verbose(1, format!("Created container {name} from {}", spec.image));
+
+    let outcome = tokio::select! {
+        result = drive(daemon, spec, &name, ui) => Outcome::Finished(result),
+        _ = sigint.recv() => Outcome::Signal { name: "SIGINT", code: 130 },
+        _ = sigterm.recv() => Outcome::Signal { name: "SIGTERM", code: 143 },
+    };
+
+    let removed = remove(daemon, &name).await;
+    match outcome {
+        Outcome::Finished(result) => {
+            if let Err(e) = removed {
+                ui.warn(format!(
+                    "could not remove container {name}: {e}; remove it with `docker rm -f {name}`"
+                ));
+            }
+            result
+        }
+        Outcome::Signal { name: signal, code } => {
+            let what = match removed {
+                Ok(()) => "the build container was removed".to_string(),
+                Err(e) => format!(
+                    "could not remove container {name} ({e}); remove it with `docker rm -f {name}`"
+                ),
+            };
+            Err(ExitStatus {
+                code,
+                message: format!("interrupted by {signal}; {what}"),
+            }
+            .into())
+        }
+    }
+}
+
+async fn create(
+    daemon: &Daemon,
+    spec: &ContainerSpec,
+    name: &str,
+    options: &RunOptions,
+) -> Result<(), DockerError> {
+    let mut labels = options.labels.clone();
+    labels.insert(CONTAINER_LABEL.to_string(), "true".to_string());
+    let mounts = spec
+        .volumes
+        .iter()
+        .map(|(volume, target)| Mount {
+            typ: Some(MountType::VOLUME),
+            source: Some(volume.clone()),
+            target: Some(target.clone()),
+            ..Default::default()
+        })
+        .collect::<Vec<_>>();
+    let body = ContainerCreateBody {
+        image: Some(spec.image.clone()),
+        // An empty list (not `None`) clears the image's entrypoint.
+        entrypoint: Some(Vec::new()),
+        cmd: Some(spec.command.clone()),
+        env: Some(spec.env.iter().map(|(k, v)| format!("{k}={v}")).collect()),
+        user: Some(spec.user.clone()),
+        labels: Some(labels),
+        attach_stdout: Some(true),
+        attach_stderr: Some(true),
+        attach_stdin: Some(false),
+        open_stdin: Some(false),
+        tty: Some(false),
+        host_config: Some(HostConfig {
+            binds: (!spec.binds.is_empty()).then(|| spec.binds.clone()),
+            mounts: (!mounts.is_empty()).then_some(mounts),
+            network_mode: spec.network.clone(),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let options = CreateContainerOptionsBuilder::default().name(name).build();
+    daemon
+        .client
+        .create_container(Some(options), body)
+        .await
+        .map(|_| ())
+        .map_err(|e| {
+            DockerError::api(
+                format!("cannot create the container from {}", spec.image),
+                &e,
+            )
+        })
+}
+
+async fn remove(daemon: &Daemon, name: &str) -> Result<(), DockerError> {
+    let options = RemoveContainerOptionsBuilder::default()
+        .force(true)
+        .v(false)
+        .build();
+    match daemon.client.remove_container(name, Some(options)).await {
+        Ok(()) => Ok(()),
+        Err(e) if super::is_not_found(&e) => Ok(()),
+        // "removal of container ... is already in progress"
+        Err(BollardError::DockerResponseServerError {
+            status_code: 409, ..
+        }) => Ok(()),
+        Err(e) => Err(DockerError::api("cannot remove the container", &e)),
+    }
+}
+
+/// Upload, attach, start, stream and wait. The caller removes the container.
+async fn drive(daemon: &Daemon, spec: &ContainerSpec, name: &str, ui: &Ui) -> anyhow::Result<i64> {
+    let client = &daemon.client;
+
+    ui.status(format!(
+        "Sending app directory {} to the build container",
+        spec.app_dir.display()
+    ));
+    let archive = archive::app_archive(
+        spec.app_dir.clone(),
+        spec.platform_env.clone(),
+        spec.app_owner,
+    );
+    let upload = UploadToContainerOptionsBuilder::default().path("/").build();
+    if let Err(e) = client
+        .upload_to_container(name, Some(upload), bollard::body_try_stream(archive))
+        .await
+    {
+        return Err(DockerError::api(
+            format!("cannot send {} to the container", spec.app_dir.display()),
+            &e,
+        )
+        .into());
+    }
+
+    // Attach before start so no output is lost.
+    let attach = AttachContainerOptionsBuilder::default()
+        .stdout(true)
+        .stderr(true)
+        .stream(true)
+        .build();
+    let attached = client
+        .attach_container(name, Some(attach))
+        .await
+        .map_err(|e| DockerError::api("cannot attach to the container", &e))?;
+    let mut output = attached.output;
+    let pump = tokio::spawn(async move {
+        while let Some(chunk) = output.next().await {
+            match chunk {
+                Ok(LogOutput::StdErr { message }) => {
+                    let mut err = std::io::stderr().lock();
+                    let _ = err.write_all(&message);
+                    let _ = err.flush();
+                }
+                Ok(LogOutput::StdOut { message } | LogOutput::Console { message }) => {
+                    let mut out = std::io::stdout().lock();
+                    let _ = out.write_all(&message);
+                    let _ = out.flush();
+                }
+                Ok(LogOutput::StdIn { .. }) => {}
+                Err(e) => return Err(message(&e)),
+            }
+        }
+        Ok(())
+    });
+
+    client
+        .start_container(
+            name,
+            None::<bollard::query_parameters::StartContainerOptions>,
+        )
+        .await
+        .map_err(|e| DockerError::api("cannot start the container", &e))?;
+
+    // "not-running" answers at once when the container has already exited.
+    let wait = WaitContainerOptionsBuilder::default()
+        .condition("not-running")
+        .build();
+    let status = match client.wait_container(name, Some(wait)).next().await {
+        Some(Ok(response)) => response.status_code,
+        Some(Err(BollardError::DockerContainerWaitError { code, .. })) => code,
+        Some(Err(e)) => return Err(DockerError::api("cannot wait for the container", &e).into()),
+        None => {
+            return Err(DockerError::Api(
+                "the daemon ended the wait without an exit status".into(),
+            )
+            .into());
+        }
+    };
+
+    // The container has exited; let the rest of its output through.
+    match tokio::time::timeout(OUTPUT_DRAIN, pump).await {
+        Ok(Ok(Ok(()))) => {}
+        Ok(Ok(Err(e))) => ui.warn(format!("the container's output was cut short: {e}")),
+        Ok(Err(_)) | Err(_) => ui.verbose(1, "stopped waiting for the container's output"),
+    }
+    Ok(status)
+}
