@@ -3,6 +3,7 @@
 //!
 //! The steps, in order:
 //! 1. settings resolved once ([`BuildSettings::from_args`]): flag > env > config > default;
+//!    trust is checked right away, so an untrusted builder costs nothing;
 //! 2. the Docker daemon (also for `--dry-run`: its architecture picks the platform, and
 //!    its copy of the builder may be read);
 //! 3. the builder: pulled through mirrors by the pull policy ([`Daemon::fetch`]); with
@@ -12,10 +13,14 @@
 //! 4. metadata and platform API ([`crate::lifecycle`]);
 //! 5. the run image (§6): candidates in order, the first readable one chosen
 //!    ([`select_run_image`]), then fetched into the daemon in daemon mode;
-//! 6. trust, 7. the creator container's spec, network and warnings;
-//! 8. `--clear-cache`, the run, and the lifecycle's exit status as cnb's.
+//! 6. the creator container's spec, network and warnings;
+//! 7. `--clear-cache`, the run, and the lifecycle's exit status as cnb's.
+//!
+//! The pure decisions (metadata, order, trust, the container spec, the plan) live in
+//! [`crate::lifecycle`]; this module gathers the facts they need.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -26,43 +31,16 @@ use futures_util::stream::FuturesOrdered;
 
 use crate::cli::{BuildArgs, GlobalArgs, OutputFormat};
 use crate::config::{self, Config};
+use crate::credentials::{self, Credential};
 use crate::docker::{Daemon, ImageInfo};
 use crate::error::{ExitStatus, UsageError};
-use crate::reference::ImageRef;
-use crate::registry::{CandidateStatus, Platform, Resolution, Resolver};
+use crate::lifecycle::{
+    self, BuilderMetadata, CreatorInputs, LogLevel, Plan, PlanFacts, Readability, RunImageSelection,
+};
+use crate::reference::{ImageRef, Mirror, Registry};
+use crate::registry::{Platform, Resolution, Resolver};
 use crate::settings::{PullPolicy, RegistrySettings};
 use crate::ui::Ui;
-
-/// The value shown in place of a secret.
-pub const REDACTED: &str = "<redacted>";
-
-/// The log level passed to the lifecycle (`-log-level`), from cnb's own verbosity.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LogLevel {
-    Debug,
-    Info,
-    Warn,
-}
-
-impl LogLevel {
-    pub fn from_verbosity(verbosity: u8, quiet: bool) -> LogLevel {
-        if quiet {
-            LogLevel::Warn
-        } else if verbosity > 0 {
-            LogLevel::Debug
-        } else {
-            LogLevel::Info
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            LogLevel::Debug => "debug",
-            LogLevel::Info => "info",
-            LogLevel::Warn => "warn",
-        }
-    }
-}
 
 /// Everything `cnb build` was asked to do, resolved once (flag > env > config > default).
 #[derive(Debug, Clone)]
@@ -136,7 +114,7 @@ impl BuildSettings {
             .or(config.pull_policy)
             .unwrap_or_default();
         let app_dir = app_dir(args.path.as_deref())?;
-        let platform_env = parse_env(&args.env, env)?;
+        let platform_env = lifecycle::parse_user_env(&args.env, env)?;
         let network = match args.network.as_deref().map(str::trim) {
             Some("") => {
                 return Err(UsageError(
@@ -195,36 +173,9 @@ fn app_dir(flag: Option<&Path>) -> anyhow::Result<PathBuf> {
         .with_context(|| format!("could not resolve the app directory '{}'", dir.display()))
 }
 
-/// Parses `--env` values: `K=V`, or `K` to take the value from cnb's environment
-/// (skipped, like `docker run -e K`, when it is not set). A later value for the same
-/// name wins. Names become file names under `/platform/env/`, so they may not be empty,
-/// contain `/` or NUL, or be `.`/`..`.
-pub fn parse_env(
-    entries: &[String],
-    env: impl Fn(&str) -> Option<String>,
-) -> Result<BTreeMap<String, String>, UsageError> {
-    let mut out = BTreeMap::new();
-    for entry in entries {
-        let (name, value) = match entry.split_once('=') {
-            Some((name, value)) => (name, Some(value.to_string())),
-            None => (entry.as_str(), env(entry)),
-        };
-        if name.is_empty() || name == "." || name == ".." || name.contains(['/', '\0']) {
-            return Err(UsageError(format!(
-                "invalid --env '{entry}': the name must be non-empty and may not contain '/'; \
-                 expected K=V or K"
-            )));
-        }
-        if let Some(value) = value {
-            out.insert(name.to_string(), value);
-        }
-    }
-    Ok(out)
-}
-
-/// Whether a run-image candidate can be used, and why not.
+/// What cnb found out about one run-image candidate (SPEC §6.4).
 #[derive(Debug, Clone)]
-pub enum Readability {
+pub enum CandidateCheck {
     /// The daemon has it and the pull policy allows using its copy.
     InDaemon,
     /// Resolvable through registry mirrors (or the original registry).
@@ -233,86 +184,93 @@ pub enum Readability {
     Unreadable(String),
 }
 
-impl Readability {
+impl CandidateCheck {
     pub fn is_readable(&self) -> bool {
-        !matches!(self, Readability::Unreadable(_))
+        !matches!(self, CandidateCheck::Unreadable(_))
+    }
+
+    /// The lifecycle module's view of it.
+    pub fn readability(&self) -> Readability {
+        match self {
+            CandidateCheck::Unreadable(reason) => Readability::Unreadable(reason.clone()),
+            _ => Readability::Readable,
+        }
+    }
+
+    /// Where the content would come from: the resolution's chosen location.
+    pub fn fetch(&self) -> Option<&ImageRef> {
+        match self {
+            CandidateCheck::Resolvable(resolution) => resolution.chosen().map(|c| &c.location),
+            _ => None,
+        }
     }
 }
 
-/// Why a resolution chose nothing, one line: each candidate with its reason.
-pub fn resolution_failure(resolution: &Resolution) -> String {
-    let reasons: Vec<String> = resolution
-        .candidates
-        .iter()
-        .map(|c| match &c.status {
-            CandidateStatus::Failed(reason) => format!("{}: {reason}", c.location),
-            CandidateStatus::Chosen => format!("{}: chosen", c.location),
-            CandidateStatus::Unused => format!("{}: not tried", c.location),
-        })
-        .collect();
-    if reasons.is_empty() {
-        "no candidate to fetch it from".to_string()
-    } else {
-        reasons.join("; ")
+/// Why a resolution chose nothing: each candidate with its reason.
+fn unresolvable(resolution: &Resolution) -> String {
+    match resolution.error() {
+        Some(err) => err
+            .failures
+            .iter()
+            .map(|(location, reason)| format!("{location}: {reason}"))
+            .collect::<Vec<_>>()
+            .join("; "),
+        None => "resolved".to_string(),
     }
 }
 
-/// Readability of one run-image candidate (SPEC §6.4). With `--publish` it must resolve;
-/// in daemon mode it may also be the daemon's copy when the pull policy allows using it.
-async fn readability(
+/// Readability of one run-image candidate. With `--publish` it must resolve; in daemon
+/// mode the daemon's copy also counts when the pull policy allows using it.
+async fn check_candidate(
     daemon: &Daemon,
     resolver: &Resolver,
     image: &ImageRef,
     publish: bool,
     policy: PullPolicy,
-) -> Readability {
+) -> CandidateCheck {
     if !publish && policy != PullPolicy::Always {
         match daemon.image_info(&image.to_string()).await {
-            Ok(Some(_)) => return Readability::InDaemon,
+            Ok(Some(_)) => return CandidateCheck::InDaemon,
             Ok(None) if policy == PullPolicy::Never => {
-                return Readability::Unreadable(
+                return CandidateCheck::Unreadable(
                     "not in the daemon and the pull policy is never".to_string(),
                 );
             }
             Ok(None) => {}
-            Err(err) => return Readability::Unreadable(err.to_string()),
+            Err(err) => return CandidateCheck::Unreadable(err.to_string()),
         }
     }
     let resolution = resolver.resolve(image).await;
     if resolution.chosen().is_some() {
-        Readability::Resolvable(resolution)
+        CandidateCheck::Resolvable(resolution)
     } else {
-        Readability::Unreadable(resolution_failure(&resolution))
+        CandidateCheck::Unreadable(unresolvable(&resolution))
     }
 }
 
 /// Checks the candidates concurrently and takes the first readable one in order; later
-/// candidates are not waited for once an earlier one is known to be readable.
-/// Returns each examined candidate with its readability, in order, and the chosen index.
+/// candidates are not waited for once an earlier one is known to be readable. Returns
+/// the checks in order, up to and including the first readable one.
 pub async fn select_run_image(
     daemon: &Daemon,
     resolver: &Resolver,
     candidates: &[ImageRef],
     publish: bool,
     policy: PullPolicy,
-) -> (Vec<Option<Readability>>, Option<usize>) {
+) -> Vec<CandidateCheck> {
     let mut checks: FuturesOrdered<_> = candidates
         .iter()
-        .map(|image| readability(daemon, resolver, image, publish, policy))
+        .map(|image| check_candidate(daemon, resolver, image, publish, policy))
         .collect();
-    let mut results: Vec<Option<Readability>> = vec![None; candidates.len()];
-    let mut chosen = None;
-    let mut index = 0;
-    while let Some(result) = checks.next().await {
-        let readable = result.is_readable();
-        results[index] = Some(result);
+    let mut results = Vec::new();
+    while let Some(check) = checks.next().await {
+        let readable = check.is_readable();
+        results.push(check);
         if readable {
-            chosen = Some(index);
             break;
         }
-        index += 1;
     }
-    (results, chosen)
+    results
 }
 
 /// Reads an image's config from its fetch location with cnb's registry client, without
@@ -344,7 +302,7 @@ fn image_info_from_config(config: &str, id: String) -> Result<ImageInfo, serde_j
     #[derive(serde::Deserialize, Default)]
     struct Inner {
         #[serde(rename = "Labels", default)]
-        labels: Option<std::collections::HashMap<String, String>>,
+        labels: Option<HashMap<String, String>>,
         #[serde(rename = "Env", default)]
         env: Option<Vec<String>>,
         #[serde(rename = "User", default)]
@@ -361,20 +319,6 @@ fn image_info_from_config(config: &str, id: String) -> Result<ImageInfo, serde_j
     })
 }
 
-/// A copy of `env` safe to show: `CNB_REGISTRY_AUTH` replaced by [`REDACTED`].
-pub fn redact_env(env: &BTreeMap<String, String>) -> BTreeMap<String, String> {
-    env.iter()
-        .map(|(k, v)| {
-            let shown = if k == crate::env_vars::lifecycle::CNB_REGISTRY_AUTH {
-                REDACTED.to_string()
-            } else {
-                v.clone()
-            };
-            (k.clone(), shown)
-        })
-        .collect()
-}
-
 /// Maps the lifecycle container's exit status to cnb's.
 pub fn exit_status(code: i64) -> anyhow::Result<ExitCode> {
     if code == 0 {
@@ -388,6 +332,11 @@ pub fn exit_status(code: i64) -> anyhow::Result<ExitCode> {
     .into())
 }
 
+/// The host path of the daemon's Unix socket, bound into the lifecycle in daemon mode.
+pub fn socket_path(address: &str) -> Option<&str> {
+    address.strip_prefix("unix://").filter(|p| !p.is_empty())
+}
+
 /// How the builder image is (or, with `--dry-run`, would be) obtained.
 #[derive(Debug, Clone)]
 pub struct BuilderImage {
@@ -395,17 +344,6 @@ pub struct BuilderImage {
     /// Where its content comes from; `None` when the daemon's copy is used.
     pub fetch: Option<ImageRef>,
     pub info: ImageInfo,
-}
-
-/// The run image chosen by §6, with every candidate's outcome.
-#[derive(Debug, Clone)]
-pub struct RunImageChoice {
-    /// Candidates in preference order with their readability (`None`: not examined).
-    pub candidates: Vec<(ImageRef, Option<Readability>)>,
-    pub chosen: ImageRef,
-    /// Where its content comes from; `None` when the daemon's copy is used.
-    pub fetch: Option<ImageRef>,
-    /// The chosen image's resolution, when it was resolved.
     pub resolution: Option<Arc<Resolution>>,
 }
 
@@ -428,10 +366,15 @@ async fn builder_image(
             .with_context(|| {
                 format!("the builder {name} is not in the daemon after fetching it")
             })?;
+        let resolution = match fetched.location {
+            Some(_) => Some(resolver.resolve(&name).await),
+            None => None,
+        };
         return Ok(BuilderImage {
             name,
             fetch: fetched.location,
             info,
+            resolution,
         });
     }
     // Dry run: the daemon's copy when the policy would use it, else the registry's config.
@@ -441,144 +384,270 @@ async fn builder_image(
                 name,
                 fetch: None,
                 info,
+                resolution: None,
             });
         }
         if settings.pull_policy == PullPolicy::Never {
             anyhow::bail!(
                 "the builder {name} is not in the daemon and the pull policy is never; \
-                 pull it or use --pull-policy if-not-present"
+                 pull it first or pass --pull-policy if-not-present"
             );
         }
     }
     ui.status(format!("Resolving builder {name}"));
     let resolution = resolver.resolve(&name).await;
-    let Some(chosen) = resolution.chosen() else {
-        anyhow::bail!(
-            "the builder {name} cannot be fetched: {}",
-            resolution_failure(&resolution)
-        );
-    };
-    let info = remote_image_info(resolver, &chosen.location).await?;
+    if let Some(err) = resolution.error() {
+        return Err(anyhow::Error::new(err).context(format!("could not get the builder {name}")));
+    }
+    let location = resolution
+        .chosen()
+        .map(|c| c.location.clone())
+        .unwrap_or_else(|| name.clone());
+    let info = remote_image_info(resolver, &location).await?;
     Ok(BuilderImage {
         name,
-        fetch: Some(chosen.location.clone()),
+        fetch: Some(location),
         info,
+        resolution: Some(resolution),
     })
 }
 
-/// Picks the run image among `candidates` (§6.4) and, in daemon mode without
-/// `--dry-run`, gets it into the daemon (§6.5).
+/// The run image chosen by §6, with every candidate's outcome.
+#[derive(Debug, Clone)]
+pub struct RunImageChoice {
+    pub selection: RunImageSelection,
+    pub chosen: ImageRef,
+    /// Where its content comes from: the resolution's location, or the name itself when
+    /// the daemon's copy is used.
+    pub fetch: ImageRef,
+    /// The chosen image's resolution, when it was resolved.
+    pub resolution: Option<Arc<Resolution>>,
+}
+
+/// Picks the run image (§6.1–6.4) and, in daemon mode without `--dry-run`, gets it into
+/// the daemon (§6.5).
 async fn run_image(
     daemon: &Daemon,
     resolver: &Resolver,
     settings: &BuildSettings,
-    candidates: Vec<ImageRef>,
+    metadata: &BuilderMetadata,
     ui: &Ui,
 ) -> anyhow::Result<RunImageChoice> {
-    if candidates.len() > 1 {
-        ui.status(format!(
-            "Checking {} run image candidates in order",
-            candidates.len()
-        ));
-    } else if let Some(only) = candidates.first() {
-        ui.status(format!("Checking run image {only}"));
+    let target = lifecycle::target_registry(&settings.image, &settings.builder, settings.publish);
+    let user_mirrors = settings
+        .config
+        .run_image_mirrors_for(&metadata.run_image.image);
+    let order = lifecycle::run_image_order(
+        settings.run_image.as_ref(),
+        &metadata.run_image,
+        user_mirrors,
+        &target,
+    );
+    let images: Vec<ImageRef> = order.candidates.iter().map(|c| c.image.clone()).collect();
+    match images.as_slice() {
+        [only] => ui.status(format!("Checking run image {only}")),
+        many => ui.status(format!(
+            "Checking {} run image candidates in order: {}",
+            many.len(),
+            many.iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
     }
-    let (results, chosen) = select_run_image(
+    let checks = select_run_image(
         daemon,
         resolver,
-        &candidates,
+        &images,
         settings.publish,
         settings.pull_policy,
     )
     .await;
-    let examined: Vec<(ImageRef, Option<Readability>)> =
-        candidates.iter().cloned().zip(results).collect();
-    let Some(index) = chosen else {
-        let reasons: Vec<String> = examined
-            .iter()
-            .map(|(image, r)| match r {
-                Some(Readability::Unreadable(reason)) => format!("{image}: {reason}"),
-                _ => format!("{image}: not checked"),
-            })
-            .collect();
-        anyhow::bail!("no run image candidate is readable: {}", reasons.join("; "));
+    let readability: Vec<Readability> = checks.iter().map(CandidateCheck::readability).collect();
+    let selection = order.select(&readability)?;
+    let chosen = selection.chosen().image.clone();
+    let check = checks.last().cloned().unwrap_or(CandidateCheck::InDaemon);
+    let resolution = match &check {
+        CandidateCheck::Resolvable(resolution) => Some(resolution.clone()),
+        _ => None,
     };
-    let chosen = candidates[index].clone();
-    let (mut fetch, resolution) = match &examined[index].1 {
-        Some(Readability::Resolvable(resolution)) => (
-            resolution.chosen().map(|c| c.location.clone()),
-            Some(resolution.clone()),
-        ),
-        _ => (None, None),
-    };
-    ui.verbose(1, format!("Run image: {chosen}"));
+    let mut fetch = check.fetch().cloned().unwrap_or_else(|| chosen.clone());
+    ui.status(selection.summary());
     if !settings.publish && !settings.dry_run {
         let fetched = daemon
             .fetch(resolver, &chosen, settings.pull_policy, ui)
             .await
             .with_context(|| format!("could not get the run image {chosen}"))?;
-        fetch = fetched.location.or(fetch);
+        if let Some(location) = fetched.location {
+            fetch = location;
+        }
     }
     Ok(RunImageChoice {
-        candidates: examined,
+        selection,
         chosen,
         fetch,
         resolution,
     })
 }
 
+/// The mirror each resolution chose, keyed by the resolved image's registry.
+fn chosen_mirrors<'a>(
+    resolutions: impl IntoIterator<Item = &'a Arc<Resolution>>,
+) -> Vec<(Registry, Mirror)> {
+    let mut out: Vec<(Registry, Mirror)> = Vec::new();
+    for resolution in resolutions {
+        let Some(mirror) = resolution.chosen().and_then(|c| c.mirror.clone()) else {
+            continue;
+        };
+        let registry = resolution.image.registry().clone();
+        if !out.iter().any(|(r, _)| *r == registry) {
+            out.push((registry, mirror));
+        }
+    }
+    out
+}
+
 /// Runs `cnb build` with resolved settings.
 pub async fn build(settings: BuildSettings, ui: &Ui) -> anyhow::Result<ExitCode> {
+    let trust = lifecycle::check_trust(
+        &settings.builder,
+        &settings.config.trusted_builders,
+        settings.trust_builder,
+    )?;
+    ui.verbose(
+        1,
+        format!("Builder {}: {}", settings.builder, trust.describe()),
+    );
+
     let daemon = Daemon::connect(settings.docker_host.as_deref()).await?;
     ui.verbose(1, format!("Docker daemon: {}", daemon.address()));
-    let architecture = daemon.architecture().await?;
+    let docker_socket = match socket_path(daemon.address()) {
+        Some(path) => path.to_string(),
+        None if settings.publish => String::new(),
+        None => anyhow::bail!(
+            "the Docker daemon at {} is not a Unix socket, so the lifecycle cannot be given \
+             access to it; use a unix:// --docker-host or build with --publish",
+            daemon.address()
+        ),
+    };
     let platform = Platform {
         os: "linux".to_string(),
-        architecture,
+        architecture: daemon.architecture().await?,
         variant: None,
     };
-    let resolver = Resolver::new(settings.registry.clone(), platform);
+    let resolver = Resolver::new(settings.registry.clone(), platform).with_ui(ui.clone());
+
+    // Builder and its metadata.
     let builder = builder_image(&daemon, &resolver, &settings, ui).await?;
-    let _ = builder;
-    anyhow::bail!("cnb build is not built yet")
+    let metadata =
+        BuilderMetadata::from_image(&builder.name, &builder.info.labels, &builder.info.env)?;
+    let platform_api = metadata.negotiate_platform_api()?;
+    ui.verbose(1, format!("Platform API {platform_api}"));
+
+    // Run image.
+    let run = run_image(&daemon, &resolver, &settings, &metadata, ui).await?;
+
+    // What the lifecycle will reach: names resolved, credentials looked up.
+    let mirrors = chosen_mirrors(run.resolution.iter().chain(builder.resolution.iter()));
+    let registries = lifecycle::lifecycle_registries(
+        &settings.image,
+        &run.chosen,
+        &run.fetch,
+        settings.publish,
+        &mirrors,
+    );
+    let mut resolved: HashMap<String, Vec<IpAddr>> = HashMap::new();
+    let mut credentials: BTreeMap<Registry, Credential> = BTreeMap::new();
+    for registry in &registries {
+        if registry.ip().is_none() && !resolved.contains_key(registry.host()) {
+            let ips = crate::registry::policy::resolve_host(registry).await;
+            resolved.insert(registry.host().to_string(), ips);
+        }
+        if settings.publish {
+            let found = credentials::lookup(registry)
+                .with_context(|| format!("could not read the credentials for {registry}"))?;
+            if let Some(credential) = found {
+                credentials.insert(registry.clone(), credential);
+            }
+        }
+    }
+    let creator = lifecycle::creator_spec(&CreatorInputs {
+        output: &settings.image,
+        builder: &metadata,
+        platform_api,
+        run_image: &run.chosen,
+        run_image_fetch: &run.fetch,
+        publish: settings.publish,
+        log_level: settings.log_level,
+        insecure: &settings.registry.insecure,
+        resolved: &resolved,
+        chosen_mirrors: &mirrors,
+        credentials: &credentials,
+        platform_env: settings.platform_env.clone(),
+        network: settings.network.as_deref(),
+        docker_socket: &docker_socket,
+        app_dir: &settings.app_dir,
+    });
+
+    let text_plan = settings.dry_run && settings.output == OutputFormat::Text;
+    if !text_plan {
+        for warning in metadata.warnings.iter().chain(&creator.warnings) {
+            ui.warn(warning);
+        }
+    }
+    if let (Some(network), Some(reason)) = (&creator.spec.network, &creator.network_reason) {
+        ui.status(format!("Using --network {network} because {reason}"));
+    }
+    ui.verbose(
+        2,
+        format!(
+            "lifecycle container: {} as {}; env: {:?}",
+            creator.spec.command.join(" "),
+            creator.spec.user,
+            creator.spec.redacted_env()
+        ),
+    );
+
+    if settings.dry_run {
+        let builder_fetch = builder
+            .fetch
+            .clone()
+            .unwrap_or_else(|| builder.name.clone());
+        let plan = Plan::new(&PlanFacts {
+            output: &settings.image,
+            builder: &metadata,
+            builder_fetch: &builder_fetch,
+            trust: Some(&trust),
+            selection: &run.selection,
+            run_image_fetch: &run.fetch,
+            creator: &creator,
+        });
+        match settings.output {
+            OutputFormat::Json => ui.data(plan.to_json()),
+            OutputFormat::Text => ui.data(plan.render_text().trim_end()),
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+
+    for (volume, _) in &creator.spec.volumes {
+        if settings.clear_cache {
+            ui.verbose(1, format!("Clearing cache volume {volume}"));
+            daemon.clear_volume(volume).await?;
+        } else {
+            daemon.ensure_volume(volume).await?;
+        }
+    }
+    ui.status(format!(
+        "Running the lifecycle of {} (platform API {platform_api})",
+        builder.name
+    ));
+    let code = daemon.run(&creator.spec, ui).await?;
+    exit_status(code)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn strings(items: &[&str]) -> Vec<String> {
-        items.iter().map(|s| s.to_string()).collect()
-    }
-
-    #[test]
-    fn env_values_and_names_from_the_environment() {
-        let env = parse_env(&strings(&["A=1", "B", "C", "D=x=y", "A=2", "E="]), |name| {
-            (name == "B").then(|| "from-env".to_string())
-        })
-        .unwrap();
-        let expected: BTreeMap<String, String> =
-            [("A", "2"), ("B", "from-env"), ("D", "x=y"), ("E", "")]
-                .into_iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect();
-        assert_eq!(env, expected);
-    }
-
-    #[test]
-    fn env_names_that_cannot_be_files_are_rejected() {
-        for bad in ["=v", "a/b=v", "..=v", ".=v"] {
-            let err = parse_env(&strings(&[bad]), |_| None).unwrap_err();
-            assert!(err.0.contains(bad), "{err}");
-        }
-    }
-
-    #[test]
-    fn log_level_follows_verbosity() {
-        assert_eq!(LogLevel::from_verbosity(0, false), LogLevel::Info);
-        assert_eq!(LogLevel::from_verbosity(2, false), LogLevel::Debug);
-        assert_eq!(LogLevel::from_verbosity(0, true), LogLevel::Warn);
-    }
 
     #[test]
     fn exit_status_passes_the_lifecycle_code_through() {
@@ -592,20 +661,6 @@ mod tests {
     }
 
     #[test]
-    fn auth_is_redacted() {
-        let env: BTreeMap<String, String> = [
-            ("CNB_REGISTRY_AUTH", r#"{"h":"Basic c2VjcmV0"}"#),
-            ("CNB_PLATFORM_API", "0.13"),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
-        let shown = redact_env(&env);
-        assert_eq!(shown["CNB_REGISTRY_AUTH"], REDACTED);
-        assert_eq!(shown["CNB_PLATFORM_API"], "0.13");
-    }
-
-    #[test]
     fn image_config_labels_env_and_user() {
         let config = r#"{"architecture":"amd64","config":{"Labels":{"a":"b"},
             "Env":["CNB_USER_ID=1000"],"User":"1000:1001"}}"#;
@@ -615,5 +670,44 @@ mod tests {
         assert_eq!(info.user.as_deref(), Some("1000:1001"));
         let empty = image_info_from_config(r#"{"config":{}}"#, String::new()).unwrap();
         assert!(empty.labels.is_empty());
+        assert!(image_info_from_config("not json", String::new()).is_err());
+    }
+
+    #[test]
+    fn socket_path_only_for_unix_addresses() {
+        assert_eq!(
+            socket_path("unix:///var/run/docker.sock"),
+            Some("/var/run/docker.sock")
+        );
+        assert_eq!(socket_path("tcp://127.0.0.1:2375"), None);
+        assert_eq!(socket_path("unix://"), None);
+    }
+
+    #[test]
+    fn one_chosen_mirror_per_registry() {
+        use crate::registry::{Candidate, CandidateStatus};
+        let image = ImageRef::parse("127.0.0.1:5000/run:1").unwrap();
+        let mirror = Mirror::parse("http://127.0.0.1:6000").unwrap();
+        let candidate = |mirror: Option<Mirror>, status| Candidate {
+            location: image.clone(),
+            mirror,
+            status,
+            millis: Some(1),
+        };
+        let through_mirror = Arc::new(Resolution {
+            image: image.clone(),
+            candidates: vec![
+                candidate(Some(mirror.clone()), CandidateStatus::Chosen),
+                candidate(None, CandidateStatus::Unused),
+            ],
+            digest: None,
+        });
+        let original = Arc::new(Resolution {
+            image: ImageRef::parse("docker.io/library/busybox").unwrap(),
+            candidates: vec![candidate(None, CandidateStatus::Chosen)],
+            digest: None,
+        });
+        let mirrors = chosen_mirrors([&through_mirror, &original, &through_mirror]);
+        assert_eq!(mirrors, vec![(image.registry().clone(), mirror)]);
     }
 }
