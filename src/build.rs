@@ -472,6 +472,12 @@ async fn run_image(
         _ => None,
     };
     let mut fetch = check.fetch().cloned().unwrap_or_else(|| chosen.clone());
+    for (candidate, reason) in selection.passed_over() {
+        ui.warn(format!(
+            "run image candidate {} passed over: {reason}",
+            candidate.image
+        ));
+    }
     ui.status(selection.summary());
     if !settings.publish && !settings.dry_run {
         let fetched = daemon
@@ -535,7 +541,15 @@ pub async fn build(settings: BuildSettings, ui: &Ui) -> anyhow::Result<ExitCode>
         architecture: daemon.architecture().await?,
         variant: None,
     };
-    let resolver = Resolver::new(settings.registry.clone(), platform).with_ui(ui.clone());
+    // The resolver reports each resolution (chosen mirror, failed mirrors). When images are
+    // really fetched, the Docker module reports the same resolution as it pulls, so the
+    // resolver stays quiet then and the user sees each choice once.
+    let resolver_ui = if settings.dry_run {
+        ui.clone()
+    } else {
+        ui.quieted()
+    };
+    let resolver = Resolver::new(settings.registry.clone(), platform).with_ui(resolver_ui);
 
     // Builder and its metadata.
     let builder = builder_image(&daemon, &resolver, &settings, ui).await?;

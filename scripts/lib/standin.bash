@@ -87,16 +87,24 @@ SH
 FROM scratch
 COPY busybox /bin/busybox
 RUN ["/bin/busybox", "--install", "-s", "/bin"]
-RUN ["/bin/mkdir", "-p", "/workspace", "/platform/env", "/cache", "/launch-cache", "/layers"]
+RUN mkdir -p /workspace /platform/env /cache /launch-cache /layers /etc /tmp \
+ && chmod 1777 /tmp \
+ && echo "root:x:0:0:root:/root:/bin/sh" >/etc/passwd \
+ && echo "cnb:x:1000:1001:cnb:/workspace:/bin/sh" >>/etc/passwd \
+ && printf 'root:x:0:\ncnb:x:1001:\n' >/etc/group \
+ && chown 1000:1001 /workspace /layers /cache /launch-cache
 COPY ballast /ballast
 COPY creator /cnb/lifecycle/creator
-ENV CNB_USER_ID=1000 CNB_GROUP_ID=1001
+ENV CNB_USER_ID=1000 CNB_GROUP_ID=1001 PATH=/bin
+USER 1000:1001
 LABEL io.buildpacks.builder.metadata='$metadata'
 DOCKERFILE
     printf 'FROM scratch\nCOPY busybox /bin/busybox\n' >"$ctx/Dockerfile.run"
     standin_images+=("$builder" "$run_image")
-    docker build -q -t "$builder" "$ctx" >/dev/null 2>&1
-    docker build -q -t "$run_image" -f "$ctx/Dockerfile.run" "$ctx" >/dev/null 2>&1
+    DOCKER_BUILDKIT=0 docker build -q -t "$builder" "$ctx" >/dev/null 2>"$work/docker-build.log" \
+        || { cat "$work/docker-build.log" >&2; exit 1; }
+    DOCKER_BUILDKIT=0 docker build -q -t "$run_image" -f "$ctx/Dockerfile.run" "$ctx" >/dev/null 2>"$work/docker-build.log" \
+        || { cat "$work/docker-build.log" >&2; exit 1; }
 }
 
 # standin_push IMAGE TARGET: pushes IMAGE as TARGET (the daemon trusts 127.0.0.0/8
