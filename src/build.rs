@@ -37,7 +37,7 @@ use crate::error::{ExitStatus, UsageError};
 use crate::lifecycle::{
     self, BuilderMetadata, CreatorInputs, LogLevel, Plan, PlanFacts, Readability, RunImageSelection,
 };
-use crate::reference::{ImageRef, Mirror, Registry};
+use crate::reference::{ImageRef, InsecureEntry, Mirror, Registry};
 use crate::registry::{Platform, Resolution, Resolver};
 use crate::settings::{PullPolicy, RegistrySettings};
 use crate::ui::Ui;
@@ -572,8 +572,15 @@ pub async fn build(settings: BuildSettings, ui: &Ui) -> anyhow::Result<ExitCode>
     );
     let mut resolved: HashMap<String, Vec<IpAddr>> = HashMap::new();
     let mut credentials: BTreeMap<Registry, Credential> = BTreeMap::new();
+    // Host names are looked up only when a CIDR entry needs their addresses: a build whose
+    // insecure entries are all hosts sends no DNS queries of its own.
+    let has_cidr = settings
+        .registry
+        .insecure
+        .iter()
+        .any(|entry| matches!(entry, InsecureEntry::Cidr(_)));
     for registry in &registries {
-        if registry.ip().is_none() && !resolved.contains_key(registry.host()) {
+        if has_cidr && registry.ip().is_none() && !resolved.contains_key(registry.host()) {
             let ips = crate::registry::policy::resolve_host(registry).await;
             resolved.insert(registry.host().to_string(), ips);
         }
