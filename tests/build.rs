@@ -196,6 +196,7 @@ fn outage_builds_through_the_second_mirror_with_original_names() {
             "GREETING=hello there",
         ],
     );
+    eprintln!("cnb's stderr:\n{}", out.stderr);
     assert!(out.success(), "{}\n{}", out.stdout, out.stderr);
     let r = report(&out);
 
