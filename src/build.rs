@@ -356,6 +356,12 @@ async fn builder_image(
 ) -> anyhow::Result<BuilderImage> {
     let name = settings.builder.clone();
     if !settings.dry_run {
+        // Probing mirrors can take up to the registry timeout: say so first.
+        let present = settings.pull_policy != PullPolicy::Always
+            && daemon.image_info(&name.to_string()).await?.is_some();
+        if !present && settings.pull_policy != PullPolicy::Never {
+            ui.status(format!("Resolving builder {name}"));
+        }
         let fetched = daemon
             .fetch(resolver, &name, settings.pull_policy, ui)
             .await

@@ -319,9 +319,10 @@ fn cache_volumes_are_reused_and_cleared() {
     let first = world.build(&["--trust-builder"]);
     assert!(first.success(), "{}", first.stderr);
     assert_eq!(counts(&first), (Some(1), Some(1)));
-    let second = world.build(&["--trust-builder", "--pull-policy", "if-not-present"]);
+    let second = world.build(&["--trust-builder", "--pull-policy", "if-not-present", "-v"]);
     assert!(second.success(), "{}", second.stderr);
     assert_eq!(counts(&second), (Some(2), Some(2)));
+    assert_eq!(report(&second).flag("-log-level"), Some("debug"));
     let cleared = world.build(&["--trust-builder", "--clear-cache"]);
     assert!(cleared.success(), "{}", cleared.stderr);
     assert_eq!(counts(&cleared), (Some(1), Some(1)));
@@ -555,6 +556,81 @@ fn dry_run_json_with_publish_redacts_credentials() {
     assert!(!in_daemon(&builder), "dry run pulled the builder");
     assert!(!in_daemon(&run_image), "dry run pulled the run image");
     assert!(containers_of(builder_local.tag()).is_empty());
+}
+
+#[test]
+fn publish_gives_the_lifecycle_registry_auth_and_the_builder_user() {
+    if !docker_available() {
+        return;
+    }
+    let home = TestHome::new();
+    let registry = TestRegistry::start(RegistryOptions::plain().auth());
+    let creds = registry.credentials().expect("auth registry").clone();
+    let id = unique_name("build");
+    let run_repo = format!("cnbtest/{id}-run:latest");
+    let builder_repo = format!("cnbtest/{id}-builder:latest");
+    let run_image = format!("{}/{run_repo}", registry.host());
+    let builder = format!("{}/{builder_repo}", registry.host());
+    let image = format!("{}/cnbtest/{id}-app:latest", registry.host());
+    let run_local = StandInBuilder::build_run_image();
+    push_image_to(run_local.tag(), &registry, &run_repo);
+    let builder_local = StandInBuilder::build(&BuilderOptions::with_run_image(&run_image));
+    push_image_to(builder_local.tag(), &registry, &builder_repo);
+    let _images = DaemonImages(vec![builder.clone()]);
+    let _volumes = VolumeSweeper {
+        needle: format!("{id}-app"),
+    };
+    home.write_docker_auth(&[(&registry.host(), &creds)]);
+    let app = make_app(&home, None, None);
+    let out = run_cnb(
+        &home,
+        [
+            "build",
+            &image,
+            "-B",
+            &builder,
+            "-p",
+            app.to_str().unwrap(),
+            "--publish",
+            "--trust-builder",
+        ],
+    );
+    assert!(out.success(), "{}\n{}", out.stdout, out.stderr);
+    let r = report(&out);
+    assert_eq!((r.uid, r.gid), (1000, 1001));
+    assert!(!r.docker_socket);
+    assert!(!r.has_flag("-daemon"));
+    assert_eq!(r.flag("-run-image"), Some(run_image.as_str()));
+    let auth: serde_json::Value =
+        serde_json::from_str(r.env("CNB_REGISTRY_AUTH").expect("CNB_REGISTRY_AUTH"))
+            .expect("CNB_REGISTRY_AUTH is JSON");
+    assert_eq!(
+        auth,
+        serde_json::json!({ registry.host(): creds.basic_header() })
+    );
+    // The run image stays in the registry with --publish; only the builder is pulled.
+    assert!(in_daemon(&builder));
+    assert!(!in_daemon(&run_image));
+    // cnb itself never prints the secret (the stand-in's own env dump is on stdout).
+    assert!(!out.stderr.contains(&creds.password));
+    assert!(!out.stderr.contains(&creds.docker_auth_field()));
+}
+
+#[test]
+fn no_builder_is_a_usage_error_that_shows_how_to_set_one() {
+    let home = TestHome::new();
+    let app = home.mkdir("app");
+    let out = cnb_cmd(&home)
+        .args(["build", "127.0.0.1:1/cnbtest/app", "-p"])
+        .arg(&app)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("cnb config default-builder <image>") && stderr.contains("-B"),
+        "{stderr}"
+    );
 }
 
 #[test]
