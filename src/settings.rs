@@ -146,3 +146,136 @@ fn parse_timeout(secs: f64) -> Result<Duration, UsageError> {
     }
     Ok(Duration::from_secs_f64(secs))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::RegistryArgs;
+    use crate::config::RegistryMirrors;
+
+    fn reg(s: &str) -> Registry {
+        Registry::parse(s).unwrap()
+    }
+
+    fn config(entries: &[(&str, &[&str])]) -> Config {
+        Config {
+            registry_mirrors: entries
+                .iter()
+                .map(|(key, mirrors)| RegistryMirrors {
+                    key: MirrorKey::parse(key).unwrap(),
+                    mirrors: mirrors.iter().map(|m| Mirror::parse(m).unwrap()).collect(),
+                })
+                .collect(),
+            ..Config::default()
+        }
+    }
+
+    fn args(mirrors: &[&str]) -> RegistryArgs {
+        RegistryArgs {
+            registry_mirrors: mirrors.iter().map(|s| s.to_string()).collect(),
+            ..RegistryArgs::default()
+        }
+    }
+
+    fn urls(list: Vec<Mirror>) -> Vec<String> {
+        list.iter().map(Mirror::url).collect()
+    }
+
+    #[test]
+    fn flag_mirrors_come_before_configured_ones() {
+        let config = config(&[(
+            "quay.io",
+            &["q1.corp.example", "http://q2.corp.example:5000/quay"],
+        )]);
+        let settings = RegistrySettings::resolve(
+            &config,
+            &args(&["quay.io=fast.example", "quay.io=q1.corp.example"]),
+        )
+        .unwrap();
+        assert_eq!(
+            urls(settings.mirrors_for(&reg("quay.io"))),
+            [
+                "https://fast.example",
+                "https://q1.corp.example",
+                "http://q2.corp.example:5000/quay"
+            ]
+        );
+        assert!(settings.mirrors_for(&reg("ghcr.io")).is_empty());
+    }
+
+    #[test]
+    fn wildcard_applies_only_without_an_own_entry() {
+        let config = config(&[("*", &["all.example"]), ("quay.io", &["q.example"])]);
+        let settings = RegistrySettings::resolve(&config, &args(&["*=flag-all.example"])).unwrap();
+        assert_eq!(
+            urls(settings.mirrors_for(&reg("quay.io"))),
+            ["https://q.example"]
+        );
+        assert_eq!(
+            urls(settings.mirrors_for(&reg("ghcr.io"))),
+            ["https://flag-all.example", "https://all.example"]
+        );
+        // Docker Hub's aliases are one registry.
+        let hub = RegistrySettings::resolve(&Config::default(), &args(&["docker.io=hub.example"]))
+            .unwrap();
+        assert_eq!(
+            urls(hub.mirrors_for(&Registry::docker_hub())),
+            ["https://hub.example"]
+        );
+    }
+
+    #[test]
+    fn duplicates_and_self_mirrors_are_dropped() {
+        let config = config(&[("*", &["https://m.example", "reg.example:5000"])]);
+        let settings = RegistrySettings::resolve(&config, &args(&["*=m.example"])).unwrap();
+        assert_eq!(
+            urls(settings.mirrors_for(&reg("reg.example:5000"))),
+            ["https://m.example"]
+        );
+        // Another port is another registry: the mirror stays.
+        assert_eq!(
+            urls(settings.mirrors_for(&reg("reg.example:5001"))),
+            ["https://m.example", "https://reg.example:5000"]
+        );
+    }
+
+    #[test]
+    fn bad_flags_are_usage_errors() {
+        let config = Config::default();
+        for bad in [
+            args(&["no-equals"]),
+            RegistryArgs {
+                insecure_registries: vec!["10.0.0.1/8".into()],
+                ..RegistryArgs::default()
+            },
+            RegistryArgs {
+                registry_timeout: Some(0.0),
+                ..RegistryArgs::default()
+            },
+            RegistryArgs {
+                registry_timeout: Some(f64::NAN),
+                ..RegistryArgs::default()
+            },
+        ] {
+            let err = RegistrySettings::resolve(&config, &bad).unwrap_err();
+            assert_eq!(crate::error::exit_code(&err), 2, "{err:#}");
+        }
+        let ok = RegistrySettings::resolve(
+            &config,
+            &RegistryArgs {
+                registry_timeout: Some(0.5),
+                insecure_registries: vec!["reg.example".into(), "reg.example".into()],
+                ..RegistryArgs::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(ok.timeout, Duration::from_millis(500));
+        assert_eq!(ok.insecure.len(), 1);
+        assert_eq!(
+            RegistrySettings::resolve(&config, &RegistryArgs::default())
+                .unwrap()
+                .timeout,
+            DEFAULT_REGISTRY_TIMEOUT
+        );
+    }
+}

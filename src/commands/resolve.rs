@@ -112,10 +112,8 @@ fn print_text(given: &[String], results: &[Arc<Resolution>], ui: &Ui) {
                 c.location.to_string()
             ));
         }
-        if resolution.chosen().is_some() {
-            if let Some(digest) = &resolution.digest {
-                ui.verbose(1, format!("{}: digest {digest}", resolution.image));
-            }
+        if let (Some(_), Some(digest)) = (resolution.chosen(), &resolution.digest) {
+            ui.verbose(1, format!("{}: digest {digest}", resolution.image));
         }
     }
 }

@@ -221,8 +221,16 @@ struct Host {
     credential: OnceCell<Result<Option<Credential>, String>>,
     /// The scheme the host answered HTTP on.
     scheme: Mutex<Option<Scheme>>,
-    clients: Mutex<HashMap<Scheme, Client>>,
 }
+
+/// One oci-client per scheme and certificate policy, shared by every host.
+///
+/// Building a client loads the system's root certificates, so it is done once per kind,
+/// off the async threads. Sharing is safe for credentials: oci-client keys both its
+/// credential store and its token cache by registry host (and repository), attaches
+/// credentials only to requests for that host, and cnb stores each host's own.
+type ClientKey = (Scheme, bool);
+type ClientCell = Arc<OnceCell<Client>>;
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     // A panic while holding one of these maps leaves it usable: its entries stay valid.
@@ -236,6 +244,7 @@ pub struct Resolver {
     ui: Ui,
     memo: Mutex<HashMap<ImageRef, Arc<OnceCell<Arc<Resolution>>>>>,
     hosts: Mutex<HashMap<Registry, Arc<Host>>>,
+    clients: Mutex<HashMap<ClientKey, ClientCell>>,
 }
 
 impl Resolver {
@@ -248,6 +257,7 @@ impl Resolver {
             ui: Ui::plain(),
             memo: Mutex::new(HashMap::new()),
             hosts: Mutex::new(HashMap::new()),
+            clients: Mutex::new(HashMap::new()),
         }
     }
 
@@ -338,7 +348,7 @@ impl Resolver {
                 learned.unwrap_or(Scheme::Https)
             }
         };
-        let client = self.client(&host, scheme, transport)?;
+        let client = self.client(scheme, transport).await?;
         Ok((client, auth))
     }
 
@@ -369,39 +379,40 @@ impl Resolver {
             .clone()
     }
 
-    fn client(&self, host: &Host, scheme: Scheme, transport: Transport) -> anyhow::Result<Client> {
-        if let Some(client) = lock(&host.clients).get(&scheme) {
-            return Ok(client.clone());
-        }
-        let platform = self.platform.clone();
-        let config = ClientConfig {
-            protocol: match scheme {
-                Scheme::Http => ClientProtocol::Http,
-                Scheme::Https => ClientProtocol::Https,
-            },
-            accept_invalid_certificates: transport.skip_tls_verify,
-            platform_resolver: Some(Box::new(move |entries: &[ImageIndexEntry]| {
-                select_entry(entries, &platform)
-            })),
-            connect_timeout: Some(self.settings.timeout),
-            user_agent: concat!("cnb/", env!("CARGO_PKG_VERSION")),
-            ..ClientConfig::default()
+    fn client_cell(&self, scheme: Scheme, transport: Transport) -> (ClientCell, ClientConfigSeed) {
+        let key = (scheme, transport.skip_tls_verify);
+        let cell = lock(&self.clients).entry(key).or_default().clone();
+        let seed = ClientConfigSeed {
+            scheme,
+            skip_tls_verify: transport.skip_tls_verify,
+            platform: self.platform.clone(),
+            connect_timeout: self.settings.timeout,
         };
-        let client = Client::try_from(config)
-            .map_err(|e| anyhow::anyhow!("could not set up a registry client: {e}"))?;
-        lock(&host.clients).insert(scheme, client.clone());
-        Ok(client)
+        (cell, seed)
+    }
+
+    /// The shared client for `scheme` and `transport`'s certificate policy.
+    async fn client(&self, scheme: Scheme, transport: Transport) -> anyhow::Result<Client> {
+        let (cell, seed) = self.client_cell(scheme, transport);
+        let client = cell.get_or_try_init(|| seed.build()).await?;
+        Ok(client.clone())
+    }
+
+    /// Starts building a client that will probably be needed soon (in the background).
+    fn warm(&self, scheme: Scheme, transport: Transport) {
+        let (cell, seed) = self.client_cell(scheme, transport);
+        if cell.initialized() {
+            return;
+        }
+        tokio::spawn(async move {
+            let _ = cell.get_or_try_init(|| seed.build()).await;
+        });
     }
 
     /// Probes every candidate at once and picks the first in preference order that has
     /// the image, never waiting for any past `start + timeout`.
     async fn compute(&self, image: &ImageRef) -> Resolution {
-        let mirrors = self.settings.mirrors_for(image.registry());
-        let mut specs: Vec<(ImageRef, Option<Mirror>)> = mirrors
-            .into_iter()
-            .map(|m| (m.location_for(image), Some(m)))
-            .collect();
-        specs.push((image.clone(), None));
+        let specs = candidate_specs(&self.settings, image);
         let n = specs.len();
 
         let start = Instant::now();
@@ -417,21 +428,15 @@ impl Resolver {
             .collect();
 
         let mut outcomes: Vec<Option<(Result<Found, ProbeFailure>, u64)>> = vec![None; n];
-        let mut chosen: Option<usize> = None;
-        let mut next = 0;
-        loop {
-            while next < n {
-                match &outcomes[next] {
-                    Some((Ok(_), _)) => {
-                        chosen = Some(next);
-                        break;
-                    }
-                    Some((Err(_), _)) => next += 1,
-                    None => break,
-                }
-            }
-            if chosen.is_some() || next >= n {
-                break;
+        let chosen = loop {
+            let found: Vec<Option<bool>> = outcomes
+                .iter()
+                .map(|o| o.as_ref().map(|(r, _)| r.is_ok()))
+                .collect();
+            match next_step(&found) {
+                Step::Chosen(i) => break Some(i),
+                Step::Exhausted => break None,
+                Step::Wait => {}
             }
             match tokio::time::timeout_at(deadline, pending.next()).await {
                 Ok(Some((i, result, ms))) => {
@@ -448,7 +453,7 @@ impl Resolver {
                     );
                     outcomes[i] = Some((result, ms));
                 }
-                Ok(None) => break,
+                Ok(None) => break None,
                 Err(_) => {
                     for (i, outcome) in outcomes.iter_mut().enumerate() {
                         if outcome.is_none() {
@@ -464,7 +469,7 @@ impl Resolver {
                     }
                 }
             }
-        }
+        };
         // Later candidates' probes are not needed any more: dropping them cancels them.
         drop(pending);
 
@@ -562,8 +567,12 @@ impl Resolver {
                     }
                 ),
             );
+            if k == 0 && schemes.len() > 1 {
+                self.warm(schemes[1], transport);
+            }
             let client =
-                self.client(&host, *scheme, transport)
+                self.client(*scheme, transport)
+                    .await
                     .map_err(|e| ProbeFailure::Other {
                         detail: format!("{e:#}"),
                     })?;
@@ -635,6 +644,76 @@ impl Resolver {
                 None => {}
             }
         }
+    }
+}
+
+/// The candidates for `image` in preference order: its mirrors, then the original.
+pub fn candidate_specs(
+    settings: &RegistrySettings,
+    image: &ImageRef,
+) -> Vec<(ImageRef, Option<Mirror>)> {
+    let mut specs: Vec<(ImageRef, Option<Mirror>)> = settings
+        .mirrors_for(image.registry())
+        .into_iter()
+        .map(|m| (m.location_for(image), Some(m)))
+        .collect();
+    specs.push((image.clone(), None));
+    specs
+}
+
+/// Where the walk in preference order stands.
+#[derive(Debug, PartialEq, Eq)]
+enum Step {
+    /// This candidate has the image and every earlier one failed.
+    Chosen(usize),
+    /// An earlier candidate has not answered yet.
+    Wait,
+    /// Every candidate failed.
+    Exhausted,
+}
+
+/// `found[i]`: `None` while candidate `i` is pending, else whether it had the image.
+fn next_step(found: &[Option<bool>]) -> Step {
+    for (i, outcome) in found.iter().enumerate() {
+        match outcome {
+            Some(true) => return Step::Chosen(i),
+            Some(false) => continue,
+            None => return Step::Wait,
+        }
+    }
+    Step::Exhausted
+}
+
+/// What a shared client is built from.
+struct ClientConfigSeed {
+    scheme: Scheme,
+    skip_tls_verify: bool,
+    platform: Platform,
+    connect_timeout: Duration,
+}
+
+impl ClientConfigSeed {
+    async fn build(self) -> anyhow::Result<Client> {
+        tokio::task::spawn_blocking(move || {
+            let platform = self.platform;
+            let config = ClientConfig {
+                protocol: match self.scheme {
+                    Scheme::Http => ClientProtocol::Http,
+                    Scheme::Https => ClientProtocol::Https,
+                },
+                accept_invalid_certificates: self.skip_tls_verify,
+                platform_resolver: Some(Box::new(move |entries: &[ImageIndexEntry]| {
+                    select_entry(entries, &platform)
+                })),
+                connect_timeout: Some(self.connect_timeout),
+                user_agent: concat!("cnb/", env!("CARGO_PKG_VERSION")),
+                ..ClientConfig::default()
+            };
+            Client::try_from(config)
+                .map_err(|e| anyhow::anyhow!("could not set up a registry client: {e}"))
+        })
+        .await
+        .map_err(|e| anyhow::anyhow!("could not set up a registry client: {e}"))?
     }
 }
 
@@ -733,5 +812,112 @@ fn to_failure(failure: TransportFailure, scheme: Scheme, transport: Transport) -
         TransportFailure::NotTls(detail) | TransportFailure::Other(detail) => {
             ProbeFailure::Other { detail }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::reference::MirrorKey;
+
+    #[test]
+    fn candidates_are_mirrors_in_order_then_the_original() {
+        let settings = RegistrySettings {
+            mirrors: vec![(
+                MirrorKey::parse("quay.io").unwrap(),
+                vec![
+                    Mirror::parse("q1.corp.example").unwrap(),
+                    Mirror::parse("http://q2.corp.example:5000/quay").unwrap(),
+                ],
+            )],
+            insecure: Vec::new(),
+            timeout: Duration::from_secs(3),
+        };
+        let image = ImageRef::parse("quay.io/org/app:1").unwrap();
+        let specs = candidate_specs(&settings, &image);
+        let locations: Vec<String> = specs.iter().map(|(l, _)| l.to_string()).collect();
+        assert_eq!(
+            locations,
+            [
+                "q1.corp.example/org/app:1",
+                "q2.corp.example:5000/quay/org/app:1",
+                "quay.io/org/app:1"
+            ]
+        );
+        assert!(specs[2].1.is_none());
+        let hub = ImageRef::parse("busybox").unwrap();
+        assert_eq!(candidate_specs(&settings, &hub).len(), 1);
+    }
+
+    #[test]
+    fn the_first_candidate_in_order_wins() {
+        // A later success waits for an earlier pending candidate.
+        assert_eq!(next_step(&[None, Some(true)]), Step::Wait);
+        assert_eq!(next_step(&[Some(false), Some(true), None]), Step::Chosen(1));
+        assert_eq!(next_step(&[Some(true), None, None]), Step::Chosen(0));
+        assert_eq!(next_step(&[Some(false), Some(false)]), Step::Exhausted);
+        assert_eq!(next_step(&[Some(false), None]), Step::Wait);
+    }
+
+    #[test]
+    fn failures_read_as_reasons() {
+        let reasons = [
+            ProbeFailure::Refused.to_string(),
+            ProbeFailure::TimedOut { millis: 3000 }.to_string(),
+            ProbeFailure::NotFound.to_string(),
+            ProbeFailure::Unauthorized {
+                detail: "401 Unauthorized".into(),
+            }
+            .to_string(),
+            ProbeFailure::Tls {
+                detail: "x".into(),
+                insecure_hint: true,
+            }
+            .to_string(),
+            ProbeFailure::Server { status: 503 }.to_string(),
+        ];
+        for (reason, word) in
+            reasons
+                .iter()
+                .zip(["refused", "timed out", "404", "unauthorized", "TLS", "503"])
+        {
+            assert!(reason.contains(word), "{reason}");
+        }
+        let mut unique = reasons.to_vec();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(unique.len(), reasons.len());
+    }
+
+    #[test]
+    fn tls_failures_name_the_command_that_allows_the_host() {
+        let candidate = Candidate {
+            location: ImageRef::parse("127.0.0.1:5443/app:1").unwrap(),
+            mirror: None,
+            status: CandidateStatus::Failed(ProbeFailure::Tls {
+                detail: "unknown issuer".into(),
+                insecure_hint: true,
+            }),
+            millis: Some(3),
+        };
+        let hint = candidate.hint().unwrap();
+        assert!(
+            hint.contains("cnb config insecure-registries add 127.0.0.1:5443"),
+            "{hint}"
+        );
+        let resolution = Resolution {
+            image: candidate.location.clone(),
+            candidates: vec![candidate],
+            digest: None,
+        };
+        let err = resolution.error().unwrap().to_string();
+        assert!(
+            err.contains("127.0.0.1:5443/app:1: TLS failure: unknown issuer"),
+            "{err}"
+        );
+        assert!(
+            err.contains("insecure-registries add 127.0.0.1:5443"),
+            "{err}"
+        );
     }
 }

@@ -1,0 +1,551 @@
+//! `cnb resolve` against real registries on loopback: mirror order, probing and its
+//! timeout, failure reasons, insecure registries, credentials and platform choice.
+//!
+//! No Docker is needed: the registries are `docker-registry` processes and the images
+//! are pushed by the tests themselves.
+
+// Not every helper in the shared support module is used here.
+#[allow(unused_imports)]
+mod support;
+
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use support::*;
+
+/// Generous slack on top of the probe timeout for process start-up and a busy machine.
+const MARGIN: Duration = Duration::from_millis(2500);
+
+fn resolve_json(home: &TestHome, args: &[&str]) -> (Output, Value) {
+    let mut all = vec!["resolve", "--output", "json"];
+    all.extend_from_slice(args);
+    let out = run_cnb(home, &all);
+    let value: Value = serde_json::from_str(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not JSON ({e}):\n--- stdout\n{}\n--- stderr\n{}",
+            out.stdout, out.stderr
+        )
+    });
+    (out, value)
+}
+
+fn mirror_flag(registry: &str, mirror: &str) -> String {
+    format!("--registry-mirror={registry}={mirror}")
+}
+
+fn candidates(entry: &Value) -> Vec<(String, String, Option<String>)> {
+    entry["candidates"]
+        .as_array()
+        .expect("candidates array")
+        .iter()
+        .map(|c| {
+            (
+                c["location"].as_str().unwrap().to_string(),
+                c["status"].as_str().unwrap().to_string(),
+                c["reason"].as_str().map(str::to_string),
+            )
+        })
+        .collect()
+}
+
+/// A loopback HTTP server that answers every request with 503.
+struct Unavailable {
+    host: String,
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Unavailable {
+    fn start() -> Unavailable {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        listener.set_nonblocking(true).expect("nonblocking");
+        let host = listener.local_addr().expect("addr").to_string();
+        let stop = Arc::new(AtomicBool::new(false));
+        let stop2 = stop.clone();
+        let thread = std::thread::spawn(move || {
+            let deadline = Instant::now() + Duration::from_secs(120);
+            while !stop2.load(Ordering::Relaxed) && Instant::now() < deadline {
+                match listener.accept() {
+                    Ok((mut stream, _)) => {
+                        let _ = stream.set_nonblocking(false);
+                        let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
+                        let mut buf = [0u8; 4096];
+                        let _ = stream.read(&mut buf);
+                        let _ = stream.write_all(
+                            b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nContent-Length: 12\r\nConnection: close\r\n\r\nunavailable\n",
+                        );
+                    }
+                    Err(_) => std::thread::sleep(Duration::from_millis(10)),
+                }
+            }
+        });
+        Unavailable {
+            host,
+            stop,
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for Unavailable {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+#[test]
+fn black_holed_first_mirror_costs_at_most_the_timeout() {
+    let home = TestHome::new();
+    let origin = TestRegistry::start(RegistryOptions::plain());
+    let mirror = TestRegistry::start(RegistryOptions::plain());
+    push_test_image(&origin, "app/run", "1");
+    push_test_image(&mirror, "app/run", "1");
+    let hole = Blackhole::start();
+
+    let timeout = Duration::from_secs(2);
+    let started = Instant::now();
+    let (out, json) = resolve_json(
+        &home,
+        &[
+            &origin.image("app/run", "1"),
+            &mirror_flag(&origin.host(), &hole.host()),
+            &mirror_flag(&origin.host(), &mirror.host()),
+            "--registry-timeout",
+            "2",
+        ],
+    );
+    let took = started.elapsed();
+    out.assert_success();
+    assert!(hole.connections() > 0, "the black hole was probed");
+    let entry = &json[0];
+    assert_eq!(entry["chosen"], format!("{}/app/run:1", mirror.host()));
+    let c = candidates(entry);
+    assert_eq!(c[0].0, format!("{}/app/run:1", hole.host()));
+    assert_eq!(c[0].1, "failed");
+    assert!(c[0].2.as_deref().unwrap().contains("timed out"), "{c:?}");
+    assert_eq!(c[1].1, "chosen");
+    assert_eq!(c[2], (origin.image("app/run", "1"), "unused".into(), None));
+    assert!(
+        took < timeout + MARGIN,
+        "took {took:?}, timeout {timeout:?}"
+    );
+    assert!(
+        out.stderr.contains(&format!(
+            "Using mirror {} for {}",
+            mirror.host(),
+            origin.image("app/run", "1")
+        )),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("warning: mirror"), "{}", out.stderr);
+}
+
+#[test]
+fn mirror_without_the_image_falls_back_to_the_original() {
+    let home = TestHome::new();
+    let origin = TestRegistry::start(RegistryOptions::plain());
+    let mirror = TestRegistry::start(RegistryOptions::plain());
+    let digest = push_test_image(&origin, "team/app", "2");
+    home.write_config(&format!(
+        "[registry-mirrors]\n\"{}\" = \"{}\"\n",
+        origin.host(),
+        mirror.host()
+    ));
+
+    let (out, json) = resolve_json(&home, &[&origin.image("team/app", "2")]);
+    out.assert_success();
+    let entry = &json[0];
+    assert_eq!(entry["chosen"], origin.image("team/app", "2"));
+    assert_eq!(entry["digest"], digest);
+    let c = candidates(entry);
+    assert_eq!(c.len(), 2);
+    assert_eq!(c[0].1, "failed");
+    assert!(c[0].2.as_deref().unwrap().contains("404"), "{c:?}");
+    assert_eq!(c[1].1, "chosen");
+    assert!(
+        out.stderr.contains("not found") && out.stderr.contains(&mirror.host()),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn pull_through_cache_mirror_is_chosen() {
+    let home = TestHome::new();
+    let origin = TestRegistry::start(RegistryOptions::plain());
+    let cache = TestRegistry::start(RegistryOptions::plain().proxy_of(&origin));
+    push_test_image(&origin, "library/busy", "latest");
+    let image = format!("{}/library/busy", origin.host());
+    let (out, json) = resolve_json(
+        &home,
+        &[
+            &image,
+            &mirror_flag(&origin.host(), &format!("http://{}", cache.host())),
+        ],
+    );
+    out.assert_success();
+    assert_eq!(
+        json[0]["chosen"],
+        format!("{}/library/busy:latest", cache.host())
+    );
+    assert_eq!(json[0]["image"], image, "the image as given");
+    assert!(
+        out.stderr
+            .contains(&format!("Using mirror http://{} for", cache.host())),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn mirror_path_prefix_and_wildcard() {
+    let home = TestHome::new();
+    let origin = TestRegistry::start(RegistryOptions::plain());
+    let mirror = TestRegistry::start(RegistryOptions::plain());
+    push_test_image(&mirror, "cache/org/app", "1");
+    home.write_config(&format!(
+        "[registry-mirrors]\n\"*\" = [\"{}/cache\"]\n",
+        mirror.host()
+    ));
+    let (out, json) = resolve_json(&home, &[&origin.image("org/app", "1")]);
+    out.assert_success();
+    assert_eq!(
+        json[0]["chosen"],
+        format!("{}/cache/org/app:1", mirror.host())
+    );
+}
+
+#[test]
+fn every_dead_candidate_is_reported_with_its_own_reason() {
+    let home = TestHome::new();
+    let refused = refused_addr().to_string();
+    let hole = Blackhole::start();
+    let empty = TestRegistry::start(RegistryOptions::plain());
+    let auth = TestRegistry::start(RegistryOptions::plain().auth());
+    let tls = TestRegistry::start(RegistryOptions::plain().tls());
+    let unavailable = Unavailable::start();
+    let origin = &unavailable.host;
+    let image = format!("{origin}/app/x:1");
+
+    let started = Instant::now();
+    let args = [
+        "resolve".to_string(),
+        image.clone(),
+        mirror_flag(origin, &refused),
+        mirror_flag(origin, &hole.host()),
+        mirror_flag(origin, &empty.host()),
+        mirror_flag(origin, &auth.host()),
+        mirror_flag(origin, &tls.host()),
+        "--registry-timeout".into(),
+        "1.5".into(),
+        "-vv".into(),
+    ];
+    let out = run_cnb(&home, &args);
+    let took = started.elapsed();
+    assert_eq!(out.code(), 1, "{}\n{}", out.stdout, out.stderr);
+    assert!(took < Duration::from_millis(1500) + MARGIN, "took {took:?}");
+
+    let err = out
+        .stderr
+        .lines()
+        .find(|l| l.starts_with("error:"))
+        .unwrap_or_else(|| panic!("no error line:\n{}", out.stderr));
+    let expect = [
+        (refused.clone(), "connection refused"),
+        (hole.host(), "timed out"),
+        (empty.host(), "not found (404)"),
+        (auth.host(), "unauthorized"),
+        (tls.host(), "TLS"),
+        (origin.clone(), "503"),
+    ];
+    for (host, reason) in &expect {
+        let needle = format!("{host}/app/x:1: ");
+        let at = err
+            .find(&needle)
+            .unwrap_or_else(|| panic!("{host} not named in: {err}"));
+        let rest = &err[at + needle.len()..];
+        let reason_text = rest.split("; 127.0.0.1").next().unwrap_or(rest);
+        assert!(
+            reason_text.contains(reason),
+            "{host}: expected '{reason}' in '{reason_text}'"
+        );
+    }
+    // stdout still shows every candidate.
+    for (host, _) in &expect {
+        assert!(out.stdout.contains(host.as_str()), "{}", out.stdout);
+    }
+}
+
+#[test]
+fn self_signed_registry_needs_an_insecure_entry() {
+    let home = TestHome::new();
+    let tls = TestRegistry::start(RegistryOptions::plain().tls());
+    push_test_image(&tls, "app", "1");
+    let image = tls.image("app", "1");
+
+    let refused = run_cnb(&home, ["resolve", &image]);
+    assert_eq!(refused.code(), 1, "{}", refused.stderr);
+    let hint = format!("cnb config insecure-registries add {}", tls.host());
+    assert!(refused.stderr.contains(&hint), "{}", refused.stderr);
+    assert!(refused.stderr.contains("TLS"), "{}", refused.stderr);
+
+    run_cnb(&home, ["config", "insecure-registries", "add", &tls.host()]).assert_success();
+    let (out, json) = resolve_json(&home, &[&image]);
+    out.assert_success();
+    assert_eq!(json[0]["chosen"], image);
+
+    // The flag works for one run, without the config.
+    let other = TestHome::new();
+    let (out, json) = resolve_json(&other, &[&image, "--insecure-registry", &tls.host()]);
+    out.assert_success();
+    assert_eq!(json[0]["chosen"], image);
+}
+
+#[test]
+fn cidr_entry_covers_ip_literals_and_host_names() {
+    let home = TestHome::new();
+    let tls = TestRegistry::start(RegistryOptions::plain().tls());
+    push_test_image(&tls, "app", "1");
+    home.write_config("insecure-registries = [\"127.0.0.0/8\"]\n");
+
+    let (out, json) = resolve_json(&home, &[&tls.image("app", "1")]);
+    out.assert_success();
+    assert_eq!(json[0]["chosen"], tls.image("app", "1"));
+
+    // `localhost` is a host name: it is covered because it resolves into 127.0.0.0/8.
+    let by_name = format!("localhost:{}/app:1", tls.port());
+    let (out, json) = resolve_json(&home, &[&by_name]);
+    out.assert_success();
+    assert_eq!(json[0]["chosen"], by_name);
+
+    // Without the entry, loopback does not skip certificate checks.
+    let bare = TestHome::new();
+    let out = run_cnb(&bare, ["resolve", &by_name]);
+    assert_eq!(out.code(), 1, "{}", out.stderr);
+    assert!(out.stderr.contains("TLS"), "{}", out.stderr);
+}
+
+#[test]
+fn credentials_go_to_their_own_host_only() {
+    let home = TestHome::new();
+    let origin = TestRegistry::start(RegistryOptions::plain().auth());
+    push_test_image(&origin, "private/app", "1");
+    let proxy = RecordingProxy::start(&origin);
+    let origin_creds = origin.credentials().unwrap().clone();
+    let mirror_creds = Credentials {
+        username: "mirror-user".into(),
+        password: "mirror-only-pass".into(),
+    };
+    home.write_docker_auth(&[
+        (&origin.host(), &origin_creds),
+        (&proxy.host(), &mirror_creds),
+    ]);
+
+    let image = origin.image("private/app", "1");
+    let mut cmd = cnb_cmd(&home);
+    cmd.args([
+        "-vv",
+        "resolve",
+        &image,
+        &mirror_flag(&origin.host(), &format!("http://{}", proxy.host())),
+    ]);
+    let out = run_with_timeout(&mut cmd, Duration::from_secs(60)).unwrap();
+    out.assert_success();
+    assert!(
+        out.stdout.contains(&format!("{image} -> {image}")),
+        "{}",
+        out.stdout
+    );
+
+    let requests = proxy.requests();
+    assert!(!requests.is_empty(), "the mirror was probed");
+    let origin_header = origin_creds.basic_header();
+    for r in &requests {
+        if let Some(value) = r.header("authorization") {
+            assert_ne!(
+                value, origin_header,
+                "origin credentials reached the mirror"
+            );
+            assert_eq!(value, mirror_creds.basic_header());
+        }
+    }
+    assert!(
+        requests.iter().any(|r| r.has_authorization()),
+        "the mirror's own credentials were used: {requests:?}"
+    );
+
+    // Nothing secret in any output, -vv included.
+    let everything = format!("{}\n{}", out.stdout, out.stderr);
+    for secret in [
+        origin_creds.password.as_str(),
+        &origin_creds.docker_auth_field(),
+        mirror_creds.password.as_str(),
+        &mirror_creds.docker_auth_field(),
+    ] {
+        assert!(
+            !everything.contains(secret),
+            "secret in output:\n{everything}"
+        );
+    }
+    assert!(
+        out.stderr.contains("GET http://"),
+        "-vv shows requests: {}",
+        out.stderr
+    );
+}
+
+#[test]
+fn missing_credentials_are_a_401_reason() {
+    let home = TestHome::new();
+    let origin = TestRegistry::start(RegistryOptions::plain().auth());
+    push_test_image(&origin, "private/app", "1");
+    let out = run_cnb(&home, ["resolve", &origin.image("private/app", "1")]);
+    assert_eq!(out.code(), 1);
+    assert!(out.stderr.contains("unauthorized"), "{}", out.stderr);
+    assert!(out.stderr.contains("docker login"), "{}", out.stderr);
+}
+
+#[test]
+fn json_has_the_documented_shape() {
+    let home = TestHome::new();
+    let origin = TestRegistry::start(RegistryOptions::plain());
+    push_test_image(&origin, "app", "1");
+    let refused = refused_addr().to_string();
+    let (out, json) = resolve_json(
+        &home,
+        &[
+            &origin.image("app", "1"),
+            &mirror_flag(&origin.host(), &refused),
+        ],
+    );
+    out.assert_success();
+    let list = json.as_array().expect("an array");
+    assert_eq!(list.len(), 1);
+    let entry = list[0].as_object().unwrap();
+    for key in ["image", "chosen", "candidates"] {
+        assert!(entry.contains_key(key), "{key} missing: {entry:?}");
+    }
+    let cands = entry["candidates"].as_array().unwrap();
+    assert_eq!(cands.len(), 2);
+    for c in cands {
+        let c = c.as_object().unwrap();
+        for key in ["location", "status", "reason", "millis"] {
+            assert!(c.contains_key(key), "{key} missing: {c:?}");
+        }
+        assert!(c["millis"].is_u64(), "{c:?}");
+    }
+    assert_eq!(cands[0]["status"], "failed");
+    assert_eq!(cands[0]["reason"], "connection refused");
+    assert_eq!(cands[1]["status"], "chosen");
+    assert!(cands[1]["reason"].is_null());
+}
+
+#[test]
+fn text_output_lists_candidates_with_outcomes() {
+    let home = TestHome::new();
+    let origin = TestRegistry::start(RegistryOptions::plain());
+    let mirror = TestRegistry::start(RegistryOptions::plain());
+    push_test_image(&origin, "app", "1");
+    push_test_image(&mirror, "app", "1");
+    let refused = refused_addr().to_string();
+    let out = run_cnb(
+        &home,
+        [
+            "resolve",
+            &origin.image("app", "1"),
+            &mirror_flag(&origin.host(), &refused),
+            &mirror_flag(&origin.host(), &mirror.host()),
+        ],
+    );
+    out.assert_success();
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert_eq!(
+        lines[0],
+        format!("{} -> {}/app:1", origin.image("app", "1"), mirror.host())
+    );
+    assert!(lines[1].contains(&refused) && lines[1].contains("failed: connection refused"));
+    assert!(lines[2].contains(&mirror.host()) && lines[2].contains("chosen"));
+    assert!(lines[2].contains(" ms"));
+    assert!(lines[3].contains(&origin.host()) && lines[3].contains("not needed"));
+}
+
+#[test]
+fn several_images_are_probed_concurrently() {
+    let home = TestHome::new();
+    let a = TestRegistry::start(RegistryOptions::plain());
+    let b = TestRegistry::start(RegistryOptions::plain());
+    push_test_image(&a, "one", "1");
+    push_test_image(&b, "two", "2");
+    let hole = Blackhole::start();
+    let timeout = Duration::from_secs(3);
+    let started = Instant::now();
+    let (out, json) = resolve_json(
+        &home,
+        &[
+            &a.image("one", "1"),
+            &b.image("two", "2"),
+            &mirror_flag("*", &hole.host()),
+            "--registry-timeout",
+            "3",
+        ],
+    );
+    let took = started.elapsed();
+    out.assert_success();
+    assert_eq!(json[0]["chosen"], a.image("one", "1"));
+    assert_eq!(json[1]["chosen"], b.image("two", "2"));
+    // One after the other would take two timeouts.
+    assert!(took < timeout + MARGIN, "took {took:?}");
+}
+
+#[test]
+fn a_multi_platform_index_resolves_for_linux_and_the_architecture() {
+    let home = TestHome::new();
+    let reg = TestRegistry::start(RegistryOptions::plain());
+    let index = push_test_index(&reg, "multi", "1");
+    // No daemon at this address: the host's architecture is used.
+    let (out, json) = resolve_json(
+        &home,
+        &[
+            &reg.image("multi", "1"),
+            "--docker-host",
+            "unix:///nonexistent/docker.sock",
+        ],
+    );
+    out.assert_success();
+    let arch = match std::env::consts::ARCH {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        other => other,
+    };
+    assert_eq!(json[0]["platform"], format!("linux/{arch}"));
+    if let Some(expected) = index.digest_for(&format!("linux/{arch}")) {
+        assert_eq!(json[0]["digest"], expected);
+        assert_ne!(json[0]["digest"], index.digest);
+    }
+}
+
+#[test]
+fn bad_input_exits_2() {
+    let home = TestHome::new();
+    for args in [
+        vec!["resolve", "Not//Valid"],
+        vec!["resolve", "app", "--registry-mirror", "no-equals-sign"],
+        vec!["resolve", "app", "--registry-mirror", "docker.io=https://"],
+        vec!["resolve", "app", "--insecure-registry", "10.0.0.1/8"],
+        vec!["resolve", "app", "--registry-timeout", "0"],
+        vec!["resolve", "app", "--output", "yaml"],
+    ] {
+        let out = run_cnb(&home, &args);
+        assert_eq!(out.code(), 2, "{args:?}: {}", out.stderr);
+        assert!(out.stderr.contains("error"), "{args:?}: {}", out.stderr);
+    }
+}
