@@ -106,7 +106,8 @@ pub struct CreatorInputs<'a> {
     pub platform_env: BTreeMap<String, String>,
     /// `--network`.
     pub network: Option<&'a str>,
-    /// Host path of the Docker socket to bind in daemon mode (`/var/run/docker.sock`).
+    /// Host path of the Docker socket to bind in daemon mode: a file path such as
+    /// `/var/run/docker.sock`, not a `unix://` URL.
     pub docker_socket: &'a str,
     /// The app directory (`--path`).
     pub app_dir: &'a Path,
@@ -201,6 +202,16 @@ fn is_loopback(registry: &Registry, resolved: &HashMap<String, Vec<IpAddr>>) -> 
             .is_some_and(|ips| !ips.is_empty() && ips.iter().all(IpAddr::is_loopback))
 }
 
+/// A registry the lifecycle will reach, with its spelling in what the lifecycle is told.
+struct Reached {
+    registry: Registry,
+    /// How the host appears in the references the lifecycle gets: the image names are
+    /// written with [`ImageRef`]'s `Display` (Docker Hub as `docker.io`), mirror URLs with
+    /// [`Registry::key`]. The lifecycle matches insecure registries as string prefixes of
+    /// those references, so this is the spelling `CNB_INSECURE_REGISTRIES` must use.
+    spelling: String,
+}
+
 /// The registries named to the lifecycle (output image, `-run-image`) and, for each, the
 /// chosen mirror it gets in `CNB_REGISTRY_MIRRORS` (never one for the output registry with
 /// `--publish`: a mirror is read-only). Keyed by [`Registry::key`].
@@ -209,7 +220,7 @@ fn reached_registries<'m>(
     run_image_arg: &ImageRef,
     publish: bool,
     chosen_mirrors: &'m [(Registry, Mirror)],
-) -> (BTreeMap<String, Registry>, BTreeMap<String, &'m Mirror>) {
+) -> (BTreeMap<String, Reached>, BTreeMap<String, &'m Mirror>) {
     let named: [&Registry; 2] = [output.registry(), run_image_arg.registry()];
     let mut mirrors: BTreeMap<String, &Mirror> = BTreeMap::new();
     for (registry, mirror) in chosen_mirrors {
@@ -218,15 +229,16 @@ fn reached_registries<'m>(
             mirrors.entry(registry.key()).or_insert(mirror);
         }
     }
-    let mut reached: BTreeMap<String, Registry> = BTreeMap::new();
-    for registry in named
+    let mut reached: BTreeMap<String, Reached> = BTreeMap::new();
+    let spelled = named
         .iter()
-        .copied()
-        .chain(mirrors.values().map(|m| m.registry()))
-    {
-        reached
-            .entry(registry.key())
-            .or_insert_with(|| registry.clone());
+        .map(|r| (*r, r.to_string()))
+        .chain(mirrors.values().map(|m| (m.registry(), m.registry().key())));
+    for (registry, spelling) in spelled {
+        reached.entry(registry.key()).or_insert_with(|| Reached {
+            registry: registry.clone(),
+            spelling,
+        });
     }
     (reached, mirrors)
 }
@@ -245,6 +257,7 @@ pub fn lifecycle_registries(
     reached_registries(output, run_image_arg, publish, chosen_mirrors)
         .0
         .into_values()
+        .map(|r| r.registry)
         .collect()
 }
 
@@ -277,12 +290,12 @@ pub fn creator_spec(inputs: &CreatorInputs<'_>) -> Creator {
     let no_ips: Vec<IpAddr> = Vec::new();
     let insecure: BTreeSet<String> = reached
         .values()
-        .filter(|registry| {
-            let ips = inputs.resolved.get(registry.host()).unwrap_or(&no_ips);
-            inputs.insecure.iter().any(|e| e.matches(registry, ips))
+        .filter(|r| {
+            let ips = inputs.resolved.get(r.registry.host()).unwrap_or(&no_ips);
+            inputs.insecure.iter().any(|e| e.matches(&r.registry, ips))
         })
-        .map(Registry::key)
-        .filter(|key| !key.is_empty())
+        .map(|r| r.spelling.clone())
+        .filter(|spelling| !spelling.is_empty())
         .collect();
 
     let mut command: Vec<String> = [
@@ -337,7 +350,7 @@ pub fn creator_spec(inputs: &CreatorInputs<'_>) -> Creator {
             .filter_map(|(key, registry)| {
                 inputs
                     .credentials
-                    .get(registry)
+                    .get(&registry.registry)
                     .map(|c| (key.clone(), authorization(c)))
             })
             .collect();
@@ -350,7 +363,11 @@ pub fn creator_spec(inputs: &CreatorInputs<'_>) -> Creator {
 
     let (network, network_reason) = match inputs.network {
         Some(mode) => (Some(mode.to_string()), None),
-        None => match reached.values().find(|r| is_loopback(r, inputs.resolved)) {
+        None => match reached
+            .values()
+            .map(|r| &r.registry)
+            .find(|r| is_loopback(r, inputs.resolved))
+        {
             Some(registry) => (
                 Some("host".to_string()),
                 Some(format!(
@@ -391,7 +408,7 @@ pub fn creator_spec(inputs: &CreatorInputs<'_>) -> Creator {
             app_owner: (inputs.builder.uid, inputs.builder.gid),
         },
         platform_api: inputs.platform_api,
-        registries: reached.into_values().collect(),
+        registries: reached.into_values().map(|r| r.registry).collect(),
         insecure_registries: insecure.into_iter().collect(),
         network_reason,
         warnings,
@@ -756,6 +773,23 @@ pub(crate) mod tests {
             c.insecure_registries,
             strings(&["[::1]:5001", "localhost:5000"])
         );
+    }
+
+    #[test]
+    fn insecure_hosts_are_spelled_as_in_the_references_the_lifecycle_gets() {
+        // The lifecycle matches insecure registries as prefixes of the references it is given:
+        // image names use the display form (docker.io), mirror URLs the stored form.
+        let mut f = Facts::daemon();
+        f.insecure = vec![insecure("registry-1.docker.io")];
+        let c = f.creator();
+        let i = c
+            .spec
+            .command
+            .iter()
+            .position(|a| a == "-run-image")
+            .unwrap();
+        assert!(c.spec.command[i + 1].starts_with("docker.io/"));
+        assert_eq!(c.spec.env["CNB_INSECURE_REGISTRIES"], "docker.io");
     }
 
     #[test]

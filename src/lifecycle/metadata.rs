@@ -225,7 +225,7 @@ impl BuilderMetadata {
                 Some(single) => (parse_list("lifecycle.api.platform", &[single])?, Vec::new()),
                 None => {
                     return Err(missing(
-                        "its platform APIs (lifecycle.apis.platform.supported, or lifecycle.api.platform)",
+                        "a platform API (lifecycle.apis.platform.supported, or lifecycle.api.platform)",
                     ));
                 }
             },

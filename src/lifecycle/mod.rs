@@ -140,3 +140,121 @@ fn list_candidates(candidates: &[(String, String)]) -> String {
         .collect::<Vec<_>>()
         .join(", ")
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+    use std::path::Path;
+
+    use super::*;
+    use crate::reference::{ImageRef, InsecureEntry, Mirror, Registry};
+
+    /// The whole flow as the build uses it, from labels to the dry-run plan.
+    #[test]
+    fn end_to_end_daemon_build_through_a_local_mirror() {
+        let builder = ImageRef::parse("localhost:5000/cnbtest/builder").unwrap();
+        let label = r#"{"images": [{"image": "localhost:5000/cnbtest/run", "mirrors": ["gcr.io/x/run"]}],
+                        "lifecycle": {"version": "0.20.1",
+                                      "apis": {"platform": {"supported": ["0.12", "0.13"], "deprecated": ["0.7"]}}}}"#;
+        let labels = HashMap::from([(METADATA_LABEL.to_string(), label.to_string())]);
+        let env = vec![
+            "CNB_USER_ID=1000".to_string(),
+            "CNB_GROUP_ID=1001".to_string(),
+        ];
+        let md = BuilderMetadata::from_image(&builder, &labels, &env).unwrap();
+        let api = md.negotiate_platform_api().unwrap();
+        assert_eq!(api, ApiVersion::new(0, 13));
+        assert!(check_trust(&builder, &[], false).is_err());
+        let trust = check_trust(&builder, std::slice::from_ref(&builder), false).unwrap();
+
+        let output = ImageRef::parse("cnbtest/app").unwrap();
+        let user_mirror = ImageRef::parse("127.0.0.1:5001/cnbtest/run").unwrap();
+        let target = target_registry(&output, &builder, false);
+        let order = run_image_order(
+            None,
+            &md.run_image,
+            std::slice::from_ref(&user_mirror),
+            &target,
+        );
+        let chosen_names: Vec<String> = order.candidates.iter().map(|c| c.image.key()).collect();
+        assert_eq!(
+            chosen_names,
+            vec![
+                "localhost:5000/cnbtest/run:latest",
+                "127.0.0.1:5001/cnbtest/run:latest",
+                "gcr.io/x/run:latest"
+            ]
+        );
+        let selection = order
+            .select(&[
+                Readability::Unreadable("not found".into()),
+                Readability::Readable,
+            ])
+            .unwrap();
+        let run_image = selection.chosen().image.clone();
+
+        let platform_env = parse_user_env(&["BP_LOG_LEVEL=debug".to_string()], |_| None).unwrap();
+        let insecure = vec![InsecureEntry::parse("127.0.0.1").unwrap()];
+        let chosen_mirrors = vec![(
+            Registry::parse("127.0.0.1:5001").unwrap(),
+            Mirror::parse("http://127.0.0.1:5002").unwrap(),
+        )];
+        let reached = lifecycle_registries(&output, &run_image, &run_image, false, &chosen_mirrors);
+        assert_eq!(
+            reached.iter().map(Registry::key).collect::<Vec<_>>(),
+            vec!["127.0.0.1:5001", "127.0.0.1:5002", "index.docker.io"]
+        );
+        let creator = creator_spec(&CreatorInputs {
+            output: &output,
+            builder: &md,
+            platform_api: api,
+            run_image: &run_image,
+            run_image_fetch: &run_image,
+            publish: false,
+            log_level: LogLevel::from_verbosity(1, false),
+            insecure: &insecure,
+            resolved: &HashMap::new(),
+            chosen_mirrors: &chosen_mirrors,
+            credentials: &BTreeMap::new(),
+            platform_env,
+            network: None,
+            docker_socket: "/var/run/docker.sock",
+            app_dir: Path::new("/tmp/app"),
+        });
+        assert_eq!(
+            creator.spec.command.join(" "),
+            "/cnb/lifecycle/creator -app /workspace -cache-dir /cache -run-image 127.0.0.1:5001/cnbtest/run:latest \
+             -log-level debug -daemon -launch-cache /launch-cache -insecure-registry 127.0.0.1:5001 \
+             -insecure-registry 127.0.0.1:5002 docker.io/cnbtest/app:latest"
+        );
+        assert_eq!(
+            creator.spec.env["CNB_INSECURE_REGISTRIES"],
+            "127.0.0.1:5001,127.0.0.1:5002"
+        );
+        assert_eq!(
+            creator.spec.env["CNB_REGISTRY_MIRRORS"],
+            "127.0.0.1:5001=http://127.0.0.1:5002"
+        );
+        assert_eq!(creator.spec.network.as_deref(), Some("host"));
+
+        let plan = Plan::new(&PlanFacts {
+            output: &output,
+            builder: &md,
+            builder_fetch: &builder,
+            trust: Some(&trust),
+            selection: &selection,
+            run_image_fetch: &run_image,
+            creator: &creator,
+        });
+        let json: serde_json::Value = serde_json::from_str(&plan.to_json()).unwrap();
+        assert_eq!(
+            json["run_image"]["chosen"],
+            "127.0.0.1:5001/cnbtest/run:latest"
+        );
+        assert_eq!(json["run_image"]["candidates"][0]["status"], "unreadable");
+        assert_eq!(json["run_image"]["candidates"][2]["status"], "unused");
+        assert_eq!(json["lifecycle"]["user"], "root");
+        assert_eq!(json["lifecycle"]["network"], "host");
+        assert!(plan.render_text().contains("Platform API:  0.13"));
+    }
+}

@@ -196,17 +196,26 @@ impl RunImageOrder {
     /// order and stopped at the first readable one (the rest are then `unused`).
     /// When none is readable, the error lists every candidate with its reason.
     pub fn select(self, results: &[Readability]) -> Result<RunImageSelection, LifecycleError> {
-        let chosen = results
-            .iter()
-            .take(self.candidates.len())
-            .position(|r| *r == Readability::Readable);
+        let results: Vec<Option<Readability>> = results.iter().cloned().map(Some).collect();
+        self.select_checked(&results)
+    }
+
+    /// Like [`RunImageOrder::select`], for a build that probes concurrently: `None` is a
+    /// candidate that was not checked (shown as `unused`, or `not checked` in the error).
+    pub fn select_checked(
+        self,
+        results: &[Option<Readability>],
+    ) -> Result<RunImageSelection, LifecycleError> {
+        let result = |i: usize| results.get(i).and_then(Option::as_ref);
+        let chosen =
+            (0..self.candidates.len()).find(|&i| result(i) == Some(&Readability::Readable));
         let Some(chosen) = chosen else {
             let candidates = self
                 .candidates
                 .iter()
                 .enumerate()
                 .map(|(i, c)| {
-                    let reason = match results.get(i) {
+                    let reason = match result(i) {
                         Some(Readability::Unreadable(reason)) => reason.clone(),
                         _ => "not checked".to_string(),
                     };
@@ -231,15 +240,13 @@ impl RunImageOrder {
             .map(|(i, c)| {
                 let status = if i == chosen {
                     RunImageStatus::Chosen
-                } else if i < chosen {
-                    match &results[i] {
-                        Readability::Unreadable(reason) => {
+                } else {
+                    match result(i) {
+                        Some(Readability::Unreadable(reason)) if i < chosen => {
                             RunImageStatus::Unreadable(reason.clone())
                         }
-                        Readability::Readable => RunImageStatus::Unused,
+                        _ => RunImageStatus::Unused,
                     }
-                } else {
-                    RunImageStatus::Unused
                 };
                 (c, status)
             })
@@ -468,6 +475,41 @@ mod tests {
         assert_eq!(sel.candidates[1].1, RunImageStatus::Unused);
         assert_eq!(sel.candidates[2].1, RunImageStatus::Unused);
         assert!(sel.passed_over().is_empty());
+    }
+
+    #[test]
+    fn selection_from_concurrent_checks_with_gaps() {
+        let sel = three()
+            .select_checked(&[
+                Some(Readability::Unreadable("timed out".into())),
+                Some(Readability::Readable),
+                None,
+            ])
+            .unwrap();
+        assert_eq!(sel.chosen().image, img("paketo/run"));
+        assert_eq!(
+            sel.candidates[0].1,
+            RunImageStatus::Unreadable("timed out".into())
+        );
+        assert_eq!(sel.candidates[2].1, RunImageStatus::Unused);
+        // A later failure after the chosen one is still just "unused".
+        let sel = three()
+            .select_checked(&[
+                Some(Readability::Readable),
+                None,
+                Some(Readability::Unreadable("x".into())),
+            ])
+            .unwrap();
+        assert_eq!(sel.candidates[2].1, RunImageStatus::Unused);
+        let err = three()
+            .select_checked(&[None, Some(Readability::Unreadable("gone".into()))])
+            .unwrap_err();
+        assert!(
+            err.to_string().contains(
+                "corp.example/run:latest (not checked), docker.io/paketo/run:latest (gone)"
+            ),
+            "{err}"
+        );
     }
 
     #[test]

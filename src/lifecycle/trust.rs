@@ -47,7 +47,15 @@ impl Trust {
     pub fn describe(&self) -> String {
         match self {
             Trust::Flag => "trusted with --trust-builder".to_string(),
-            Trust::Configured(entry) => format!("trusted by trusted-builders entry {entry}"),
+            Trust::Configured(entry) if entry.digest().is_some() => {
+                format!("trusted by trusted-builders entry {entry}")
+            }
+            // Such an entry trusts every tag: show the repository, not a tag it does not require.
+            Trust::Configured(entry) => format!(
+                "trusted by trusted-builders entry {}/{}",
+                entry.registry(),
+                entry.repository()
+            ),
             Trust::KnownBuilder(name) => format!("trusted by default ({name})"),
         }
     }
@@ -183,6 +191,19 @@ mod tests {
             )
             .is_ok()
         );
+    }
+
+    #[test]
+    fn trust_reasons_read_well() {
+        assert_eq!(
+            Trust::Configured(img("registry.corp.example/builder")).describe(),
+            "trusted by trusted-builders entry registry.corp.example/builder"
+        );
+        assert_eq!(
+            Trust::KnownBuilder("heroku/builder:24").describe(),
+            "trusted by default (heroku/builder:24)"
+        );
+        assert_eq!(Trust::Flag.describe(), "trusted with --trust-builder");
     }
 
     #[test]
