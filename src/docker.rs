@@ -262,6 +262,14 @@ impl Daemon {
         &self.client
     }
 
+    /// The daemon's Unix socket path when connected through one (`/var/run/docker.sock`),
+    /// i.e. what to bind into the lifecycle container in daemon mode; `None` for TCP.
+    pub fn socket_path(&self) -> Option<&str> {
+        self.address
+            .strip_prefix("unix://")
+            .filter(|path| !path.is_empty())
+    }
+
     /// The negotiated API version (`1.41` for Docker 20.10).
     pub fn api_version(&self) -> String {
         let v = self.client.client_version();

@@ -22,7 +22,8 @@ use cnb::settings::{PullPolicy, RegistrySettings};
 use cnb::ui::Ui;
 use futures_util::StreamExt;
 use support::{
-    NetnsHost, RegistryOptions, TestImage, TestRegistry, docker_available, refused_addr,
+    Credentials, NetnsHost, RecordingProxy, RegistryOptions, TestHome, TestImage, TestRegistry,
+    docker_available, refused_addr,
 };
 
 /// Every image, container and volume these tests create starts with this.
@@ -212,7 +213,10 @@ fn connects_and_negotiates_the_api_version() {
         return;
     };
     rt.block_on(async {
-        assert_eq!(daemon.address(), "unix:///var/run/docker.sock");
+        if std::env::var_os("DOCKER_HOST").is_none() {
+            assert_eq!(daemon.address(), "unix:///var/run/docker.sock");
+            assert_eq!(daemon.socket_path(), Some("/var/run/docker.sock"));
+        }
         let version = daemon.api_version();
         let server = daemon.client().version().await.unwrap();
         assert_eq!(
@@ -565,6 +569,8 @@ fn child_fetch() {
     let Ok(params) = std::env::var(FETCH_VAR) else {
         return; // Not a child.
     };
+    // As cnb's main does: one TLS provider for every registry client.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let params: serde_json::Value = serde_json::from_str(&params).unwrap();
     let strings = |key: &str| -> Vec<String> {
         params[key]
@@ -616,6 +622,21 @@ fn child_fetch() {
 /// Runs `child_fetch` with `params`; returns (exit code, stdout and stderr in order).
 fn fetch_in_child(params: serde_json::Value) -> (Option<i32>, String) {
     run_child("child_fetch", &[(FETCH_VAR, params.to_string())])
+}
+
+/// [`fetch_in_child`] with the Docker credentials of `home`.
+fn fetch_in_child_with_home(params: serde_json::Value, home: &TestHome) -> (Option<i32>, String) {
+    run_child(
+        "child_fetch",
+        &[
+            (FETCH_VAR, params.to_string()),
+            (
+                "DOCKER_CONFIG",
+                home.docker_config_dir().display().to_string(),
+            ),
+            ("HOME", home.path().display().to_string()),
+        ],
+    )
 }
 
 #[test]
@@ -721,19 +742,7 @@ fn a_registry_the_daemon_refuses_is_loaded_only_when_cnb_may_use_it() {
         .label("io.cnb.test.marker", "loaded-by-cnb")
         .push(&registry, &repo, "1");
     let image = registry.image(&repo, "1");
-    let _cleanup = RemoveImages(vec![image.clone()]);
-
-    // Not insecure for cnb: no workaround, and the error says how to allow it.
-    let (code, output) = fetch_in_child(serde_json::json!({
-        "image": image, "mirrors": [], "insecure": [], "policy": "always",
-    }));
-    assert_eq!(code, Some(1), "{output}");
-    assert!(output.contains(&registry.host()), "{output}");
-    assert!(
-        output.contains("cnb config insecure-registries add"),
-        "{output}"
-    );
-    assert!(rt.block_on(daemon.image_info(&image)).unwrap().is_none());
+    let cleanup = RemoveImages(vec![image.clone()]);
 
     // Insecure for cnb: fetched by cnb and loaded under the original name.
     let (code, output) = fetch_in_child(serde_json::json!({
@@ -755,4 +764,181 @@ fn a_registry_the_daemon_refuses_is_loaded_only_when_cnb_may_use_it() {
         info.labels.get("io.cnb.test.marker").map(String::as_str),
         Some("loaded-by-cnb")
     );
+
+    // Not insecure for cnb: no workaround, and the error says how to allow it.
+    drop(cleanup);
+    let _cleanup = RemoveImages(vec![image.clone()]);
+    let (code, output) = fetch_in_child(serde_json::json!({
+        "image": image, "mirrors": [], "insecure": [], "policy": "always",
+    }));
+    assert_eq!(code, Some(1), "{output}");
+    assert!(output.contains(&registry.host()), "{output}");
+    assert!(
+        output.contains("cnb config insecure-registries add"),
+        "{output}"
+    );
+    assert!(
+        rt.block_on(daemon.image_info(&image)).unwrap().is_none(),
+        "nothing loaded"
+    );
+}
+
+/// An `http://` mirror the daemon refuses (plain HTTP, not loopback): cnb may use plain
+/// HTTP with it, so it loads the image itself, under the original name only.
+#[test]
+fn an_http_mirror_the_daemon_refuses_is_loaded_under_the_original_name() {
+    let rt = runtime();
+    let Some(daemon) = daemon_or_skip(&rt) else {
+        return;
+    };
+    let Some(netns) = NetnsHost::start() else {
+        return;
+    };
+    let mirror = TestRegistry::start_in_netns(&netns, RegistryOptions::plain());
+    let original = refused_addr().to_string();
+    let repo = support::unique_name("docker-http-mirror");
+    TestImage::new()
+        .label("io.cnb.test.marker", "from-the-http-mirror")
+        .push(&mirror, &repo, "1");
+    let image = format!("{original}/{repo}:1");
+    let at_mirror = mirror.image(&repo, "1");
+    let _cleanup = RemoveImages(vec![image.clone(), at_mirror.clone()]);
+
+    let (code, output) = fetch_in_child(serde_json::json!({
+        "image": image,
+        "mirrors": [[original, format!("http://{}", mirror.host())]],
+        "insecure": [],
+        "policy": "always",
+    }));
+    assert_eq!(code, Some(0), "{output}");
+    assert!(
+        output.contains(&format!(
+            "Using mirror http://{} for {image}",
+            mirror.host()
+        )),
+        "{output}"
+    );
+    assert!(
+        output.contains("server gave HTTP response to HTTPS client"),
+        "{output}"
+    );
+    assert!(output.contains(&format!("Loaded {image}")), "{output}");
+    assert!(
+        output.contains(&format!("FETCHED location={at_mirror} loaded=true")),
+        "{output}"
+    );
+    rt.block_on(async {
+        let info = daemon.image_info(&image).await.unwrap().expect("loaded");
+        assert_eq!(
+            info.repo_tags,
+            vec![image.clone()],
+            "only the original name"
+        );
+        assert_eq!(
+            info.labels.get("io.cnb.test.marker").map(String::as_str),
+            Some("from-the-http-mirror")
+        );
+        assert!(daemon.image_info(&at_mirror).await.unwrap().is_none());
+    });
+}
+
+/// A TLS registry with a certificate the daemon does not trust (a throwaway CA), on a
+/// 198.18.x address: with the host in cnb's insecure list, cnb loads the image itself.
+#[test]
+fn an_untrusted_certificate_is_worked_around_for_an_insecure_registry() {
+    let rt = runtime();
+    let Some(daemon) = daemon_or_skip(&rt) else {
+        return;
+    };
+    let Some(netns) = NetnsHost::start() else {
+        return;
+    };
+    let registry = TestRegistry::start_in_netns(&netns, RegistryOptions::plain().tls());
+    let repo = support::unique_name("docker-tls");
+    TestImage::new()
+        .label("io.cnb.test.marker", "behind-untrusted-tls")
+        .push(&registry, &repo, "1");
+    let image = registry.image(&repo, "1");
+    let _cleanup = RemoveImages(vec![image.clone()]);
+
+    let (code, output) = fetch_in_child(serde_json::json!({
+        "image": image, "mirrors": [], "insecure": [registry.host()], "policy": "always",
+    }));
+    assert_eq!(code, Some(0), "{output}");
+    assert!(output.contains("refused the certificate of"), "{output}");
+    assert!(output.contains(&format!("Loaded {image}")), "{output}");
+    let info = rt
+        .block_on(daemon.image_info(&image))
+        .unwrap()
+        .expect("loaded");
+    assert_eq!(info.repo_tags, vec![image.clone()]);
+    assert_eq!(
+        info.labels.get("io.cnb.test.marker").map(String::as_str),
+        Some("behind-untrusted-tls")
+    );
+}
+
+/// The daemon pulls from a mirror with that mirror's credentials only: the original
+/// registry's credentials never reach the mirror host.
+#[test]
+fn a_mirror_pull_sends_the_mirror_credentials_only() {
+    let rt = runtime();
+    let Some(daemon) = daemon_or_skip(&rt) else {
+        return;
+    };
+    let backend = TestRegistry::start(RegistryOptions::plain().auth());
+    let mirror = RecordingProxy::start(&backend);
+    let mirror_credentials = backend.credentials().unwrap().clone();
+    let original = refused_addr().to_string();
+    let original_credentials = Credentials {
+        username: "original-user".into(),
+        password: "original-secret".into(),
+    };
+    let repo = support::unique_name("docker-auth");
+    TestImage::new()
+        .label("io.cnb.test.marker", "behind-auth")
+        .push(&backend, &repo, "1");
+    let image = format!("{original}/{repo}:1");
+    let _cleanup = RemoveImages(vec![image.clone(), format!("{}/{repo}:1", mirror.host())]);
+    let home = TestHome::new();
+    home.write_docker_auth(&[
+        (&mirror.host(), &mirror_credentials),
+        (&original, &original_credentials),
+    ]);
+
+    let (code, output) = fetch_in_child_with_home(
+        serde_json::json!({
+            "image": image, "mirrors": [[original, mirror.host()]], "insecure": [], "policy": "always",
+        }),
+        &home,
+    );
+    assert_eq!(code, Some(0), "{output}");
+    assert!(!output.contains(&mirror_credentials.password), "{output}");
+
+    let requests = mirror.requests();
+    let from_daemon: Vec<_> = requests
+        .iter()
+        .filter(|r| {
+            r.header("user-agent")
+                .is_some_and(|ua| ua.contains("docker/"))
+        })
+        .collect();
+    assert!(
+        from_daemon
+            .iter()
+            .any(|r| r.header("authorization") == Some(mirror_credentials.basic_header().as_str())),
+        "the daemon authenticated at the mirror: {requests:?}"
+    );
+    for r in &requests {
+        assert_ne!(
+            r.header("authorization"),
+            Some(original_credentials.basic_header().as_str()),
+            "the original's credentials reached the mirror: {r:?}"
+        );
+    }
+    let info = rt
+        .block_on(daemon.image_info(&image))
+        .unwrap()
+        .expect("pulled");
+    assert_eq!(info.repo_tags, vec![image.clone()]);
 }

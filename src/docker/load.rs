@@ -59,19 +59,6 @@ fn digest_hex(digest: &str) -> anyhow::Result<&str> {
     Ok(hex)
 }
 
-/// Whether an index entry's platform is the one wanted (variant only when both name one).
-fn platform_matches(entry: Option<&oci_client::manifest::Platform>, wanted: &Platform) -> bool {
-    let Some(p) = entry else {
-        return false;
-    };
-    p.os.to_string() == wanted.os
-        && p.architecture.to_string() == wanted.architecture
-        && match (&p.variant, &wanted.variant) {
-            (Some(have), Some(want)) => have == want,
-            _ => true,
-        }
-}
-
 /// The image manifest for `platform`, following an index when there is one.
 async fn image_manifest(
     client: &oci_client::Client,
@@ -90,7 +77,15 @@ async fn image_manifest(
     let entry = index
         .manifests
         .iter()
-        .find(|e| platform_matches(e.platform.as_ref(), platform))
+        .find(|e| {
+            e.platform.as_ref().is_some_and(|p| {
+                platform.matches(
+                    &p.os.to_string(),
+                    &p.architecture.to_string(),
+                    p.variant.as_deref(),
+                )
+            })
+        })
         .ok_or_else(|| {
             let have = index
                 .manifests

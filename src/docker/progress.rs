@@ -33,6 +33,8 @@ pub(crate) struct Progress {
     lines_shown: usize,
     lines_hidden: usize,
     last_line: Instant,
+    /// The daemon's closing `Status: ...` (up to date, or downloaded newer image).
+    outcome: Option<String>,
 }
 
 /// Statuses the daemon reports for individual layers.
@@ -78,6 +80,7 @@ impl Progress {
             lines_shown: 0,
             lines_hidden: 0,
             last_line: Instant::now(),
+            outcome: None,
         }
     }
 
@@ -89,7 +92,7 @@ impl Progress {
             )
             .unwrap_or_else(|_| ProgressStyle::default_bar())
             .progress_chars("=> ");
-            let bar = multi.add(ProgressBar::new(0).with_style(style));
+            let bar = multi.add(ProgressBar::no_length().with_style(style));
             bar.set_prefix(short(id).to_string());
             bar
         });
@@ -190,6 +193,10 @@ impl Progress {
         let Some(status) = info.status.as_deref() else {
             return;
         };
+        if let Some(outcome) = status.strip_prefix("Status: ") {
+            self.outcome = Some(outcome.to_string());
+            return;
+        }
         let Some(id) = info.id.as_deref().filter(|_| is_layer_status(status)) else {
             // "Pulling from ...", "Digest: ...", "Status: ...": detail for -vv, printed
             // above the bars when they are drawn.
@@ -218,18 +225,38 @@ impl Progress {
         }
     }
 
-    /// Ends the display; in plain mode says how many layer lines were left out.
+    /// Ends the display. Bars are replaced by one summary line (finished bars of a
+    /// multi-bar display are not reliably left on screen); in plain mode, says how many
+    /// layer lines were left out.
     pub(crate) fn finish(self) {
-        if let Some((_, bars)) = &self.bars {
-            // Finished bars stay on screen (as docker pull's lines do); unfinished ones stop where they are.
-            for id in &self.order {
-                if let Some(bar) = bars.get(id).filter(|b| !b.is_finished()) {
-                    bar.abandon();
-                }
+        if let Some((multi, bars)) = &self.bars {
+            for bar in bars.values() {
+                bar.finish_and_clear();
+            }
+            let _ = multi.clear();
+            if !self.layers.is_empty() {
+                let done = self.layers.values().filter(|l| l.done).count();
+                let bytes: u64 = self.layers.values().map(|l| l.downloaded).sum();
+                self.ui.status(format!(
+                    "  {done} of {} layers done, {} downloaded",
+                    self.layers.len(),
+                    human(bytes)
+                ));
             }
         } else if self.lines_hidden > 0 {
             self.ui
                 .status(format!("  ... and {} more layers", self.lines_hidden));
+        }
+        // The daemon names the pulled location (maybe a mirror that is about to be
+        // untagged); say what happened without it.
+        match self.outcome.as_deref() {
+            Some(o) if o.starts_with("Image is up to date") => {
+                self.ui.status("  image is up to date")
+            }
+            Some(o) if o.starts_with("Downloaded newer image") => {
+                self.ui.status("  downloaded a newer image")
+            }
+            _ => {}
         }
     }
 }

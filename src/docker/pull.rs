@@ -14,7 +14,7 @@ use super::progress::Progress;
 use super::{Daemon, DockerError, Fetched, load, message};
 use crate::credentials::{self, Credential, DOCKER_HUB_AUTH_KEY};
 use crate::reference::{ImageRef, Registry};
-use crate::registry::{CandidateStatus, Resolution, Resolver};
+use crate::registry::Resolver;
 use crate::settings::PullPolicy;
 use crate::ui::Ui;
 
@@ -82,43 +82,6 @@ fn docker_credentials(registry: &Registry, ui: &Ui) -> Option<DockerCredentials>
     }
 }
 
-/// Prints what resolution decided: failed mirrors as warnings, the chosen mirror as a status line.
-pub(crate) fn report_resolution(resolution: &Resolution, ui: &Ui) {
-    for candidate in &resolution.candidates {
-        match (&candidate.status, &candidate.mirror) {
-            (CandidateStatus::Failed(reason), Some(mirror)) => ui.warn(format!(
-                "mirror {} failed for {}: {reason}",
-                mirror.registry(),
-                resolution.image
-            )),
-            (CandidateStatus::Chosen, Some(mirror)) => ui.status(format!(
-                "Using mirror {} for {}",
-                mirror.registry(),
-                resolution.image
-            )),
-            _ => {}
-        }
-    }
-}
-
-/// The error when no candidate could serve the image: each location with its reason.
-pub(crate) fn unavailable(resolution: &Resolution) -> anyhow::Error {
-    let reasons = resolution
-        .candidates
-        .iter()
-        .map(|c| match &c.status {
-            CandidateStatus::Failed(reason) => format!("{} ({reason})", c.location),
-            CandidateStatus::Chosen => format!("{} (chosen)", c.location),
-            CandidateStatus::Unused => format!("{} (not tried)", c.location),
-        })
-        .collect::<Vec<_>>()
-        .join("; ");
-    anyhow::anyhow!(
-        "cannot fetch {}: no registry location has it: {reasons}",
-        resolution.image
-    )
-}
-
 pub(crate) async fn fetch(
     daemon: &Daemon,
     resolver: &Resolver,
@@ -149,10 +112,13 @@ pub(crate) async fn fetch(
         }
     }
 
+    // The resolver reports its choice itself ("Using mirror ... for ..."), once per image.
     let resolution = resolver.resolve(image).await;
-    report_resolution(&resolution, ui);
     let Some(chosen) = resolution.chosen() else {
-        return Err(unavailable(&resolution));
+        return Err(match resolution.error() {
+            Some(error) => error.into(),
+            None => anyhow::anyhow!("could not fetch {name}: no location was chosen"),
+        });
     };
     let location = chosen.location.clone();
 
@@ -166,9 +132,19 @@ pub(crate) async fn fetch(
         Some(failure) => {
             let registry = location.registry();
             let transport = resolver.transport(registry).await;
-            let (detail, allowed) = match failure {
-                PullFailure::PlainHttp(d) => (d, transport.allow_http),
-                PullFailure::Certificate(d) => (d, transport.skip_tls_verify),
+            let (detail, allowed, what, why) = match failure {
+                PullFailure::PlainHttp(d) => (
+                    d,
+                    transport.allow_http,
+                    "plain HTTP to",
+                    "cnb may use plain HTTP with it (an insecure registry or an http:// mirror)",
+                ),
+                PullFailure::Certificate(d) => (
+                    d,
+                    transport.skip_tls_verify,
+                    "the certificate of",
+                    "it is an insecure registry for cnb",
+                ),
                 PullFailure::Other(d) => {
                     return Err(DockerError::Api(format!("cannot pull {location}: {d}")).into());
                 }
@@ -181,7 +157,7 @@ pub(crate) async fn fetch(
                 .into());
             }
             ui.status(format!(
-                "The Docker daemon refused {registry} ({detail}); {registry} is an insecure registry for cnb, so cnb fetches {name} itself and loads it into the daemon"
+                "The Docker daemon refused {what} {registry} ({detail}); {why}, so cnb fetches {name} itself and loads it into the daemon"
             ));
             load::fetch_and_load(daemon, resolver, image, &location, ui)
                 .await
