@@ -241,6 +241,23 @@ fn recording_proxy_forwards_and_records_headers() {
 }
 
 #[test]
+fn background_process_streams_and_takes_signals() {
+    let mut cmd = std::process::Command::new("sh");
+    cmd.args([
+        "-c",
+        "echo ready; echo err >&2; trap 'echo got-int; exit 130' INT; sleep 5 & wait",
+    ]);
+    let mut p = BackgroundProcess::spawn(cmd);
+    assert!(p.wait_for_output("ready", Duration::from_secs(10)));
+    assert!(p.wait_for_output("err", Duration::from_secs(10)));
+    assert!(!p.wait_for_output("never printed", Duration::from_millis(200)));
+    p.signal(libc::SIGINT);
+    let out = p.wait(Duration::from_secs(10));
+    assert_eq!(out.code(), 130, "{out:?}");
+    assert!(out.stdout.contains("got-int"));
+}
+
+#[test]
 fn creator_report_parses() {
     let text = "noise\nCNB-TEST begin\nCNB-TEST argc 3\nCNB-TEST arg 0 -app\nCNB-TEST arg 1 /workspace\n\
                 CNB-TEST arg 2 img\nCNB-TEST env A=b=c\nCNB-TEST docker-socket yes\nCNB-TEST uid 0\n\
@@ -440,6 +457,10 @@ fn stand_in_creator_reports_and_exits_with_the_apps_status() {
     let r3 = CreatorReport::parse(&as_user.stdout).unwrap();
     assert_eq!((r3.uid, r3.gid), (1000, 1001));
     assert!(!r3.docker_socket);
+    assert!(
+        containers_from(builder.tag()).is_empty(),
+        "--rm leaves nothing"
+    );
 }
 
 #[test]
@@ -454,19 +475,24 @@ fn run_image_pushes_to_plain_tls_and_auth_registries() {
     assert_eq!(got.status, 200);
     assert_eq!(sha256_digest(&got.body), digest);
     // The temporary tag is gone again.
-    let tags = must_run(
-        "docker",
-        [
-            "image",
-            "ls",
-            "--format",
-            "{{.Repository}}",
-            "--filter",
-            &format!("reference={}/*", plain.host()),
-        ],
-        Duration::from_secs(30),
+    assert!(docker_images_with_prefix(&plain.host()).is_empty());
+    // A sweeper removes what a test (or cnb) left tagged from a registry, and volumes.
+    {
+        let _sweeper = DockerSweeper::new()
+            .registry(&plain)
+            .volumes(&unique_name("vol"));
+        must_run(
+            "docker",
+            ["tag", run.tag(), &plain.image("pulled/by-cnb", "1")],
+            Duration::from_secs(30),
+        );
+        assert_eq!(docker_images_with_prefix(&plain.host()).len(), 1);
+    }
+    assert!(docker_images_with_prefix(&plain.host()).is_empty());
+    assert!(
+        docker_images_with_prefix(run.tag()).len() == 1,
+        "the run image itself stays"
     );
-    assert!(tags.trim().is_empty(), "{tags}");
 
     let secure = TestRegistry::start(RegistryOptions::plain().tls().auth());
     let digest = push_image_to(run.tag(), &secure, "cnbtest/run:2");
@@ -503,4 +529,119 @@ fn netns_registry_is_reachable_from_the_host_and_refused_by_docker() {
     drop(host);
     let left = must_run("ip", ["netns", "list"], Duration::from_secs(10));
     assert!(!left.contains(&name), "{left}");
+}
+
+#[test]
+fn tied_processes_outlive_the_thread_that_started_them() {
+    let mut child = std::thread::spawn(|| {
+        let mut cmd = std::process::Command::new("sleep");
+        cmd.arg("30");
+        spawn_tied(cmd).unwrap()
+    })
+    .join()
+    .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "killed with its thread"
+    );
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
+#[test]
+fn published_builder_is_pullable_and_names_its_run_image() {
+    if !docker_available() {
+        return;
+    }
+    let reg = TestRegistry::start(RegistryOptions::plain().tls().auth());
+    let host = reg.host();
+    {
+        let published = PublishedBuilder::publish_default(&reg);
+        assert!(
+            published
+                .builder
+                .starts_with(&format!("{host}/cnbtest/builder-"))
+        );
+        let (repo, tag) = published.run_image[host.len() + 1..]
+            .split_once(':')
+            .unwrap();
+        let run = fetch_manifest(&reg, repo, tag).unwrap();
+        assert_eq!(
+            run.header("docker-content-digest"),
+            Some(published.run_image_digest.as_str())
+        );
+        let (repo, tag) = published.builder[host.len() + 1..].split_once(':').unwrap();
+        let cfg_digest = fetch_manifest(&reg, repo, tag).unwrap().json()["config"]["digest"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let cfg = HttpClient::for_registry(&reg)
+            .get(&format!("{}/v2/{repo}/blobs/{cfg_digest}", reg.url()))
+            .unwrap()
+            .json();
+        let meta: serde_json::Value = serde_json::from_str(
+            cfg["config"]["Labels"]["io.buildpacks.builder.metadata"]
+                .as_str()
+                .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(meta["images"][0]["image"], published.run_image.as_str());
+    }
+    assert!(docker_images_with_prefix(&host).is_empty());
+}
+
+#[test]
+fn daemon_takes_any_loopback_certificate_but_checks_netns_ones() {
+    if !docker_available() {
+        return;
+    }
+    let pull = |image: &str| {
+        run_with_timeout(
+            std::process::Command::new("docker").args(["pull", "-q", image]),
+            Duration::from_secs(60),
+        )
+        .unwrap()
+    };
+    // 127.0.0.0/8 is an insecure registry to the daemon: an unknown CA is accepted.
+    let local = TestRegistry::start(RegistryOptions::plain().tls());
+    push_test_image(&local, "cnbtest/tls", "1");
+    let _local_sweeper = DockerSweeper::new().registry(&local);
+    pull(&local.image("cnbtest/tls", "1")).assert_success();
+
+    // A TLS registry in a network namespace is verified: refused until trusted.
+    let Some(host) = NetnsHost::start() else {
+        return;
+    };
+    let remote = TestRegistry::start_in_netns(&host, RegistryOptions::plain().tls());
+    push_test_image(&remote, "cnbtest/tls", "1");
+    let _remote_sweeper = DockerSweeper::new().registry(&remote);
+    let image = remote.image("cnbtest/tls", "1");
+    let refused = pull(&image);
+    assert!(!refused.success());
+    assert!(refused.stderr.contains("certificate"), "{}", refused.stderr);
+    {
+        let _trust = remote.trust_in_docker();
+        pull(&image).assert_success();
+    }
+    let trust_dir = format!("/etc/docker/certs.d/{}", remote.host());
+    assert!(!std::path::Path::new(&trust_dir).exists());
+}
+
+#[test]
+fn ipv6_loopback_registries_work() {
+    let plain = TestRegistry::start(RegistryOptions::plain().ipv6());
+    assert!(plain.host().starts_with("[::1]:"), "{}", plain.host());
+    let digest = push_test_image(&plain, "v6/app", "1");
+    assert_eq!(
+        fetch_manifest(&plain, "v6/app", "1")
+            .unwrap()
+            .header("docker-content-digest"),
+        Some(digest.as_str())
+    );
+    let tls = TestRegistry::start(RegistryOptions::plain().ipv6().tls());
+    assert_eq!(
+        v2_status(&tls, &HttpClient::trusting(tls.cert_path().unwrap())),
+        200
+    );
 }

@@ -470,25 +470,160 @@ impl Drop for TestVolume {
     }
 }
 
-/// Removes, on drop, every docker volume whose name contains `needle` (for volumes cnb
-/// creates itself, named after the image being built).
-pub struct VolumeSweeper {
-    pub needle: String,
+/// Every local image reference (`repo:tag`) whose name starts with `prefix`.
+pub fn docker_images_with_prefix(prefix: &str) -> Vec<String> {
+    let out = must_run(
+        "docker",
+        ["image", "ls", "--format", "{{.Repository}}:{{.Tag}}"],
+        DOCKER_LIMIT,
+    );
+    out.lines()
+        .filter(|l| l.starts_with(prefix))
+        .map(str::to_string)
+        .collect()
 }
 
-impl Drop for VolumeSweeper {
+/// IDs of every container (running or not) created from `image` (`docker ps -a --filter
+/// ancestor=`), to assert that nothing was left behind.
+pub fn containers_from(image: &str) -> Vec<String> {
+    let out = must_run(
+        "docker",
+        [
+            "ps",
+            "-a",
+            "-q",
+            "--no-trunc",
+            "--filter",
+            &format!("ancestor={image}"),
+        ],
+        DOCKER_LIMIT,
+    );
+    out.lines().map(str::to_string).collect()
+}
+
+/// Removes, on drop, every local image tag starting with one of its prefixes (e.g. a test
+/// registry's `host()`: everything cnb pulled from it), and every volume whose name contains
+/// one of its volume needles (cnb's cache volumes for an image name). Prefixes are test-
+/// unique (ports, `unique_name`), so nothing of anyone else's is touched.
+#[derive(Default)]
+pub struct DockerSweeper {
+    image_prefixes: Vec<String>,
+    volume_needles: Vec<String>,
+}
+
+impl DockerSweeper {
+    pub fn new() -> DockerSweeper {
+        DockerSweeper::default()
+    }
+
+    /// Also remove images pulled or tagged from `registry`.
+    pub fn registry(mut self, registry: &TestRegistry) -> DockerSweeper {
+        self.image_prefixes.push(format!("{}/", registry.host()));
+        self
+    }
+
+    /// Also remove images whose reference starts with `prefix`.
+    pub fn images(mut self, prefix: &str) -> DockerSweeper {
+        self.image_prefixes.push(prefix.to_string());
+        self
+    }
+
+    /// Also remove volumes whose name contains `needle`.
+    pub fn volumes(mut self, needle: &str) -> DockerSweeper {
+        self.volume_needles.push(needle.to_string());
+        self
+    }
+}
+
+impl Drop for DockerSweeper {
     fn drop(&mut self) {
-        let Ok(out) = run_with_timeout(
-            Command::new("docker").args(["volume", "ls", "-q"]),
-            DOCKER_LIMIT,
-        ) else {
-            return;
-        };
-        for name in out.stdout.lines().filter(|n| n.contains(&self.needle)) {
-            let _ = run_with_timeout(
-                Command::new("docker").args(["volume", "rm", "-f", name]),
-                DOCKER_LIMIT,
-            );
+        if !self.image_prefixes.is_empty() {
+            let refs = docker_lines(&["image", "ls", "--format", "{{.Repository}}:{{.Tag}}"]);
+            for r in refs.iter().filter(|l| {
+                self.image_prefixes
+                    .iter()
+                    .any(|p| l.starts_with(p.as_str()))
+            }) {
+                let _ = run_with_timeout(
+                    Command::new("docker").args(["rmi", "--force", "--no-prune", r]),
+                    DOCKER_LIMIT,
+                );
+            }
         }
+        if !self.volume_needles.is_empty() {
+            let names = docker_lines(&["volume", "ls", "-q"]);
+            for name in names
+                .iter()
+                .filter(|n| self.volume_needles.iter().any(|v| n.contains(v.as_str())))
+            {
+                let _ = run_with_timeout(
+                    Command::new("docker").args(["volume", "rm", "-f", name]),
+                    DOCKER_LIMIT,
+                );
+            }
+        }
+    }
+}
+
+/// The lines `docker <args>` prints; empty when it fails (for cleanup paths).
+fn docker_lines(args: &[&str]) -> Vec<String> {
+    run_with_timeout(Command::new("docker").args(args), DOCKER_LIMIT)
+        .map(|o| o.stdout.lines().map(str::to_string).collect())
+        .unwrap_or_default()
+}
+
+/// A stand-in builder and its run image, built and pushed to a test registry: everything a
+/// `cnb build` test needs (`-B <builder>`). On drop the local builds are removed, and so is
+/// every image tagged from that registry in the daemon (what cnb pulled).
+pub struct PublishedBuilder {
+    /// `<host>/cnbtest/builder-<n>:1`, as pushed.
+    pub builder: String,
+    pub builder_digest: String,
+    /// `<host>/cnbtest/run-<n>:1`, as named in the builder's metadata.
+    pub run_image: String,
+    pub run_image_digest: String,
+    /// The options the builder was built with (run image filled in).
+    pub options: BuilderOptions,
+    // Field order is drop order: untag what cnb pulled first, then the local builds.
+    _sweeper: DockerSweeper,
+    _builder_local: LocalImage,
+    _run_local: LocalImage,
+}
+
+impl PublishedBuilder {
+    /// Builds the run image and the builder from `opts` and pushes both to `registry` (with
+    /// skopeo, so TLS and auth registries work too). `opts.run_image` is replaced by the
+    /// pushed run image unless `keep_run_image` is true (to point the metadata elsewhere,
+    /// e.g. at an image that does not exist).
+    pub fn publish(registry: &TestRegistry, opts: BuilderOptions, keep_run_image: bool) -> Self {
+        let n = super::next_id();
+        let pid = std::process::id();
+        let run_repo_tag = format!("cnbtest/run-{pid}-{n}:1");
+        let builder_repo_tag = format!("cnbtest/builder-{pid}-{n}:1");
+        let sweeper = DockerSweeper::new().registry(registry);
+        let run_local = StandInBuilder::build_run_image();
+        let run_image_digest = push_image_to(run_local.tag(), registry, &run_repo_tag);
+        let run_image = format!("{}/{run_repo_tag}", registry.host());
+        let mut options = opts;
+        if !keep_run_image {
+            options.run_image = run_image.clone();
+        }
+        let builder_local = StandInBuilder::build(&options);
+        let builder_digest = push_image_to(builder_local.tag(), registry, &builder_repo_tag);
+        PublishedBuilder {
+            builder: format!("{}/{builder_repo_tag}", registry.host()),
+            builder_digest,
+            run_image,
+            run_image_digest,
+            options,
+            _sweeper: sweeper,
+            _builder_local: builder_local,
+            _run_local: run_local,
+        }
+    }
+
+    /// [`publish`](Self::publish) with the default options.
+    pub fn publish_default(registry: &TestRegistry) -> Self {
+        PublishedBuilder::publish(registry, BuilderOptions::default(), false)
     }
 }

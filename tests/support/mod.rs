@@ -31,51 +31,87 @@
 //!
 //! # API
 //!
-//! Homes and the binary:
+//! Homes, the binary, processes:
 //! - [`TestHome::new()`], `.path()`, `.cnb_home()`, `.config_path()`, `.docker_config_dir()`,
-//!   `.write_config(toml)`, `.write_docker_config(&serde_json::Value)`,
-//!   `.write_docker_auth(&[(host, &Credentials)])`;
+//!   `.write_config(toml) -> PathBuf`, `.read_config() -> Option<String>`,
+//!   `.write_docker_config(&serde_json::Value)`, `.write_docker_auth(&[(host, &Credentials)])`,
+//!   `.mkdir(rel) -> PathBuf`, `.write_app(name, &[(path, content)]) -> PathBuf`;
 //! - [`cnb_cmd(&home)`](cnb_cmd) → `std::process::Command` for the built `cnb`, with `HOME`,
-//!   `CNB_HOME`, `DOCKER_CONFIG`, `XDG_CONFIG_HOME` inside the home and `NO_COLOR=1`;
-//!   [`run_cnb`] runs it with a time limit and returns an [`Output`].
-//! - [`docker_available()`], [`in_ci()`], [`skip_or_fail(reason)`](skip_or_fail).
+//!   `CNB_HOME`, `DOCKER_CONFIG`, `XDG_CONFIG_HOME` inside the home, `NO_COLOR=1`, no proxy
+//!   variables, cwd = home; [`run_cnb(&home, args) -> Output`](run_cnb) runs it (120 s limit);
+//!   [`Output`] has `status`, `stdout`, `stderr`, `success()`, `code()`, `assert_success()`;
+//! - [`BackgroundProcess::spawn(cmd)`](BackgroundProcess::spawn): `wait_for_output(needle,
+//!   limit) -> bool`, `signal(libc::SIGINT)`, `stdout()`, `stderr()`, `pid()`,
+//!   `wait(limit) -> Output` (for Ctrl-C and streaming tests);
+//! - [`docker_available()`], [`in_ci()`], [`skip_or_fail(reason)`](skip_or_fail);
+//!   [`run_with_timeout`], [`must_run`], [`wait_for`], [`unique_name`], [`sha256_digest`];
+//!   [`spawn_tied(cmd)`](spawn_tied) (the child is killed if the test process dies).
 //!
 //! Registries ([`registry`]):
 //! - [`TestRegistry::start(RegistryOptions)`](TestRegistry::start) with
-//!   `RegistryOptions::plain()`, `.tls()`, `.auth()`, `.proxy_of(&TestRegistry)`;
-//!   accessors `host()` (`127.0.0.1:PORT`), `url()`, `scheme()`, `port()`, `is_tls()`,
-//!   `cert_path()` (the CA certificate to trust), `cert_pem()`, `credentials()`,
-//!   `basic_auth()`, `image(repo, tag)`, `log()`, `stop()`;
-//!   `TestRegistry::start_in_netns(&NetnsHost, RegistryOptions)`;
-//! - [`push_test_image(&reg, repo, tag) -> String`](push_test_image) (manifest digest),
-//!   [`TestImage`] for variations (marker text, platform, OCI vs Docker media types),
-//!   [`push_test_index(&reg, repo, tag) -> PushedIndex`](push_test_index) (linux/amd64 +
-//!   linux/arm64), [`fetch_manifest`] to read one back.
+//!   `RegistryOptions::plain()`, `.tls()`, `.auth()`, `.ipv6()` (`[::1]`), `.proxy_of(&TestRegistry)`;
+//!   accessors `host()` (`127.0.0.1:PORT`), `url()`, `scheme()`, `ip()`, `port()`,
+//!   `is_tls()`, `cert_path() -> Option<&Path>` (the CA certificate to trust), `cert_pem()`,
+//!   `credentials() -> Option<&Credentials>`, `basic_auth()`, `image(repo, tag)`, `dir()`,
+//!   `log()`, `stop()`, `trust_in_docker() -> DockerTrust` (daemon trusts the CA until drop;
+//!   the daemon accepts any certificate on 127.0.0.0/8 anyway, so this matters for netns
+//!   registries); [`TestRegistry::start_in_netns(&NetnsHost, RegistryOptions)`](TestRegistry::start_in_netns);
+//! - [`Credentials`] `{ username, password }`, `basic_header()`, `docker_auth_field()`;
+//! - [`push_test_image(&reg, repo, tag) -> String`](push_test_image) (manifest digest; same
+//!   bytes on every registry), [`push_test_image_marked(&reg, repo, tag, marker)`](push_test_image_marked)
+//!   (different content), [`TestImage`] (`.marker()`, `.platform(os, arch)`, `.oci()`,
+//!   `.label(k, v)`, `.env("K=V")`, `.push(&reg, repo, tag) -> PushedImage`,
+//!   `.push_with(&HttpClient, base_url, repo, tag)`),
+//!   [`push_test_index(&reg, repo, tag) -> PushedIndex`](push_test_index) (OCI index,
+//!   linux/amd64 + linux/arm64; `digest`, `digest_for("linux/arm64")`),
+//!   [`fetch_manifest(&reg, repo, reference) -> Result<HttpResponse, String>`](fetch_manifest);
+//!   media-type constants [`DOCKER_MANIFEST`], [`OCI_INDEX`], [`MANIFEST_ACCEPT`], ...
 //!
-//! Network ([`net`]):
-//! - [`Blackhole::start()`](Blackhole::start) (`addr()`, `host()`, `connections()`),
-//!   [`refused_addr()`](refused_addr), [`RecordingProxy::start(&TestRegistry)`](RecordingProxy::start)
-//!   (`host()`, `url()`, `requests()`, `clear()`), [`HttpClient`] (blocking requests,
-//!   optional trust of a test certificate, basic auth).
-//! - [`NetnsHost::start() -> Option<NetnsHost>`](NetnsHost::start) (`ip()`, `host_ip()`, `name()`,
-//!   `exec(cmd)`), see [`netns`].
+//! Network ([`net`], [`netns`]):
+//! - [`Blackhole::start()`](Blackhole::start): `addr()`, `host()`, `connections()`;
+//! - [`refused_addr() -> SocketAddr`](refused_addr), [`free_port()`](free_port);
+//! - [`RecordingProxy::start(&TestRegistry)`](RecordingProxy::start): `addr()`, `host()`,
+//!   `url()`, `requests() -> Vec<RecordedRequest>` (`method`, `path`, `headers`,
+//!   `header(name)`, `has_authorization()`), `clear()`, `set_delay(Duration)`,
+//!   `set_fixed_status(Option<u16>)`;
+//! - [`HttpClient`]: `new()`, `trusting(ca_path)`, `for_registry(&reg)`,
+//!   `with_timeout(Option<ca_path>, Duration)`, `.with_authorization(Option<String>)`,
+//!   `get(url)`, `head(url)`, `request(method, url, &[(k, v)], Option<body>)` →
+//!   `Result<HttpResponse, String>` (`status`, `headers`, `body`, `header()`, `text()`, `json()`);
+//! - [`NetnsHost::start() -> Option<NetnsHost>`](NetnsHost::start): `ip()` (198.18.x.2),
+//!   `host_ip()`, `name()`, `command(program)`.
 //!
-//! The stand-in builder ([`builder`], files in `tests/builder/`):
+//! Docker and the stand-in builder ([`builder`], files in `tests/builder/`):
 //! - [`StandInBuilder::build(&BuilderOptions) -> LocalImage`](StandInBuilder::build),
-//!   [`StandInBuilder::build_run_image() -> LocalImage`](StandInBuilder::build_run_image),
-//!   [`push_image_as(local_tag, dest) -> String`](push_image_as) (docker tag/push/untag),
-//!   [`push_image_to(local_tag, &TestRegistry, repo_tag) -> String`](push_image_to)
-//!   (skopeo: works for TLS and auth registries too), [`CreatorReport::parse`].
-#![allow(dead_code)]
+//!   [`BuilderOptions`] (`with_run_image(img)`, fields `run_image`, `run_image_mirrors`,
+//!   `with_images_field`, `platform_supported`, `platform_deprecated`, `lifecycle_version`,
+//!   `stack_id`, `user_id`, `group_id`, `raw_metadata`, `labels`; `metadata_json()`),
+//!   [`StandInBuilder::build_run_image() -> LocalImage`](StandInBuilder::build_run_image);
+//!   [`LocalImage`] (`tag()`, `id()`, `adopt(tag)`; untagged on drop);
+//! - [`push_image_as(local_tag, dest) -> String`](push_image_as) (docker tag/push/untag, plain
+//!   HTTP loopback registries), [`push_image_to(local_tag, &reg, "repo:tag") -> String`](push_image_to)
+//!   (skopeo; TLS and auth registries too);
+//! - [`PublishedBuilder::publish(&reg, BuilderOptions, keep_run_image)`](PublishedBuilder::publish)
+//!   / `publish_default(&reg)`: run image + builder built and pushed (fields `builder`,
+//!   `run_image`, `builder_digest`, `run_image_digest`, `options`; cleans the daemon on drop);
+//! - [`CreatorReport::parse(&stdout)`](CreatorReport::parse) (format: tests/builder/README.md);
+//! - [`docker_run(&args) -> Output`](docker_run), [`TestVolume::create()`](TestVolume::create),
+//!   [`DockerSweeper::new().registry(&reg).images(prefix).volumes(needle)`](DockerSweeper)
+//!   (removes on drop what cnb pulled/tagged/created), [`docker_images_with_prefix`],
+//!   [`containers_from(image)`](containers_from).
+// Each test file uses a different part of the support code.
+#![allow(dead_code, unused_imports)]
 
 pub mod builder;
 pub mod net;
 pub mod netns;
+pub mod process;
 pub mod registry;
 
 pub use builder::*;
 pub use net::*;
 pub use netns::*;
+pub use process::*;
 pub use registry::*;
 
 use std::ffi::OsStr;
@@ -154,6 +190,49 @@ pub fn docker_available() -> bool {
         Ok(()) => true,
         Err(reason) => skip_or_fail(reason),
     }
+}
+
+type SpawnRequest = (
+    Command,
+    std::sync::mpsc::Sender<std::io::Result<std::process::Child>>,
+);
+
+/// Spawns `cmd` so that its process gets SIGKILL when this test process dies, even when the
+/// runner kills the test before any `Drop` runs (no orphaned registries or cnb processes).
+/// The process is started from one long-lived thread, because the kernel's parent-death
+/// signal follows the thread that forked, not the process.
+pub fn spawn_tied(mut cmd: Command) -> std::io::Result<std::process::Child> {
+    use std::os::unix::process::CommandExt;
+    use std::sync::{Mutex, mpsc};
+    static SPAWNER: OnceLock<Mutex<mpsc::Sender<SpawnRequest>>> = OnceLock::new();
+    let spawner = SPAWNER.get_or_init(|| {
+        let (tx, rx) = mpsc::channel::<SpawnRequest>();
+        std::thread::Builder::new()
+            .name("cnbtest-spawner".into())
+            .spawn(move || {
+                for (mut cmd, reply) in rx {
+                    let _ = reply.send(cmd.spawn());
+                }
+            })
+            .expect("test support: spawner thread");
+        Mutex::new(tx)
+    });
+    // SAFETY: prctl is async-signal-safe and touches only the calling (child) process.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+            Ok(())
+        });
+    }
+    let (reply_tx, reply_rx) = mpsc::channel();
+    spawner
+        .lock()
+        .map_err(|_| std::io::Error::other("spawner lock poisoned"))?
+        .send((cmd, reply_tx))
+        .map_err(|_| std::io::Error::other("spawner thread is gone"))?;
+    reply_rx
+        .recv()
+        .map_err(|_| std::io::Error::other("spawner thread is gone"))?
 }
 
 /// The captured result of a command run with [`run_with_timeout`].
@@ -358,15 +437,29 @@ impl TestHome {
 
     /// Writes `$DOCKER_CONFIG/config.json` with an `auths` entry per `(host, credentials)`
     /// (`host` as docker keys it: `127.0.0.1:5000`, `https://index.docker.io/v1/`, ...).
-    pub fn write_docker_auth(&self, entries: &[(&str, &Credentials)]) -> PathBuf {
+    pub fn write_docker_auth<S: AsRef<str>>(&self, entries: &[(S, &Credentials)]) -> PathBuf {
         let mut auths = serde_json::Map::new();
         for (host, creds) in entries {
             auths.insert(
-                (*host).to_string(),
+                host.as_ref().to_string(),
                 serde_json::json!({ "auth": creds.docker_auth_field() }),
             );
         }
         self.write_docker_config(&serde_json::json!({ "auths": auths }))
+    }
+
+    /// Creates an app directory `<home>/<name>` holding `files` (`(relative path, content)`,
+    /// parent directories created), e.g. `&[("cnb-test-exit", "3")]` for the stand-in builder.
+    pub fn write_app(&self, name: &str, files: &[(&str, &str)]) -> PathBuf {
+        let dir = self.mkdir(name);
+        for (rel, content) in files {
+            let path = dir.join(rel);
+            if let Some(parent) = path.parent() {
+                std::fs::create_dir_all(parent).expect("test support: mkdir in app");
+            }
+            std::fs::write(&path, content).expect("test support: write app file");
+        }
+        dir
     }
 
     /// Creates a directory under the home (e.g. an app to build) and returns its path.

@@ -295,11 +295,20 @@ impl RecordedRequest {
 pub struct RecordingProxy {
     addr: SocketAddr,
     log: Arc<Mutex<Vec<RecordedRequest>>>,
+    behaviour: Arc<Behaviour>,
     shutdown: tokio::sync::watch::Sender<bool>,
     task: tokio::task::JoinHandle<()>,
 }
 
+/// Changeable while the proxy runs.
+#[derive(Default)]
+struct Behaviour {
+    delay_millis: std::sync::atomic::AtomicU64,
+    fixed_status: std::sync::atomic::AtomicU16,
+}
+
 struct ProxyState {
+    behaviour: Arc<Behaviour>,
     backend_url: String,
     proxy_url: String,
     client: reqwest::Client,
@@ -324,7 +333,9 @@ impl RecordingProxy {
             b = b.tls_certs_only(reqwest::Certificate::from_pem_bundle(&pem).expect("PEM"));
         }
         let log = Arc::new(Mutex::new(Vec::new()));
+        let behaviour = Arc::new(Behaviour::default());
         let state = Arc::new(ProxyState {
+            behaviour: behaviour.clone(),
             backend_url: backend.url(),
             proxy_url: format!("http://{addr}"),
             client: b.build().expect("proxy client"),
@@ -355,6 +366,7 @@ impl RecordingProxy {
         RecordingProxy {
             addr,
             log,
+            behaviour,
             shutdown,
             task,
         }
@@ -383,6 +395,22 @@ impl RecordingProxy {
         if let Ok(mut l) = self.log.lock() {
             l.clear();
         }
+    }
+
+    /// Delays every answer from now on by `delay` (a slow mirror). Requests are still
+    /// recorded on arrival.
+    pub fn set_delay(&self, delay: Duration) {
+        self.behaviour
+            .delay_millis
+            .store(delay.as_millis() as u64, Ordering::Relaxed);
+    }
+
+    /// From now on answer every request with `status` (e.g. 500, 404) and a short text body
+    /// instead of forwarding; `None` forwards again.
+    pub fn set_fixed_status(&self, status: Option<u16>) {
+        self.behaviour
+            .fixed_status
+            .store(status.unwrap_or(0), Ordering::Relaxed);
     }
 }
 
@@ -429,6 +457,17 @@ async fn forward(
             path: path.clone(),
             headers: headers.clone(),
         });
+    }
+    let delay = state.behaviour.delay_millis.load(Ordering::Relaxed);
+    if delay > 0 {
+        tokio::time::sleep(Duration::from_millis(delay)).await;
+    }
+    let fixed = state.behaviour.fixed_status.load(Ordering::Relaxed);
+    if fixed != 0 {
+        return Ok(plain(
+            fixed,
+            format!("recording proxy: fixed status {fixed}\n"),
+        ));
     }
     let body = match req.into_body().collect().await {
         Ok(b) => b.to_bytes(),

@@ -42,6 +42,7 @@ impl NetnsHost {
                 return None;
             }
         }
+        remove_stale_namespaces();
         let name = format!("cnbtest-{}-{}", std::process::id(), next_id());
         let mut last_err = String::new();
         for attempt in 0..8u32 {
@@ -150,6 +151,30 @@ impl Drop for NetnsHost {
             LIMIT,
         );
         let _ = run_with_timeout(Command::new("ip").args(["netns", "del", &self.name]), LIMIT);
+    }
+}
+
+/// Deletes `cnbtest-<pid>-<n>` namespaces whose test process is gone (killed before its
+/// `Drop` ran); their veth pairs go with them.
+fn remove_stale_namespaces() {
+    let Ok(out) = run_with_timeout(Command::new("ip").args(["netns", "list"]), LIMIT) else {
+        return;
+    };
+    for name in out
+        .stdout
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+    {
+        let Some(pid) = name
+            .strip_prefix("cnbtest-")
+            .and_then(|rest| rest.split('-').next())
+            .and_then(|pid| pid.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if !std::path::Path::new(&format!("/proc/{pid}")).exists() {
+            let _ = run_with_timeout(Command::new("ip").args(["netns", "del", name]), LIMIT);
+        }
     }
 }
 

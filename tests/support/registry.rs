@@ -14,7 +14,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use super::{
-    Credentials, HttpClient, HttpResponse, NetnsHost, START_TIMEOUT, free_port, must_run, next_id,
+    Credentials, HttpClient, HttpResponse, NetnsHost, START_TIMEOUT, must_run, next_id,
     sha256_digest, wait_for,
 };
 
@@ -23,6 +23,8 @@ use super::{
 #[derive(Debug, Clone, Default)]
 pub struct RegistryOptions {
     pub tls: bool,
+    /// Listen on `[::1]` instead of `127.0.0.1`.
+    pub ipv6: bool,
     pub auth: bool,
     /// Pull-through cache of this registry: `(url, credentials for it)`.
     pub proxy: Option<(String, Option<Credentials>)>,
@@ -37,6 +39,12 @@ impl RegistryOptions {
     /// Serve HTTPS with a certificate signed by a fresh test CA.
     pub fn tls(mut self) -> RegistryOptions {
         self.tls = true;
+        self
+    }
+
+    /// Listen on `[::1]:PORT` (`host()` is then `[::1]:PORT`).
+    pub fn ipv6(mut self) -> RegistryOptions {
+        self.ipv6 = true;
         self
     }
 
@@ -73,12 +81,21 @@ pub struct TestRegistry {
 }
 
 impl TestRegistry {
-    /// Starts a registry on a free `127.0.0.1` port and waits (≤ 30 s) until `/v2/` answers.
+    /// Starts a registry on a free `127.0.0.1` (or `[::1]`) port and waits (≤ 30 s) until
+    /// `/v2/` answers.
     pub fn start(opts: RegistryOptions) -> TestRegistry {
         let mut last_log = String::new();
+        let ip = if opts.ipv6 {
+            IpAddr::V6(std::net::Ipv6Addr::LOCALHOST)
+        } else {
+            IpAddr::V4(Ipv4Addr::LOCALHOST)
+        };
         for _attempt in 0..5 {
-            let port = free_port();
-            match TestRegistry::launch(opts.clone(), IpAddr::V4(Ipv4Addr::LOCALHOST), port, None) {
+            let port = std::net::TcpListener::bind((ip, 0))
+                .and_then(|l| l.local_addr())
+                .map(|a| a.port())
+                .unwrap_or_else(|e| panic!("test support: cannot bind {ip}: {e}"));
+            match TestRegistry::launch(opts.clone(), ip, port, None) {
                 Ok(r) => return r,
                 Err(log) if log.contains("address already in use") => last_log = log,
                 Err(log) => panic!("test support: docker-registry did not start:\n{log}"),
@@ -105,14 +122,17 @@ impl TestRegistry {
             .expect("test support: registry temp dir");
         let root = dir.path();
         std::fs::create_dir_all(root.join("data")).expect("mkdir data");
+        // Every answer carries this header, so readiness is checked against this very
+        // process and not whoever else grabbed the port in between.
+        let identity = format!("{}-{}-{port}", std::process::id(), next_id());
         let mut yml = format!(
             "version: 0.1\n\
              log:\n  level: warn\n  accesslog:\n    disabled: true\n\
              storage:\n  filesystem:\n    rootdirectory: {data}\n  delete:\n    enabled: true\n\
-             http:\n  addr: {addr}\n  secret: cnb-test-secret-{id}\n",
+             http:\n  addr: \"{addr}\"\n  secret: cnb-test-secret-{identity}\n\
+             \x20 headers:\n    X-Cnb-Test-Registry: [\"{identity}\"]\n",
             data = root.join("data").display(),
             addr = std::net::SocketAddr::new(ip, port),
-            id = next_id(),
         );
         if opts.tls {
             make_certificates(root, ip);
@@ -168,8 +188,7 @@ impl TestRegistry {
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("dup log"))
             .stderr(log);
-        let child = cmd
-            .spawn()
+        let child = super::spawn_tied(cmd)
             .map_err(|e| format!("cannot run /usr/bin/docker-registry: {e}"))?;
         let root = root.to_path_buf();
         let mut reg = TestRegistry {
@@ -203,13 +222,15 @@ impl TestRegistry {
         let client = HttpClient::for_registry(&reg);
         let v2 = format!("{}/v2/", reg.url());
         let answered = wait_for(Duration::from_secs(10), || {
-            client
-                .get(&v2)
-                .ok()
-                .filter(|r| r.status == 200 || r.status == 401)
+            client.get(&v2).ok().filter(|r| {
+                (r.status == 200 || r.status == 401)
+                    && r.header("x-cnb-test-registry") == Some(identity.as_str())
+            })
         });
         if answered.is_none() {
             let last = client.get(&v2);
+            // Give a process that lost the port race time to exit and say so in its log.
+            std::thread::sleep(Duration::from_millis(200));
             reg.stop();
             return Err(format!("{v2} does not answer: {last:?}\n{}", reg.log()));
         }
@@ -280,6 +301,22 @@ impl TestRegistry {
         std::fs::read_to_string(self.dir.path().join("registry.log")).unwrap_or_default()
     }
 
+    /// Makes the Docker daemon trust this TLS registry's CA, by writing
+    /// `/etc/docker/certs.d/<host:port>/ca.crt` (the daemon reads it on each connection, no
+    /// restart). Removed when the guard drops. Needs root; panics otherwise. Without it the
+    /// daemon refuses the registry's certificate, which is what fallback tests want.
+    pub fn trust_in_docker(&self) -> DockerTrust {
+        let ca = self
+            .cert_path()
+            .expect("test support: trust_in_docker needs a TLS registry");
+        let dir = PathBuf::from("/etc/docker/certs.d").join(self.host());
+        std::fs::create_dir_all(&dir)
+            .unwrap_or_else(|e| panic!("test support: cannot create {}: {e}", dir.display()));
+        std::fs::copy(ca, dir.join("ca.crt"))
+            .unwrap_or_else(|e| panic!("test support: cannot write {}/ca.crt: {e}", dir.display()));
+        DockerTrust { dir }
+    }
+
     /// Kills the registry now (e.g. to make a mirror go away mid-test). Idempotent.
     pub fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {
@@ -292,6 +329,17 @@ impl TestRegistry {
 impl Drop for TestRegistry {
     fn drop(&mut self) {
         self.stop();
+    }
+}
+
+/// The daemon's trust of one test registry ([`TestRegistry::trust_in_docker`]); removed on drop.
+pub struct DockerTrust {
+    dir: PathBuf,
+}
+
+impl Drop for DockerTrust {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 
@@ -692,9 +740,4 @@ fn put_manifest(
         assert_eq!(d, digest, "registry computed another manifest digest");
     }
     digest
-}
-
-/// Paths inside a registry's directory, for tests that want to look at its files.
-pub fn registry_file(registry: &TestRegistry, name: &str) -> PathBuf {
-    registry.dir().join(name)
 }
