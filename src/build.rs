@@ -332,11 +332,6 @@ pub fn exit_status(code: i64) -> anyhow::Result<ExitCode> {
     .into())
 }
 
-/// The host path of the daemon's Unix socket, bound into the lifecycle in daemon mode.
-pub fn socket_path(address: &str) -> Option<&str> {
-    address.strip_prefix("unix://").filter(|p| !p.is_empty())
-}
-
 /// How the builder image is (or, with `--dry-run`, would be) obtained.
 #[derive(Debug, Clone)]
 pub struct BuilderImage {
@@ -533,7 +528,7 @@ pub async fn build(settings: BuildSettings, ui: &Ui) -> anyhow::Result<ExitCode>
 
     let daemon = Daemon::connect(settings.docker_host.as_deref()).await?;
     ui.verbose(1, format!("Docker daemon: {}", daemon.address()));
-    let docker_socket = match socket_path(daemon.address()) {
+    let docker_socket = match daemon.socket_path() {
         Some(path) => path.to_string(),
         None if settings.publish => String::new(),
         None => anyhow::bail!(
@@ -547,15 +542,9 @@ pub async fn build(settings: BuildSettings, ui: &Ui) -> anyhow::Result<ExitCode>
         architecture: daemon.architecture().await?,
         variant: None,
     };
-    // The resolver reports each resolution (chosen mirror, failed mirrors). When images are
-    // really fetched, the Docker module reports the same resolution as it pulls, so the
-    // resolver stays quiet then and the user sees each choice once.
-    let resolver_ui = if settings.dry_run {
-        ui.clone()
-    } else {
-        ui.quieted()
-    };
-    let resolver = Resolver::new(settings.registry.clone(), platform).with_ui(resolver_ui);
+    // The resolver reports each choice once ("Using mirror ..."), also for images the
+    // Docker module then pulls.
+    let resolver = Resolver::new(settings.registry.clone(), platform).with_ui(ui.clone());
 
     // Builder and its metadata.
     let builder = builder_image(&daemon, &resolver, &settings, ui).await?;
@@ -698,16 +687,6 @@ mod tests {
         let empty = image_info_from_config(r#"{"config":{}}"#, String::new()).unwrap();
         assert!(empty.labels.is_empty());
         assert!(image_info_from_config("not json", String::new()).is_err());
-    }
-
-    #[test]
-    fn socket_path_only_for_unix_addresses() {
-        assert_eq!(
-            socket_path("unix:///var/run/docker.sock"),
-            Some("/var/run/docker.sock")
-        );
-        assert_eq!(socket_path("tcp://127.0.0.1:2375"), None);
-        assert_eq!(socket_path("unix://"), None);
     }
 
     #[test]

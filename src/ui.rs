@@ -44,15 +44,6 @@ impl Ui {
         }
     }
 
-    /// The same Ui with status lines and warnings hidden (as `--quiet`), for a component
-    /// whose reports another one repeats.
-    pub fn quieted(&self) -> Ui {
-        Ui {
-            quiet: true,
-            ..self.clone()
-        }
-    }
-
     pub fn verbosity(&self) -> u8 {
         self.verbosity
     }

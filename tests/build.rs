@@ -84,7 +84,7 @@ struct World {
     image: String,
     app: PathBuf,
     _images: DaemonImages,
-    _volumes: VolumeSweeper,
+    _volumes: DockerSweeper,
 }
 
 impl World {
@@ -102,9 +102,7 @@ impl World {
         let app = make_app(&home, exit, sleep);
         World {
             _images: DaemonImages(vec![builder.clone(), run_image.clone()]),
-            _volumes: VolumeSweeper {
-                needle: format!("{id}-app"),
-            },
+            _volumes: DockerSweeper::new().volumes(&format!("{id}-app")),
             home,
             _registry: registry,
             builder,
@@ -168,9 +166,7 @@ fn outage_builds_through_the_second_mirror_with_original_names() {
         &mirror.image(&format!("cnbtest/{id}-builder"), "latest"),
     );
     let _images = DaemonImages(vec![builder.clone(), run_image.clone()]);
-    let _volumes = VolumeSweeper {
-        needle: format!("{id}-app"),
-    };
+    let _volumes = DockerSweeper::new().volumes(&format!("{id}-app"));
     home.write_config(&format!(
         "[registry-mirrors]\n\"{origin}\" = [\"http://{}\", \"http://{}\"]\n",
         hole.host(),
@@ -577,9 +573,7 @@ fn publish_gives_the_lifecycle_registry_auth_and_the_builder_user() {
     let builder_local = StandInBuilder::build(&BuilderOptions::with_run_image(&run_image));
     push_image_to(builder_local.tag(), &registry, &builder_repo);
     let _images = DaemonImages(vec![builder.clone()]);
-    let _volumes = VolumeSweeper {
-        needle: format!("{id}-app"),
-    };
+    let _volumes = DockerSweeper::new().volumes(&format!("{id}-app"));
     home.write_docker_auth(&[(&registry.host(), &creds)]);
     let app = make_app(&home, None, None);
     let out = run_cnb(
@@ -653,9 +647,7 @@ fn daemon_refusing_an_insecure_registry_gets_the_image_from_cnb() {
     let builder_local = StandInBuilder::build(&BuilderOptions::with_run_image(&run_image));
     push_image_to(builder_local.tag(), &registry, &builder_repo);
     let _images = DaemonImages(vec![builder.clone(), run_image.clone()]);
-    let _volumes = VolumeSweeper {
-        needle: format!("{id}-app"),
-    };
+    let _volumes = DockerSweeper::new().volumes(&format!("{id}-app"));
     let app = make_app(&home, None, None);
     let image = format!("{}/cnbtest/{id}-app:latest", registry.host());
     let host = registry.ip().to_string();
