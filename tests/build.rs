@@ -587,11 +587,13 @@ fn publish_gives_the_lifecycle_registry_auth_and_the_builder_user() {
             app.to_str().unwrap(),
             "--publish",
             "--trust-builder",
+            "-vv",
         ],
     );
     assert!(out.success(), "{}\n{}", out.stdout, out.stderr);
     let r = report(&out);
     assert_eq!((r.uid, r.gid), (1000, 1001));
+    assert_eq!(r.flag("-log-level"), Some("debug"));
     assert!(!r.docker_socket);
     assert!(!r.has_flag("-daemon"));
     assert_eq!(r.flag("-run-image"), Some(run_image.as_str()));
@@ -605,7 +607,7 @@ fn publish_gives_the_lifecycle_registry_auth_and_the_builder_user() {
     // The run image stays in the registry with --publish; only the builder is pulled.
     assert!(in_daemon(&builder));
     assert!(!in_daemon(&run_image));
-    // cnb itself never prints the secret (the stand-in's own env dump is on stdout).
+    // cnb itself never prints the secret, even at -vv (the stand-in's own env dump is on stdout).
     assert!(!out.stderr.contains(&creds.password));
     assert!(!out.stderr.contains(&creds.docker_auth_field()));
 }
