@@ -442,7 +442,8 @@ impl Mirror {
         if input.is_empty() {
             return Err(err("is empty"));
         }
-        let (explicit_scheme, rest) = match split_scheme(input) {
+        // Everything before the first `://` is the scheme, as for redaction.
+        let (explicit_scheme, rest) = match input.split_once("://") {
             Some((scheme, rest)) => {
                 let scheme = if scheme.eq_ignore_ascii_case("http") {
                     Scheme::Http
@@ -939,16 +940,6 @@ fn parse_prefix(tail: &str) -> Result<Option<String>, String> {
     Ok(Some(path.to_string()))
 }
 
-/// `scheme://rest` when `input` starts with a URL scheme (`[A-Za-z][A-Za-z0-9+.-]*`).
-fn split_scheme(input: &str) -> Option<(&str, &str)> {
-    let (scheme, rest) = input.split_once("://")?;
-    let mut bytes = scheme.bytes();
-    let first = bytes.next()?;
-    (first.is_ascii_alphabetic()
-        && bytes.all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'.' | b'-')))
-    .then_some((scheme, rest))
-}
-
 /// The authority of a URL-ish value: after any `scheme://`, up to the first `/`, `?` or `#`.
 fn authority_of(input: &str) -> &str {
     let rest = input.split_once("://").map_or(input, |(_, rest)| rest);
@@ -974,12 +965,13 @@ fn redact_userinfo(input: &str) -> String {
 }
 
 /// An image reference as it may be shown in an error: user info redacted when the
-/// value looks like it carries some (`user:pw@host/app`, `https://...`).
+/// value looks like it carries some (`user:pw@host/app`, `https://...`): a URL, or
+/// an `@` that is not followed by a valid digest.
 fn shown_reference(input: &str) -> String {
     let url_like = input.contains("://")
         || input
             .split_once('@')
-            .is_some_and(|(_, after)| after.contains('/'));
+            .is_some_and(|(_, after)| parse_digest(after).is_err());
     if url_like {
         redact_userinfo(input)
     } else {
@@ -1132,6 +1124,8 @@ mod tests {
         let e = reference_err("https://user:secret@reg.example/app");
         assert!(e.contains("not a URL") && !e.contains("secret"), "{e}");
         let e = reference_err("user:secret@reg.example/app");
+        assert!(!e.contains("secret"), "{e}");
+        let e = reference_err("user:secret@reg.example");
         assert!(!e.contains("secret"), "{e}");
     }
 
@@ -1296,6 +1290,19 @@ mod tests {
     #[test]
     fn mirror_rejects_other_schemes() {
         assert!(mirror_err("ftp://m.example").contains("unsupported scheme 'ftp://'"));
+        assert!(mirror_err("ht!tp://m.example").contains("unsupported scheme 'ht!tp://'"));
+    }
+
+    /// Found by fuzzing (mirror target): a value that is not a valid URL scheme before
+    /// `://` was parsed as a host while redaction treated it as a scheme, so the two
+    /// disagreed about where the user info was.
+    #[test]
+    fn fuzz_mirror_scheme_and_redaction_agree() {
+        let e = mirror_err("q:1]uoq.extp://[::1]uo@ttps<");
+        assert!(e.contains("unsupported scheme"), "{e}");
+        assert!(e.contains("'q:1]uoq.extp://[:<redacted>@ttps<'"), "{e}");
+        let e = mirror_err("ht!tp://user:s3cret@m.example");
+        assert!(!e.contains("s3cret"), "{e}");
     }
 
     #[test]
