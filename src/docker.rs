@@ -425,6 +425,21 @@ mod tests {
     }
 
     #[test]
+    fn refused_registry_names_the_host_and_the_fix() {
+        let err = DockerError::RegistryRefused {
+            host: "198.18.0.2:5000".into(),
+            detail: "http: server gave HTTP response to HTTPS client".into(),
+        }
+        .to_string();
+        assert!(err.contains("198.18.0.2:5000 ("), "{err}");
+        assert!(
+            err.contains("`cnb config insecure-registries add 198.18.0.2:5000`"),
+            "{err}"
+        );
+        assert!(!err.contains('\n'));
+    }
+
+    #[test]
     fn env_var_lookup() {
         let info = ImageInfo {
             env: vec!["CNB_USER_ID=1000".into(), "PATH=/bin:/usr/bin".into()],

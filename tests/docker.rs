@@ -4,6 +4,10 @@
 //!
 //! Tests that need the daemon skip with a printed reason when none is reachable,
 //! unless `CI` is set (then they fail): `support::docker_available()`.
+//!
+//! A container's output goes to the process's own stdout/stderr, so tests that check
+//! output re-run this binary as a child (`child_*` tests, which do nothing unless the
+//! parent set their environment variable) and read what it printed.
 
 #[allow(unused_imports)] // not every helper of the shared test support is used here
 mod support;

@@ -24,8 +24,9 @@ use crate::error::ExitStatus;
 use crate::lifecycle::ContainerSpec;
 use crate::ui::Ui;
 
-/// How long the output stream may lag behind the container's exit.
-const OUTPUT_DRAIN: Duration = Duration::from_secs(10);
+/// How long the output stream may lag behind the container's exit (it normally ends at
+/// once; a long backlog of output is still copied in full within this time).
+const OUTPUT_DRAIN: Duration = Duration::from_secs(60);
 
 /// Extra settings for [`Daemon::run_with`].
 #[derive(Debug, Clone, Default)]

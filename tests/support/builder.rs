@@ -565,6 +565,27 @@ impl Drop for DockerSweeper {
     }
 }
 
+/// Removes, on drop, every docker volume whose name contains `needle` (for volumes cnb
+/// creates itself, named after the image being built). Same as
+/// `DockerSweeper::new().volumes(needle)`.
+pub struct VolumeSweeper {
+    pub needle: String,
+}
+
+impl Drop for VolumeSweeper {
+    fn drop(&mut self) {
+        for name in docker_lines(&["volume", "ls", "-q"])
+            .iter()
+            .filter(|n| n.contains(self.needle.as_str()))
+        {
+            let _ = run_with_timeout(
+                Command::new("docker").args(["volume", "rm", "-f", name]),
+                DOCKER_LIMIT,
+            );
+        }
+    }
+}
+
 /// The lines `docker <args>` prints; empty when it fails (for cleanup paths).
 fn docker_lines(args: &[&str]) -> Vec<String> {
     run_with_timeout(Command::new("docker").args(args), DOCKER_LIMIT)

@@ -97,7 +97,8 @@
 //! - [`CreatorReport::parse(&stdout)`](CreatorReport::parse) (format: tests/builder/README.md);
 //! - [`docker_run(&args) -> Output`](docker_run), [`TestVolume::create()`](TestVolume::create),
 //!   [`DockerSweeper::new().registry(&reg).images(prefix).volumes(needle)`](DockerSweeper)
-//!   (removes on drop what cnb pulled/tagged/created), [`docker_images_with_prefix`],
+//!   (removes on drop what cnb pulled/tagged/created), [`VolumeSweeper { needle }`](VolumeSweeper),
+//!   [`docker_images_with_prefix`],
 //!   [`containers_from(image)`](containers_from).
 // Each test file uses a different part of the support code.
 #![allow(dead_code, unused_imports)]
