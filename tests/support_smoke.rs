@@ -41,6 +41,7 @@ fn tls_registry_is_verified_with_its_ca_only() {
         err.to_lowercase().contains("certificate") || err.contains("UnknownIssuer"),
         "{err}"
     );
+    assert_eq!(v2_status(&reg, &HttpClient::insecure()), 200);
     let plain = HttpClient::new()
         .get(&format!("http://{}/v2/", reg.host()))
         .unwrap();

@@ -74,7 +74,7 @@
 //!   `url()`, `requests() -> Vec<RecordedRequest>` (`method`, `path`, `headers`,
 //!   `header(name)`, `has_authorization()`), `clear()`, `set_delay(Duration)`,
 //!   `set_fixed_status(Option<u16>)`;
-//! - [`HttpClient`]: `new()`, `trusting(ca_path)`, `for_registry(&reg)`,
+//! - [`HttpClient`]: `new()`, `trusting(ca_path)`, `insecure()`, `for_registry(&reg)`,
 //!   `with_timeout(Option<ca_path>, Duration)`, `.with_authorization(Option<String>)`,
 //!   `get(url)`, `head(url)`, `request(method, url, &[(k, v)], Option<body>)` →
 //!   `Result<HttpResponse, String>` (`status`, `headers`, `body`, `header()`, `text()`, `json()`);

@@ -78,7 +78,23 @@ impl HttpClient {
         c
     }
 
-    /// Same client with another overall timeout.
+    /// HTTPS without certificate verification (what an "insecure registry" client does).
+    pub fn insecure() -> HttpClient {
+        let _ = runtime();
+        let client = reqwest::Client::builder()
+            .no_proxy()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(Duration::from_secs(10))
+            .tls_danger_accept_invalid_certs(true)
+            .build()
+            .expect("test support: cannot build the HTTP client");
+        HttpClient {
+            client,
+            basic: None,
+        }
+    }
+
+    /// A client with another overall (and connect) timeout, trusting `cert` if given.
     pub fn with_timeout(cert: Option<&Path>, timeout: Duration) -> HttpClient {
         HttpClient::build(cert, timeout)
     }
