@@ -663,7 +663,114 @@ pub async fn build(settings: BuildSettings, ui: &Ui) -> anyhow::Result<ExitCode>
 
 #[cfg(test)]
 mod tests {
+    use clap::Parser;
+
     use super::*;
+    use crate::cli::{Cli, Command};
+
+    /// `cnb build <args>` as parsed by the real CLI definition.
+    fn build_args(args: &[&str]) -> BuildArgs {
+        let cli = Cli::try_parse_from(["cnb", "build"].iter().chain(args)).unwrap();
+        match cli.command {
+            Command::Build(args) => args,
+            _ => unreachable!(),
+        }
+    }
+
+    fn config(text: &str) -> Config {
+        Config::parse(text, Path::new("config.toml")).unwrap()
+    }
+
+    fn merge(config: Config, args: &[&str]) -> anyhow::Result<BuildSettings> {
+        let dir = std::env::temp_dir();
+        let mut all = vec!["-p", dir.to_str().unwrap()];
+        all.extend_from_slice(args);
+        BuildSettings::merge(config, &build_args(&all), &Ui::plain(), |_| None)
+    }
+
+    #[test]
+    fn builder_flag_beats_the_default_builder() {
+        let cfg = config("default-builder-image = \"reg.example/default\"\n");
+        let s = merge(cfg.clone(), &["app", "-B", "reg.example/flag"]).unwrap();
+        assert_eq!(s.builder.key(), "reg.example/flag:latest");
+        let s = merge(cfg, &["app"]).unwrap();
+        assert_eq!(s.builder.key(), "reg.example/default:latest");
+    }
+
+    #[test]
+    fn no_builder_is_a_usage_error_naming_both_fixes() {
+        let err = merge(Config::default(), &["app"]).unwrap_err();
+        assert_eq!(crate::error::exit_code(&err), 2);
+        let text = err.to_string();
+        assert!(text.contains("-B <image>"), "{text}");
+        assert!(
+            text.contains("cnb config default-builder <image>"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn pull_policy_flag_then_config_then_always() {
+        let cfg = config("pull-policy = \"never\"\n");
+        let s = merge(
+            cfg.clone(),
+            &["app", "-B", "b", "--pull-policy", "if-not-present"],
+        );
+        assert_eq!(s.unwrap().pull_policy, PullPolicy::IfNotPresent);
+        assert_eq!(
+            merge(cfg, &["app", "-B", "b"]).unwrap().pull_policy,
+            PullPolicy::Never
+        );
+        assert_eq!(
+            merge(Config::default(), &["app", "-B", "b"])
+                .unwrap()
+                .pull_policy,
+            PullPolicy::Always
+        );
+    }
+
+    #[test]
+    fn bad_input_is_a_usage_error() {
+        for args in [
+            &["app", "-B", "b", "--network", " "][..],
+            &["app", "-B", "b", "-e", "1BAD=x"][..],
+            &["UPPER/case", "-B", "b"][..],
+            &[
+                "app",
+                "-B",
+                "b",
+                "--registry-mirror",
+                "reg.example=https://",
+            ][..],
+        ] {
+            let err = merge(Config::default(), args).unwrap_err();
+            assert_eq!(crate::error::exit_code(&err), 2, "{args:?}: {err}");
+        }
+        let file = tempfile::NamedTempFile::new().unwrap();
+        let args = build_args(&["app", "-B", "b", "-p", file.path().to_str().unwrap()]);
+        let err =
+            BuildSettings::merge(Config::default(), &args, &Ui::plain(), |_| None).unwrap_err();
+        assert_eq!(crate::error::exit_code(&err), 2);
+        assert!(err.to_string().contains("is not a directory"), "{err}");
+    }
+
+    #[test]
+    fn env_values_and_log_level() {
+        let args = build_args(&["app", "-B", "b", "-e", "A=1", "-e", "FROM_ENV", "-v"]);
+        let ui = Ui::new(&GlobalArgs {
+            config: None,
+            verbose: 1,
+            quiet: false,
+            no_color: true,
+        });
+        let s = BuildSettings::merge(Config::default(), &args, &ui, |name| {
+            (name == "FROM_ENV").then(|| "yes".to_string())
+        })
+        .unwrap();
+        assert_eq!(s.platform_env["A"], "1");
+        assert_eq!(s.platform_env["FROM_ENV"], "yes");
+        assert_eq!(s.log_level, LogLevel::Debug);
+    }
 
     #[test]
     fn exit_status_passes_the_lifecycle_code_through() {
