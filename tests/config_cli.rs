@@ -1036,3 +1036,57 @@ fn empty_lists_print_empty_json_arrays() {
         assert!(stderr.starts_with("No "), "{list}: {stderr}");
     }
 }
+
+#[test]
+fn large_files_are_checked_and_edited() {
+    let h = Home::new();
+    let mut text = String::from("# big\n[registry-mirrors]\n");
+    for i in 0..1000 {
+        text.push_str(&format!(
+            "  \"reg{i}.example:5000\" = [\"m{i}.example\", \"http://n{i}.example:5000/cache\"]\n"
+        ));
+    }
+    h.write(&text);
+    h.ok(&[
+        "config",
+        "registry-mirrors",
+        "add",
+        "new.example",
+        "-m",
+        "n.example",
+    ]);
+    let after = h.read();
+    assert_eq!(after, format!("{text}  \"new.example\" = \"n.example\"\n"));
+    assert_eq!(
+        h.json(&["config", "registry-mirrors", "list", "-o", "json"])
+            .as_array()
+            .unwrap()
+            .len(),
+        1001
+    );
+
+    let bad = text.replace(
+        "\"http://n900.example:5000/cache\"",
+        "\"ftp://n900.example\"",
+    );
+    h.write(&bad);
+    let out = h.run(&[
+        "config",
+        "registry-mirrors",
+        "add",
+        "new.example",
+        "-m",
+        "n.example",
+    ]);
+    let (_, stderr) = texts(&out);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(&format!("{}:903:", h.config().display())),
+        "{stderr}"
+    );
+    assert_eq!(h.read(), bad);
+    assert_eq!(
+        names_in(&h.cnb_home),
+        vec!["config.toml", "config.toml.lock"]
+    );
+}

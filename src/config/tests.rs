@@ -708,3 +708,79 @@ fn a_header_above_a_first_table_stays_first_when_keys_come_and_go() {
         "a = 1\npull-policy = \"never\"\n\n# about mirrors\n[registry-mirrors]\n\"quay.io\" = \"q.example\"\n"
     );
 }
+
+// ------------------------------------------------------------------ the quick reader
+
+#[test]
+fn the_quick_reader_takes_the_usual_files() {
+    for text in [
+        "",
+        "# only a comment\n",
+        PACK_FILE,
+        "insecure-registries = [\"a:1\", \"10.0.0.0/8\"]\n[registry-mirrors]\n'*' = \"all.example\"\n\"quay.io\" = [\n  \"a.example\", # c\n  \"http://b.example:5000/x\",\n]\n\"ghcr.io\" = []\n",
+        "[other]\nx = true\ny = [[\"a\"], [true]]\n[[more]]\nz = \"1\"\n[[more]]\nz = \"2\"\n",
+    ] {
+        let quick = fast::read(text).unwrap_or_else(|| panic!("quick reader gave up on:\n{text}"));
+        let full = validate(&parse_document(text, p()).unwrap(), text, p()).unwrap();
+        assert_eq!(quick, full);
+    }
+}
+
+#[test]
+fn the_quick_reader_leaves_errors_and_unusual_shapes_to_the_full_reader() {
+    for text in [
+        // errors
+        "a = \n",
+        "a = 1\na = 2\n",
+        "a = \"x\"\na = \"y\"\n",
+        "[t]\nx = \"1\"\n[t]\ny = \"2\"\n",
+        "t = \"x\"\n[t]\n",
+        "[t]\n[[t]]\n",
+        "[[t]]\n[t]\n",
+        "[[run-images]]\nimage = \"a/b\"\nimage = \"c/d\"\n",
+        "pull-policy = true\n",
+        "pull-policy = \"sometimes\"\n",
+        "insecure-registries = \"a\"\n",
+        "[registry-mirrors]\n\"quay.io\" = \"https://\"\n",
+        "[registry-mirrors]\n\"quay.io\" = \"a.example\"\nquay.io = \"b.example\"\n",
+        "[registry-mirrors]\n\"quay.io\" = \"a.example\"\n\"quay.io\" = \"b.example\"\n",
+        "[run-images]\nimage = \"a/b\"\n",
+        "[[registry-mirrors]]\n",
+        "[[trusted-builders]]\nnam = \"a/b\"\n",
+        "x = \"\\q\"\n",
+        // shapes the full reader handles
+        "a.b = \"c\"\n",
+        "n = 1\n",
+        "d = 1979-05-27\n",
+        "t = { a = \"b\" }\n",
+        "[a.b]\nc = \"d\"\n",
+        "run-images = [{ image = \"a/b\" }]\n",
+    ] {
+        assert!(fast::read(text).is_none(), "quick reader accepted:\n{text}");
+    }
+}
+
+#[test]
+fn the_quick_reader_checks_large_files_in_two_halves_in_order() {
+    let mut text = String::from("[registry-mirrors]\n");
+    for i in 0..600 {
+        text.push_str(&format!(
+            "\"reg{i}.example:5000\" = [\"m{i}.example\", \"http://n{i}.example/p\"]\n"
+        ));
+    }
+    let quick = fast::read(&text).expect("a valid large file");
+    let full = validate(&parse_document(&text, p()).unwrap(), &text, p()).unwrap();
+    assert_eq!(quick, full);
+    assert_eq!(quick.written.registry_mirrors[599].0, "reg599.example:5000");
+
+    let bad = text.replace("\"m450.example\"", "\"https://\"");
+    assert!(fast::read(&bad).is_none());
+    let (line, _, _) = invalid(&bad);
+    assert_eq!(line, 452);
+
+    let duplicate = format!("{text}\"REG3.example:5000\" = \"x.example\"\n");
+    assert!(fast::read(&duplicate).is_none());
+    let (line, _, message) = invalid(&duplicate);
+    assert_eq!(line, 602);
+    assert!(message.contains("two entries"), "{message}");
+}
