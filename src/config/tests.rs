@@ -784,3 +784,41 @@ fn the_quick_reader_checks_large_files_in_two_halves_in_order() {
     assert_eq!(line, 602);
     assert!(message.contains("two entries"), "{message}");
 }
+
+/// Small edits of the fixtures, each read by both readers (`ConfigFile::parse`
+/// asserts in debug builds that the quick reader agrees with the full one
+/// whenever it accepts a file).
+#[test]
+fn both_readers_agree_on_mutated_files() {
+    let fixtures = [
+        PACK_FILE,
+        "insecure-registries = [\"a:1\", \"10.0.0.0/8\"]\n[registry-mirrors]\n'*' = \"all.example\"\n\"quay.io\" = [\n  \"a.example\", # c\n  \"http://b.example:5000/x\",\n]\n[[trusted-builders]]\nname = \"x/y\"\n",
+    ];
+    let inserts = [
+        "\"", "[", "]", "=", "\n", ".", ",", "#", "'", "x", "1", " ", "\\",
+    ];
+    let mut accepted = 0;
+    for text in fixtures {
+        let boundaries: Vec<usize> = (0..=text.len())
+            .filter(|&i| text.is_char_boundary(i))
+            .collect();
+        for &i in &boundaries {
+            let mut variants = Vec::new();
+            if let Some(&next) = boundaries.iter().find(|&&j| j > i) {
+                variants.push(format!("{}{}", &text[..i], &text[next..]));
+            }
+            for insert in inserts {
+                variants.push(format!("{}{insert}{}", &text[..i], &text[i..]));
+            }
+            for variant in variants {
+                if ConfigFile::parse(&variant, p()).is_ok() {
+                    accepted += 1;
+                }
+            }
+        }
+    }
+    assert!(
+        accepted > 100,
+        "too few mutated files were valid ({accepted}) to compare the readers"
+    );
+}
