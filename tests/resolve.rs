@@ -526,11 +526,22 @@ fn a_multi_platform_index_resolves_for_linux_and_the_architecture() {
         "aarch64" => "arm64",
         other => other,
     };
-    assert_eq!(json[0]["platform"], format!("linux/{arch}"));
-    if let Some(expected) = index.digest_for(&format!("linux/{arch}")) {
-        assert_eq!(json[0]["digest"], expected);
-        assert_ne!(json[0]["digest"], index.digest);
-    }
+    let expected = index
+        .digest_for(&format!("linux/{arch}"))
+        .expect("the test index has this machine's architecture");
+    assert_eq!(json[0]["digest"], expected);
+    assert_ne!(json[0]["digest"], index.digest);
+
+    // With the daemon reachable (when it is), its architecture is asked for.
+    let (out, json) = resolve_json(&home, &["-v", &reg.image("multi", "1")]);
+    out.assert_success();
+    assert!(json[0]["digest"].as_str().unwrap().starts_with("sha256:"));
+    assert!(
+        out.stderr
+            .contains("an image index; choosing the manifest for linux/"),
+        "{}",
+        out.stderr
+    );
 }
 
 #[test]

@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use crate::cli::{GlobalArgs, OutputFormat, ResolveArgs};
 use crate::config::{self, Config};
 use crate::reference::ImageRef;
-use crate::registry::{CandidateStatus, Platform, Resolution, Resolver};
+use crate::registry::{CandidateStatus, Resolution, Resolver};
 use crate::settings::RegistrySettings;
 use crate::ui::Ui;
 
@@ -28,26 +28,20 @@ pub fn run(global: &GlobalArgs, args: ResolveArgs, ui: &Ui) -> anyhow::Result<Ex
     let config = Config::load(&location.path)?;
     let settings = RegistrySettings::resolve(&config, &args.registry)?;
 
+    ui.verbose(
+        1,
+        format!("probe timeout {} ms", settings.timeout.as_millis()),
+    );
     let runtime = crate::app::runtime()?;
-    let results = runtime.block_on(async {
-        let platform = Platform::detect(args.docker_host.as_deref()).await;
-        ui.verbose(
-            1,
-            format!(
-                "resolving for {platform}; probe timeout {} ms",
-                settings.timeout.as_millis()
-            ),
-        );
-        let resolver = Resolver::new(settings, platform).with_ui(ui.clone());
-        let results = resolver.resolve_all(&images).await;
-        (results, resolver.platform().clone())
-    });
-    let (results, platform) = results;
+    // The Docker daemon is asked for its architecture only if an image index needs it.
+    let resolver =
+        Resolver::detecting_platform(settings, args.docker_host.clone()).with_ui(ui.clone());
+    let results = runtime.block_on(resolver.resolve_all(&images));
 
     match args.output.output {
         OutputFormat::Text => print_text(&args.images, &results, ui),
         OutputFormat::Json => {
-            let value = to_json(&args.images, &results, &platform);
+            let value = to_json(&args.images, &results);
             let text = serde_json::to_string_pretty(&value).context("could not write JSON")?;
             ui.data(text);
         }
@@ -118,8 +112,8 @@ fn print_text(given: &[String], results: &[Arc<Resolution>], ui: &Ui) {
     }
 }
 
-/// SPEC §1's shape, plus `digest` and `platform` per image and `hint` per candidate.
-fn to_json(given: &[String], results: &[Arc<Resolution>], platform: &Platform) -> Value {
+/// SPEC §1's shape, plus `digest` per image and `hint` per candidate.
+fn to_json(given: &[String], results: &[Arc<Resolution>]) -> Value {
     Value::Array(
         results
             .iter()
@@ -143,7 +137,6 @@ fn to_json(given: &[String], results: &[Arc<Resolution>], platform: &Platform) -
                     "chosen": r.chosen().map(|c| c.location.to_string()),
                     "candidates": candidates,
                     "digest": r.digest,
-                    "platform": platform.to_string(),
                 })
             })
             .collect(),

@@ -13,11 +13,11 @@
 
 mod platform;
 pub mod policy;
-pub mod probe;
+mod probe;
 
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::Duration;
 
 use futures_util::StreamExt;
@@ -240,7 +240,7 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 /// Resolves images against one invocation's registry settings. Cheap to share (`Arc`).
 pub struct Resolver {
     settings: RegistrySettings,
-    platform: Platform,
+    platform: Arc<PlatformState>,
     ui: Ui,
     memo: Mutex<HashMap<ImageRef, Arc<OnceCell<Arc<Resolution>>>>>,
     hosts: Mutex<HashMap<Registry, Arc<Host>>>,
@@ -251,9 +251,37 @@ impl Resolver {
     /// A resolver that reports (status lines, warnings) through [`Ui::plain`];
     /// see [`Resolver::with_ui`].
     pub fn new(settings: RegistrySettings, platform: Platform) -> Resolver {
+        let state = PlatformState {
+            fallback: platform.clone(),
+            value: OnceLock::new(),
+            docker_host: None,
+            early: Mutex::new(None),
+            done: OnceCell::new(),
+        };
+        let _ = state.value.set(platform);
+        Resolver::with_platform_state(settings, state)
+    }
+
+    /// A resolver that asks the Docker daemon for its architecture (through
+    /// `docker_host`, else `DOCKER_HOST`, else the default socket) only when an image
+    /// index needs it, in the background from the first resolution on, so that images
+    /// that are not indexes never wait for the daemon. Without an answer within
+    /// [`DAEMON_TIMEOUT`], indexes resolve for [`Platform::host_linux`].
+    pub fn detecting_platform(settings: RegistrySettings, docker_host: Option<String>) -> Resolver {
+        let state = PlatformState {
+            fallback: Platform::host_linux(),
+            value: OnceLock::new(),
+            docker_host: Some(docker_host),
+            early: Mutex::new(None),
+            done: OnceCell::new(),
+        };
+        Resolver::with_platform_state(settings, state)
+    }
+
+    fn with_platform_state(settings: RegistrySettings, platform: PlatformState) -> Resolver {
         Resolver {
             settings,
-            platform,
+            platform: Arc::new(platform),
             ui: Ui::plain(),
             memo: Mutex::new(HashMap::new()),
             hosts: Mutex::new(HashMap::new()),
@@ -272,8 +300,16 @@ impl Resolver {
         &self.settings
     }
 
+    /// The platform indexes resolve for. With [`Resolver::detecting_platform`], this is
+    /// the host's until an index made cnb ask the daemon (see [`Resolver::resolved_platform`]).
     pub fn platform(&self) -> &Platform {
-        &self.platform
+        self.platform.current()
+    }
+
+    /// The platform indexes resolve for, asking the daemon first when this resolver
+    /// detects it and has not asked yet.
+    pub async fn resolved_platform(&self) -> Platform {
+        self.platform.get().await
     }
 
     /// Resolves one image; the answer is computed once per process and shared.
@@ -326,6 +362,7 @@ impl Resolver {
     /// a host not probed yet whose transport allows plain HTTP, one manifest request
     /// decides (HTTPS first). Index manifests resolve to [`Resolver::platform`].
     pub async fn client_for(&self, registry: &Registry) -> anyhow::Result<(Client, RegistryAuth)> {
+        self.platform.start();
         let host = self.host(registry);
         let transport = self.transport(registry).await;
         let auth = self
@@ -412,6 +449,7 @@ impl Resolver {
     /// Probes every candidate at once and picks the first in preference order that has
     /// the image, never waiting for any past `start + timeout`.
     async fn compute(&self, image: &ImageRef) -> Resolution {
+        self.platform.start();
         let specs = candidate_specs(&self.settings, image);
         let n = specs.len();
 
@@ -446,7 +484,12 @@ impl Resolver {
                             "probe {}: {} in {ms} ms",
                             specs[i].0,
                             match &result {
-                                Ok(found) => format!("has it ({})", found.digest),
+                                Ok(found) => match &found.index_digest {
+                                    Some(index) => {
+                                        format!("has it ({}, from index {index})", found.digest)
+                                    }
+                                    None => format!("has it ({})", found.digest),
+                                },
                                 Err(reason) => reason.to_string(),
                             }
                         ),
@@ -576,10 +619,20 @@ impl Resolver {
                     .map_err(|e| ProbeFailure::Other {
                         detail: format!("{e:#}"),
                     })?;
-            match probe::attempt(&client, &reference, &auth, &self.platform).await {
-                Attempt::Found(found) => {
+            match probe::attempt(&client, &reference, &auth).await {
+                Attempt::Manifest(manifest) => {
                     *lock(&host.scheme) = Some(*scheme);
-                    return Ok(found);
+                    if manifest.index.is_none() {
+                        return manifest.choose(self.platform.current());
+                    }
+                    let platform = self.platform.get().await;
+                    self.ui.verbose(
+                        1,
+                        format!(
+                            "probe {location}: an image index; choosing the manifest for {platform}"
+                        ),
+                    );
+                    return manifest.choose(&platform);
                 }
                 Attempt::Failed(failure) => {
                     *lock(&host.scheme) = Some(*scheme);
@@ -684,11 +737,64 @@ fn next_step(found: &[Option<bool>]) -> Step {
     Step::Exhausted
 }
 
+/// The platform indexes resolve for: given, or asked of the Docker daemon once, in the
+/// background, and awaited only by a probe that found an index.
+struct PlatformState {
+    /// Used until (and unless) the daemon answers.
+    fallback: Platform,
+    value: OnceLock<Platform>,
+    /// `Some` when the daemon is to be asked (through this address, else the defaults).
+    docker_host: Option<Option<String>>,
+    early: Mutex<Option<tokio::task::JoinHandle<Platform>>>,
+    done: OnceCell<()>,
+}
+
+impl PlatformState {
+    fn current(&self) -> &Platform {
+        self.value.get().unwrap_or(&self.fallback)
+    }
+
+    /// Starts asking the daemon in the background (once; needs a tokio runtime).
+    fn start(&self) {
+        let Some(docker_host) = &self.docker_host else {
+            return;
+        };
+        if self.value.get().is_some() || self.done.initialized() {
+            return;
+        }
+        let mut early = lock(&self.early);
+        if early.is_none() {
+            let docker_host = docker_host.clone();
+            *early = Some(tokio::spawn(async move {
+                Platform::detect(docker_host.as_deref()).await
+            }));
+        }
+    }
+
+    async fn get(&self) -> Platform {
+        if let Some(platform) = self.value.get() {
+            return platform.clone();
+        }
+        self.done
+            .get_or_init(|| async {
+                let early = lock(&self.early).take();
+                let platform = match (early, &self.docker_host) {
+                    (Some(task), _) => task.await.unwrap_or_else(|_| self.fallback.clone()),
+                    (None, Some(host)) => Platform::detect(host.as_deref()).await,
+                    (None, None) => self.fallback.clone(),
+                };
+                let _ = self.value.set(platform);
+            })
+            .await;
+        self.current().clone()
+    }
+}
+
 /// What a shared client is built from.
 struct ClientConfigSeed {
     scheme: Scheme,
     skip_tls_verify: bool,
-    platform: Platform,
+    platform: Arc<PlatformState>,
     connect_timeout: Duration,
 }
 
@@ -703,7 +809,7 @@ impl ClientConfigSeed {
                 },
                 accept_invalid_certificates: self.skip_tls_verify,
                 platform_resolver: Some(Box::new(move |entries: &[ImageIndexEntry]| {
-                    select_entry(entries, &platform)
+                    select_entry(entries, platform.current())
                 })),
                 connect_timeout: Some(self.connect_timeout),
                 user_agent: concat!("cnb/", env!("CARGO_PKG_VERSION")),

@@ -32,10 +32,40 @@ pub struct Found {
     pub index_digest: Option<String>,
 }
 
+/// A manifest as fetched: its digest, and the entries when it is an index.
+#[derive(Debug, Clone)]
+pub struct Manifest {
+    pub digest: String,
+    pub index: Option<Vec<IndexEntry>>,
+}
+
+impl Manifest {
+    /// An image manifest is found as is; an index is found when it has an entry for
+    /// `platform`.
+    pub fn choose(self, platform: &Platform) -> Result<Found, ProbeFailure> {
+        match self.index {
+            None => Ok(Found {
+                digest: self.digest,
+                index_digest: None,
+            }),
+            Some(entries) => match select(&entries, platform) {
+                Some(entry) => Ok(Found {
+                    digest: entry.digest.clone(),
+                    index_digest: Some(self.digest),
+                }),
+                None => Err(ProbeFailure::Other {
+                    detail: format!("the image index has no manifest for {platform}"),
+                }),
+            },
+        }
+    }
+}
+
 /// How one attempt (one scheme) went.
 #[derive(Debug)]
 pub enum Attempt {
-    Found(Found),
+    /// The registry has the manifest.
+    Manifest(Manifest),
     /// The registry answered over this scheme but did not give the manifest.
     Failed(ProbeFailure),
     /// Nothing usable came back over this scheme (the other scheme may work).
@@ -65,24 +95,18 @@ struct ManifestShape {
 }
 
 /// Asks for `reference`'s manifest with `client` (whose scheme and TLS policy are set).
-pub async fn attempt(
-    client: &Client,
-    reference: &Reference,
-    auth: &RegistryAuth,
-    platform: &Platform,
-) -> Attempt {
+pub async fn attempt(client: &Client, reference: &Reference, auth: &RegistryAuth) -> Attempt {
     match client
         .pull_manifest_raw(reference, auth, ACCEPTED_MEDIA_TYPES)
         .await
     {
-        Ok((body, digest)) => interpret(&body, digest, platform),
+        Ok((body, digest)) => interpret(&body, digest),
         Err(err) => classify(&err),
     }
 }
 
-/// A manifest body: an image manifest is found as is; an index is found when it has
-/// an entry for `platform`.
-fn interpret(body: &[u8], digest: String, platform: &Platform) -> Attempt {
+/// A manifest body: an image manifest, or an index with its entries.
+fn interpret(body: &[u8], digest: String) -> Attempt {
     let shape: ManifestShape = match serde_json::from_slice(body) {
         Ok(shape) => shape,
         Err(e) => {
@@ -93,22 +117,10 @@ fn interpret(body: &[u8], digest: String, platform: &Platform) -> Attempt {
     };
     let is_index = shape.manifests.is_some()
         || matches!(shape.media_type.as_deref(), Some(t) if t == OCI_IMAGE_INDEX_MEDIA_TYPE || t == IMAGE_MANIFEST_LIST_MEDIA_TYPE);
-    if !is_index {
-        return Attempt::Found(Found {
-            digest,
-            index_digest: None,
-        });
-    }
-    let entries = shape.manifests.unwrap_or_default();
-    match select(&entries, platform) {
-        Some(entry) => Attempt::Found(Found {
-            digest: entry.digest.clone(),
-            index_digest: Some(digest),
-        }),
-        None => Attempt::Failed(ProbeFailure::Other {
-            detail: format!("the image index has no manifest for {platform}"),
-        }),
-    }
+    Attempt::Manifest(Manifest {
+        digest,
+        index: is_index.then(|| shape.manifests.unwrap_or_default()),
+    })
 }
 
 /// Sorts an oci-client error into a [`ProbeFailure`] (the registry answered) or a
@@ -265,8 +277,9 @@ mod tests {
     #[test]
     fn image_manifest_is_found() {
         let body = br#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{},"layers":[]}"#;
-        match interpret(body, "sha256:aaa".into(), &platform()) {
-            Attempt::Found(f) => {
+        match interpret(body, "sha256:aaa".into()) {
+            Attempt::Manifest(m) => {
+                let f = m.choose(&platform()).unwrap();
                 assert_eq!(f.digest, "sha256:aaa");
                 assert_eq!(f.index_digest, None);
             }
@@ -279,15 +292,14 @@ mod tests {
         let body = br#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[
             {"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:arm","size":1,"platform":{"os":"linux","architecture":"arm64"}},
             {"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:amd","size":1,"platform":{"os":"linux","architecture":"amd64"}}]}"#;
-        match interpret(body, "sha256:idx".into(), &platform()) {
-            Attempt::Found(f) => {
-                assert_eq!(f.digest, "sha256:amd");
-                assert_eq!(f.index_digest.as_deref(), Some("sha256:idx"));
-            }
-            other => panic!("{other:?}"),
-        }
-        match interpret(body, "sha256:idx".into(), &Platform::linux("s390x")) {
-            Attempt::Failed(ProbeFailure::Other { detail }) => {
+        let Attempt::Manifest(m) = interpret(body, "sha256:idx".into()) else {
+            panic!("not a manifest")
+        };
+        let f = m.clone().choose(&platform()).unwrap();
+        assert_eq!(f.digest, "sha256:amd");
+        assert_eq!(f.index_digest.as_deref(), Some("sha256:idx"));
+        match m.choose(&Platform::linux("s390x")) {
+            Err(ProbeFailure::Other { detail }) => {
                 assert!(detail.contains("linux/s390x"), "{detail}")
             }
             other => panic!("{other:?}"),
