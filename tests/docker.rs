@@ -752,6 +752,11 @@ fn a_registry_the_daemon_refuses_is_loaded_only_when_cnb_may_use_it() {
     let (code, output) = fetch_in_child(serde_json::json!({
         "image": image, "mirrors": [], "insecure": [netns.ip().to_string()], "policy": "always",
     }));
+    assert!(
+        !output.contains("from any location"),
+        "cnb's own resolver must reach a plain-HTTP registry in its insecure list (SPEC §5) \
+         before the daemon is asked:\n{output}"
+    );
     assert_eq!(code, Some(0), "{output}");
     assert!(output.contains("refused"), "{output}");
     assert!(output.contains(&format!("Loaded {image}")), "{output}");
