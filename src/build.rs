@@ -514,6 +514,36 @@ fn chosen_mirrors<'a>(
     out
 }
 
+/// What cnb needs to know about the registries the lifecycle will reach: their addresses
+/// (looked up only when a CIDR entry needs them, so a build whose insecure entries are all
+/// hosts sends no DNS query of its own) and, with `--publish`, their credentials.
+async fn reach(
+    settings: &BuildSettings,
+    registries: &[Registry],
+) -> anyhow::Result<(HashMap<String, Vec<IpAddr>>, BTreeMap<Registry, Credential>)> {
+    let mut resolved: HashMap<String, Vec<IpAddr>> = HashMap::new();
+    let mut credentials: BTreeMap<Registry, Credential> = BTreeMap::new();
+    let has_cidr = settings
+        .registry
+        .insecure
+        .iter()
+        .any(|entry| matches!(entry, InsecureEntry::Cidr(_)));
+    for registry in registries {
+        if has_cidr && registry.ip().is_none() && !resolved.contains_key(registry.host()) {
+            let ips = crate::registry::policy::resolve_host(registry).await;
+            resolved.insert(registry.host().to_string(), ips);
+        }
+        if settings.publish {
+            let found = credentials::lookup(registry)
+                .with_context(|| format!("could not read the credentials for {registry}"))?;
+            if let Some(credential) = found {
+                credentials.insert(registry.clone(), credential);
+            }
+        }
+    }
+    Ok((resolved, credentials))
+}
+
 /// Runs `cnb build` with resolved settings.
 pub async fn build(settings: BuildSettings, ui: &Ui) -> anyhow::Result<ExitCode> {
     let trust = lifecycle::check_trust(
@@ -565,28 +595,7 @@ pub async fn build(settings: BuildSettings, ui: &Ui) -> anyhow::Result<ExitCode>
         settings.publish,
         &mirrors,
     );
-    let mut resolved: HashMap<String, Vec<IpAddr>> = HashMap::new();
-    let mut credentials: BTreeMap<Registry, Credential> = BTreeMap::new();
-    // Host names are looked up only when a CIDR entry needs their addresses: a build whose
-    // insecure entries are all hosts sends no DNS queries of its own.
-    let has_cidr = settings
-        .registry
-        .insecure
-        .iter()
-        .any(|entry| matches!(entry, InsecureEntry::Cidr(_)));
-    for registry in &registries {
-        if has_cidr && registry.ip().is_none() && !resolved.contains_key(registry.host()) {
-            let ips = crate::registry::policy::resolve_host(registry).await;
-            resolved.insert(registry.host().to_string(), ips);
-        }
-        if settings.publish {
-            let found = credentials::lookup(registry)
-                .with_context(|| format!("could not read the credentials for {registry}"))?;
-            if let Some(credential) = found {
-                credentials.insert(registry.clone(), credential);
-            }
-        }
-    }
+    let (resolved, credentials) = reach(&settings, &registries).await?;
     let creator = lifecycle::creator_spec(&CreatorInputs {
         output: &settings.image,
         builder: &metadata,
