@@ -186,8 +186,6 @@ fn outage_builds_through_the_second_mirror_with_original_names() {
             "--trust-builder",
             "--insecure-registry",
             "127.0.0.1",
-            "--registry-timeout",
-            "2",
             "-e",
             "GREETING=hello there",
         ],
