@@ -718,8 +718,8 @@ pub fn lock_path(path: &Path) -> PathBuf {
 /// 4. runs `change` on the document (toml_edit keeps comments, order, formatting
 ///    and keys cnb does not know);
 /// 5. when the text changed: writes a temporary file in the same directory, copies
-///    the original's permissions (a new file gets 0666 minus the umask), fsyncs it,
-///    renames it over the original and fsyncs the directory.
+///    the original's permissions (a new file gets 0666 minus the umask), fsyncs it
+///    and renames it over the original.
 ///
 /// When `path` is a symbolic link, the file it points to is the one changed, so
 /// config files kept in a dotfiles repository stay links.
@@ -831,11 +831,10 @@ pub fn edit<T>(
         tmp.as_file().set_permissions(perms).map_err(write_err)?;
     }
     tmp.as_file().sync_all().map_err(write_err)?;
+    // The directory is not fsynced: after a power cut the file is the old one or the
+    // new one, never a mix; at worst the last change is lost (git does not fsync its
+    // config at all). That fsync cost up to 10 ms on a busy disk.
     tmp.persist(path).map_err(|e| write_err(e.error))?;
-    // Make the rename itself durable; not every platform can open a directory.
-    if let Ok(d) = std::fs::File::open(&dir) {
-        let _ = d.sync_all();
-    }
     drop(lock);
     Ok(Edited {
         value,

@@ -14,9 +14,11 @@
 use std::borrow::Cow;
 use std::collections::HashSet;
 
-use toml_parser::decoder::ScalarKind;
-use toml_parser::parser::{Event, EventKind, RecursionGuard, ValidateWhitespace, parse_document};
-use toml_parser::{ParseError, Source};
+use toml_parser::decoder::{Encoding, ScalarKind};
+use toml_parser::parser::{
+    Event, EventKind, EventReceiver, RecursionGuard, ValidateWhitespace, parse_document,
+};
+use toml_parser::{ErrorSink, ParseError, Raw, Source, Span};
 
 use super::{Builder, ConfigFile, keys};
 
@@ -60,77 +62,305 @@ enum Ctx {
     Other,
 }
 
-struct Reader<'i, 'e> {
-    source: Source<'i>,
-    events: &'e [Event],
-    pos: usize,
-    errors: Vec<ParseError>,
+/// Where the walker is inside a line.
+enum Pos<'i> {
+    /// Between key/value pairs.
+    Line,
+    /// Inside `[` ... `]` or `[[` ... `]]`, with the name read so far.
+    Header {
+        array: bool,
+        name: Option<Cow<'i, str>>,
+    },
+    /// After a key, before `=`.
+    Key(Cow<'i, str>),
+    /// After `=`: reading the value (`stack` holds the arrays being read).
+    Value {
+        key: Cow<'i, str>,
+        stack: Vec<Vec<V<'i>>>,
+    },
 }
 
-impl<'i> Reader<'i, '_> {
-    /// The next event that is not whitespace, a comment or a newline.
-    fn next(&mut self) -> Option<Event> {
-        while let Some(event) = self.events.get(self.pos) {
-            self.pos += 1;
-            match event.kind() {
-                EventKind::Whitespace | EventKind::Comment | EventKind::Newline => continue,
-                _ => return Some(*event),
-            }
+/// Receives parser events as they come (no event list is kept) and collects the
+/// values cnb reads. Sets `gave_up` on anything the full reader must decide.
+struct Walker<'i> {
+    source: Source<'i>,
+    errors: Vec<ParseError>,
+    gave_up: bool,
+    pos: Pos<'i>,
+    ctx: Ctx,
+    root_keys: HashSet<Cow<'i, str>>,
+    std_headers: HashSet<Cow<'i, str>>,
+    array_headers: HashSet<Cow<'i, str>>,
+    table_keys: HashSet<Cow<'i, str>>,
+    default_builder: Option<Cow<'i, str>>,
+    pull_policy: Option<Cow<'i, str>>,
+    insecure: Option<Vec<Cow<'i, str>>>,
+    registries: Vec<(Cow<'i, str>, Vec<Cow<'i, str>>)>,
+    run_images: Vec<RunImageEntry<'i>>,
+    trusted: Vec<Option<Cow<'i, str>>>,
+}
+
+impl<'i> Walker<'i> {
+    fn new(source: Source<'i>) -> Self {
+        Walker {
+            source,
+            errors: Vec::new(),
+            gave_up: false,
+            pos: Pos::Line,
+            ctx: Ctx::Root,
+            root_keys: HashSet::new(),
+            std_headers: HashSet::new(),
+            array_headers: HashSet::new(),
+            table_keys: HashSet::new(),
+            default_builder: None,
+            pull_policy: None,
+            insecure: None,
+            registries: Vec::new(),
+            run_images: Vec::new(),
+            trusted: Vec::new(),
         }
-        None
     }
 
-    fn key(&mut self, event: Event) -> Option<Cow<'i, str>> {
-        let raw = self.source.get(event)?;
+    fn give_up(&mut self) {
+        self.gave_up = true;
+    }
+
+    /// The text of a key or scalar; quoted ones need their encoding to be decoded.
+    fn raw(&self, kind: EventKind, span: Span, encoding: Option<Encoding>) -> Option<Raw<'i>> {
+        self.source.get(Event::new_unchecked(kind, encoding, span))
+    }
+
+    fn decode_key(&mut self, span: Span, encoding: Option<Encoding>) -> Option<Cow<'i, str>> {
+        let raw = self.raw(EventKind::SimpleKey, span, encoding)?;
         let mut key = Cow::Borrowed("");
         raw.decode_key(&mut key, &mut self.errors);
         self.errors.is_empty().then_some(key)
     }
 
-    /// `name]` or `name]]` after an opening bracket: exactly one simple key.
-    fn header(&mut self, close: EventKind) -> Option<Cow<'i, str>> {
-        let event = self.next()?;
-        if event.kind() != EventKind::SimpleKey {
+    fn decode_scalar(&mut self, span: Span, encoding: Option<Encoding>) -> Option<V<'i>> {
+        let raw = self.raw(EventKind::Scalar, span, encoding)?;
+        let mut decoded = Cow::Borrowed("");
+        let kind = raw.decode_scalar(&mut decoded, &mut self.errors);
+        if !self.errors.is_empty() {
             return None;
         }
-        let name = self.key(event)?;
-        (self.next()?.kind() == close).then_some(name)
-    }
-
-    fn value(&mut self) -> Option<V<'i>> {
-        let event = self.next()?;
-        self.value_from(event)
-    }
-
-    fn value_from(&mut self, event: Event) -> Option<V<'i>> {
-        match event.kind() {
-            EventKind::Scalar => {
-                let raw = self.source.get(event)?;
-                let mut decoded = Cow::Borrowed("");
-                let kind = raw.decode_scalar(&mut decoded, &mut self.errors);
-                if !self.errors.is_empty() {
-                    return None;
-                }
-                match kind {
-                    ScalarKind::String => Some(V::Str(decoded)),
-                    ScalarKind::Boolean(_) => Some(V::Bool),
-                    // Numbers and dates need more checks (range, calendar): the full reader does them.
-                    _ => None,
-                }
-            }
-            EventKind::ArrayOpen => {
-                let mut values = Vec::new();
-                loop {
-                    let event = self.next()?;
-                    match event.kind() {
-                        EventKind::ArrayClose => return Some(V::Array(values)),
-                        EventKind::ValueSep => {}
-                        _ => values.push(self.value_from(event)?),
-                    }
-                }
-            }
+        match kind {
+            ScalarKind::String => Some(V::Str(decoded)),
+            ScalarKind::Boolean(_) => Some(V::Bool),
+            // Numbers and dates need more checks (range, calendar): the full reader does them.
             _ => None,
         }
+    }
+
+    fn open_header(&mut self, array: bool) {
+        match self.pos {
+            Pos::Line => self.pos = Pos::Header { array, name: None },
+            _ => self.give_up(),
+        }
+    }
+
+    fn close_header(&mut self) -> Option<()> {
+        let Pos::Header {
+            array,
+            name: Some(name),
+        } = std::mem::replace(&mut self.pos, Pos::Line)
+        else {
+            return None;
+        };
+        if self.root_keys.contains(&name) {
+            return None;
+        }
+        self.table_keys.clear();
+        if array {
+            if self.std_headers.contains(&name) {
+                return None;
+            }
+            self.ctx = match name.as_ref() {
+                keys::RUN_IMAGES => {
+                    self.run_images.push((None, Vec::new()));
+                    Ctx::RunImage
+                }
+                keys::TRUSTED_BUILDERS => {
+                    self.trusted.push(None);
+                    Ctx::TrustedBuilder
+                }
+                keys::REGISTRY_MIRRORS => return None,
+                _ => Ctx::Other,
+            };
+            self.array_headers.insert(name);
+        } else {
+            if self.array_headers.contains(&name) {
+                return None;
+            }
+            self.ctx = match name.as_ref() {
+                keys::REGISTRY_MIRRORS => Ctx::RegistryMirrors,
+                keys::RUN_IMAGES | keys::TRUSTED_BUILDERS => return None,
+                _ => Ctx::Other,
+            };
+            if !self.std_headers.insert(name) {
+                return None;
+            }
+        }
+        Some(())
+    }
+
+    /// A value (scalar or array) is complete.
+    fn push_value(&mut self, value: V<'i>) -> Option<()> {
+        let Pos::Value { stack, .. } = &mut self.pos else {
+            return None;
+        };
+        if let Some(array) = stack.last_mut() {
+            array.push(value);
+            return Some(());
+        }
+        let Pos::Value { key, .. } = std::mem::replace(&mut self.pos, Pos::Line) else {
+            return None;
+        };
+        self.key_value(key, value)
+    }
+
+    fn key_value(&mut self, key: Cow<'i, str>, value: V<'i>) -> Option<()> {
+        match self.ctx {
+            Ctx::Root => {
+                if !self.root_keys.insert(key.clone()) {
+                    return None;
+                }
+                match key.as_ref() {
+                    keys::DEFAULT_BUILDER => self.default_builder = Some(value.into_str()?),
+                    keys::PULL_POLICY => self.pull_policy = Some(value.into_str()?),
+                    keys::INSECURE_REGISTRIES => self.insecure = Some(value.into_strings(false)?),
+                    keys::REGISTRY_MIRRORS | keys::RUN_IMAGES | keys::TRUSTED_BUILDERS => {
+                        return None;
+                    }
+                    _ => {}
+                }
+            }
+            // Duplicate names here are caught by the builder (same registry twice).
+            Ctx::RegistryMirrors => self.registries.push((key, value.into_strings(true)?)),
+            Ctx::RunImage => {
+                if !self.table_keys.insert(key.clone()) {
+                    return None;
+                }
+                let entry = self.run_images.last_mut()?;
+                match key.as_ref() {
+                    keys::RUN_IMAGE => entry.0 = Some(value.into_str()?),
+                    keys::RUN_IMAGE_MIRRORS => entry.1 = value.into_strings(false)?,
+                    _ => {}
+                }
+            }
+            Ctx::TrustedBuilder => {
+                if !self.table_keys.insert(key.clone()) {
+                    return None;
+                }
+                if key == keys::TRUSTED_BUILDER_NAME {
+                    *self.trusted.last_mut()? = Some(value.into_str()?);
+                }
+            }
+            Ctx::Other => {
+                if !self.table_keys.insert(key) {
+                    return None;
+                }
+            }
+        }
+        Some(())
+    }
+
+    fn check(&mut self, step: Option<()>) {
+        if step.is_none() {
+            self.give_up();
+        }
+    }
+}
+
+impl EventReceiver for Walker<'_> {
+    fn std_table_open(&mut self, _span: Span, _error: &mut dyn ErrorSink) {
+        if !self.gave_up {
+            self.open_header(false);
+        }
+    }
+    fn std_table_close(&mut self, _span: Span, _error: &mut dyn ErrorSink) {
+        if !self.gave_up {
+            let step = self.close_header();
+            self.check(step);
+        }
+    }
+    fn array_table_open(&mut self, _span: Span, _error: &mut dyn ErrorSink) {
+        if !self.gave_up {
+            self.open_header(true);
+        }
+    }
+    fn array_table_close(&mut self, _span: Span, _error: &mut dyn ErrorSink) {
+        if !self.gave_up {
+            let step = self.close_header();
+            self.check(step);
+        }
+    }
+    fn inline_table_open(&mut self, _span: Span, _error: &mut dyn ErrorSink) -> bool {
+        self.give_up();
+        true
+    }
+    fn array_open(&mut self, _span: Span, _error: &mut dyn ErrorSink) -> bool {
+        match &mut self.pos {
+            Pos::Value { stack, .. } => stack.push(Vec::new()),
+            _ => self.give_up(),
+        }
+        true
+    }
+    fn array_close(&mut self, _span: Span, _error: &mut dyn ErrorSink) {
+        if self.gave_up {
+            return;
+        }
+        let step = match &mut self.pos {
+            Pos::Value { stack, .. } => stack.pop().map(V::Array),
+            _ => None,
+        }
+        .and_then(|array| self.push_value(array));
+        self.check(step);
+    }
+    fn simple_key(&mut self, span: Span, kind: Option<Encoding>, _error: &mut dyn ErrorSink) {
+        if self.gave_up {
+            return;
+        }
+        let Some(key) = self.decode_key(span, kind) else {
+            return self.give_up();
+        };
+        match &mut self.pos {
+            Pos::Header {
+                name: name @ None, ..
+            } => *name = Some(key),
+            Pos::Line => self.pos = Pos::Key(key),
+            // A second name in a header or key: dotted.
+            _ => self.give_up(),
+        }
+    }
+    fn key_sep(&mut self, _span: Span, _error: &mut dyn ErrorSink) {
+        self.give_up();
+    }
+    fn key_val_sep(&mut self, _span: Span, _error: &mut dyn ErrorSink) {
+        if self.gave_up {
+            return;
+        }
+        match std::mem::replace(&mut self.pos, Pos::Line) {
+            Pos::Key(key) => {
+                self.pos = Pos::Value {
+                    key,
+                    stack: Vec::new(),
+                }
+            }
+            _ => self.give_up(),
+        }
+    }
+    fn scalar(&mut self, span: Span, kind: Option<Encoding>, _error: &mut dyn ErrorSink) {
+        if self.gave_up {
+            return;
+        }
+        let step = self
+            .decode_scalar(span, kind)
+            .and_then(|v| self.push_value(v));
+        self.check(step);
+    }
+    fn error(&mut self, _span: Span, _error: &mut dyn ErrorSink) {
+        self.give_up();
     }
 }
 
@@ -139,148 +369,40 @@ impl<'i> Reader<'i, '_> {
 pub(super) fn read(text: &str) -> Option<ConfigFile> {
     let source = Source::new(text);
     let tokens = source.lex().into_vec();
-    let mut events: Vec<Event> = Vec::with_capacity(tokens.len());
+    let mut walker = Walker::new(source);
     let mut errors: Vec<ParseError> = Vec::new();
     {
-        let mut whitespace = ValidateWhitespace::new(&mut events, source);
+        let mut whitespace = ValidateWhitespace::new(&mut walker, source);
         let mut guard = RecursionGuard::new(&mut whitespace, MAX_DEPTH);
         parse_document(&tokens, &mut guard, &mut errors);
     }
-    if !errors.is_empty() || events.iter().any(|e| e.kind() == EventKind::Error) {
+    drop(tokens);
+    if walker.gave_up || !errors.is_empty() || !walker.errors.is_empty() {
         return None;
     }
-    let mut r = Reader {
-        source,
-        events: &events,
-        pos: 0,
-        errors,
-    };
-
-    let mut ctx = Ctx::Root;
-    let mut root_keys: HashSet<Cow<'_, str>> = HashSet::new();
-    let mut std_headers: HashSet<Cow<'_, str>> = HashSet::new();
-    let mut array_headers: HashSet<Cow<'_, str>> = HashSet::new();
-    let mut table_keys: HashSet<Cow<'_, str>> = HashSet::new();
-
-    let mut default_builder = None;
-    let mut pull_policy = None;
-    let mut insecure = None;
-    let mut registries: Vec<(Cow<'_, str>, Vec<Cow<'_, str>>)> = Vec::new();
-    // Per [[run-images]] entry: image, mirrors.
-    let mut run_images: Vec<RunImageEntry<'_>> = Vec::new();
-    let mut trusted: Vec<Option<Cow<'_, str>>> = Vec::new();
-
-    while let Some(event) = r.next() {
-        match event.kind() {
-            EventKind::StdTableOpen => {
-                let name = r.header(EventKind::StdTableClose)?;
-                if root_keys.contains(&name)
-                    || array_headers.contains(&name)
-                    || !std_headers.insert(name.clone())
-                {
-                    return None;
-                }
-                ctx = match name.as_ref() {
-                    keys::REGISTRY_MIRRORS => Ctx::RegistryMirrors,
-                    keys::RUN_IMAGES | keys::TRUSTED_BUILDERS => return None,
-                    _ => Ctx::Other,
-                };
-                table_keys.clear();
-            }
-            EventKind::ArrayTableOpen => {
-                let name = r.header(EventKind::ArrayTableClose)?;
-                if root_keys.contains(&name) || std_headers.contains(&name) {
-                    return None;
-                }
-                array_headers.insert(name.clone());
-                ctx = match name.as_ref() {
-                    keys::RUN_IMAGES => {
-                        run_images.push((None, Vec::new()));
-                        Ctx::RunImage
-                    }
-                    keys::TRUSTED_BUILDERS => {
-                        trusted.push(None);
-                        Ctx::TrustedBuilder
-                    }
-                    keys::REGISTRY_MIRRORS => return None,
-                    _ => Ctx::Other,
-                };
-                table_keys.clear();
-            }
-            EventKind::SimpleKey => {
-                let key = r.key(event)?;
-                if r.next()?.kind() != EventKind::KeyValSep {
-                    return None; // a dotted key
-                }
-                let value = r.value()?;
-                match ctx {
-                    Ctx::Root => {
-                        if !root_keys.insert(key.clone()) {
-                            return None;
-                        }
-                        match key.as_ref() {
-                            keys::DEFAULT_BUILDER => default_builder = Some(value.into_str()?),
-                            keys::PULL_POLICY => pull_policy = Some(value.into_str()?),
-                            keys::INSECURE_REGISTRIES => {
-                                insecure = Some(value.into_strings(false)?)
-                            }
-                            keys::REGISTRY_MIRRORS | keys::RUN_IMAGES | keys::TRUSTED_BUILDERS => {
-                                return None;
-                            }
-                            _ => {}
-                        }
-                    }
-                    // Duplicate names here are caught by the builder (same registry twice).
-                    Ctx::RegistryMirrors => registries.push((key, value.into_strings(true)?)),
-                    Ctx::RunImage => {
-                        if !table_keys.insert(key.clone()) {
-                            return None;
-                        }
-                        let entry = run_images.last_mut()?;
-                        match key.as_ref() {
-                            keys::RUN_IMAGE => entry.0 = Some(value.into_str()?),
-                            keys::RUN_IMAGE_MIRRORS => entry.1 = value.into_strings(false)?,
-                            _ => {}
-                        }
-                    }
-                    Ctx::TrustedBuilder => {
-                        if !table_keys.insert(key.clone()) {
-                            return None;
-                        }
-                        if key == keys::TRUSTED_BUILDER_NAME {
-                            *trusted.last_mut()? = Some(value.into_str()?);
-                        }
-                    }
-                    Ctx::Other => {
-                        if !table_keys.insert(key) {
-                            return None;
-                        }
-                    }
-                }
-            }
-            _ => return None,
-        }
+    if !matches!(walker.pos, Pos::Line) {
+        return None;
     }
 
     // The same order as the full reader.
     let mut b = Builder::default();
-    if let Some(s) = default_builder {
-        b.default_builder(&s).ok()?;
+    if let Some(s) = &walker.default_builder {
+        b.default_builder(s).ok()?;
     }
-    if let Some(s) = pull_policy {
-        b.pull_policy(&s).ok()?;
+    if let Some(s) = &walker.pull_policy {
+        b.pull_policy(s).ok()?;
     }
-    for s in insecure.unwrap_or_default() {
-        b.insecure_registry(&s).ok()?;
+    for s in walker.insecure.iter().flatten() {
+        b.insecure_registry(s).ok()?;
     }
-    build_registries(&mut b, &registries)?;
+    build_registries(&mut b, &walker.registries)?;
     if b.duplicate_registry() {
         return None;
     }
-    for (image, mirrors) in &run_images {
+    for (image, mirrors) in &walker.run_images {
         b.run_image_mirrors(image.as_deref()?, mirrors).ok()?;
     }
-    for name in &trusted {
+    for name in &walker.trusted {
         b.trusted_builder(name.as_deref()?).ok()?;
     }
     Some(b.file)
