@@ -10,6 +10,9 @@ pub const NO_COLOR: &str = "NO_COLOR";
 pub const DOCKER_HOST: &str = "DOCKER_HOST";
 /// Directory holding the Docker client's `config.json` (credentials).
 pub const DOCKER_CONFIG: &str = "DOCKER_CONFIG";
+/// OpenSSL's CA bundle and directory variables, honoured for registry TLS roots.
+pub const SSL_CERT_FILE: &str = "SSL_CERT_FILE";
+pub const SSL_CERT_DIR: &str = "SSL_CERT_DIR";
 /// Set by the shell when it asks cnb for completions (clap_complete's `CompleteEnv`).
 pub const COMPLETE: &str = "COMPLETE";
 

@@ -4,8 +4,6 @@
 //! No Docker is needed: the registries are `docker-registry` processes and the images
 //! are pushed by the tests themselves.
 
-// Not every helper in the shared support module is used here.
-#[allow(unused_imports)]
 mod support;
 
 use std::io::{Read, Write};

@@ -14,6 +14,7 @@
 mod platform;
 pub mod policy;
 mod probe;
+pub mod roots;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -264,8 +265,8 @@ impl Resolver {
 
     /// A resolver that asks the Docker daemon for its architecture (through
     /// `docker_host`, else `DOCKER_HOST`, else the default socket) only when an image
-    /// index needs it, in the background from the first resolution on, so that images
-    /// that are not indexes never wait for the daemon. Without an answer within
+    /// index needs it (or a client is handed out), so that images that are not indexes
+    /// never wait for the daemon. Without an answer within
     /// [`DAEMON_TIMEOUT`], indexes resolve for [`Platform::host_linux`].
     pub fn detecting_platform(settings: RegistrySettings, docker_host: Option<String>) -> Resolver {
         let state = PlatformState {
@@ -449,7 +450,6 @@ impl Resolver {
     /// Probes every candidate at once and picks the first in preference order that has
     /// the image, never waiting for any past `start + timeout`.
     async fn compute(&self, image: &ImageRef) -> Resolution {
-        self.platform.start();
         let specs = candidate_specs(&self.settings, image);
         let n = specs.len();
 
@@ -571,6 +571,24 @@ impl Resolver {
         let reference = to_reference(location);
 
         let forced_http = mirror.is_some_and(|m| m.scheme() == Scheme::Http);
+        let unknown = !forced_http && transport.allow_http && lock(&host.scheme).is_none();
+        if let (true, Some(port)) = (unknown, registry.port()) {
+            match probe::sniff_scheme(registry.host(), port, &registry.key()).await {
+                Ok(Some(scheme)) => {
+                    self.ui.verbose(
+                        2,
+                        format!(
+                            "probe {location}: {} speaks {}",
+                            registry.key(),
+                            scheme_str(scheme)
+                        ),
+                    );
+                    lock(&host.scheme).get_or_insert(scheme);
+                }
+                Ok(None) => {}
+                Err(failure) => return Err(to_failure(failure, Scheme::Http, transport)),
+            }
+        }
         let known = *lock(&host.scheme);
         let schemes: &[Scheme] = if forced_http {
             &[Scheme::Http]
@@ -592,10 +610,7 @@ impl Resolver {
         };
         let mut last = None;
         for (k, scheme) in schemes.iter().enumerate() {
-            let scheme_str = match scheme {
-                Scheme::Http => "http",
-                Scheme::Https => "https",
-            };
+            let scheme_str = scheme_str(*scheme);
             self.ui.verbose(
                 2,
                 format!(
@@ -812,6 +827,7 @@ impl ClientConfigSeed {
                     select_entry(entries, platform.current())
                 })),
                 connect_timeout: Some(self.connect_timeout),
+                tls_certs_only: roots::system_roots().to_vec(),
                 user_agent: concat!("cnb/", env!("CARGO_PKG_VERSION")),
                 ..ClientConfig::default()
             };
@@ -834,6 +850,13 @@ pub fn mirror_name(mirror: &Mirror) -> String {
         name.push_str(prefix);
     }
     name
+}
+
+fn scheme_str(scheme: Scheme) -> &'static str {
+    match scheme {
+        Scheme::Http => "http",
+        Scheme::Https => "https",
+    }
 }
 
 fn millis(d: Duration) -> u64 {

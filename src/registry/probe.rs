@@ -13,6 +13,7 @@ use serde::Deserialize;
 
 use super::platform::{IndexEntry, select};
 use super::{Platform, ProbeFailure};
+use crate::reference::Scheme;
 
 /// The manifest types a probe accepts (images and indexes, OCI and Docker).
 pub const ACCEPTED_MEDIA_TYPES: &[&str] = &[
@@ -121,6 +122,65 @@ fn interpret(body: &[u8], digest: String) -> Attempt {
         digest,
         index: is_index.then(|| shape.manifests.unwrap_or_default()),
     })
+}
+
+/// Which scheme a host that may use either speaks, found with one plain-HTTP
+/// `GET /v2/` (no credentials) on its port: a plain-HTTP answer means HTTP; an answer
+/// that is not HTTP, an empty one, or Go's "HTTP request to an HTTPS server" means TLS.
+/// `Ok(None)` when that tells nothing (the probe then tries HTTPS, then HTTP);
+/// `Err(Refused)` when the port refuses connections (it would for either scheme).
+///
+/// This spares building a TLS client (which reads every system root certificate) for
+/// plain-HTTP registries and closed ports, and the failed TLS handshake.
+pub async fn sniff_scheme(
+    host: &str,
+    port: u16,
+    host_header: &str,
+) -> Result<Option<Scheme>, TransportFailure> {
+    match tokio::net::TcpStream::connect((host, port)).await {
+        Ok(stream) => Ok(sniff_on(stream, host_header).await),
+        Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
+            Err(TransportFailure::Refused)
+        }
+        Err(_) => Ok(None),
+    }
+}
+
+async fn sniff_on(mut stream: tokio::net::TcpStream, host_header: &str) -> Option<Scheme> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let request = format!(
+        "GET /v2/ HTTP/1.1\r\nHost: {host_header}\r\nUser-Agent: cnb\r\nConnection: close\r\n\r\n"
+    );
+    stream.write_all(request.as_bytes()).await.ok()?;
+    let mut answer = Vec::with_capacity(512);
+    let mut buf = [0u8; 512];
+    while answer.len() < 512 {
+        match stream.read(&mut buf).await {
+            Ok(0) => break,
+            Ok(n) => {
+                answer.extend_from_slice(&buf[..n]);
+                // The status line and a little of the body are enough.
+                if answer.windows(4).any(|w| w == b"\r\n\r\n") && answer.len() >= 64 {
+                    break;
+                }
+            }
+            Err(_) => break,
+        }
+    }
+    Some(scheme_from_answer(&answer))
+}
+
+fn scheme_from_answer(answer: &[u8]) -> Scheme {
+    if !answer.starts_with(b"HTTP/") {
+        return Scheme::Https;
+    }
+    let text = String::from_utf8_lossy(answer).to_ascii_lowercase();
+    let status = text.split_whitespace().nth(1).unwrap_or("");
+    if status == "400" && (text.contains("https server") || text.contains("https port")) {
+        Scheme::Https
+    } else {
+        Scheme::Http
+    }
 }
 
 /// Sorts an oci-client error into a [`ProbeFailure`] (the registry answered) or a
@@ -325,6 +385,60 @@ mod tests {
             status_failure(418, ""),
             ProbeFailure::Other { .. }
         ));
+    }
+
+    #[test]
+    fn sniffed_answers() {
+        assert_eq!(
+            scheme_from_answer(
+                b"HTTP/1.1 200 OK\r\nDocker-Distribution-Api-Version: registry/2.0\r\n\r\n{}"
+            ),
+            Scheme::Http
+        );
+        assert_eq!(
+            scheme_from_answer(b"HTTP/1.1 401 Unauthorized\r\n\r\n"),
+            Scheme::Http
+        );
+        assert_eq!(
+            scheme_from_answer(
+                b"HTTP/1.0 400 Bad Request\r\n\r\nClient sent an HTTP request to an HTTPS server.\n"
+            ),
+            Scheme::Https
+        );
+        assert_eq!(
+            scheme_from_answer(b"\x15\x03\x01\x00\x02\x02\x46"),
+            Scheme::Https
+        );
+        assert_eq!(scheme_from_answer(b""), Scheme::Https);
+    }
+
+    #[tokio::test]
+    async fn sniffs_a_plain_http_server() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            if let Ok((mut s, _)) = listener.accept().await {
+                let mut buf = [0u8; 1024];
+                let _ = s.read(&mut buf).await;
+                let _ = s
+                    .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}")
+                    .await;
+            }
+        });
+        let host = format!("127.0.0.1:{port}");
+        assert_eq!(
+            sniff_scheme("127.0.0.1", port, &host).await,
+            Ok(Some(Scheme::Http))
+        );
+        // Nothing listening: refused, whatever the scheme.
+        let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = closed.local_addr().unwrap().port();
+        drop(closed);
+        assert_eq!(
+            sniff_scheme("127.0.0.1", port, "x").await,
+            Err(TransportFailure::Refused)
+        );
     }
 
     #[test]
