@@ -450,6 +450,11 @@ fn dry_run_json_with_publish_redacts_credentials() {
     push_image_to(builder_local.tag(), &registry, &builder_repo);
     let _images = DaemonImages(vec![builder.clone(), run_image.clone()]);
     home.write_docker_auth(&[(&registry.host(), &creds)]);
+    // A user run-image mirror that does not exist: first in order, passed over.
+    let missing_run = format!("{}/cnbtest/{id}-missing-run:latest", registry.host());
+    home.write_config(&format!(
+        "[[run-images]]\nimage = \"{run_image}\"\nmirrors = [\"{missing_run}\"]\n"
+    ));
     let app = make_app(&home, None, None);
     let base = [
         "build",
@@ -486,8 +491,17 @@ fn dry_run_json_with_publish_redacts_credentials() {
     let candidates = plan["run_image"]["candidates"]
         .as_array()
         .expect("candidates");
-    assert_eq!(candidates[0]["image"], run_image.as_str());
-    assert_eq!(candidates[0]["status"], "chosen");
+    assert_eq!(candidates.len(), 2, "{candidates:?}");
+    assert_eq!(candidates[0]["image"], missing_run.as_str());
+    assert_eq!(candidates[0]["status"], "unreadable");
+    assert!(
+        candidates[0]["reason"]
+            .as_str()
+            .is_some_and(|r| !r.is_empty()),
+        "{candidates:?}"
+    );
+    assert_eq!(candidates[1]["image"], run_image.as_str());
+    assert_eq!(candidates[1]["status"], "chosen");
     let lifecycle = &plan["lifecycle"];
     assert_eq!(lifecycle["image"], builder.as_str());
     let command: Vec<&str> = lifecycle["command"]
@@ -532,6 +546,12 @@ fn dry_run_json_with_publish_redacts_credentials() {
     assert!(text.success(), "{}", text.stderr);
     assert!(
         text.stdout.contains("CNB_REGISTRY_AUTH=<redacted>"),
+        "{}",
+        text.stdout
+    );
+    assert!(
+        text.stdout
+            .contains(&format!("1. {missing_run}  passed over")),
         "{}",
         text.stdout
     );
