@@ -558,3 +558,25 @@ fn bad_input_exits_2() {
         assert!(out.stderr.contains("error"), "{args:?}: {}", out.stderr);
     }
 }
+
+#[test]
+fn ipv6_loopback_registries_work_as_origin_and_mirror() {
+    let home = TestHome::new();
+    let origin = TestRegistry::start(RegistryOptions::plain().ipv6());
+    let mirror = TestRegistry::start(RegistryOptions::plain().ipv6());
+    push_test_image(&origin, "app", "6");
+    push_test_image(&mirror, "app", "6");
+    assert!(origin.host().starts_with("[::1]:"), "{}", origin.host());
+    let (out, json) = resolve_json(
+        &home,
+        &[
+            &origin.image("app", "6"),
+            &mirror_flag(&origin.host(), &mirror.host()),
+        ],
+    );
+    out.assert_success();
+    assert_eq!(json[0]["chosen"], mirror.image("app", "6"));
+    let (out, json) = resolve_json(&home, &[&origin.image("app", "6")]);
+    out.assert_success();
+    assert_eq!(json[0]["chosen"], origin.image("app", "6"));
+}

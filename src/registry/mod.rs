@@ -705,7 +705,7 @@ impl Resolver {
                     resolution.image
                 )),
                 None if resolution.candidates.len() > 1 => self.ui.status(format!(
-                    "Using {} for {} (no mirror had it)",
+                    "Using {} for {} (no mirror could serve it)",
                     resolution.image.registry(),
                     resolution.image
                 )),
@@ -1047,6 +1047,55 @@ mod tests {
         assert!(
             err.contains("insecure-registries add 127.0.0.1:5443"),
             "{err}"
+        );
+    }
+
+    /// A loopback HTTP server answering 404 to everything; counts requests.
+    async fn not_found_server() -> (u16, Arc<std::sync::atomic::AtomicUsize>) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let count = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let seen = count.clone();
+        tokio::spawn(async move {
+            while let Ok((mut s, _)) = listener.accept().await {
+                let seen = seen.clone();
+                tokio::spawn(async move {
+                    let mut buf = [0u8; 4096];
+                    let n = s.read(&mut buf).await.unwrap_or(0);
+                    if buf[..n].starts_with(b"GET /v2/app/") {
+                        seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    }
+                    let _ = s
+                        .write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+                        .await;
+                });
+            }
+        });
+        (port, count)
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_callers_share_one_probe() {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let (port, manifest_requests) = not_found_server().await;
+        let settings = RegistrySettings {
+            mirrors: Vec::new(),
+            insecure: Vec::new(),
+            timeout: Duration::from_secs(5),
+        };
+        let resolver = Resolver::new(settings, Platform::linux("amd64")).with_ui(Ui::plain());
+        let image = ImageRef::parse(&format!("127.0.0.1:{port}/app:1")).unwrap();
+        let (a, b) = tokio::join!(resolver.resolve(&image), resolver.resolve(&image));
+        assert!(Arc::ptr_eq(&a, &b));
+        assert_eq!(a.candidates[0].failure(), Some(&ProbeFailure::NotFound));
+        let after_first = manifest_requests.load(std::sync::atomic::Ordering::SeqCst);
+        assert_eq!(after_first, 1, "one manifest request for both callers");
+        let c = resolver.resolve(&image).await;
+        assert!(Arc::ptr_eq(&a, &c));
+        assert_eq!(
+            manifest_requests.load(std::sync::atomic::Ordering::SeqCst),
+            1
         );
     }
 }

@@ -124,6 +124,9 @@ fn interpret(body: &[u8], digest: String) -> Attempt {
     })
 }
 
+/// How long [`sniff_scheme`] waits for an answer once connected.
+const SNIFF_ANSWER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// Which scheme a host that may use either speaks, found with one plain-HTTP
 /// `GET /v2/` (no credentials) on its port: a plain-HTTP answer means HTTP; an answer
 /// that is not HTTP, an empty one, or Go's "HTTP request to an HTTPS server" means TLS.
@@ -138,7 +141,14 @@ pub async fn sniff_scheme(
     host_header: &str,
 ) -> Result<Option<Scheme>, TransportFailure> {
     match tokio::net::TcpStream::connect((host, port)).await {
-        Ok(stream) => Ok(sniff_on(stream, host_header).await),
+        // A TLS server that neither answers nor closes on a plain request is left to
+        // the HTTPS attempt (bounded by the probe timeout like everything else).
+        Ok(stream) => Ok(
+            tokio::time::timeout(SNIFF_ANSWER_TIMEOUT, sniff_on(stream, host_header))
+                .await
+                .ok()
+                .flatten(),
+        ),
         Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
             Err(TransportFailure::Refused)
         }
