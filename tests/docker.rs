@@ -9,7 +9,6 @@
 //! output re-run this binary as a child (`child_*` tests, which do nothing unless the
 //! parent set their environment variable) and read what it printed.
 
-#[allow(unused_imports)] // not every helper of the shared test support is used here
 mod support;
 
 use std::collections::{BTreeMap, HashMap};
@@ -468,6 +467,7 @@ fn cache_volumes_are_kept_and_cleared() {
     };
     let image = rt.block_on(busybox_image(&daemon));
     let volume = unique("cache");
+    let _cleanup = RemoveVolume(volume.clone());
     let app = tempfile::tempdir().unwrap();
     let ui = Ui::plain();
     rt.block_on(async {
@@ -536,6 +536,19 @@ impl Drop for RemoveImages {
                 .stderr(Stdio::null())
                 .status();
         }
+    }
+}
+
+/// Removes the named volume (`docker volume rm -f`) when dropped.
+struct RemoveVolume(String);
+
+impl Drop for RemoveVolume {
+    fn drop(&mut self) {
+        let _ = Command::new("docker")
+            .args(["volume", "rm", "-f", &self.0])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
     }
 }
 
