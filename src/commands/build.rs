@@ -1,4 +1,4 @@
-//! `cnb build`.
+//! `cnb build`: thin glue over [`crate::build`].
 
 use std::process::ExitCode;
 
@@ -6,6 +6,7 @@ use crate::cli::{BuildArgs, GlobalArgs};
 use crate::ui::Ui;
 
 pub fn run(global: &GlobalArgs, args: BuildArgs, ui: &Ui) -> anyhow::Result<ExitCode> {
-    let _ = (global, args, ui);
-    anyhow::bail!("cnb build is not built yet")
+    let settings = crate::build::BuildSettings::from_args(global, &args, ui)?;
+    let runtime = crate::app::runtime()?;
+    runtime.block_on(crate::build::build(settings, ui))
 }
