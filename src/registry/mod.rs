@@ -222,6 +222,10 @@ struct Host {
     credential: OnceCell<Result<Option<Credential>, String>>,
     /// The scheme the host answered HTTP on.
     scheme: Mutex<Option<Scheme>>,
+    /// Set when the host refused connections or did not answer within the probe timeout:
+    /// later probes to it in this process fail at once with this reason, so a dead or
+    /// black-holed host costs the timeout once per command, not once per image.
+    dead: Mutex<Option<ProbeFailure>>,
 }
 
 /// One oci-client per scheme and certificate policy, shared by every host.
@@ -390,6 +394,11 @@ impl Resolver {
         Ok((client, auth))
     }
 
+    /// Remembers that `registry` is unreachable for the rest of this process.
+    fn mark_dead(&self, registry: &Registry, failure: ProbeFailure) {
+        lock(&self.host(registry).dead).get_or_insert(failure);
+    }
+
     fn host(&self, registry: &Registry) -> Arc<Host> {
         lock(&self.hosts)
             .entry(registry.clone())
@@ -494,6 +503,9 @@ impl Resolver {
                             }
                         ),
                     );
+                    if let Err(failure @ ProbeFailure::Refused) = &result {
+                        self.mark_dead(specs[i].0.registry(), failure.clone());
+                    }
                     outcomes[i] = Some((result, ms));
                 }
                 Ok(None) => break None,
@@ -504,10 +516,9 @@ impl Resolver {
                                 1,
                                 format!("probe {}: no answer within {timeout_ms} ms", specs[i].0),
                             );
-                            *outcome = Some((
-                                Err(ProbeFailure::TimedOut { millis: timeout_ms }),
-                                timeout_ms,
-                            ));
+                            let failure = ProbeFailure::TimedOut { millis: timeout_ms };
+                            self.mark_dead(specs[i].0.registry(), failure.clone());
+                            *outcome = Some((Err(failure), timeout_ms));
                         }
                     }
                 }
@@ -559,6 +570,16 @@ impl Resolver {
     ) -> Result<Found, ProbeFailure> {
         let registry = location.registry();
         let host = self.host(registry);
+        if let Some(failure) = lock(&host.dead).clone() {
+            self.ui.verbose(
+                2,
+                format!(
+                    "probe {location}: skipped, {} failed earlier in this run ({failure})",
+                    registry.key()
+                ),
+            );
+            return Err(failure);
+        }
         let transport = self.transport(registry).await;
         let credential = self
             .credential(registry, &host)
@@ -1097,5 +1118,55 @@ mod tests {
             manifest_requests.load(std::sync::atomic::Ordering::SeqCst),
             1
         );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_black_holed_mirror_costs_the_timeout_once_per_process() {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        // A listener that accepts connections and never answers.
+        let hole = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let hole_port = hole.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((s, _)) = hole.accept().await {
+                held.push(s);
+            }
+        });
+        let (port, _) = not_found_server().await;
+        let timeout = Duration::from_millis(400);
+        let settings = RegistrySettings {
+            mirrors: vec![(
+                MirrorKey::Any,
+                vec![Mirror::parse(&format!("127.0.0.1:{hole_port}")).unwrap()],
+            )],
+            insecure: Vec::new(),
+            timeout,
+        };
+        let resolver = Resolver::new(settings, Platform::linux("amd64")).with_ui(Ui::plain());
+        let first = ImageRef::parse(&format!("127.0.0.1:{port}/app:1")).unwrap();
+        let second = ImageRef::parse(&format!("127.0.0.1:{port}/app:2")).unwrap();
+
+        let started = Instant::now();
+        let a = resolver.resolve(&first).await;
+        assert!(
+            started.elapsed() >= timeout,
+            "the first image waits for the mirror"
+        );
+        assert_eq!(
+            a.candidates[0].failure(),
+            Some(&ProbeFailure::TimedOut { millis: 400 })
+        );
+
+        let started = Instant::now();
+        let b = resolver.resolve(&second).await;
+        assert!(
+            started.elapsed() < timeout,
+            "the second image must not wait for the black-holed mirror again"
+        );
+        assert_eq!(
+            b.candidates[0].failure(),
+            Some(&ProbeFailure::TimedOut { millis: 400 })
+        );
+        assert_eq!(b.candidates[1].failure(), Some(&ProbeFailure::NotFound));
     }
 }
