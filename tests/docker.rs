@@ -524,14 +524,16 @@ fn cache_volumes_are_kept_and_cleared() {
 // ---------------------------------------------------------------------------------------
 // Getting images into the daemon
 
-/// Removes the named images (`docker rmi -f`) when dropped, whatever the test's outcome.
+/// Removes the named images (`docker rmi -f --no-prune`) when dropped, whatever the test's
+/// outcome. `--no-prune` keeps the untagged parent images: they are the legacy builder's
+/// cache, which stand-in builds running in parallel tests are using at that moment.
 struct RemoveImages(Vec<String>);
 
 impl Drop for RemoveImages {
     fn drop(&mut self) {
         for name in &self.0 {
             let _ = Command::new("docker")
-                .args(["rmi", "-f", name])
+                .args(["rmi", "-f", "--no-prune", name])
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
                 .status();
