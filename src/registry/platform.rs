@@ -7,7 +7,6 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use super::Platform;
-use crate::env_vars;
 
 /// How long the daemon is given to say what it runs on.
 pub const DAEMON_TIMEOUT: Duration = Duration::from_millis(1500);
@@ -113,24 +112,14 @@ pub(crate) fn select<'a>(entries: &'a [IndexEntry], platform: &Platform) -> Opti
 
 /// The Docker daemon's architecture, or `None` when no daemon answers in time.
 ///
-/// A small private probe: connect, negotiate the API version, ask `/version`.
+/// Connects the way every cnb command does (`--docker-host`, `DOCKER_HOST`, the default
+/// socket); the engine itself never needs the daemon for anything else.
 async fn daemon_architecture(docker_host: Option<&str>) -> Option<String> {
-    let from_env = std::env::var(env_vars::DOCKER_HOST)
-        .ok()
-        .filter(|v| !v.is_empty());
-    let docker = match docker_host.map(str::to_string).or(from_env) {
-        Some(host) => bollard::Docker::connect_with_host(&host).ok()?,
-        None => bollard::Docker::connect_with_local_defaults().ok()?,
-    };
     let ask = async {
-        let docker = docker.negotiate_version().await.ok()?;
-        docker.version().await.ok()?.arch
+        let daemon = crate::docker::Daemon::connect(docker_host).await.ok()?;
+        daemon.architecture().await.ok()
     };
-    tokio::time::timeout(DAEMON_TIMEOUT, ask)
-        .await
-        .ok()
-        .flatten()
-        .filter(|a| !a.is_empty())
+    tokio::time::timeout(DAEMON_TIMEOUT, ask).await.ok().flatten()
 }
 
 #[cfg(test)]
