@@ -119,7 +119,10 @@ async fn daemon_architecture(docker_host: Option<&str>) -> Option<String> {
         let daemon = crate::docker::Daemon::connect(docker_host).await.ok()?;
         daemon.architecture().await.ok()
     };
-    tokio::time::timeout(DAEMON_TIMEOUT, ask).await.ok().flatten()
+    tokio::time::timeout(DAEMON_TIMEOUT, ask)
+        .await
+        .ok()
+        .flatten()
 }
 
 #[cfg(test)]
