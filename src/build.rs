@@ -280,10 +280,7 @@ pub async fn remote_image_info(
     location: &ImageRef,
 ) -> anyhow::Result<ImageInfo> {
     let (client, auth) = resolver.client_for(location.registry()).await?;
-    let reference: oci_client::Reference = location
-        .key()
-        .parse()
-        .with_context(|| format!("'{location}' is not a reference the registry client accepts"))?;
+    let reference = crate::registry::oci_reference(location);
     let (_manifest, digest, config) = client
         .pull_manifest_and_config(&reference, &auth)
         .await

@@ -32,24 +32,6 @@ use crate::ui::Ui;
 /// Layer downloads in flight at once.
 const PARALLEL_BLOBS: usize = 3;
 
-/// The oci-client reference for a cnb reference.
-pub(crate) fn oci_reference(image: &ImageRef) -> Reference {
-    let registry = image.registry().key();
-    let repository = image.repository().to_string();
-    match (image.tag(), image.digest()) {
-        (Some(tag), Some(digest)) => Reference::with_tag_and_digest(
-            registry,
-            repository,
-            tag.to_string(),
-            digest.to_string(),
-        ),
-        (None, Some(digest)) => Reference::with_digest(registry, repository, digest.to_string()),
-        (tag, None) => {
-            Reference::with_tag(registry, repository, tag.unwrap_or("latest").to_string())
-        }
-    }
-}
-
 /// `sha256:abc...` -> `abc...` (safe as a file name).
 fn digest_hex(digest: &str) -> anyhow::Result<&str> {
     let hex = digest.split_once(':').map_or(digest, |(_, hex)| hex);
@@ -189,7 +171,7 @@ pub(crate) async fn fetch_and_load(
         );
     }
     let (client, auth) = resolver.client_for(location.registry()).await?;
-    let reference = oci_reference(location);
+    let reference = crate::registry::oci_reference(location);
     let manifest = image_manifest(&client, &auth, &reference, resolver.platform()).await?;
 
     let dir = tempfile::tempdir().context("cannot create a temporary directory")?;

@@ -589,7 +589,7 @@ impl Resolver {
             .as_ref()
             .map(Credential::registry_auth)
             .unwrap_or(RegistryAuth::Anonymous);
-        let reference = to_reference(location);
+        let reference = oci_reference(location);
 
         let forced_http = mirror.is_some_and(|m| m.scheme() == Scheme::Http);
         let unknown = !forced_http && transport.allow_http && lock(&host.scheme).is_none();
@@ -885,12 +885,20 @@ fn millis(d: Duration) -> u64 {
 }
 
 /// The oci-client reference for a location (digest wins over tag).
-fn to_reference(location: &ImageRef) -> Reference {
-    let registry = location.registry().key();
-    let repository = location.repository().to_string();
-    match (location.digest(), location.tag()) {
-        (Some(digest), _) => Reference::with_digest(registry, repository, digest.to_string()),
-        (None, tag) => {
+/// The oci-client reference for a cnb reference (registry spelled as [`Registry::key`]).
+/// With both a tag and a digest, oci-client fetches by digest.
+pub fn oci_reference(image: &ImageRef) -> Reference {
+    let registry = image.registry().key();
+    let repository = image.repository().to_string();
+    match (image.tag(), image.digest()) {
+        (Some(tag), Some(digest)) => Reference::with_tag_and_digest(
+            registry,
+            repository,
+            tag.to_string(),
+            digest.to_string(),
+        ),
+        (None, Some(digest)) => Reference::with_digest(registry, repository, digest.to_string()),
+        (tag, None) => {
             Reference::with_tag(registry, repository, tag.unwrap_or("latest").to_string())
         }
     }
