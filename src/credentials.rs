@@ -19,6 +19,7 @@ use thiserror::Error;
 
 use crate::env_vars;
 use crate::reference::Registry;
+use crate::ui::REDACTED;
 
 /// The key Docker uses for Docker Hub in `config.json`.
 pub const DOCKER_HUB_AUTH_KEY: &str = "https://index.docker.io/v1/";
@@ -36,8 +37,8 @@ pub enum Credential {
 impl fmt::Debug for Credential {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Credential::Basic { username, .. } => write!(f, "Basic({username}, <redacted>)"),
-            Credential::Token(_) => write!(f, "Token(<redacted>)"),
+            Credential::Basic { username, .. } => write!(f, "Basic({username}, {REDACTED})"),
+            Credential::Token(_) => write!(f, "Token({REDACTED})"),
         }
     }
 }
@@ -70,8 +71,10 @@ impl Credential {
     /// A description safe to print (`-vv`): the kind and the user name, never the secret.
     pub fn describe(&self) -> String {
         match self {
-            Credential::Basic { username, .. } => format!("user '{username}', password <redacted>"),
-            Credential::Token(_) => "an identity token <redacted>".to_string(),
+            Credential::Basic { username, .. } => {
+                format!("user '{username}', password {REDACTED}")
+            }
+            Credential::Token(_) => format!("an identity token {REDACTED}"),
         }
     }
 }

@@ -32,6 +32,8 @@ use std::str::FromStr;
 use ipnet::IpNet;
 use thiserror::Error;
 
+use crate::ui::REDACTED;
+
 /// How Docker Hub is stored in config files and passed to the lifecycle.
 pub const DOCKER_HUB: &str = "index.docker.io";
 /// How Docker Hub is shown to people.
@@ -957,9 +959,9 @@ fn redact_userinfo(input: &str) -> String {
     let userinfo = &authority[..at];
     let start = authority.as_ptr() as usize - input.as_ptr() as usize;
     let kept = match userinfo.split_once(':') {
-        Some((user, _)) if !user.contains('@') => format!("{user}:<redacted>"),
+        Some((user, _)) if !user.contains('@') => format!("{user}:{REDACTED}"),
         None if !userinfo.contains('@') => userinfo.to_string(),
-        _ => "<redacted>".to_string(),
+        _ => REDACTED.to_string(),
     };
     format!("{}{kept}{}", &input[..start], &input[start + at..])
 }

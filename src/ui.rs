@@ -11,6 +11,9 @@ use console::{Style, Term};
 use crate::cli::GlobalArgs;
 use crate::env_vars;
 
+/// What every secret (passwords, tokens, `CNB_REGISTRY_AUTH`) is shown as, in any output.
+pub const REDACTED: &str = "<redacted>";
+
 #[derive(Debug, Clone)]
 pub struct Ui {
     verbosity: u8,

@@ -15,7 +15,7 @@ use crate::env_vars::lifecycle::CNB_REGISTRY_AUTH;
 use crate::reference::ImageRef;
 
 /// What a secret is shown as.
-pub const REDACTED: &str = "<redacted>";
+pub use crate::ui::REDACTED;
 
 /// The dry-run plan. Field names are a contract (SPEC §7.11): add, never rename.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
