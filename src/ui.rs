@@ -4,7 +4,7 @@
 //! Colour is off when `--no-color` or `NO_COLOR` is given or stderr is not a
 //! terminal. Progress bars are drawn only on a terminal and never with `--quiet`.
 
-use std::io::Write;
+use std::io::{BufWriter, Write};
 
 use console::{Style, Term};
 
@@ -68,6 +68,12 @@ impl Ui {
     pub fn data(&self, line: impl AsRef<str>) {
         let mut out = std::io::stdout().lock();
         let _ = writeln!(out, "{}", line.as_ref());
+    }
+
+    /// Stdout for data written piece by piece (long listings), buffered. Write
+    /// errors (a closed pipe) are the caller's to ignore, as [`Ui::data`] does.
+    pub fn data_out(&self) -> impl Write {
+        BufWriter::new(std::io::stdout().lock())
     }
 
     /// A status line on stderr ("Using mirror ..."), hidden by `--quiet`.

@@ -4,6 +4,8 @@
 //! bad input exits with status 2 and writes nothing. Data (lists, current values)
 //! goes to stdout; confirmations go to stderr.
 
+use std::fmt;
+use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -88,16 +90,13 @@ fn registry_mirrors(path: &Path, cmd: RegistryMirrorsCommand, ui: &Ui) -> Result
         }
         RegistryMirrorsCommand::List(out) => {
             let file = ConfigFile::load(path)?;
-            let keys: Vec<String> = file
+            // Registries shown normalised (`docker.io`), mirrors as written.
+            let rows: Vec<(&MirrorKey, &[String])> = file
                 .config
                 .registry_mirrors
                 .iter()
-                .map(|entry| entry.key.to_string())
-                .collect();
-            let rows: Vec<(&str, &[String])> = keys
-                .iter()
                 .zip(&file.written.registry_mirrors)
-                .map(|(key, (_, mirrors))| (key.as_str(), mirrors.as_slice()))
+                .map(|(entry, (_, mirrors))| (&entry.key, mirrors.as_slice()))
                 .collect();
             list_mirrors(
                 ui,
@@ -274,11 +273,11 @@ fn insecure_registries(path: &Path, cmd: InsecureRegistriesCommand, ui: &Ui) -> 
 /// `registry-mirrors list` and `run-image-mirrors list`: in JSON an array of
 /// `{"<key_field>": key, "mirrors": [...]}` objects (field order as in the docs);
 /// in text each key on a line of its own with its mirrors indented under it.
-fn list_mirrors(
+fn list_mirrors<K: fmt::Display>(
     ui: &Ui,
     format: OutputFormat,
     key_field: &str,
-    rows: &[(&str, &[String])],
+    rows: &[(K, &[String])],
     empty: &str,
 ) {
     match format {
@@ -288,7 +287,7 @@ fn list_mirrors(
                 rows.iter()
                     .map(|(key, mirrors)| {
                         let mut row = serde_json::Map::new();
-                        row.insert(key_field.to_string(), json!(key));
+                        row.insert(key_field.to_string(), json!(key.to_string()));
                         row.insert("mirrors".to_string(), json!(mirrors));
                         serde_json::Value::Object(row)
                     })
@@ -299,19 +298,15 @@ fn list_mirrors(
             if rows.is_empty() {
                 ui.status(empty);
             }
-            let mut text = String::new();
+            // Written as it goes: a listing of thousands of lines is never held whole.
+            let mut out = ui.data_out();
             for (key, mirrors) in rows {
-                text.push_str(key);
-                text.push('\n');
+                let _ = writeln!(out, "{key}");
                 for m in *mirrors {
-                    text.push_str("  ");
-                    text.push_str(m);
-                    text.push('\n');
+                    let _ = out.write_all(b"  ");
+                    let _ = out.write_all(m.as_bytes());
+                    let _ = out.write_all(b"\n");
                 }
-            }
-            if !text.is_empty() {
-                text.pop();
-                ui.data(text);
             }
         }
     }

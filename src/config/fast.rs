@@ -15,6 +15,7 @@ use std::borrow::Cow;
 use std::collections::HashSet;
 
 use toml_parser::decoder::{Encoding, ScalarKind};
+use toml_parser::lexer::{Lexer, Token, TokenKind};
 use toml_parser::parser::{
     Event, EventKind, EventReceiver, RecursionGuard, ValidateWhitespace, parse_document,
 };
@@ -95,7 +96,9 @@ struct Walker<'i> {
     default_builder: Option<Cow<'i, str>>,
     pull_policy: Option<Cow<'i, str>>,
     insecure: Option<Vec<Cow<'i, str>>>,
-    registries: Vec<(Cow<'i, str>, Vec<Cow<'i, str>>)>,
+    /// Takes each `[registry-mirrors]` entry as soon as it is read (the section that
+    /// grows large), so entries are never held twice.
+    builder: Builder,
     run_images: Vec<RunImageEntry<'i>>,
     trusted: Vec<Option<Cow<'i, str>>>,
 }
@@ -115,7 +118,7 @@ impl<'i> Walker<'i> {
             default_builder: None,
             pull_policy: None,
             insecure: None,
-            registries: Vec::new(),
+            builder: Builder::default(),
             run_images: Vec::new(),
             trusted: Vec::new(),
         }
@@ -236,7 +239,10 @@ impl<'i> Walker<'i> {
                 }
             }
             // Duplicate names here are caught by the builder (same registry twice).
-            Ctx::RegistryMirrors => self.registries.push((key, value.into_strings(true)?)),
+            Ctx::RegistryMirrors => {
+                let mirrors = value.into_strings(true)?;
+                self.builder.registry_mirrors(&key, &mirrors).ok()?;
+            }
             Ctx::RunImage => {
                 if !self.table_keys.insert(key.clone()) {
                     return None;
@@ -364,28 +370,72 @@ impl EventReceiver for Walker<'_> {
     }
 }
 
+/// Tokens handed to the parser at a time. The file is lexed and parsed in chunks
+/// that end at a line break outside any brackets (a boundary between top-level
+/// expressions), so memory stays small however long the file is: a token list
+/// for a whole 1,000-registry file is about 300 KiB, and on a small VM every page
+/// touched costs microseconds. Debug builds (the tests and the fuzzer) use tiny
+/// chunks so that every file they read crosses many chunk boundaries.
+const CHUNK_TOKENS: usize = if cfg!(debug_assertions) { 4 } else { 512 };
+
+/// Fills `chunk` with the next tokens, up to a top-level line break once it holds
+/// [`CHUNK_TOKENS`]. Returns `false` when the lexer is exhausted (the chunk then
+/// ends with the `Eof` token).
+///
+/// Splitting there cannot change the result: in valid TOML a line break outside
+/// `[...]` and `{...}` only ever ends an expression (strings, even multi-line
+/// ones, are single tokens), so each chunk is a run of whole expressions; in
+/// invalid TOML some chunk reports an error, and any error makes this reader
+/// give up.
+fn next_chunk(lexer: &mut Lexer<'_>, chunk: &mut Vec<Token>) -> bool {
+    chunk.clear();
+    let mut depth: i64 = 0;
+    for token in lexer.by_ref() {
+        let kind = token.kind();
+        match kind {
+            TokenKind::LeftSquareBracket | TokenKind::LeftCurlyBracket => depth += 1,
+            TokenKind::RightSquareBracket | TokenKind::RightCurlyBracket => depth -= 1,
+            _ => {}
+        }
+        chunk.push(token);
+        if kind == TokenKind::Newline && depth == 0 && chunk.len() >= CHUNK_TOKENS {
+            return true;
+        }
+    }
+    false
+}
+
 /// Reads the file quickly, or returns `None` when the full reader must decide
 /// (an unusual shape or any error).
 pub(super) fn read(text: &str) -> Option<ConfigFile> {
     let source = Source::new(text);
-    let tokens = source.lex().into_vec();
+    let mut lexer = source.lex();
+    let mut chunk = Vec::with_capacity(CHUNK_TOKENS * 2);
     let mut walker = Walker::new(source);
     let mut errors: Vec<ParseError> = Vec::new();
-    {
-        let mut whitespace = ValidateWhitespace::new(&mut walker, source);
-        let mut guard = RecursionGuard::new(&mut whitespace, MAX_DEPTH);
-        parse_document(&tokens, &mut guard, &mut errors);
-    }
-    drop(tokens);
-    if walker.gave_up || !errors.is_empty() || !walker.errors.is_empty() {
-        return None;
+    loop {
+        let more = next_chunk(&mut lexer, &mut chunk);
+        {
+            let mut whitespace = ValidateWhitespace::new(&mut walker, source);
+            let mut guard = RecursionGuard::new(&mut whitespace, MAX_DEPTH);
+            parse_document(&chunk, &mut guard, &mut errors);
+        }
+        if walker.gave_up || !errors.is_empty() || !walker.errors.is_empty() {
+            return None;
+        }
+        if !more {
+            break;
+        }
     }
     if !matches!(walker.pos, Pos::Line) {
         return None;
     }
 
-    // The same order as the full reader.
-    let mut b = Builder::default();
+    // Registries went into the builder as they were read; the rest is small.
+    let mut b = walker.builder;
+    if b.duplicate_registry() {
+        return None;
+    }
     if let Some(s) = &walker.default_builder {
         b.default_builder(s).ok()?;
     }
@@ -395,10 +445,6 @@ pub(super) fn read(text: &str) -> Option<ConfigFile> {
     for s in walker.insecure.iter().flatten() {
         b.insecure_registry(s).ok()?;
     }
-    build_registries(&mut b, &walker.registries)?;
-    if b.duplicate_registry() {
-        return None;
-    }
     for (image, mirrors) in &walker.run_images {
         b.run_image_mirrors(image.as_deref()?, mirrors).ok()?;
     }
@@ -406,45 +452,4 @@ pub(super) fn read(text: &str) -> Option<ConfigFile> {
         b.trusted_builder(name.as_deref()?).ok()?;
     }
     Some(b.file)
-}
-
-/// From this many `[registry-mirrors]` entries on, half of them are checked on a
-/// second thread (checking a mirror means parsing it; 1,000 entries take about a
-/// millisecond).
-const PARALLEL_REGISTRIES: usize = 256;
-
-/// Adds the registry entries to `b` in file order; `None` on the first bad one.
-fn build_registries(
-    b: &mut Builder,
-    registries: &[(Cow<'_, str>, Vec<Cow<'_, str>>)],
-) -> Option<()> {
-    let build = |b: &mut Builder, entries: &[(Cow<'_, str>, Vec<Cow<'_, str>>)]| {
-        entries
-            .iter()
-            .try_for_each(|(name, values)| b.registry_mirrors(name, values).ok())
-    };
-    if registries.len() < PARALLEL_REGISTRIES {
-        return build(b, registries);
-    }
-    let (first, second) = registries.split_at(registries.len() / 2);
-    let other = std::thread::scope(|scope| {
-        let worker = scope.spawn(|| {
-            let mut other = Builder::default();
-            build(&mut other, second).map(|()| other.file)
-        });
-        let mine = build(b, first);
-        let other = worker
-            .join()
-            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-        mine.and(other)
-    })?;
-    b.file
-        .config
-        .registry_mirrors
-        .extend(other.config.registry_mirrors);
-    b.file
-        .written
-        .registry_mirrors
-        .extend(other.written.registry_mirrors);
-    Some(())
 }
