@@ -729,6 +729,122 @@ pub fn edit<T>(
     path: &Path,
     change: impl FnOnce(&mut DocumentMut) -> T,
 ) -> Result<Edited<T>, ConfigError> {
+    edit_text(path, |text, path| edit_document(text, path, change))
+}
+
+/// [`edit`] for a change that touches only the `[registry-mirrors]` entry of `key`,
+/// or adds that entry after the last one (what
+/// [`edits::add_registry_mirrors`] does).
+///
+/// On a file the quick reader takes, only the lines of that entry (or of the last
+/// entry, which a new one copies its indentation from) go through toml_edit, as a
+/// small document of their own, and the result is spliced into the text: on a file
+/// with 1,000 registries that is a fraction of the cost of the whole document.
+/// The result is the same text; debug builds (and so the tests) check that against
+/// [`edit`]'s.
+pub fn edit_registry_mirror<T: PartialEq + std::fmt::Debug>(
+    path: &Path,
+    key: &MirrorKey,
+    change: impl Fn(&mut DocumentMut) -> T,
+) -> Result<Edited<T>, ConfigError> {
+    edit_text(path, |text, path| {
+        let Some((value, after)) = edit_registry_entry(text, key, &change) else {
+            return edit_document(text, path, change);
+        };
+        if cfg!(debug_assertions) {
+            let (full_value, full_after) = edit_document(text, path, &change)?;
+            assert_eq!(
+                (&value, &after),
+                (&full_value, &full_after),
+                "the entry edit disagrees with the document edit on:\n{text}"
+            );
+        }
+        Ok((value, after))
+    })
+}
+
+/// The header of the small document [`edit_registry_entry`] edits.
+const REGISTRY_MIRRORS_HEADER: &str = "[registry-mirrors]\n";
+
+/// Applies `change` to the lines of `key`'s entry (or of the last entry, when `key`
+/// has none) and splices the result into `text`. `None` when the quick reader does
+/// not take the file, the table has no entries, the file does not end with a line
+/// break or has `\r\n` line breaks: the whole document is edited then.
+fn edit_registry_entry<T>(
+    text: &str,
+    key: &MirrorKey,
+    change: impl Fn(&mut DocumentMut) -> T,
+) -> Option<(T, String)> {
+    // toml_edit writes an edited document with `\n` line breaks throughout and a
+    // line break at the end; a splice would keep other `\r\n`s and a missing one.
+    if text.contains('\r') || !text.ends_with('\n') {
+        return None;
+    }
+    let (file, layout) = fast::read_with_layout(text)?;
+    let lines = layout.registry_mirror_lines?;
+    let range = match file
+        .config
+        .registry_mirrors
+        .iter()
+        .position(|entry| &entry.key == key)
+    {
+        Some(i) => lines.get(i)?.clone(),
+        None => lines.last()?.clone(),
+    };
+    let entry = &text[range.clone()];
+    let mut small = String::with_capacity(REGISTRY_MIRRORS_HEADER.len() + entry.len());
+    small.push_str(REGISTRY_MIRRORS_HEADER);
+    small.push_str(entry);
+    let mut doc: DocumentMut = small.parse().ok()?;
+    let value = change(&mut doc);
+    let edited = doc.to_string();
+    let edited = edited.strip_prefix(REGISTRY_MIRRORS_HEADER)?;
+    let mut after = String::with_capacity(text.len() + edited.len() - entry.len());
+    after.push_str(&text[..range.start]);
+    after.push_str(edited);
+    after.push_str(&text[range.end..]);
+    Some((value, after))
+}
+
+/// Checks `text` and applies `change` to the whole document: the new text.
+fn edit_document<T>(
+    text: &str,
+    path: &Path,
+    change: impl FnOnce(&mut DocumentMut) -> T,
+) -> Result<(T, String), ConfigError> {
+    // Checking the file and editing it are independent: on a large file they run
+    // side by side (each is a couple of milliseconds for 1,000 registries).
+    let apply = move || -> Result<(T, String), ConfigError> {
+        let mut doc: DocumentMut = text.parse().map_err(|e| toml_error(text, path, &e))?;
+        comments_to_top(&mut doc);
+        let had_values = doc.iter().any(|(_, item)| item.is_value());
+        let value = change(&mut doc);
+        header_stays_first(&mut doc, had_values);
+        Ok((value, doc.to_string()))
+    };
+    let (checked, applied) = if text.len() >= PARALLEL_CHECK_BYTES {
+        std::thread::scope(|scope| {
+            let check = scope.spawn(|| ConfigFile::parse(text, path));
+            let applied = apply();
+            let checked = check
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            (checked, applied)
+        })
+    } else {
+        (ConfigFile::parse(text, path), apply())
+    };
+    // An invalid file is reported as such, whatever the edit made of it.
+    checked?;
+    applied
+}
+
+/// The locking, reading and writing around an edit: `produce` gets the current text
+/// (empty for a missing file) and the path, and returns its report and the new text.
+fn edit_text<T>(
+    path: &Path,
+    produce: impl FnOnce(&str, &Path) -> Result<(T, String), ConfigError>,
+) -> Result<Edited<T>, ConfigError> {
     let target = resolve_symlink(path);
     let path = target.as_path();
     let write_err = |source| ConfigError::Write {
@@ -758,31 +874,7 @@ pub fn edit<T>(
 
     let before = read_if_exists(path)?;
     let text = before.as_deref().unwrap_or("");
-    // Checking the file and editing it are independent until the write: on a large
-    // file they run side by side (each is a couple of milliseconds for 1,000 registries).
-    let apply = move || -> Result<(T, String), ConfigError> {
-        let mut doc: DocumentMut = text.parse().map_err(|e| toml_error(text, path, &e))?;
-        comments_to_top(&mut doc);
-        let had_values = doc.iter().any(|(_, item)| item.is_value());
-        let value = change(&mut doc);
-        header_stays_first(&mut doc, had_values);
-        Ok((value, doc.to_string()))
-    };
-    let (checked, applied) = if text.len() >= PARALLEL_CHECK_BYTES {
-        std::thread::scope(|scope| {
-            let check = scope.spawn(|| ConfigFile::parse(text, path));
-            let applied = apply();
-            let checked = check
-                .join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-            (checked, applied)
-        })
-    } else {
-        (ConfigFile::parse(text, path), apply())
-    };
-    // An invalid file is reported as such, whatever the edit made of it.
-    checked?;
-    let (value, after) = applied?;
+    let (value, after) = produce(text, path)?;
     if after == text {
         return Ok(Edited {
             value,

@@ -68,8 +68,10 @@ fn registry_mirrors(path: &Path, cmd: RegistryMirrorsCommand, ui: &Ui) -> Result
         RegistryMirrorsCommand::Add { registry, mirrors } => {
             let key = MirrorKey::parse(&registry)?;
             let mirrors = parse_mirrors(&key, &mirrors)?;
-            let report =
-                config::edit(path, |doc| edits::add_registry_mirrors(doc, &key, &mirrors))?.value;
+            let report = config::edit_registry_mirror(path, &key, |doc| {
+                edits::add_registry_mirrors(doc, &key, &mirrors)
+            })?
+            .value;
             for m in &report.added {
                 ui.status(format!("Added mirror {m} for {key}"));
             }

@@ -13,6 +13,7 @@
 
 use std::borrow::Cow;
 use std::collections::HashSet;
+use std::ops::Range;
 
 use toml_parser::decoder::{Encoding, ScalarKind};
 use toml_parser::lexer::{Lexer, Token, TokenKind};
@@ -99,6 +100,16 @@ struct Walker<'i> {
     /// Takes each `[registry-mirrors]` entry as soon as it is read (the section that
     /// grows large), so entries are never held twice.
     builder: Builder,
+    /// Where the current line's expression starts: just after the line break that
+    /// ended the previous key/value or header line, so comment and blank lines
+    /// above a key count as its own (as toml_edit keeps them).
+    expression_start: usize,
+    /// Whether a key/value or header was completed on the current line.
+    line_has_expression: bool,
+    /// Where the `[registry-mirrors]` entry on the current line started.
+    open_entry: Option<usize>,
+    /// The lines of each `[registry-mirrors]` entry, in file order.
+    entry_lines: Vec<Range<usize>>,
     run_images: Vec<RunImageEntry<'i>>,
     trusted: Vec<Option<Cow<'i, str>>>,
 }
@@ -119,6 +130,10 @@ impl<'i> Walker<'i> {
             pull_policy: None,
             insecure: None,
             builder: Builder::default(),
+            expression_start: 0,
+            line_has_expression: false,
+            open_entry: None,
+            entry_lines: Vec::new(),
             run_images: Vec::new(),
             trusted: Vec::new(),
         }
@@ -170,6 +185,7 @@ impl<'i> Walker<'i> {
         else {
             return None;
         };
+        self.line_has_expression = true;
         if self.root_keys.contains(&name) {
             return None;
         }
@@ -223,6 +239,7 @@ impl<'i> Walker<'i> {
     }
 
     fn key_value(&mut self, key: Cow<'i, str>, value: V<'i>) -> Option<()> {
+        self.line_has_expression = true;
         match self.ctx {
             Ctx::Root => {
                 if !self.root_keys.insert(key.clone()) {
@@ -240,6 +257,7 @@ impl<'i> Walker<'i> {
             }
             // Duplicate names here are caught by the builder (same registry twice).
             Ctx::RegistryMirrors => {
+                self.open_entry = Some(self.expression_start);
                 let mirrors = value.into_strings(true)?;
                 self.builder.registry_mirrors(&key, &mirrors).ok()?;
             }
@@ -339,6 +357,17 @@ impl EventReceiver for Walker<'_> {
             _ => self.give_up(),
         }
     }
+    fn newline(&mut self, span: Span, _error: &mut dyn ErrorSink) {
+        // Line breaks inside a multi-line array belong to the value.
+        if self.gave_up || !matches!(self.pos, Pos::Line) || !self.line_has_expression {
+            return;
+        }
+        if let Some(start) = self.open_entry.take() {
+            self.entry_lines.push(start..span.end());
+        }
+        self.expression_start = span.end();
+        self.line_has_expression = false;
+    }
     fn key_sep(&mut self, _span: Span, _error: &mut dyn ErrorSink) {
         self.give_up();
     }
@@ -408,6 +437,21 @@ fn next_chunk(lexer: &mut Lexer<'_>, chunk: &mut Vec<Token>) -> bool {
 /// Reads the file quickly, or returns `None` when the full reader must decide
 /// (an unusual shape or any error).
 pub(super) fn read(text: &str) -> Option<ConfigFile> {
+    read_with_layout(text).map(|(file, _)| file)
+}
+
+/// Where things are in a file the quick reader took.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Layout {
+    /// The lines of each `[registry-mirrors]` entry, parallel to
+    /// `Config::registry_mirrors`: from just after the previous key/value or header
+    /// line (comment lines above an entry are its own) to the end of its line break.
+    /// `None` when the last entry ends the file without a line break.
+    pub registry_mirror_lines: Option<Vec<Range<usize>>>,
+}
+
+/// [`read`], and where each registry entry is.
+pub(super) fn read_with_layout(text: &str) -> Option<(ConfigFile, Layout)> {
     let source = Source::new(text);
     let mut lexer = source.lex();
     let mut chunk = Vec::with_capacity(CHUNK_TOKENS * 2);
@@ -430,6 +474,9 @@ pub(super) fn read(text: &str) -> Option<ConfigFile> {
     if !matches!(walker.pos, Pos::Line) {
         return None;
     }
+    let layout = Layout {
+        registry_mirror_lines: walker.open_entry.is_none().then_some(walker.entry_lines),
+    };
 
     // Registries went into the builder as they were read; the rest is small.
     let mut b = walker.builder;
@@ -451,5 +498,5 @@ pub(super) fn read(text: &str) -> Option<ConfigFile> {
     for name in &walker.trusted {
         b.trusted_builder(name.as_deref()?).ok()?;
     }
-    Some(b.file)
+    Some((b.file, layout))
 }

@@ -800,35 +800,128 @@ fn the_quick_reader_reads_large_files_in_chunks_in_order() {
 /// whenever it accepts a file).
 #[test]
 fn both_readers_agree_on_mutated_files() {
-    let fixtures = [
-        PACK_FILE,
-        "insecure-registries = [\"a:1\", \"10.0.0.0/8\"]\n[registry-mirrors]\n'*' = \"all.example\"\n\"quay.io\" = [\n  \"a.example\", # c\n  \"http://b.example:5000/x\",\n]\n[[trusted-builders]]\nname = \"x/y\"\n",
-    ];
-    let inserts = [
-        "\"", "[", "]", "=", "\n", ".", ",", "#", "'", "x", "1", " ", "\\",
-    ];
-    let mut accepted = 0;
-    for text in fixtures {
-        let boundaries: Vec<usize> = (0..=text.len())
-            .filter(|&i| text.is_char_boundary(i))
-            .collect();
-        for &i in &boundaries {
-            let mut variants = Vec::new();
-            if let Some(&next) = boundaries.iter().find(|&&j| j > i) {
-                variants.push(format!("{}{}", &text[..i], &text[next..]));
-            }
-            for insert in inserts {
-                variants.push(format!("{}{insert}{}", &text[..i], &text[i..]));
-            }
-            for variant in variants {
-                if ConfigFile::parse(&variant, p()).is_ok() {
-                    accepted += 1;
-                }
-            }
-        }
-    }
+    let accepted = mutated_fixtures()
+        .filter(|variant| ConfigFile::parse(variant, p()).is_ok())
+        .count();
     assert!(
         accepted > 100,
         "too few mutated files were valid ({accepted}) to compare the readers"
+    );
+}
+
+/// Each fixture with every one-character deletion and every insertion of a
+/// character that matters to TOML, at every position.
+fn mutated_fixtures() -> impl Iterator<Item = String> {
+    const FIXTURES: [&str; 2] = [
+        PACK_FILE,
+        "insecure-registries = [\"a:1\", \"10.0.0.0/8\"]\n[registry-mirrors]\n'*' = \"all.example\"\n\"quay.io\" = [\n  \"a.example\", # c\n  \"http://b.example:5000/x\",\n]\n[[trusted-builders]]\nname = \"x/y\"\n",
+    ];
+    const INSERTS: [&str; 13] = [
+        "\"", "[", "]", "=", "\n", ".", ",", "#", "'", "x", "1", " ", "\\",
+    ];
+    FIXTURES.into_iter().flat_map(|text| {
+        let boundaries: Vec<usize> = (0..=text.len())
+            .filter(|&i| text.is_char_boundary(i))
+            .collect();
+        let mut variants = Vec::new();
+        for (n, &i) in boundaries.iter().enumerate() {
+            if let Some(&next) = boundaries.get(n + 1) {
+                variants.push(format!("{}{}", &text[..i], &text[next..]));
+            }
+            for insert in INSERTS {
+                variants.push(format!("{}{insert}{}", &text[..i], &text[i..]));
+            }
+        }
+        variants
+    })
+}
+
+// ------------------------------------------------------------------ the entry edit
+
+#[test]
+fn an_entry_edit_gives_the_same_text_as_a_document_edit() {
+    let files = [
+        PACK_FILE,
+        "[registry-mirrors]\n\"quay.io\" = \"q.example\"\n",
+        // comments above, beside and below entries; blank lines; tables after
+        "# top\ndefault-builder-image = \"a/b\"\n\n[registry-mirrors]\n  # about quay\n  \"quay.io\" = \"q.example\" # one\n\n  # about ghcr\n  \"ghcr.io\" = [\n    \"g1.example\", # first\n    \"g2.example\",\n  ]\n# trailing\n\n[[run-images]]\n  image = \"x/y\"\n  mirrors = [\"m.example/x/y\"]\n",
+        // the wildcard, an empty list, an alias, escapes in keys
+        "[registry-mirrors]\n'*' = \"all.example\"\n\"index.docker.io\" = []\n\"reg\\u002eexample:5000\" = [\"r.example\"]\n",
+        // the table last, trailing comments at the end of the file
+        "pull-policy = \"always\"\n[registry-mirrors]\n\t\"a.example\" = [\"m.example\"]\n\n# end\n",
+    ];
+    let cases: [(&str, &[&str]); 6] = [
+        ("quay.io", &["q.example", "new.example"]),
+        ("ghcr.io", &["http://new.example:5000/p"]),
+        ("docker.io", &["d1.example", "d2.example"]),
+        ("*", &["all.example"]),
+        ("new.example:5000", &["n.example"]),
+        ("reg.example:5000", &["r.example", "s.example"]),
+    ];
+    let mut spliced = 0;
+    for text in files {
+        for (key, values) in cases {
+            let key = MirrorKey::parse(key).unwrap();
+            let values = mirrors(values);
+            let change = |doc: &mut DocumentMut| edits::add_registry_mirrors(doc, &key, &values);
+            let Some((value, after)) = edit_registry_entry(text, &key, change) else {
+                continue;
+            };
+            spliced += 1;
+            let (full_value, full_after) = edit_document(text, p(), change).unwrap();
+            assert_eq!(after, full_after, "adding {values:?} to {key} in:\n{text}");
+            assert_eq!(value, full_value);
+        }
+    }
+    assert_eq!(
+        spliced,
+        files.len() * cases.len(),
+        "every file takes the entry edit"
+    );
+
+    // Files it leaves to the document edit: no table, an empty table, no final line
+    // break, an inline table, CRLF line breaks (toml_edit rewrites them all).
+    for text in [
+        "",
+        "pull-policy = \"always\"\n",
+        "[registry-mirrors]\n",
+        "[registry-mirrors]\n\"quay.io\" = \"q.example\"",
+        "registry-mirrors = { \"quay.io\" = \"q.example\" }\n",
+        "[registry-mirrors]\r\n\"quay.io\" = \"q.example\"\r\n",
+    ] {
+        let key = MirrorKey::parse("quay.io").unwrap();
+        let values = mirrors(&["n.example"]);
+        assert!(
+            edit_registry_entry(text, &key, |doc| edits::add_registry_mirrors(
+                doc, &key, &values
+            ))
+            .is_none(),
+            "took:\n{text}"
+        );
+    }
+}
+
+#[test]
+fn an_entry_edit_agrees_with_a_document_edit_on_mutated_files() {
+    let key = MirrorKey::parse("quay.io").unwrap();
+    let new_key = MirrorKey::parse("new.example").unwrap();
+    let values = mirrors(&["a.example", "n.example"]);
+    let mut spliced = 0;
+    for variant in mutated_fixtures() {
+        for key in [&key, &new_key] {
+            let change = |doc: &mut DocumentMut| edits::add_registry_mirrors(doc, key, &values);
+            let Some(entry_edit) = edit_registry_entry(&variant, key, change) else {
+                continue;
+            };
+            spliced += 1;
+            let document_edit = edit_document(&variant, p(), change).unwrap_or_else(|e| {
+                panic!("the entry edit took an invalid file ({e}):\n{variant}")
+            });
+            assert_eq!(entry_edit, document_edit, "adding to {key} in:\n{variant}");
+        }
+    }
+    assert!(
+        spliced > 100,
+        "too few mutated files ({spliced}) took the entry edit"
     );
 }
