@@ -93,6 +93,24 @@ impl Registry {
     /// Like [`Registry::parse`] but without Docker Hub aliasing: the address as written
     /// (lower-cased). Used for mirrors, which are addresses, not aliases.
     fn parse_address(input: &str) -> Result<Registry, NameError> {
+        // Happy path: `scan_authority` accepts only `[A-Za-z0-9.:-]` and a bracketed
+        // IPv6 literal, so a value it accepts has no scheme, user info or path and
+        // every check of `parse_address_precise` passes. Anything else (every
+        // rejection) goes through `parse_address_precise`, which words the message.
+        if let Some((host, port)) = scan_authority(input, false) {
+            let registry = Registry { host, port };
+            debug_assert_eq!(
+                Registry::parse_address_precise(input).as_ref(),
+                Ok(&registry),
+                "fast and precise registry parsers disagree on {input:?}"
+            );
+            return Ok(registry);
+        }
+        Registry::parse_address_precise(input)
+    }
+
+    /// [`Registry::parse_address`] check by check, in the order that picks the message.
+    fn parse_address_precise(input: &str) -> Result<Registry, NameError> {
         let err = |reason: String| NameError::Registry {
             input: redact_userinfo(input),
             reason,
@@ -100,7 +118,7 @@ impl Registry {
         if input.is_empty() {
             return Err(err("the value is empty".into()));
         }
-        if let Some((scheme, _)) = input.split_once("://") {
+        if let Some((scheme, _)) = split_scheme(input) {
             return Err(err(format!("a registry is not a URL; drop '{scheme}://'")));
         }
         if authority_of(input).contains('@') {
@@ -113,6 +131,16 @@ impl Registry {
         }
         let (host, port) = parse_authority(input, false).map_err(|e| err(e.to_string()))?;
         Ok(Registry { host, port })
+    }
+
+    /// The host after Docker Hub aliasing: [`DOCKER_HUB`] for an alias without a
+    /// port, else the host. Compares like [`Registry::aliased`] without building one.
+    fn aliased_host(&self) -> &str {
+        if self.port.is_none() && is_hub_alias(&self.host) {
+            DOCKER_HUB
+        } else {
+            &self.host
+        }
     }
 
     /// Docker Hub's aliases become [`DOCKER_HUB`] (only without a port).
@@ -148,7 +176,11 @@ impl Registry {
     /// The stored form: `index.docker.io`, `reg.example:5000`, `[::1]:5000`.
     /// This is the config-file key and what the lifecycle is told.
     pub fn key(&self) -> String {
-        host_port_string(&self.host, self.port)
+        // `[` `]` and `:65535` at most.
+        let mut key = String::with_capacity(self.host.len() + 8);
+        // Writing to a `String` cannot fail.
+        let _ = write_host_port(&mut key, &self.host, self.port);
+        key
     }
 
     /// The host as an IP address, when it is an IP literal.
@@ -168,7 +200,7 @@ impl fmt::Display for Registry {
         if self.is_docker_hub() {
             f.write_str(DOCKER_HUB_DISPLAY)
         } else {
-            f.write_str(&self.key())
+            write_host_port(f, &self.host, self.port)
         }
     }
 }
@@ -248,7 +280,7 @@ impl ImageRef {
         if input.is_empty() {
             return Err(err("the value is empty".into()));
         }
-        if let Some((scheme, _)) = input.split_once("://") {
+        if let Some((scheme, _)) = split_scheme(input) {
             return Err(err(format!(
                 "an image reference is not a URL; drop '{scheme}://'"
             )));
@@ -279,7 +311,8 @@ impl ImageRef {
         }
         let (registry, path) = match name.split_once('/') {
             Some((first, rest))
-                if first.contains(['.', ':']) || first.eq_ignore_ascii_case("localhost") =>
+                if first.bytes().any(|b| b == b'.' || b == b':')
+                    || first.eq_ignore_ascii_case("localhost") =>
             {
                 let registry = Registry::parse(first)
                     .map_err(|e| err(format!("invalid registry '{first}': {}", e.reason())))?;
@@ -287,8 +320,17 @@ impl ImageRef {
             }
             _ => (Registry::docker_hub(), name),
         };
-        for component in path.split('/') {
-            check_path_component(component).map_err(err)?;
+        // One pass over the whole path; the component checks only word a rejection.
+        let path_ok = is_repository_path(path.as_bytes());
+        debug_assert_eq!(
+            path_ok,
+            path.split('/').all(|c| check_path_component(c).is_ok()),
+            "fast and precise path checks disagree on {path:?}"
+        );
+        if !path_ok {
+            for component in path.split('/') {
+                check_path_component(component).map_err(err)?;
+            }
         }
         let repository = if registry.is_docker_hub() && !path.contains('/') {
             format!("library/{path}")
@@ -296,7 +338,12 @@ impl ImageRef {
             path.to_string()
         };
         // Docker counts the fully qualified name as shown (`docker.io/library/x`).
-        let shown_len = registry.to_string().len() + 1 + repository.len();
+        let shown_len = {
+            let mut counter = CharCount(0);
+            // Counting cannot fail.
+            let _ = fmt::write(&mut counter, format_args!("{registry}"));
+            counter.0 + 1 + repository.len()
+        };
         if shown_len > NAME_TOTAL_LENGTH_MAX {
             return Err(err(format!(
                 "the repository name is {shown_len} characters long with its registry; the limit is {NAME_TOTAL_LENGTH_MAX}"
@@ -363,26 +410,44 @@ impl ImageRef {
 
     /// `registry/repository` (registry shown via [`Registry::key`], e.g. `index.docker.io/library/busybox`).
     pub fn repository_key(&self) -> String {
-        format!("{}/{}", self.registry.key(), self.repository)
+        let mut out = String::with_capacity(self.key_capacity());
+        // Writing to a `String` cannot fail.
+        let _ = write_host_port(&mut out, &self.registry.host, self.registry.port);
+        out.push('/');
+        out.push_str(&self.repository);
+        out
     }
 
     /// The fully qualified stored form: `index.docker.io/library/busybox:latest`,
     /// `reg:5000/app@sha256:...`. Used for config values and matching.
     pub fn key(&self) -> String {
         let mut out = self.repository_key();
-        self.push_tag_digest(&mut out);
+        // Writing to a `String` cannot fail.
+        let _ = self.write_tag_digest(&mut out);
         out
     }
 
-    fn push_tag_digest(&self, out: &mut String) {
+    /// Room for [`ImageRef::key`], so that it is built without growing.
+    fn key_capacity(&self) -> usize {
+        let optional = |s: &Option<String>| s.as_ref().map_or(0, |s| s.len() + 1);
+        self.registry.host.len()
+            + 8
+            + 1
+            + self.repository.len()
+            + optional(&self.tag)
+            + optional(&self.digest)
+    }
+
+    fn write_tag_digest<W: fmt::Write>(&self, out: &mut W) -> fmt::Result {
         if let Some(tag) = &self.tag {
-            out.push(':');
-            out.push_str(tag);
+            out.write_char(':')?;
+            out.write_str(tag)?;
         }
         if let Some(digest) = &self.digest {
-            out.push('@');
-            out.push_str(digest);
+            out.write_char('@')?;
+            out.write_str(digest)?;
         }
+        Ok(())
     }
 }
 
@@ -390,9 +455,10 @@ impl ImageRef {
 /// (`docker.io/library/busybox:latest`). Docker accepts this as an image name.
 impl fmt::Display for ImageRef {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut out = format!("{}/{}", self.registry, self.repository);
-        self.push_tag_digest(&mut out);
-        f.write_str(&out)
+        fmt::Display::fmt(&self.registry, f)?;
+        f.write_str("/")?;
+        f.write_str(&self.repository)?;
+        self.write_tag_digest(f)
     }
 }
 
@@ -413,10 +479,11 @@ pub enum Scheme {
 }
 
 impl Scheme {
-    fn as_str(self) -> &'static str {
+    /// How a URL with this scheme starts.
+    fn url_prefix(self) -> &'static str {
         match self {
-            Scheme::Http => "http",
-            Scheme::Https => "https",
+            Scheme::Http => "http://",
+            Scheme::Https => "https://",
         }
     }
 }
@@ -437,6 +504,60 @@ impl Mirror {
     /// One trailing `/` is dropped. The host is kept as written (lower-cased): a
     /// mirror at `docker.io` is that address, not the Docker Hub alias.
     pub fn parse(input: &str) -> Result<Mirror, NameError> {
+        // Happy path: one pass that accepts exactly the valid mirrors and builds the
+        // value; on any problem `parse_precise` runs the checks in order and words the
+        // message. Debug builds (tests, fuzzing) check that the two agree.
+        if let Some(mirror) = Mirror::scan(input) {
+            debug_assert_eq!(
+                Mirror::parse_precise(input).as_ref(),
+                Ok(&mirror),
+                "fast and precise mirror parsers disagree on {input:?}"
+            );
+            return Ok(mirror);
+        }
+        Mirror::parse_precise(input)
+    }
+
+    /// The happy path of [`Mirror::parse`]: `None` for anything it would reject.
+    ///
+    /// Only `http://` and `https://` (any case) are taken as schemes. A value without
+    /// one that contains `://` elsewhere is still refused here: a `:` directly before
+    /// a `/` ends the authority with an empty port, and a path has no `:`.
+    fn scan(input: &str) -> Option<Mirror> {
+        let bytes = input.as_bytes();
+        let starts_with = |prefix: &[u8]| {
+            bytes.len() >= prefix.len() && bytes[..prefix.len()].eq_ignore_ascii_case(prefix)
+        };
+        let (explicit_scheme, rest) = if starts_with(b"http://") {
+            (Some(Scheme::Http), &input[7..])
+        } else if starts_with(b"https://") {
+            (Some(Scheme::Https), &input[8..])
+        } else {
+            (None, input)
+        };
+        let (authority, tail) = rest.split_at(authority_end(rest));
+        let (host, port) = scan_authority(authority, false)?;
+        let prefix = match tail.as_bytes() {
+            [] | [b'/'] => None,
+            [b'/', path @ ..] => {
+                let path = path.strip_suffix(b"/").unwrap_or(path);
+                if !is_repository_path(path) {
+                    return None;
+                }
+                // `path` is ASCII and starts after the `/` at 0.
+                Some(tail[1..1 + path.len()].to_string())
+            }
+            _ => return None,
+        };
+        Some(Mirror {
+            explicit_scheme,
+            registry: Registry { host, port },
+            prefix,
+        })
+    }
+
+    /// [`Mirror::parse`] check by check, in the order that picks the message.
+    fn parse_precise(input: &str) -> Result<Mirror, NameError> {
         let err = |reason: &str| NameError::Mirror {
             input: redact_userinfo(input),
             reason: reason.to_string(),
@@ -445,7 +566,7 @@ impl Mirror {
             return Err(err("is empty"));
         }
         // Everything before the first `://` is the scheme, as for redaction.
-        let (explicit_scheme, rest) = match input.split_once("://") {
+        let (explicit_scheme, rest) = match split_scheme(input) {
             Some((scheme, rest)) => {
                 let scheme = if scheme.eq_ignore_ascii_case("http") {
                     Scheme::Http
@@ -460,8 +581,7 @@ impl Mirror {
             }
             None => (None, input),
         };
-        let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-        let (authority, tail) = rest.split_at(end);
+        let (authority, tail) = rest.split_at(authority_end(rest));
         if authority.contains('@') {
             return Err(err(
                 "contains user info, which is not allowed; keep credentials in the Docker config",
@@ -507,21 +627,33 @@ impl Mirror {
     /// `scheme://host[:port][/prefix]` with the scheme always spelled out
     /// (the form `CNB_REGISTRY_MIRRORS` uses).
     pub fn url(&self) -> String {
-        format!("{}://{}", self.scheme().as_str(), self.address())
+        let prefix_len = self.prefix.as_ref().map_or(0, |p| p.len() + 1);
+        // `https://`, `[` `]` and `:65535` at most.
+        let mut url = String::with_capacity(8 + self.registry.host.len() + 8 + prefix_len);
+        // Writing to a `String` cannot fail.
+        let _ = self.write(&mut url, Some(self.scheme()));
+        url
     }
 
-    /// `host[:port][/prefix]`.
-    fn address(&self) -> String {
-        match &self.prefix {
-            Some(prefix) => format!("{}/{prefix}", self.registry.key()),
-            None => self.registry.key(),
+    /// `[scheme://]host[:port][/prefix]`.
+    fn write<W: fmt::Write>(&self, out: &mut W, scheme: Option<Scheme>) -> fmt::Result {
+        if let Some(scheme) = scheme {
+            out.write_str(scheme.url_prefix())?;
         }
+        write_host_port(out, &self.registry.host, self.registry.port)?;
+        if let Some(prefix) = &self.prefix {
+            out.write_char('/')?;
+            out.write_str(prefix)?;
+        }
+        Ok(())
     }
 
     /// True when this mirror is its registry's own address (no prefix, same registry,
     /// Docker Hub aliases counting as one, any scheme).
     pub fn is_same_as(&self, registry: &Registry) -> bool {
-        self.prefix.is_none() && self.registry.clone().aliased() == registry.clone().aliased()
+        self.prefix.is_none()
+            && self.registry.port == registry.port
+            && self.registry.aliased_host() == registry.aliased_host()
     }
 
     /// Rejects a mirror that is the address of the registry it mirrors
@@ -543,10 +675,7 @@ impl Mirror {
 /// Docker Hub hosts kept as written (a mirror is an address, not an alias).
 impl fmt::Display for Mirror {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if let Some(scheme) = self.explicit_scheme {
-            write!(f, "{}://", scheme.as_str())?;
-        }
-        f.write_str(&self.address())
+        self.write(f, self.explicit_scheme)
     }
 }
 
@@ -582,7 +711,7 @@ impl InsecureEntry {
         if input.is_empty() {
             return Err(err("the value is empty".into()));
         }
-        if let Some((scheme, _)) = input.split_once("://") {
+        if let Some((scheme, _)) = split_scheme(input) {
             return Err(err(format!(
                 "a scheme is not allowed; drop '{scheme}://' and give the host only"
             )));
@@ -628,9 +757,7 @@ impl fmt::Display for InsecureEntry {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             InsecureEntry::Host(host) => f.write_str(host),
-            InsecureEntry::HostPort(host, port) => {
-                f.write_str(&host_port_string(host, Some(*port)))
-            }
+            InsecureEntry::HostPort(host, port) => write_host_port(f, host, Some(*port)),
             InsecureEntry::Cidr(net) => net.fmt(f),
         }
     }
@@ -665,22 +792,58 @@ fn is_hub_alias(host: &str) -> bool {
     DOCKER_HUB_ALIASES.contains(&host)
 }
 
-/// Host names equal after lower-casing, Docker Hub's aliases as one.
-fn same_host(a: &str, b: &str) -> bool {
-    a.eq_ignore_ascii_case(b)
-        || (is_hub_alias(&a.to_ascii_lowercase()) && is_hub_alias(&b.to_ascii_lowercase()))
+/// Like [`is_hub_alias`], ignoring ASCII case.
+fn is_hub_alias_ignoring_case(host: &str) -> bool {
+    DOCKER_HUB_ALIASES
+        .iter()
+        .any(|alias| alias.eq_ignore_ascii_case(host))
 }
 
-/// `host[:port]`, with IPv6 hosts in brackets.
-fn host_port_string(host: &str, port: Option<u16>) -> String {
-    let host = if host.contains(':') {
-        format!("[{host}]")
+/// Host names equal after lower-casing, Docker Hub's aliases as one.
+fn same_host(a: &str, b: &str) -> bool {
+    a.eq_ignore_ascii_case(b) || (is_hub_alias_ignoring_case(a) && is_hub_alias_ignoring_case(b))
+}
+
+/// `host[:port]`, with IPv6 hosts in brackets, written piece by piece.
+fn write_host_port<W: fmt::Write>(out: &mut W, host: &str, port: Option<u16>) -> fmt::Result {
+    if host.as_bytes().contains(&b':') {
+        out.write_char('[')?;
+        out.write_str(host)?;
+        out.write_char(']')?;
     } else {
-        host.to_string()
-    };
+        out.write_str(host)?;
+    }
     match port {
-        Some(port) => format!("{host}:{port}"),
-        None => host,
+        Some(port) => out.write_str(colon_port(port, &mut [0; 6])),
+        None => Ok(()),
+    }
+}
+
+/// `:port` in decimal, in `buf`, without the formatting machinery.
+fn colon_port(port: u16, buf: &mut [u8; 6]) -> &str {
+    let mut n = port;
+    let mut start = buf.len();
+    loop {
+        start -= 1;
+        buf[start] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    start -= 1;
+    buf[start] = b':';
+    // Only ASCII digits and ':' were written.
+    std::str::from_utf8(&buf[start..]).unwrap_or(":")
+}
+
+/// Counts what is written (the length of a `Display` without building the string).
+struct CharCount(usize);
+
+impl fmt::Write for CharCount {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        self.0 += s.len();
+        Ok(())
     }
 }
 
@@ -710,6 +873,127 @@ impl From<String> for AddrError {
 /// without brackets) and port. No Docker Hub aliasing here.
 /// `bare_v6` allows an unbracketed IPv6 address (without a port).
 fn parse_authority(s: &str, bare_v6: bool) -> Result<(String, Option<u16>), AddrError> {
+    // `scan_authority` is the happy path (one pass, one allocation);
+    // `parse_authority_precise` checks in the order that picks the message and runs
+    // only for values the scan refuses. Debug builds check that both accept the same
+    // values with the same result.
+    let fast = scan_authority(s, bare_v6);
+    debug_assert!(
+        agrees(&fast, &parse_authority_precise(s, bare_v6)),
+        "fast and precise authority parsers disagree on {s:?} (bare_v6: {bare_v6})"
+    );
+    match fast {
+        Some(parsed) => Ok(parsed),
+        None => parse_authority_precise(s, bare_v6),
+    }
+}
+
+/// Whether a fast parser's `Option` says what the precise parser's `Result` says.
+fn agrees<T: PartialEq, E>(fast: &Option<T>, precise: &Result<T, E>) -> bool {
+    match (fast, precise) {
+        (Some(fast), Ok(precise)) => fast == precise,
+        (None, Err(_)) => true,
+        _ => false,
+    }
+}
+
+/// [`parse_authority`] in one pass over the bytes: `Some` exactly when
+/// [`parse_authority_precise`] returns `Ok`, with the same value. The only allocation
+/// is the returned host.
+fn scan_authority(s: &str, bare_v6: bool) -> Option<(String, Option<u16>)> {
+    let bytes = s.as_bytes();
+    if bytes.first() == Some(&b'[') {
+        let close = bytes.iter().position(|&b| b == b']')?;
+        let addr: Ipv6Addr = s[1..close].parse().ok()?;
+        let port = match &bytes[close + 1..] {
+            [] => None,
+            [b':', digits @ ..] => Some(scan_port(digits)?),
+            _ => return None,
+        };
+        return Some((addr.to_string(), port));
+    }
+    // The host: labels of letters, digits and inner '-', checked as the bytes go by.
+    let mut label_len = 0usize;
+    let mut last = b'.';
+    let mut digits_and_dots = true;
+    let mut has_upper = false;
+    let mut host_end = bytes.len();
+    for (i, &b) in bytes.iter().enumerate() {
+        match b {
+            b'a'..=b'z' => digits_and_dots = false,
+            b'A'..=b'Z' => {
+                digits_and_dots = false;
+                has_upper = true;
+            }
+            b'0'..=b'9' => {}
+            b'-' if label_len > 0 => digits_and_dots = false,
+            b'.' if label_len > 0 && label_len <= 63 && last != b'-' => {
+                label_len = 0;
+                last = b;
+                continue;
+            }
+            b':' => {
+                host_end = i;
+                break;
+            }
+            _ => return None,
+        }
+        label_len += 1;
+        last = b;
+    }
+    let port = match bytes.get(host_end + 1..) {
+        // More than one ':': only a bare IPv6 address, when allowed.
+        Some(after) if after.contains(&b':') => {
+            return match bare_v6 {
+                true => s
+                    .parse::<Ipv6Addr>()
+                    .ok()
+                    .map(|addr| (addr.to_string(), None)),
+                false => None,
+            };
+        }
+        Some(digits) => Some(scan_port(digits)?),
+        None => None,
+    };
+    // The last label (an empty host has an empty one), and the whole name.
+    if label_len == 0 || label_len > 63 || last == b'-' || host_end > 253 {
+        return None;
+    }
+    let host = &s[..host_end];
+    if digits_and_dots {
+        // Rust's parser takes only the canonical form (no leading zeros), so the
+        // address is shown as written.
+        host.parse::<Ipv4Addr>().ok()?;
+        return Some((host.to_string(), port));
+    }
+    let host = if has_upper {
+        host.to_ascii_lowercase()
+    } else {
+        host.to_string()
+    };
+    Some((host, port))
+}
+
+/// A port: one or more ASCII digits (leading zeros allowed) worth 1 to 65535.
+fn scan_port(digits: &[u8]) -> Option<u16> {
+    if digits.is_empty() {
+        return None;
+    }
+    let mut n: u32 = 0;
+    for &b in digits {
+        if !b.is_ascii_digit() {
+            return None;
+        }
+        n = n * 10 + u32::from(b - b'0');
+        if n > u32::from(u16::MAX) {
+            return None;
+        }
+    }
+    u16::try_from(n).ok().filter(|&n| n >= 1)
+}
+
+/// [`parse_authority`] check by check, in the order that picks the message.
+fn parse_authority_precise(s: &str, bare_v6: bool) -> Result<(String, Option<u16>), AddrError> {
     if let Some(rest) = s.strip_prefix('[') {
         let Some((inner, after)) = rest.split_once(']') else {
             return Err(format!("'[' has no matching ']' in '{s}'").into());
@@ -863,6 +1147,35 @@ fn parse_digest(digest: &str) -> Result<String, String> {
     Ok(digest.to_string())
 }
 
+/// Whether `path` is repository path components joined by single `/`: each
+/// `[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*`, in one pass. [`check_path_component`]
+/// explains a rejection.
+fn is_repository_path(path: &[u8]) -> bool {
+    /// What the last byte was.
+    #[derive(Clone, Copy)]
+    enum After {
+        Slash,
+        Alnum,
+        Dot,
+        Underscore,
+        TwoUnderscores,
+        Dash,
+    }
+    let mut state = After::Slash;
+    for &b in path {
+        state = match (state, b) {
+            (_, b'a'..=b'z' | b'0'..=b'9') => After::Alnum,
+            (After::Alnum, b'.') => After::Dot,
+            (After::Alnum, b'_') => After::Underscore,
+            (After::Underscore, b'_') => After::TwoUnderscores,
+            (After::Alnum | After::Dash, b'-') => After::Dash,
+            (After::Alnum, b'/') => After::Slash,
+            _ => return false,
+        };
+    }
+    matches!(state, After::Alnum)
+}
+
 /// `[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}`.
 fn check_tag(tag: &str) -> Result<(), String> {
     if tag.is_empty() {
@@ -942,11 +1255,32 @@ fn parse_prefix(tail: &str) -> Result<Option<String>, String> {
     Ok(Some(path.to_string()))
 }
 
+/// `(scheme, rest)` around the first `://`: `split_once("://")` as a byte scan.
+fn split_scheme(s: &str) -> Option<(&str, &str)> {
+    let bytes = s.as_bytes();
+    let mut from = 0;
+    while let Some(i) = bytes[from..].iter().position(|&b| b == b':') {
+        let colon = from + i;
+        if bytes[colon + 1..].starts_with(b"//") {
+            // ASCII positions, so both are char boundaries.
+            return Some((&s[..colon], &s[colon + 3..]));
+        }
+        from = colon + 1;
+    }
+    None
+}
+
+/// Where the authority at the start of `rest` ends: the first `/`, `?` or `#`.
+fn authority_end(rest: &str) -> usize {
+    rest.bytes()
+        .position(|b| matches!(b, b'/' | b'?' | b'#'))
+        .unwrap_or(rest.len())
+}
+
 /// The authority of a URL-ish value: after any `scheme://`, up to the first `/`, `?` or `#`.
 fn authority_of(input: &str) -> &str {
-    let rest = input.split_once("://").map_or(input, |(_, rest)| rest);
-    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    &rest[..end]
+    let rest = split_scheme(input).map_or(input, |(_, rest)| rest);
+    &rest[..authority_end(rest)]
 }
 
 /// `input` with the password of any user info replaced by `<redacted>`, so errors
@@ -970,7 +1304,7 @@ fn redact_userinfo(input: &str) -> String {
 /// value looks like it carries some (`user:pw@host/app`, `https://...`): a URL, or
 /// an `@` that is not followed by a valid digest.
 fn shown_reference(input: &str) -> String {
-    let url_like = input.contains("://")
+    let url_like = split_scheme(input).is_some()
         || input
             .split_once('@')
             .is_some_and(|(_, after)| parse_digest(after).is_err());
