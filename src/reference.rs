@@ -1813,4 +1813,143 @@ mod tests {
         // A host entry does not use resolved addresses.
         assert!(!entry("10.20.1.1").matches(&reg("reg.local"), &resolved));
     }
+
+    // Edge cases of the one-pass parsers (`scan_authority`, `Mirror::scan`,
+    // `is_repository_path`): same values and same messages as the precise checks.
+
+    #[test]
+    fn registry_one_pass_edge_cases() {
+        let key = |s: &str| {
+            Registry::parse(s)
+                .map(|r| r.key())
+                .map_err(|e| e.to_string())
+        };
+        assert_eq!(key("REG.Example:5000").unwrap(), "reg.example:5000");
+        assert_eq!(key("1.2.3.4:00080").unwrap(), "1.2.3.4:80");
+        assert_eq!(key("reg:65535").unwrap(), "reg:65535");
+        assert_eq!(key("reg:1").unwrap(), "reg:1");
+        assert_eq!(key("[::1]:10").unwrap(), "[::1]:10");
+        // IPv4-looking names must be IPv4 addresses, in canonical form.
+        for ip in ["1.2.3", "1.2.3.4.5", "01.2.3.4"] {
+            assert_eq!(
+                registry_err(ip),
+                format!(
+                    "invalid registry '{ip}': '{ip}' is not a valid IPv4 address; expected host[:port]"
+                )
+            );
+        }
+        assert!(registry_err("a-.b").contains("label 'a-' starts or ends with '-'"));
+        assert!(registry_err("a.-b").contains("label '-b' starts or ends with '-'"));
+        assert!(registry_err("a.").contains("host name 'a.' has an empty label"));
+        assert!(registry_err(".a").contains("host name '.a' has an empty label"));
+        assert!(registry_err("héllo").contains("contains 'é'; expected letters"));
+        // ':' counts: one is a port, more is IPv6 (in brackets only).
+        assert!(registry_err("reg:5000:").contains("'reg:5000:' has more than one ':'"));
+        assert!(registry_err("reg::5000").contains("'reg::5000' has more than one ':'"));
+        assert!(registry_err("::ffff:1.2.3.4").contains("must be written in brackets"));
+        assert!(registry_err("reg:٣").contains("port '٣' is not a number"));
+        assert!(registry_err("[::1]:").contains("the port is empty"));
+        assert!(registry_err("[::1]:0").contains("port 0 is out of range 1-65535"));
+        assert!(registry_err("[::1]]").contains("unexpected ']' after ']'"));
+        // User info and paths, wherever the '@' is.
+        assert!(registry_err("reg@x").contains("user info is not allowed"));
+        assert!(registry_err("reg/x@y").contains("a registry has no path"));
+        assert!(registry_err("Reg.Example:5000/").contains("a registry has no path"));
+        assert!(registry_err("http://reg").contains("not a URL; drop 'http://'"));
+        // Length limits: 63 per label, 253 for the name.
+        let l63 = "a".repeat(63);
+        assert_eq!(key(&format!("{l63}.io")).unwrap().len(), 66);
+        let name = |last: usize| format!("{l63}.{l63}.{l63}.{}", "d".repeat(last));
+        assert_eq!(key(&name(61)).unwrap(), name(61));
+        assert!(registry_err(&name(62)).contains("the host name is longer than 253 characters"));
+        assert_eq!(key(&format!("{}:5000", name(61))).unwrap().len(), 258);
+    }
+
+    #[test]
+    fn mirror_one_pass_edge_cases() {
+        let shown = |s: &str| {
+            let m = Mirror::parse(s).unwrap_or_else(|e| panic!("{s}: {e}"));
+            (m.to_string(), m.url())
+        };
+        let both = |a: &str, b: &str| (a.to_string(), b.to_string());
+        assert_eq!(
+            shown("HTTP://Mirror.Example:5000/cache/"),
+            both(
+                "http://mirror.example:5000/cache",
+                "http://mirror.example:5000/cache"
+            )
+        );
+        assert_eq!(shown("HTTPS://m"), both("https://m", "https://m"));
+        assert_eq!(shown("[::1]/p/"), both("[::1]/p", "https://[::1]/p"));
+        assert_eq!(
+            shown("m.example/a__b_c"),
+            both("m.example/a__b_c", "https://m.example/a__b_c")
+        );
+        // Almost a scheme.
+        assert!(mirror_err("Http:/m").contains("is invalid: the port is empty"));
+        assert!(mirror_err("http:m").contains("is invalid: port 'm' is not a number"));
+        assert!(mirror_err("http:///m").contains("has no host"));
+        assert!(mirror_err("//m").contains("has no host"));
+        // `://` after the start is still where the scheme ends.
+        assert!(
+            mirror_err("m.example:5000://x").contains("unsupported scheme 'm.example:5000://'")
+        );
+        assert!(mirror_err("m.example/x://y").contains("unsupported scheme 'm.example/x://'"));
+        assert!(mirror_err("http://m/x://y").contains("invalid path segment 'x:'"));
+        // '@' in the path is a bad segment, in the authority user info.
+        assert!(mirror_err("m.example/a@b").contains("invalid path segment 'a@b'"));
+        assert!(mirror_err("user@m.example/a@b").contains("contains user info"));
+        // Trailing '/', separators and case in the path.
+        assert!(mirror_err("m.example/a/b//").contains("empty path segment"));
+        assert!(mirror_err("m.example/-a").contains("invalid path segment '-a'"));
+        assert!(mirror_err("m.example/a-").contains("invalid path segment 'a-'"));
+        assert!(mirror_err("m.example/a___b").contains("invalid path segment 'a___b'"));
+        assert!(mirror_err("m.example/a:b").contains("invalid path segment 'a:b'"));
+        assert!(mirror_err("M.EXAMPLE/A").contains("upper-case path segment 'A'"));
+        assert!(mirror_err("m.example/?").contains("query string"));
+        assert!(mirror_err("m.example/#").contains("fragment"));
+        // Host and port as for registries.
+        assert!(mirror_err("1.2.3/p").contains("is invalid: '1.2.3' is not a valid IPv4 address"));
+        assert!(mirror_err("m.example:").contains("is invalid: the port is empty"));
+        assert!(mirror_err("m.example:0").contains("is invalid: port 0 is out of range 1-65535"));
+    }
+
+    #[test]
+    fn mirror_same_as_applies_aliases_on_both_sides() {
+        let reg = |s: &str| Registry::parse(s).unwrap();
+        let mirror = |s: &str| Mirror::parse(s).unwrap();
+        assert!(mirror("Index.Docker.IO").is_same_as(&reg("registry-1.docker.io")));
+        assert!(mirror("docker.io:443").is_same_as(&reg("docker.io:443")));
+        assert!(!mirror("docker.io:443").is_same_as(&reg("index.docker.io:443")));
+        assert!(!mirror("docker.io:443").is_same_as(&Registry::docker_hub()));
+        assert!(!mirror("reg:5000").is_same_as(&reg("reg")));
+        assert!(mirror("http://[0::1]:5000/").is_same_as(&reg("[::1]:5000")));
+    }
+
+    #[test]
+    fn insecure_and_reference_one_pass_edge_cases() {
+        let insecure = |s: &str| InsecureEntry::parse(s).unwrap().to_string();
+        assert_eq!(insecure("::ffff:1.2.3.4"), "::ffff:1.2.3.4");
+        assert_eq!(insecure("REG.local:5000"), "reg.local:5000");
+        assert_eq!(insecure("Docker.IO"), "index.docker.io");
+        assert!(insecure_err("1.2.3").contains("'1.2.3' is not a valid IPv4 address"));
+        assert!(insecure_err("reg:5000:1").contains("'reg:5000:1' is not a valid IPv6 address"));
+        assert!(insecure_err("a@b/16").contains("user info is not allowed"));
+        assert!(
+            InsecureEntry::parse("Docker.IO")
+                .unwrap()
+                .matches(&Registry::parse("registry-1.docker.io:443").unwrap(), &[])
+        );
+
+        let shown = |s: &str| ImageRef::parse(s).unwrap().to_string();
+        assert_eq!(shown("Reg.Example:5000/a/b:v"), "reg.example:5000/a/b:v");
+        assert_eq!(shown("[::1]:5000/a__b"), "[::1]:5000/a__b:latest");
+        assert!(reference_err("reg.example/a/B").contains("must be lower-case ('B')"));
+        assert!(reference_err("reg.example/a//b").contains("empty component"));
+        assert!(reference_err("reg.example/a/b/").contains("empty component"));
+        // The length limit counts the registry as shown (`docker.io`, not the key).
+        let at_limit = format!("{}/{}", "a".repeat(200), "b".repeat(44));
+        assert_eq!(shown(&at_limit).len(), 255 + ":latest".len());
+        assert!(reference_err(&format!("{at_limit}b")).contains("256 characters long"));
+    }
 }
