@@ -804,23 +804,39 @@ fn same_host(a: &str, b: &str) -> bool {
     a.eq_ignore_ascii_case(b) || (is_hub_alias_ignoring_case(a) && is_hub_alias_ignoring_case(b))
 }
 
-/// `host[:port]`, with IPv6 hosts in brackets, written piece by piece.
+/// `host[:port]`, with IPv6 hosts in brackets.
+///
+/// The pieces are joined on the stack and written at once, so that a `to_string()`
+/// allocates once, at the right size (a parsed host has at most 253 bytes).
 fn write_host_port<W: fmt::Write>(out: &mut W, host: &str, port: Option<u16>) -> fmt::Result {
-    if host.as_bytes().contains(&b':') {
-        out.write_char('[')?;
-        out.write_str(host)?;
-        out.write_char(']')?;
+    let (open, close): (&[u8], &[u8]) = if host.as_bytes().contains(&b':') {
+        (b"[", b"]")
     } else {
-        out.write_str(host)?;
+        (b"", b"")
+    };
+    let mut port_buf = [0; 6];
+    let port = port.map_or(&[][..], |port| colon_port(port, &mut port_buf));
+    let pieces = [open, host.as_bytes(), close, port];
+    let mut joined = [0; 264];
+    if pieces.iter().map(|p| p.len()).sum::<usize>() <= joined.len() {
+        let mut len = 0;
+        for piece in pieces {
+            joined[len..len + piece.len()].copy_from_slice(piece);
+            len += piece.len();
+        }
+        if let Ok(joined) = std::str::from_utf8(&joined[..len]) {
+            return out.write_str(joined);
+        }
     }
-    match port {
-        Some(port) => out.write_str(colon_port(port, &mut [0; 6])),
-        None => Ok(()),
+    // Longer than any parsed host (a hand-built `InsecureEntry`): piece by piece.
+    for piece in pieces {
+        out.write_str(std::str::from_utf8(piece).map_err(|_| fmt::Error)?)?;
     }
+    Ok(())
 }
 
-/// `:port` in decimal, in `buf`, without the formatting machinery.
-fn colon_port(port: u16, buf: &mut [u8; 6]) -> &str {
+/// `:port` in decimal ASCII, in `buf`, without the formatting machinery.
+fn colon_port(port: u16, buf: &mut [u8; 6]) -> &[u8] {
     let mut n = port;
     let mut start = buf.len();
     loop {
@@ -833,8 +849,7 @@ fn colon_port(port: u16, buf: &mut [u8; 6]) -> &str {
     }
     start -= 1;
     buf[start] = b':';
-    // Only ASCII digits and ':' were written.
-    std::str::from_utf8(&buf[start..]).unwrap_or(":")
+    &buf[start..]
 }
 
 /// Counts what is written (the length of a `Display` without building the string).
@@ -1912,6 +1927,37 @@ mod tests {
         assert!(mirror_err("1.2.3/p").contains("is invalid: '1.2.3' is not a valid IPv4 address"));
         assert!(mirror_err("m.example:").contains("is invalid: the port is empty"));
         assert!(mirror_err("m.example:0").contains("is invalid: port 0 is out of range 1-65535"));
+    }
+
+    #[test]
+    fn host_port_forms_without_format() {
+        assert_eq!(Registry::parse("reg:1").unwrap().to_string(), "reg:1");
+        assert_eq!(Registry::parse("reg:10").unwrap().key(), "reg:10");
+        assert_eq!(Registry::parse("[::1]:65535").unwrap().key(), "[::1]:65535");
+        assert_eq!(
+            Registry::parse("docker.io:443").unwrap().key(),
+            "docker.io:443"
+        );
+        // Display ignores width, as it always did.
+        assert_eq!(format!("{:>8}", Registry::parse("r:5").unwrap()), "r:5");
+        let long = "a".repeat(300);
+        assert_eq!(
+            InsecureEntry::HostPort(long.clone(), 5000).to_string(),
+            format!("{long}:5000")
+        );
+        assert_eq!(
+            InsecureEntry::HostPort("::1".into(), 5).to_string(),
+            "[::1]:5"
+        );
+        let m = Mirror::parse("http://[FD00::1]:5000/a/b").unwrap();
+        assert_eq!(m.to_string(), "http://[fd00::1]:5000/a/b");
+        assert_eq!(
+            Mirror::parse("[fd00::1]").unwrap().url(),
+            "https://[fd00::1]"
+        );
+        let r = ImageRef::parse("[::1]:5000/app:v1").unwrap();
+        assert_eq!(r.key(), "[::1]:5000/app:v1");
+        assert_eq!(r.repository_key(), "[::1]:5000/app");
     }
 
     #[test]
