@@ -506,7 +506,7 @@ impl Mirror {
     pub fn parse(input: &str) -> Result<Mirror, NameError> {
         // Happy path: one pass that accepts exactly the valid mirrors and builds the
         // value; on any problem `parse_precise` runs the checks in order and words the
-        // message. Debug builds (tests, fuzzing) check that the two agree.
+        // message. Debug builds (tests; `cargo fuzz -a`) check that the two agree.
         if let Some(mirror) = Mirror::scan(input) {
             debug_assert_eq!(
                 Mirror::parse_precise(input).as_ref(),
