@@ -93,6 +93,24 @@ impl Registry {
     /// Like [`Registry::parse`] but without Docker Hub aliasing: the address as written
     /// (lower-cased). Used for mirrors, which are addresses, not aliases.
     fn parse_address(input: &str) -> Result<Registry, NameError> {
+        // Happy path: `scan_authority` accepts only `[A-Za-z0-9.:-]` and a bracketed
+        // IPv6 literal, so a value it accepts has no scheme, user info or path and
+        // every check of `parse_address_precise` passes. Anything else (every
+        // rejection) goes through `parse_address_precise`, which words the message.
+        if let Some((host, port)) = scan_authority(input, false) {
+            let registry = Registry { host, port };
+            debug_assert_eq!(
+                Registry::parse_address_precise(input).as_ref(),
+                Ok(&registry),
+                "fast and precise registry parsers disagree on {input:?}"
+            );
+            return Ok(registry);
+        }
+        Registry::parse_address_precise(input)
+    }
+
+    /// [`Registry::parse_address`] check by check, in the order that picks the message.
+    fn parse_address_precise(input: &str) -> Result<Registry, NameError> {
         let err = |reason: String| NameError::Registry {
             input: redact_userinfo(input),
             reason,
@@ -100,7 +118,7 @@ impl Registry {
         if input.is_empty() {
             return Err(err("the value is empty".into()));
         }
-        if let Some((scheme, _)) = input.split_once("://") {
+        if let Some((scheme, _)) = split_scheme(input) {
             return Err(err(format!("a registry is not a URL; drop '{scheme}://'")));
         }
         if authority_of(input).contains('@') {
@@ -113,6 +131,16 @@ impl Registry {
         }
         let (host, port) = parse_authority(input, false).map_err(|e| err(e.to_string()))?;
         Ok(Registry { host, port })
+    }
+
+    /// The host after Docker Hub aliasing: [`DOCKER_HUB`] for an alias without a
+    /// port, else the host. Compares like [`Registry::aliased`] without building one.
+    fn aliased_host(&self) -> &str {
+        if self.port.is_none() && is_hub_alias(&self.host) {
+            DOCKER_HUB
+        } else {
+            &self.host
+        }
     }
 
     /// Docker Hub's aliases become [`DOCKER_HUB`] (only without a port).
@@ -148,7 +176,11 @@ impl Registry {
     /// The stored form: `index.docker.io`, `reg.example:5000`, `[::1]:5000`.
     /// This is the config-file key and what the lifecycle is told.
     pub fn key(&self) -> String {
-        host_port_string(&self.host, self.port)
+        // `[` `]` and `:65535` at most.
+        let mut key = String::with_capacity(self.host.len() + 8);
+        // Writing to a `String` cannot fail.
+        let _ = write_host_port(&mut key, &self.host, self.port);
+        key
     }
 
     /// The host as an IP address, when it is an IP literal.
@@ -168,7 +200,7 @@ impl fmt::Display for Registry {
         if self.is_docker_hub() {
             f.write_str(DOCKER_HUB_DISPLAY)
         } else {
-            f.write_str(&self.key())
+            write_host_port(f, &self.host, self.port)
         }
     }
 }
@@ -248,7 +280,7 @@ impl ImageRef {
         if input.is_empty() {
             return Err(err("the value is empty".into()));
         }
-        if let Some((scheme, _)) = input.split_once("://") {
+        if let Some((scheme, _)) = split_scheme(input) {
             return Err(err(format!(
                 "an image reference is not a URL; drop '{scheme}://'"
             )));
@@ -279,7 +311,8 @@ impl ImageRef {
         }
         let (registry, path) = match name.split_once('/') {
             Some((first, rest))
-                if first.contains(['.', ':']) || first.eq_ignore_ascii_case("localhost") =>
+                if first.bytes().any(|b| b == b'.' || b == b':')
+                    || first.eq_ignore_ascii_case("localhost") =>
             {
                 let registry = Registry::parse(first)
                     .map_err(|e| err(format!("invalid registry '{first}': {}", e.reason())))?;
@@ -287,8 +320,17 @@ impl ImageRef {
             }
             _ => (Registry::docker_hub(), name),
         };
-        for component in path.split('/') {
-            check_path_component(component).map_err(err)?;
+        // One pass over the whole path; the component checks only word a rejection.
+        let path_ok = is_repository_path(path.as_bytes());
+        debug_assert_eq!(
+            path_ok,
+            path.split('/').all(|c| check_path_component(c).is_ok()),
+            "fast and precise path checks disagree on {path:?}"
+        );
+        if !path_ok {
+            for component in path.split('/') {
+                check_path_component(component).map_err(err)?;
+            }
         }
         let repository = if registry.is_docker_hub() && !path.contains('/') {
             format!("library/{path}")
@@ -296,7 +338,12 @@ impl ImageRef {
             path.to_string()
         };
         // Docker counts the fully qualified name as shown (`docker.io/library/x`).
-        let shown_len = registry.to_string().len() + 1 + repository.len();
+        let shown_len = {
+            let mut counter = CharCount(0);
+            // Counting cannot fail.
+            let _ = fmt::write(&mut counter, format_args!("{registry}"));
+            counter.0 + 1 + repository.len()
+        };
         if shown_len > NAME_TOTAL_LENGTH_MAX {
             return Err(err(format!(
                 "the repository name is {shown_len} characters long with its registry; the limit is {NAME_TOTAL_LENGTH_MAX}"
@@ -363,26 +410,44 @@ impl ImageRef {
 
     /// `registry/repository` (registry shown via [`Registry::key`], e.g. `index.docker.io/library/busybox`).
     pub fn repository_key(&self) -> String {
-        format!("{}/{}", self.registry.key(), self.repository)
+        let mut out = String::with_capacity(self.key_capacity());
+        // Writing to a `String` cannot fail.
+        let _ = write_host_port(&mut out, &self.registry.host, self.registry.port);
+        out.push('/');
+        out.push_str(&self.repository);
+        out
     }
 
     /// The fully qualified stored form: `index.docker.io/library/busybox:latest`,
     /// `reg:5000/app@sha256:...`. Used for config values and matching.
     pub fn key(&self) -> String {
         let mut out = self.repository_key();
-        self.push_tag_digest(&mut out);
+        // Writing to a `String` cannot fail.
+        let _ = self.write_tag_digest(&mut out);
         out
     }
 
-    fn push_tag_digest(&self, out: &mut String) {
+    /// Room for [`ImageRef::key`], so that it is built without growing.
+    fn key_capacity(&self) -> usize {
+        let optional = |s: &Option<String>| s.as_ref().map_or(0, |s| s.len() + 1);
+        self.registry.host.len()
+            + 8
+            + 1
+            + self.repository.len()
+            + optional(&self.tag)
+            + optional(&self.digest)
+    }
+
+    fn write_tag_digest<W: fmt::Write>(&self, out: &mut W) -> fmt::Result {
         if let Some(tag) = &self.tag {
-            out.push(':');
-            out.push_str(tag);
+            out.write_char(':')?;
+            out.write_str(tag)?;
         }
         if let Some(digest) = &self.digest {
-            out.push('@');
-            out.push_str(digest);
+            out.write_char('@')?;
+            out.write_str(digest)?;
         }
+        Ok(())
     }
 }
 
@@ -390,9 +455,10 @@ impl ImageRef {
 /// (`docker.io/library/busybox:latest`). Docker accepts this as an image name.
 impl fmt::Display for ImageRef {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut out = format!("{}/{}", self.registry, self.repository);
-        self.push_tag_digest(&mut out);
-        f.write_str(&out)
+        fmt::Display::fmt(&self.registry, f)?;
+        f.write_str("/")?;
+        f.write_str(&self.repository)?;
+        self.write_tag_digest(f)
     }
 }
 
@@ -413,10 +479,11 @@ pub enum Scheme {
 }
 
 impl Scheme {
-    fn as_str(self) -> &'static str {
+    /// How a URL with this scheme starts.
+    fn url_prefix(self) -> &'static str {
         match self {
-            Scheme::Http => "http",
-            Scheme::Https => "https",
+            Scheme::Http => "http://",
+            Scheme::Https => "https://",
         }
     }
 }
@@ -437,6 +504,60 @@ impl Mirror {
     /// One trailing `/` is dropped. The host is kept as written (lower-cased): a
     /// mirror at `docker.io` is that address, not the Docker Hub alias.
     pub fn parse(input: &str) -> Result<Mirror, NameError> {
+        // Happy path: one pass that accepts exactly the valid mirrors and builds the
+        // value; on any problem `parse_precise` runs the checks in order and words the
+        // message. Debug builds (tests; `cargo fuzz -a`) check that the two agree.
+        if let Some(mirror) = Mirror::scan(input) {
+            debug_assert_eq!(
+                Mirror::parse_precise(input).as_ref(),
+                Ok(&mirror),
+                "fast and precise mirror parsers disagree on {input:?}"
+            );
+            return Ok(mirror);
+        }
+        Mirror::parse_precise(input)
+    }
+
+    /// The happy path of [`Mirror::parse`]: `None` for anything it would reject.
+    ///
+    /// Only `http://` and `https://` (any case) are taken as schemes. A value without
+    /// one that contains `://` elsewhere is still refused here: a `:` directly before
+    /// a `/` ends the authority with an empty port, and a path has no `:`.
+    fn scan(input: &str) -> Option<Mirror> {
+        let bytes = input.as_bytes();
+        let starts_with = |prefix: &[u8]| {
+            bytes.len() >= prefix.len() && bytes[..prefix.len()].eq_ignore_ascii_case(prefix)
+        };
+        let (explicit_scheme, rest) = if starts_with(b"http://") {
+            (Some(Scheme::Http), &input[7..])
+        } else if starts_with(b"https://") {
+            (Some(Scheme::Https), &input[8..])
+        } else {
+            (None, input)
+        };
+        let (authority, tail) = rest.split_at(authority_end(rest));
+        let (host, port) = scan_authority(authority, false)?;
+        let prefix = match tail.as_bytes() {
+            [] | [b'/'] => None,
+            [b'/', path @ ..] => {
+                let path = path.strip_suffix(b"/").unwrap_or(path);
+                if !is_repository_path(path) {
+                    return None;
+                }
+                // `path` is ASCII and starts after the `/` at 0.
+                Some(tail[1..1 + path.len()].to_string())
+            }
+            _ => return None,
+        };
+        Some(Mirror {
+            explicit_scheme,
+            registry: Registry { host, port },
+            prefix,
+        })
+    }
+
+    /// [`Mirror::parse`] check by check, in the order that picks the message.
+    fn parse_precise(input: &str) -> Result<Mirror, NameError> {
         let err = |reason: &str| NameError::Mirror {
             input: redact_userinfo(input),
             reason: reason.to_string(),
@@ -445,7 +566,7 @@ impl Mirror {
             return Err(err("is empty"));
         }
         // Everything before the first `://` is the scheme, as for redaction.
-        let (explicit_scheme, rest) = match input.split_once("://") {
+        let (explicit_scheme, rest) = match split_scheme(input) {
             Some((scheme, rest)) => {
                 let scheme = if scheme.eq_ignore_ascii_case("http") {
                     Scheme::Http
@@ -460,8 +581,7 @@ impl Mirror {
             }
             None => (None, input),
         };
-        let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-        let (authority, tail) = rest.split_at(end);
+        let (authority, tail) = rest.split_at(authority_end(rest));
         if authority.contains('@') {
             return Err(err(
                 "contains user info, which is not allowed; keep credentials in the Docker config",
@@ -507,21 +627,33 @@ impl Mirror {
     /// `scheme://host[:port][/prefix]` with the scheme always spelled out
     /// (the form `CNB_REGISTRY_MIRRORS` uses).
     pub fn url(&self) -> String {
-        format!("{}://{}", self.scheme().as_str(), self.address())
+        let prefix_len = self.prefix.as_ref().map_or(0, |p| p.len() + 1);
+        // `https://`, `[` `]` and `:65535` at most.
+        let mut url = String::with_capacity(8 + self.registry.host.len() + 8 + prefix_len);
+        // Writing to a `String` cannot fail.
+        let _ = self.write(&mut url, Some(self.scheme()));
+        url
     }
 
-    /// `host[:port][/prefix]`.
-    fn address(&self) -> String {
-        match &self.prefix {
-            Some(prefix) => format!("{}/{prefix}", self.registry.key()),
-            None => self.registry.key(),
+    /// `[scheme://]host[:port][/prefix]`.
+    fn write<W: fmt::Write>(&self, out: &mut W, scheme: Option<Scheme>) -> fmt::Result {
+        if let Some(scheme) = scheme {
+            out.write_str(scheme.url_prefix())?;
         }
+        write_host_port(out, &self.registry.host, self.registry.port)?;
+        if let Some(prefix) = &self.prefix {
+            out.write_char('/')?;
+            out.write_str(prefix)?;
+        }
+        Ok(())
     }
 
     /// True when this mirror is its registry's own address (no prefix, same registry,
     /// Docker Hub aliases counting as one, any scheme).
     pub fn is_same_as(&self, registry: &Registry) -> bool {
-        self.prefix.is_none() && self.registry.clone().aliased() == registry.clone().aliased()
+        self.prefix.is_none()
+            && self.registry.port == registry.port
+            && self.registry.aliased_host() == registry.aliased_host()
     }
 
     /// Rejects a mirror that is the address of the registry it mirrors
@@ -543,10 +675,7 @@ impl Mirror {
 /// Docker Hub hosts kept as written (a mirror is an address, not an alias).
 impl fmt::Display for Mirror {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if let Some(scheme) = self.explicit_scheme {
-            write!(f, "{}://", scheme.as_str())?;
-        }
-        f.write_str(&self.address())
+        self.write(f, self.explicit_scheme)
     }
 }
 
@@ -582,7 +711,7 @@ impl InsecureEntry {
         if input.is_empty() {
             return Err(err("the value is empty".into()));
         }
-        if let Some((scheme, _)) = input.split_once("://") {
+        if let Some((scheme, _)) = split_scheme(input) {
             return Err(err(format!(
                 "a scheme is not allowed; drop '{scheme}://' and give the host only"
             )));
@@ -628,9 +757,7 @@ impl fmt::Display for InsecureEntry {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             InsecureEntry::Host(host) => f.write_str(host),
-            InsecureEntry::HostPort(host, port) => {
-                f.write_str(&host_port_string(host, Some(*port)))
-            }
+            InsecureEntry::HostPort(host, port) => write_host_port(f, host, Some(*port)),
             InsecureEntry::Cidr(net) => net.fmt(f),
         }
     }
@@ -665,22 +792,73 @@ fn is_hub_alias(host: &str) -> bool {
     DOCKER_HUB_ALIASES.contains(&host)
 }
 
+/// Like [`is_hub_alias`], ignoring ASCII case.
+fn is_hub_alias_ignoring_case(host: &str) -> bool {
+    DOCKER_HUB_ALIASES
+        .iter()
+        .any(|alias| alias.eq_ignore_ascii_case(host))
+}
+
 /// Host names equal after lower-casing, Docker Hub's aliases as one.
 fn same_host(a: &str, b: &str) -> bool {
-    a.eq_ignore_ascii_case(b)
-        || (is_hub_alias(&a.to_ascii_lowercase()) && is_hub_alias(&b.to_ascii_lowercase()))
+    a.eq_ignore_ascii_case(b) || (is_hub_alias_ignoring_case(a) && is_hub_alias_ignoring_case(b))
 }
 
 /// `host[:port]`, with IPv6 hosts in brackets.
-fn host_port_string(host: &str, port: Option<u16>) -> String {
-    let host = if host.contains(':') {
-        format!("[{host}]")
+///
+/// The pieces are joined on the stack and written at once, so that a `to_string()`
+/// allocates once, at the right size (a parsed host has at most 253 bytes).
+fn write_host_port<W: fmt::Write>(out: &mut W, host: &str, port: Option<u16>) -> fmt::Result {
+    let (open, close): (&[u8], &[u8]) = if host.as_bytes().contains(&b':') {
+        (b"[", b"]")
     } else {
-        host.to_string()
+        (b"", b"")
     };
-    match port {
-        Some(port) => format!("{host}:{port}"),
-        None => host,
+    let mut port_buf = [0; 6];
+    let port = port.map_or(&[][..], |port| colon_port(port, &mut port_buf));
+    let pieces = [open, host.as_bytes(), close, port];
+    let mut joined = [0; 264];
+    if pieces.iter().map(|p| p.len()).sum::<usize>() <= joined.len() {
+        let mut len = 0;
+        for piece in pieces {
+            joined[len..len + piece.len()].copy_from_slice(piece);
+            len += piece.len();
+        }
+        if let Ok(joined) = std::str::from_utf8(&joined[..len]) {
+            return out.write_str(joined);
+        }
+    }
+    // Longer than any parsed host (a hand-built `InsecureEntry`): piece by piece.
+    for piece in pieces {
+        out.write_str(std::str::from_utf8(piece).map_err(|_| fmt::Error)?)?;
+    }
+    Ok(())
+}
+
+/// `:port` in decimal ASCII, in `buf`, without the formatting machinery.
+fn colon_port(port: u16, buf: &mut [u8; 6]) -> &[u8] {
+    let mut n = port;
+    let mut start = buf.len();
+    loop {
+        start -= 1;
+        buf[start] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    start -= 1;
+    buf[start] = b':';
+    &buf[start..]
+}
+
+/// Counts what is written (the length of a `Display` without building the string).
+struct CharCount(usize);
+
+impl fmt::Write for CharCount {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        self.0 += s.len();
+        Ok(())
     }
 }
 
@@ -710,6 +888,127 @@ impl From<String> for AddrError {
 /// without brackets) and port. No Docker Hub aliasing here.
 /// `bare_v6` allows an unbracketed IPv6 address (without a port).
 fn parse_authority(s: &str, bare_v6: bool) -> Result<(String, Option<u16>), AddrError> {
+    // `scan_authority` is the happy path (one pass, one allocation);
+    // `parse_authority_precise` checks in the order that picks the message and runs
+    // only for values the scan refuses. Debug builds check that both accept the same
+    // values with the same result.
+    let fast = scan_authority(s, bare_v6);
+    debug_assert!(
+        agrees(&fast, &parse_authority_precise(s, bare_v6)),
+        "fast and precise authority parsers disagree on {s:?} (bare_v6: {bare_v6})"
+    );
+    match fast {
+        Some(parsed) => Ok(parsed),
+        None => parse_authority_precise(s, bare_v6),
+    }
+}
+
+/// Whether a fast parser's `Option` says what the precise parser's `Result` says.
+fn agrees<T: PartialEq, E>(fast: &Option<T>, precise: &Result<T, E>) -> bool {
+    match (fast, precise) {
+        (Some(fast), Ok(precise)) => fast == precise,
+        (None, Err(_)) => true,
+        _ => false,
+    }
+}
+
+/// [`parse_authority`] in one pass over the bytes: `Some` exactly when
+/// [`parse_authority_precise`] returns `Ok`, with the same value. The only allocation
+/// is the returned host.
+fn scan_authority(s: &str, bare_v6: bool) -> Option<(String, Option<u16>)> {
+    let bytes = s.as_bytes();
+    if bytes.first() == Some(&b'[') {
+        let close = bytes.iter().position(|&b| b == b']')?;
+        let addr: Ipv6Addr = s[1..close].parse().ok()?;
+        let port = match &bytes[close + 1..] {
+            [] => None,
+            [b':', digits @ ..] => Some(scan_port(digits)?),
+            _ => return None,
+        };
+        return Some((addr.to_string(), port));
+    }
+    // The host: labels of letters, digits and inner '-', checked as the bytes go by.
+    let mut label_len = 0usize;
+    let mut last = b'.';
+    let mut digits_and_dots = true;
+    let mut has_upper = false;
+    let mut host_end = bytes.len();
+    for (i, &b) in bytes.iter().enumerate() {
+        match b {
+            b'a'..=b'z' => digits_and_dots = false,
+            b'A'..=b'Z' => {
+                digits_and_dots = false;
+                has_upper = true;
+            }
+            b'0'..=b'9' => {}
+            b'-' if label_len > 0 => digits_and_dots = false,
+            b'.' if label_len > 0 && label_len <= 63 && last != b'-' => {
+                label_len = 0;
+                last = b;
+                continue;
+            }
+            b':' => {
+                host_end = i;
+                break;
+            }
+            _ => return None,
+        }
+        label_len += 1;
+        last = b;
+    }
+    let port = match bytes.get(host_end + 1..) {
+        // More than one ':': only a bare IPv6 address, when allowed.
+        Some(after) if after.contains(&b':') => {
+            return match bare_v6 {
+                true => s
+                    .parse::<Ipv6Addr>()
+                    .ok()
+                    .map(|addr| (addr.to_string(), None)),
+                false => None,
+            };
+        }
+        Some(digits) => Some(scan_port(digits)?),
+        None => None,
+    };
+    // The last label (an empty host has an empty one), and the whole name.
+    if label_len == 0 || label_len > 63 || last == b'-' || host_end > 253 {
+        return None;
+    }
+    let host = &s[..host_end];
+    if digits_and_dots {
+        // Rust's parser takes only the canonical form (no leading zeros), so the
+        // address is shown as written.
+        host.parse::<Ipv4Addr>().ok()?;
+        return Some((host.to_string(), port));
+    }
+    let host = if has_upper {
+        host.to_ascii_lowercase()
+    } else {
+        host.to_string()
+    };
+    Some((host, port))
+}
+
+/// A port: one or more ASCII digits (leading zeros allowed) worth 1 to 65535.
+fn scan_port(digits: &[u8]) -> Option<u16> {
+    if digits.is_empty() {
+        return None;
+    }
+    let mut n: u32 = 0;
+    for &b in digits {
+        if !b.is_ascii_digit() {
+            return None;
+        }
+        n = n * 10 + u32::from(b - b'0');
+        if n > u32::from(u16::MAX) {
+            return None;
+        }
+    }
+    u16::try_from(n).ok().filter(|&n| n >= 1)
+}
+
+/// [`parse_authority`] check by check, in the order that picks the message.
+fn parse_authority_precise(s: &str, bare_v6: bool) -> Result<(String, Option<u16>), AddrError> {
     if let Some(rest) = s.strip_prefix('[') {
         let Some((inner, after)) = rest.split_once(']') else {
             return Err(format!("'[' has no matching ']' in '{s}'").into());
@@ -863,6 +1162,35 @@ fn parse_digest(digest: &str) -> Result<String, String> {
     Ok(digest.to_string())
 }
 
+/// Whether `path` is repository path components joined by single `/`: each
+/// `[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*`, in one pass. [`check_path_component`]
+/// explains a rejection.
+fn is_repository_path(path: &[u8]) -> bool {
+    /// What the last byte was.
+    #[derive(Clone, Copy)]
+    enum After {
+        Slash,
+        Alnum,
+        Dot,
+        Underscore,
+        TwoUnderscores,
+        Dash,
+    }
+    let mut state = After::Slash;
+    for &b in path {
+        state = match (state, b) {
+            (_, b'a'..=b'z' | b'0'..=b'9') => After::Alnum,
+            (After::Alnum, b'.') => After::Dot,
+            (After::Alnum, b'_') => After::Underscore,
+            (After::Underscore, b'_') => After::TwoUnderscores,
+            (After::Alnum | After::Dash, b'-') => After::Dash,
+            (After::Alnum, b'/') => After::Slash,
+            _ => return false,
+        };
+    }
+    matches!(state, After::Alnum)
+}
+
 /// `[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}`.
 fn check_tag(tag: &str) -> Result<(), String> {
     if tag.is_empty() {
@@ -942,11 +1270,32 @@ fn parse_prefix(tail: &str) -> Result<Option<String>, String> {
     Ok(Some(path.to_string()))
 }
 
+/// `(scheme, rest)` around the first `://`: `split_once("://")` as a byte scan.
+fn split_scheme(s: &str) -> Option<(&str, &str)> {
+    let bytes = s.as_bytes();
+    let mut from = 0;
+    while let Some(i) = bytes[from..].iter().position(|&b| b == b':') {
+        let colon = from + i;
+        if bytes[colon + 1..].starts_with(b"//") {
+            // ASCII positions, so both are char boundaries.
+            return Some((&s[..colon], &s[colon + 3..]));
+        }
+        from = colon + 1;
+    }
+    None
+}
+
+/// Where the authority at the start of `rest` ends: the first `/`, `?` or `#`.
+fn authority_end(rest: &str) -> usize {
+    rest.bytes()
+        .position(|b| matches!(b, b'/' | b'?' | b'#'))
+        .unwrap_or(rest.len())
+}
+
 /// The authority of a URL-ish value: after any `scheme://`, up to the first `/`, `?` or `#`.
 fn authority_of(input: &str) -> &str {
-    let rest = input.split_once("://").map_or(input, |(_, rest)| rest);
-    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    &rest[..end]
+    let rest = split_scheme(input).map_or(input, |(_, rest)| rest);
+    &rest[..authority_end(rest)]
 }
 
 /// `input` with the password of any user info replaced by `<redacted>`, so errors
@@ -970,7 +1319,7 @@ fn redact_userinfo(input: &str) -> String {
 /// value looks like it carries some (`user:pw@host/app`, `https://...`): a URL, or
 /// an `@` that is not followed by a valid digest.
 fn shown_reference(input: &str) -> String {
-    let url_like = input.contains("://")
+    let url_like = split_scheme(input).is_some()
         || input
             .split_once('@')
             .is_some_and(|(_, after)| parse_digest(after).is_err());
@@ -1478,5 +1827,175 @@ mod tests {
         assert!(entry("10.20.0.0/16").matches(&reg("reg.local"), &mapped));
         // A host entry does not use resolved addresses.
         assert!(!entry("10.20.1.1").matches(&reg("reg.local"), &resolved));
+    }
+
+    // Edge cases of the one-pass parsers (`scan_authority`, `Mirror::scan`,
+    // `is_repository_path`): same values and same messages as the precise checks.
+
+    #[test]
+    fn registry_one_pass_edge_cases() {
+        let key = |s: &str| {
+            Registry::parse(s)
+                .map(|r| r.key())
+                .map_err(|e| e.to_string())
+        };
+        assert_eq!(key("REG.Example:5000").unwrap(), "reg.example:5000");
+        assert_eq!(key("1.2.3.4:00080").unwrap(), "1.2.3.4:80");
+        assert_eq!(key("reg:65535").unwrap(), "reg:65535");
+        assert_eq!(key("reg:1").unwrap(), "reg:1");
+        assert_eq!(key("[::1]:10").unwrap(), "[::1]:10");
+        // IPv4-looking names must be IPv4 addresses, in canonical form.
+        for ip in ["1.2.3", "1.2.3.4.5", "01.2.3.4"] {
+            assert_eq!(
+                registry_err(ip),
+                format!(
+                    "invalid registry '{ip}': '{ip}' is not a valid IPv4 address; expected host[:port]"
+                )
+            );
+        }
+        assert!(registry_err("a-.b").contains("label 'a-' starts or ends with '-'"));
+        assert!(registry_err("a.-b").contains("label '-b' starts or ends with '-'"));
+        assert!(registry_err("a.").contains("host name 'a.' has an empty label"));
+        assert!(registry_err(".a").contains("host name '.a' has an empty label"));
+        assert!(registry_err("héllo").contains("contains 'é'; expected letters"));
+        // ':' counts: one is a port, more is IPv6 (in brackets only).
+        assert!(registry_err("reg:5000:").contains("'reg:5000:' has more than one ':'"));
+        assert!(registry_err("reg::5000").contains("'reg::5000' has more than one ':'"));
+        assert!(registry_err("::ffff:1.2.3.4").contains("must be written in brackets"));
+        assert!(registry_err("reg:٣").contains("port '٣' is not a number"));
+        assert!(registry_err("[::1]:").contains("the port is empty"));
+        assert!(registry_err("[::1]:0").contains("port 0 is out of range 1-65535"));
+        assert!(registry_err("[::1]]").contains("unexpected ']' after ']'"));
+        // User info and paths, wherever the '@' is.
+        assert!(registry_err("reg@x").contains("user info is not allowed"));
+        assert!(registry_err("reg/x@y").contains("a registry has no path"));
+        assert!(registry_err("Reg.Example:5000/").contains("a registry has no path"));
+        assert!(registry_err("http://reg").contains("not a URL; drop 'http://'"));
+        // Length limits: 63 per label, 253 for the name.
+        let l63 = "a".repeat(63);
+        assert_eq!(key(&format!("{l63}.io")).unwrap().len(), 66);
+        let name = |last: usize| format!("{l63}.{l63}.{l63}.{}", "d".repeat(last));
+        assert_eq!(key(&name(61)).unwrap(), name(61));
+        assert!(registry_err(&name(62)).contains("the host name is longer than 253 characters"));
+        assert_eq!(key(&format!("{}:5000", name(61))).unwrap().len(), 258);
+    }
+
+    #[test]
+    fn mirror_one_pass_edge_cases() {
+        let shown = |s: &str| {
+            let m = Mirror::parse(s).unwrap_or_else(|e| panic!("{s}: {e}"));
+            (m.to_string(), m.url())
+        };
+        let both = |a: &str, b: &str| (a.to_string(), b.to_string());
+        assert_eq!(
+            shown("HTTP://Mirror.Example:5000/cache/"),
+            both(
+                "http://mirror.example:5000/cache",
+                "http://mirror.example:5000/cache"
+            )
+        );
+        assert_eq!(shown("HTTPS://m"), both("https://m", "https://m"));
+        assert_eq!(shown("[::1]/p/"), both("[::1]/p", "https://[::1]/p"));
+        assert_eq!(
+            shown("m.example/a__b_c"),
+            both("m.example/a__b_c", "https://m.example/a__b_c")
+        );
+        // Almost a scheme.
+        assert!(mirror_err("Http:/m").contains("is invalid: the port is empty"));
+        assert!(mirror_err("http:m").contains("is invalid: port 'm' is not a number"));
+        assert!(mirror_err("http:///m").contains("has no host"));
+        assert!(mirror_err("//m").contains("has no host"));
+        // `://` after the start is still where the scheme ends.
+        assert!(
+            mirror_err("m.example:5000://x").contains("unsupported scheme 'm.example:5000://'")
+        );
+        assert!(mirror_err("m.example/x://y").contains("unsupported scheme 'm.example/x://'"));
+        assert!(mirror_err("http://m/x://y").contains("invalid path segment 'x:'"));
+        // '@' in the path is a bad segment, in the authority user info.
+        assert!(mirror_err("m.example/a@b").contains("invalid path segment 'a@b'"));
+        assert!(mirror_err("user@m.example/a@b").contains("contains user info"));
+        // Trailing '/', separators and case in the path.
+        assert!(mirror_err("m.example/a/b//").contains("empty path segment"));
+        assert!(mirror_err("m.example/-a").contains("invalid path segment '-a'"));
+        assert!(mirror_err("m.example/a-").contains("invalid path segment 'a-'"));
+        assert!(mirror_err("m.example/a___b").contains("invalid path segment 'a___b'"));
+        assert!(mirror_err("m.example/a:b").contains("invalid path segment 'a:b'"));
+        assert!(mirror_err("M.EXAMPLE/A").contains("upper-case path segment 'A'"));
+        assert!(mirror_err("m.example/?").contains("query string"));
+        assert!(mirror_err("m.example/#").contains("fragment"));
+        // Host and port as for registries.
+        assert!(mirror_err("1.2.3/p").contains("is invalid: '1.2.3' is not a valid IPv4 address"));
+        assert!(mirror_err("m.example:").contains("is invalid: the port is empty"));
+        assert!(mirror_err("m.example:0").contains("is invalid: port 0 is out of range 1-65535"));
+    }
+
+    #[test]
+    fn host_port_forms_without_format() {
+        assert_eq!(Registry::parse("reg:1").unwrap().to_string(), "reg:1");
+        assert_eq!(Registry::parse("reg:10").unwrap().key(), "reg:10");
+        assert_eq!(Registry::parse("[::1]:65535").unwrap().key(), "[::1]:65535");
+        assert_eq!(
+            Registry::parse("docker.io:443").unwrap().key(),
+            "docker.io:443"
+        );
+        // Display ignores width, as it always did.
+        assert_eq!(format!("{:>8}", Registry::parse("r:5").unwrap()), "r:5");
+        let long = "a".repeat(300);
+        assert_eq!(
+            InsecureEntry::HostPort(long.clone(), 5000).to_string(),
+            format!("{long}:5000")
+        );
+        assert_eq!(
+            InsecureEntry::HostPort("::1".into(), 5).to_string(),
+            "[::1]:5"
+        );
+        let m = Mirror::parse("http://[FD00::1]:5000/a/b").unwrap();
+        assert_eq!(m.to_string(), "http://[fd00::1]:5000/a/b");
+        assert_eq!(
+            Mirror::parse("[fd00::1]").unwrap().url(),
+            "https://[fd00::1]"
+        );
+        let r = ImageRef::parse("[::1]:5000/app:v1").unwrap();
+        assert_eq!(r.key(), "[::1]:5000/app:v1");
+        assert_eq!(r.repository_key(), "[::1]:5000/app");
+    }
+
+    #[test]
+    fn mirror_same_as_applies_aliases_on_both_sides() {
+        let reg = |s: &str| Registry::parse(s).unwrap();
+        let mirror = |s: &str| Mirror::parse(s).unwrap();
+        assert!(mirror("Index.Docker.IO").is_same_as(&reg("registry-1.docker.io")));
+        assert!(mirror("docker.io:443").is_same_as(&reg("docker.io:443")));
+        assert!(!mirror("docker.io:443").is_same_as(&reg("index.docker.io:443")));
+        assert!(!mirror("docker.io:443").is_same_as(&Registry::docker_hub()));
+        assert!(!mirror("reg:5000").is_same_as(&reg("reg")));
+        assert!(mirror("http://[0::1]:5000/").is_same_as(&reg("[::1]:5000")));
+    }
+
+    #[test]
+    fn insecure_and_reference_one_pass_edge_cases() {
+        let insecure = |s: &str| InsecureEntry::parse(s).unwrap().to_string();
+        assert_eq!(insecure("::ffff:1.2.3.4"), "::ffff:1.2.3.4");
+        assert_eq!(insecure("REG.local:5000"), "reg.local:5000");
+        assert_eq!(insecure("Docker.IO"), "index.docker.io");
+        assert!(insecure_err("1.2.3").contains("'1.2.3' is not a valid IPv4 address"));
+        assert!(insecure_err("reg:5000:1").contains("'reg:5000:1' is not a valid IPv6 address"));
+        assert!(insecure_err("a@b/16").contains("user info is not allowed"));
+        assert!(
+            InsecureEntry::parse("Docker.IO")
+                .unwrap()
+                .matches(&Registry::parse("registry-1.docker.io:443").unwrap(), &[])
+        );
+
+        let shown = |s: &str| ImageRef::parse(s).unwrap().to_string();
+        assert_eq!(shown("Reg.Example:5000/a/b:v"), "reg.example:5000/a/b:v");
+        assert_eq!(shown("[::1]:5000/a__b"), "[::1]:5000/a__b:latest");
+        assert!(reference_err("reg.example/a/B").contains("must be lower-case ('B')"));
+        assert!(reference_err("reg.example/a//b").contains("empty component"));
+        assert!(reference_err("reg.example/a/b/").contains("empty component"));
+        // The length limit counts the registry as shown (`docker.io`, not the key).
+        let at_limit = format!("{}/{}", "a".repeat(200), "b".repeat(44));
+        assert_eq!(shown(&at_limit).len(), 255 + ":latest".len());
+        assert!(reference_err(&format!("{at_limit}b")).contains("256 characters long"));
     }
 }
