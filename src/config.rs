@@ -421,6 +421,12 @@ struct Builder {
 type BuildResult = Result<(), (Option<usize>, String)>;
 
 impl Builder {
+    /// Makes room for `n` `[registry-mirrors]` entries.
+    fn reserve_registries(&mut self, n: usize) {
+        self.file.config.registry_mirrors.reserve(n);
+        self.file.written.registry_mirrors.reserve(n);
+    }
+
     fn default_builder(&mut self, s: &str) -> Result<(), String> {
         let image = ImageRef::parse(s.trim()).map_err(|e| e.to_string())?;
         self.file.config.default_builder = Some(image);

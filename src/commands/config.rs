@@ -107,6 +107,10 @@ fn registry_mirrors(path: &Path, cmd: RegistryMirrorsCommand, ui: &Ui) -> Result
                 &rows,
                 "No registry mirrors are configured (add one with: cnb config registry-mirrors add <REGISTRY> -m <MIRROR>)",
             );
+            // The command ends here: freeing thousands of small strings one by one
+            // would cost more than listing them, and the process exit frees them at once.
+            std::mem::forget(rows);
+            std::mem::forget(file);
         }
     }
     Ok(())

@@ -75,17 +75,17 @@ enum Pos<'i> {
     },
     /// After a key, before `=`.
     Key(Cow<'i, str>),
-    /// After `=`: reading the value (`stack` holds the arrays being read).
-    Value {
-        key: Cow<'i, str>,
-        stack: Vec<Vec<V<'i>>>,
-    },
+    /// After `=`: reading the value (the walker's `arrays` holds the arrays being read).
+    Value(Cow<'i, str>),
 }
 
 /// Receives parser events as they come (no event list is kept) and collects the
 /// values cnb reads. Sets `gave_up` on anything the full reader must decide.
 struct Walker<'i> {
     source: Source<'i>,
+    /// The arrays of the value being read, innermost last (kept between values so
+    /// it is allocated once).
+    arrays: Vec<Vec<V<'i>>>,
     errors: Vec<ParseError>,
     gave_up: bool,
     pos: Pos<'i>,
@@ -118,6 +118,7 @@ impl<'i> Walker<'i> {
     fn new(source: Source<'i>) -> Self {
         Walker {
             source,
+            arrays: Vec::new(),
             errors: Vec::new(),
             gave_up: false,
             pos: Pos::Line,
@@ -225,14 +226,14 @@ impl<'i> Walker<'i> {
 
     /// A value (scalar or array) is complete.
     fn push_value(&mut self, value: V<'i>) -> Option<()> {
-        let Pos::Value { stack, .. } = &mut self.pos else {
+        if !matches!(self.pos, Pos::Value(_)) {
             return None;
-        };
-        if let Some(array) = stack.last_mut() {
+        }
+        if let Some(array) = self.arrays.last_mut() {
             array.push(value);
             return Some(());
         }
-        let Pos::Value { key, .. } = std::mem::replace(&mut self.pos, Pos::Line) else {
+        let Pos::Value(key) = std::mem::replace(&mut self.pos, Pos::Line) else {
             return None;
         };
         self.key_value(key, value)
@@ -324,8 +325,8 @@ impl EventReceiver for Walker<'_> {
         true
     }
     fn array_open(&mut self, _span: Span, _error: &mut dyn ErrorSink) -> bool {
-        match &mut self.pos {
-            Pos::Value { stack, .. } => stack.push(Vec::new()),
+        match self.pos {
+            Pos::Value(_) => self.arrays.push(Vec::new()),
             _ => self.give_up(),
         }
         true
@@ -334,8 +335,8 @@ impl EventReceiver for Walker<'_> {
         if self.gave_up {
             return;
         }
-        let step = match &mut self.pos {
-            Pos::Value { stack, .. } => stack.pop().map(V::Array),
+        let step = match self.pos {
+            Pos::Value(_) => self.arrays.pop().map(V::Array),
             _ => None,
         }
         .and_then(|array| self.push_value(array));
@@ -376,12 +377,7 @@ impl EventReceiver for Walker<'_> {
             return;
         }
         match std::mem::replace(&mut self.pos, Pos::Line) {
-            Pos::Key(key) => {
-                self.pos = Pos::Value {
-                    key,
-                    stack: Vec::new(),
-                }
-            }
+            Pos::Key(key) => self.pos = Pos::Value(key),
             _ => self.give_up(),
         }
     }
@@ -456,6 +452,11 @@ pub(super) fn read_with_layout(text: &str) -> Option<(ConfigFile, Layout)> {
     let mut lexer = source.lex();
     let mut chunk = Vec::with_capacity(CHUNK_TOKENS * 2);
     let mut walker = Walker::new(source);
+    // Room for as many entries as the file has lines, so the lists never move (a
+    // move copies them into fresh pages; capacity never touched costs nothing).
+    walker
+        .builder
+        .reserve_registries(text.bytes().filter(|&b| b == b'\n').count() + 1);
     let mut errors: Vec<ParseError> = Vec::new();
     loop {
         let more = next_chunk(&mut lexer, &mut chunk);
