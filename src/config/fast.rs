@@ -1,8 +1,9 @@
 //! The quick reader for the usual file: TOML events straight from `toml_parser`
 //! (the parser under toml_edit) into the [`Builder`], without building an editable
-//! document. It is about five times quicker than the full reader on a file with
-//! a thousand registries, which keeps `cnb config ... list` and every `cnb build`
-//! start-up cheap.
+//! document, in small chunks of tokens, which keeps `cnb config ... list` and every
+//! `cnb build` start-up cheap even on a file with thousands of registries. It also
+//! records where each `[registry-mirrors]` entry is ([`Layout`]), so that adding a
+//! mirror can edit that entry alone (see `config::edit_registry_mirror`).
 //!
 //! It handles the shapes pack and cnb write: top-level keys, `[table]` and
 //! `[[array-of-tables]]` headers with one name, string, boolean and array values.
