@@ -87,7 +87,8 @@ fn locate_from(
     })
 }
 
-/// From this size on, [`edit`] checks the file on a second thread while it edits.
+/// From this size on, a whole-document edit checks the file on a second thread
+/// while toml_edit parses and changes it.
 const PARALLEL_CHECK_BYTES: usize = 32 * 1024;
 
 /// The file name inside `CNB_HOME` and the platform config directory.

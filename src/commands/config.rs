@@ -109,7 +109,7 @@ fn registry_mirrors(path: &Path, cmd: RegistryMirrorsCommand, ui: &Ui) -> Result
             );
             // The command ends here: freeing thousands of small strings one by one
             // would cost more than listing them, and the process exit frees them at once.
-            std::mem::forget(rows);
+            drop(rows);
             std::mem::forget(file);
         }
     }
