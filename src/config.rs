@@ -788,7 +788,7 @@ fn edit_registry_entry<T>(
         return None;
     }
     let (file, layout) = fast::read_with_layout(text)?;
-    let lines = layout.registry_mirror_lines?;
+    let lines = layout.registry_mirror_lines;
     let range = match file
         .config
         .registry_mirrors

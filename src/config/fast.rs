@@ -442,9 +442,9 @@ pub(super) fn read(text: &str) -> Option<ConfigFile> {
 pub(super) struct Layout {
     /// The lines of each `[registry-mirrors]` entry, parallel to
     /// `Config::registry_mirrors`: from just after the previous key/value or header
-    /// line (comment lines above an entry are its own) to the end of its line break.
-    /// `None` when the last entry ends the file without a line break.
-    pub registry_mirror_lines: Option<Vec<Range<usize>>>,
+    /// line (comment lines above an entry are its own) to the end of its line break
+    /// (or of the file, for a last line without one).
+    pub registry_mirror_lines: Vec<Range<usize>>,
 }
 
 /// [`read`], and where each registry entry is.
@@ -476,8 +476,11 @@ pub(super) fn read_with_layout(text: &str) -> Option<(ConfigFile, Layout)> {
     if !matches!(walker.pos, Pos::Line) {
         return None;
     }
+    if let Some(start) = walker.open_entry.take() {
+        walker.entry_lines.push(start..text.len());
+    }
     let layout = Layout {
-        registry_mirror_lines: walker.open_entry.is_none().then_some(walker.entry_lines),
+        registry_mirror_lines: walker.entry_lines,
     };
 
     // Registries went into the builder as they were read; the rest is small.
