@@ -8,6 +8,7 @@
 //! temporary file over the original (keeping its permissions). The document
 //! changes themselves live in [`edits`].
 
+mod durability;
 pub mod edits;
 mod fast;
 
@@ -728,7 +729,8 @@ pub fn lock_path(path: &Path) -> PathBuf {
 ///    and keys cnb does not know);
 /// 5. when the text changed: writes a temporary file in the same directory, copies
 ///    the original's permissions (a new file gets 0666 minus the umask), fsyncs it
-///    and renames it over the original.
+///    when the file system needs that for the rename to be crash-safe, and renames
+///    it over the original.
 ///
 /// When `path` is a symbolic link, the file it points to is the one changed, so
 /// config files kept in a dotfiles repository stay links.
@@ -926,15 +928,19 @@ fn edit_text<T>(
     if original_permissions.is_none() {
         builder.permissions(default_permissions);
     }
+    let replacing = original_permissions.is_some();
     let mut tmp = builder.tempfile_in(&dir).map_err(write_err)?;
     tmp.write_all(after.as_bytes()).map_err(write_err)?;
     if let Some(perms) = original_permissions {
         tmp.as_file().set_permissions(perms).map_err(write_err)?;
     }
-    tmp.as_file().sync_all().map_err(write_err)?;
-    // The directory is not fsynced: after a power cut the file is the old one or the
-    // new one, never a mix; at worst the last change is lost (git does not fsync its
-    // config at all). That fsync cost up to 10 ms on a busy disk.
+    // The file is fsynced unless the file system writes its data before it commits
+    // the rename (see `durability`). The directory is not fsynced: after a power cut
+    // the file is the old one or the new one, never a mix; at worst the last change
+    // is lost (git does not fsync its config at all).
+    if durability::needs_fsync(tmp.as_file(), replacing) {
+        tmp.as_file().sync_all().map_err(write_err)?;
+    }
     tmp.persist(path).map_err(|e| write_err(e.error))?;
     drop(lock);
     Ok(Edited {
