@@ -44,6 +44,7 @@ pub struct GlobalArgs {
 }
 
 #[derive(Debug, Subcommand)]
+#[command(defer = true)]
 pub enum Command {
     /// Build an app image from source with a builder's lifecycle
     Build(BuildArgs),
@@ -84,7 +85,8 @@ pub struct OutputArg {
     pub output: OutputFormat,
 }
 
-/// Per-invocation registry settings shared by `build` and `resolve`.
+// Per-invocation registry settings shared by `build` and `resolve`. A plain comment:
+// with deferred subcommands a doc comment here would become their `about` text.
 #[derive(Debug, Clone, Default, Args)]
 pub struct RegistryArgs {
     /// Use MIRROR for REGISTRY in this run, ahead of configured mirrors (repeatable)
@@ -192,6 +194,7 @@ pub enum Shell {
 }
 
 #[derive(Debug, Subcommand)]
+#[command(defer = true)]
 pub enum ConfigCommand {
     /// Registry mirrors: registry -> ordered list of mirrors
     #[command(subcommand)]
@@ -214,6 +217,7 @@ pub enum ConfigCommand {
 }
 
 #[derive(Debug, Subcommand)]
+#[command(defer = true)]
 pub enum RegistryMirrorsCommand {
     /// Append mirrors to a registry's list (`*` for every registry without its own entry)
     Add {
@@ -238,6 +242,7 @@ pub enum RegistryMirrorsCommand {
 }
 
 #[derive(Debug, Subcommand)]
+#[command(defer = true)]
 pub enum RunImageMirrorsCommand {
     /// Append mirror images for a run image, in the order given
     Add {
@@ -262,6 +267,7 @@ pub enum RunImageMirrorsCommand {
 }
 
 #[derive(Debug, Subcommand)]
+#[command(defer = true)]
 pub enum InsecureRegistriesCommand {
     /// Allow plain HTTP and unverified TLS for these entries
     Add {
@@ -290,6 +296,7 @@ pub struct DefaultBuilderArgs {
 }
 
 #[derive(Debug, Subcommand)]
+#[command(defer = true)]
 pub enum TrustedBuildersCommand {
     /// Trust a builder
     Add {
