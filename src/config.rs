@@ -17,6 +17,7 @@ use std::io::Write;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
+use compact_str::CompactString;
 use thiserror::Error;
 use toml_edit::{Document, DocumentMut, Item, TableLike, Value};
 
@@ -156,8 +157,9 @@ pub struct Config {
 pub struct Written {
     pub default_builder: Option<String>,
     pub pull_policy: Option<String>,
-    /// Key as written, mirrors as written.
-    pub registry_mirrors: Vec<(String, Vec<String>)>,
+    /// Key as written, mirrors as written. Inline strings (up to 24 bytes): this is
+    /// the list that grows to thousands of entries.
+    pub registry_mirrors: Vec<(CompactString, Vec<CompactString>)>,
     /// Image as written, mirror images as written.
     pub run_image_mirrors: Vec<(String, Vec<String>)>,
     pub insecure_registries: Vec<String>,
@@ -481,7 +483,7 @@ impl Builder {
             });
             if !duplicate {
                 mirrors.push(mirror);
-                written.push(s.to_string());
+                written.push(CompactString::from(s));
             }
         }
         self.file
@@ -491,7 +493,7 @@ impl Builder {
         self.file
             .written
             .registry_mirrors
-            .push((name.to_string(), written));
+            .push((CompactString::from(name), written));
         Ok(())
     }
 

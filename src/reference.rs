@@ -29,6 +29,7 @@ use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::str::FromStr;
 
+use compact_str::{CompactString, ToCompactString};
 use ipnet::IpNet;
 use thiserror::Error;
 
@@ -79,7 +80,9 @@ impl NameError {
 /// IPv6 hosts are kept without brackets in `host`; [`Registry::key`] adds them back.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Registry {
-    host: String,
+    /// Inline up to 24 bytes (nearly every host name): a config file with thousands
+    /// of registries and mirrors holds one per entry and mirror.
+    host: CompactString,
     port: Option<u16>,
 }
 
@@ -155,7 +158,7 @@ impl Registry {
     /// Docker Hub.
     pub fn docker_hub() -> Registry {
         Registry {
-            host: DOCKER_HUB.to_string(),
+            host: CompactString::const_new(DOCKER_HUB),
             port: None,
         }
     }
@@ -495,7 +498,7 @@ pub struct Mirror {
     explicit_scheme: Option<Scheme>,
     registry: Registry,
     /// Path prefix without leading or trailing `/`; never empty when `Some`.
-    prefix: Option<String>,
+    prefix: Option<CompactString>,
 }
 
 impl Mirror {
@@ -545,7 +548,7 @@ impl Mirror {
                     return None;
                 }
                 // `path` is ASCII and starts after the `/` at 0.
-                Some(tail[1..1 + path.len()].to_string())
+                Some(CompactString::from(&tail[1..1 + path.len()]))
             }
             _ => return None,
         };
@@ -599,7 +602,9 @@ impl Mirror {
             AddrError::NoHost => err("has no host"),
             AddrError::Invalid(reason) => err(&format!("is invalid: {reason}")),
         })?;
-        let prefix = parse_prefix(tail).map_err(|reason| err(&reason))?;
+        let prefix = parse_prefix(tail)
+            .map_err(|reason| err(&reason))?
+            .map(CompactString::from);
         Ok(Mirror {
             explicit_scheme,
             registry: Registry { host, port },
@@ -690,9 +695,9 @@ impl FromStr for Mirror {
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum InsecureEntry {
     /// Every port of this host.
-    Host(String),
+    Host(CompactString),
     /// One port of one host.
-    HostPort(String, u16),
+    HostPort(CompactString, u16),
     /// IP-literal registries in the range, and host names that resolve into it.
     Cidr(IpNet),
 }
@@ -724,7 +729,7 @@ impl InsecureEntry {
         }
         let (host, port) = parse_authority(input, true).map_err(|e| err(e.to_string()))?;
         Ok(match port {
-            None if is_hub_alias(&host) => InsecureEntry::Host(DOCKER_HUB.to_string()),
+            None if is_hub_alias(&host) => InsecureEntry::Host(CompactString::const_new(DOCKER_HUB)),
             None => InsecureEntry::Host(host),
             Some(port) => InsecureEntry::HostPort(host, port),
         })
@@ -887,7 +892,7 @@ impl From<String> for AddrError {
 /// Parses `host[:port]` into a normalised host (lower-case name, canonical IP
 /// without brackets) and port. No Docker Hub aliasing here.
 /// `bare_v6` allows an unbracketed IPv6 address (without a port).
-fn parse_authority(s: &str, bare_v6: bool) -> Result<(String, Option<u16>), AddrError> {
+fn parse_authority(s: &str, bare_v6: bool) -> Result<(CompactString, Option<u16>), AddrError> {
     // `scan_authority` is the happy path (one pass, one allocation);
     // `parse_authority_precise` checks in the order that picks the message and runs
     // only for values the scan refuses. Debug builds check that both accept the same
@@ -915,7 +920,7 @@ fn agrees<T: PartialEq, E>(fast: &Option<T>, precise: &Result<T, E>) -> bool {
 /// [`parse_authority`] in one pass over the bytes: `Some` exactly when
 /// [`parse_authority_precise`] returns `Ok`, with the same value. The only allocation
 /// is the returned host.
-fn scan_authority(s: &str, bare_v6: bool) -> Option<(String, Option<u16>)> {
+fn scan_authority(s: &str, bare_v6: bool) -> Option<(CompactString, Option<u16>)> {
     let bytes = s.as_bytes();
     if bytes.first() == Some(&b'[') {
         let close = bytes.iter().position(|&b| b == b']')?;
@@ -925,7 +930,7 @@ fn scan_authority(s: &str, bare_v6: bool) -> Option<(String, Option<u16>)> {
             [b':', digits @ ..] => Some(scan_port(digits)?),
             _ => return None,
         };
-        return Some((addr.to_string(), port));
+        return Some((addr.to_compact_string(), port));
     }
     // The host: labels of letters, digits and inner '-', checked as the bytes go by.
     let mut label_len = 0usize;
@@ -963,7 +968,7 @@ fn scan_authority(s: &str, bare_v6: bool) -> Option<(String, Option<u16>)> {
                 true => s
                     .parse::<Ipv6Addr>()
                     .ok()
-                    .map(|addr| (addr.to_string(), None)),
+                    .map(|addr| (addr.to_compact_string(), None)),
                 false => None,
             };
         }
@@ -979,13 +984,12 @@ fn scan_authority(s: &str, bare_v6: bool) -> Option<(String, Option<u16>)> {
         // Rust's parser takes only the canonical form (no leading zeros), so the
         // address is shown as written.
         host.parse::<Ipv4Addr>().ok()?;
-        return Some((host.to_string(), port));
+        return Some((CompactString::from(host), port));
     }
-    let host = if has_upper {
-        host.to_ascii_lowercase()
-    } else {
-        host.to_string()
-    };
+    let mut host = CompactString::from(host);
+    if has_upper {
+        host.make_ascii_lowercase();
+    }
     Some((host, port))
 }
 
@@ -1008,7 +1012,10 @@ fn scan_port(digits: &[u8]) -> Option<u16> {
 }
 
 /// [`parse_authority`] check by check, in the order that picks the message.
-fn parse_authority_precise(s: &str, bare_v6: bool) -> Result<(String, Option<u16>), AddrError> {
+fn parse_authority_precise(
+    s: &str,
+    bare_v6: bool,
+) -> Result<(CompactString, Option<u16>), AddrError> {
     if let Some(rest) = s.strip_prefix('[') {
         let Some((inner, after)) = rest.split_once(']') else {
             return Err(format!("'[' has no matching ']' in '{s}'").into());
@@ -1025,12 +1032,12 @@ fn parse_authority_precise(s: &str, bare_v6: bool) -> Result<(String, Option<u16
                 }
             },
         };
-        return Ok((addr.to_string(), port));
+        return Ok((addr.to_compact_string(), port));
     }
     if s.matches(':').count() > 1 {
         if bare_v6 {
             return match s.parse::<Ipv6Addr>() {
-                Ok(addr) => Ok((addr.to_string(), None)),
+                Ok(addr) => Ok((addr.to_compact_string(), None)),
                 Err(_) => Err(format!(
                     "'{s}' is not a valid IPv6 address; write an IPv6 address with a port as [addr]:port"
                 )
@@ -1053,7 +1060,7 @@ fn parse_authority_precise(s: &str, bare_v6: bool) -> Result<(String, Option<u16
     if host.is_empty() {
         return Err(AddrError::NoHost);
     }
-    Ok((parse_host_name(host)?, port))
+    Ok((parse_host_name(host)?.into(), port))
 }
 
 /// A port: digits only, 1 to 65535.
@@ -1942,7 +1949,7 @@ mod tests {
         assert_eq!(format!("{:>8}", Registry::parse("r:5").unwrap()), "r:5");
         let long = "a".repeat(300);
         assert_eq!(
-            InsecureEntry::HostPort(long.clone(), 5000).to_string(),
+            InsecureEntry::HostPort(long.as_str().into(), 5000).to_string(),
             format!("{long}:5000")
         );
         assert_eq!(

@@ -93,23 +93,21 @@ fn registry_mirrors(path: &Path, cmd: RegistryMirrorsCommand, ui: &Ui) -> Result
         RegistryMirrorsCommand::List(out) => {
             let file = ConfigFile::load(path)?;
             // Registries shown normalised (`docker.io`), mirrors as written.
-            let rows: Vec<(&MirrorKey, &[String])> = file
+            let rows = file
                 .config
                 .registry_mirrors
                 .iter()
                 .zip(&file.written.registry_mirrors)
-                .map(|(entry, (_, mirrors))| (&entry.key, mirrors.as_slice()))
-                .collect();
+                .map(|(entry, (_, mirrors))| (&entry.key, mirrors.as_slice()));
             list_mirrors(
                 ui,
                 out.output,
                 "registry",
-                &rows,
+                rows,
                 "No registry mirrors are configured (add one with: cnb config registry-mirrors add <REGISTRY> -m <MIRROR>)",
             );
             // The command ends here: freeing thousands of small strings one by one
             // would cost more than listing them, and the process exit frees them at once.
-            drop(rows);
             std::mem::forget(file);
         }
     }
@@ -203,17 +201,16 @@ fn run_image_mirrors(path: &Path, cmd: RunImageMirrorsCommand, ui: &Ui) -> Resul
         }
         RunImageMirrorsCommand::List(out) => {
             let file = ConfigFile::load(path)?;
-            let rows: Vec<(&str, &[String])> = file
+            let rows = file
                 .written
                 .run_image_mirrors
                 .iter()
-                .map(|(image, mirrors)| (image.as_str(), mirrors.as_slice()))
-                .collect();
+                .map(|(image, mirrors)| (image.as_str(), mirrors.as_slice()));
             list_mirrors(
                 ui,
                 out.output,
                 "image",
-                &rows,
+                rows,
                 "No run-image mirrors are configured (add one with: cnb config run-image-mirrors add <IMAGE> -m <MIRROR>)",
             );
         }
@@ -279,18 +276,19 @@ fn insecure_registries(path: &Path, cmd: InsecureRegistriesCommand, ui: &Ui) -> 
 /// `registry-mirrors list` and `run-image-mirrors list`: in JSON an array of
 /// `{"<key_field>": key, "mirrors": [...]}` objects (field order as in the docs);
 /// in text each key on a line of its own with its mirrors indented under it.
-fn list_mirrors<K: fmt::Display>(
+/// `rows` are streamed, not collected.
+fn list_mirrors<'a, K: fmt::Display, S: AsRef<str> + serde::Serialize + 'a>(
     ui: &Ui,
     format: OutputFormat,
     key_field: &str,
-    rows: &[(K, &[String])],
+    rows: impl IntoIterator<Item = (K, &'a [S])>,
     empty: &str,
 ) {
     match format {
         OutputFormat::Json => print_json(
             ui,
             &serde_json::Value::Array(
-                rows.iter()
+                rows.into_iter()
                     .map(|(key, mirrors)| {
                         let mut row = serde_json::Map::new();
                         row.insert(key_field.to_string(), json!(key.to_string()));
@@ -301,18 +299,21 @@ fn list_mirrors<K: fmt::Display>(
             ),
         ),
         OutputFormat::Text => {
-            if rows.is_empty() {
-                ui.status(empty);
-            }
             // Written as it goes: a listing of thousands of lines is never held whole.
             let mut out = ui.data_out();
+            let mut listed = false;
             for (key, mirrors) in rows {
+                listed = true;
                 let _ = writeln!(out, "{key}");
-                for m in *mirrors {
+                for m in mirrors {
                     let _ = out.write_all(b"  ");
-                    let _ = out.write_all(m.as_bytes());
+                    let _ = out.write_all(m.as_ref().as_bytes());
                     let _ = out.write_all(b"\n");
                 }
+            }
+            drop(out);
+            if !listed {
+                ui.status(empty);
             }
         }
     }

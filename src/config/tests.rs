@@ -348,7 +348,7 @@ fn written_keeps_values_as_written_in_parallel_with_config() {
     // Duplicates (after normalisation) are read once.
     assert_eq!(
         f.written.registry_mirrors,
-        vec![("docker.io".to_string(), vec!["M.example".to_string()])]
+        vec![("docker.io".into(), vec!["M.example".into()])]
     );
     assert_eq!(f.config.registry_mirrors[0].mirrors.len(), 1);
 }
