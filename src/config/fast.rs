@@ -109,8 +109,9 @@ struct Walker<'i> {
     line_has_expression: bool,
     /// Where the `[registry-mirrors]` entry on the current line started.
     open_entry: Option<usize>,
-    /// The lines of each `[registry-mirrors]` entry, in file order.
-    entry_lines: Vec<Range<usize>>,
+    /// The lines of each `[registry-mirrors]` entry, in file order; `None` when the
+    /// caller does not want the layout (a listing leaves these pages untouched).
+    entry_lines: Option<Vec<Range<usize>>>,
     run_images: Vec<RunImageEntry<'i>>,
     trusted: Vec<Option<Cow<'i, str>>>,
 }
@@ -135,7 +136,7 @@ impl<'i> Walker<'i> {
             expression_start: 0,
             line_has_expression: false,
             open_entry: None,
-            entry_lines: Vec::new(),
+            entry_lines: None,
             run_images: Vec::new(),
             trusted: Vec::new(),
         }
@@ -364,8 +365,10 @@ impl EventReceiver for Walker<'_> {
         if self.gave_up || !matches!(self.pos, Pos::Line) || !self.line_has_expression {
             return;
         }
-        if let Some(start) = self.open_entry.take() {
-            self.entry_lines.push(start..span.end());
+        if let Some(start) = self.open_entry.take()
+            && let Some(lines) = &mut self.entry_lines
+        {
+            lines.push(start..span.end());
         }
         self.expression_start = span.end();
         self.line_has_expression = false;
@@ -434,7 +437,7 @@ fn next_chunk(lexer: &mut Lexer<'_>, chunk: &mut Vec<Token>) -> bool {
 /// Reads the file quickly, or returns `None` when the full reader must decide
 /// (an unusual shape or any error).
 pub(super) fn read(text: &str) -> Option<ConfigFile> {
-    read_with_layout(text).map(|(file, _)| file)
+    read_inner(text, false).map(|(file, _)| file)
 }
 
 /// Where things are in a file the quick reader took.
@@ -449,10 +452,18 @@ pub(super) struct Layout {
 
 /// [`read`], and where each registry entry is.
 pub(super) fn read_with_layout(text: &str) -> Option<(ConfigFile, Layout)> {
+    read_inner(text, true)
+}
+
+/// [`read`] or [`read_with_layout`]; without `record_layout` the layout is empty.
+fn read_inner(text: &str, record_layout: bool) -> Option<(ConfigFile, Layout)> {
     let source = Source::new(text);
     let mut lexer = source.lex();
     let mut chunk = Vec::with_capacity(CHUNK_TOKENS * 2);
     let mut walker = Walker::new(source);
+    if record_layout {
+        walker.entry_lines = Some(Vec::new());
+    }
     // Room for as many entries as the file has lines, so the lists never move (a
     // move copies them into fresh pages; capacity never touched costs nothing).
     walker
@@ -476,11 +487,13 @@ pub(super) fn read_with_layout(text: &str) -> Option<(ConfigFile, Layout)> {
     if !matches!(walker.pos, Pos::Line) {
         return None;
     }
-    if let Some(start) = walker.open_entry.take() {
-        walker.entry_lines.push(start..text.len());
+    if let Some(start) = walker.open_entry.take()
+        && let Some(lines) = &mut walker.entry_lines
+    {
+        lines.push(start..text.len());
     }
     let layout = Layout {
-        registry_mirror_lines: walker.entry_lines,
+        registry_mirror_lines: walker.entry_lines.unwrap_or_default(),
     };
 
     // Registries went into the builder as they were read; the rest is small.
