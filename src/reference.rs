@@ -729,7 +729,9 @@ impl InsecureEntry {
         }
         let (host, port) = parse_authority(input, true).map_err(|e| err(e.to_string()))?;
         Ok(match port {
-            None if is_hub_alias(&host) => InsecureEntry::Host(CompactString::const_new(DOCKER_HUB)),
+            None if is_hub_alias(&host) => {
+                InsecureEntry::Host(CompactString::const_new(DOCKER_HUB))
+            }
             None => InsecureEntry::Host(host),
             Some(port) => InsecureEntry::HostPort(host, port),
         })

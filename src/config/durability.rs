@@ -142,7 +142,8 @@ mod tests {
 
     #[test]
     fn malformed_lines_are_skipped() {
-        let text = "garbage\n1 2 x:y / / rw - ext4 a rw\n1 2 8:1 / / rw\n1 2 8:1 / / rw - ext4 a rw\n";
+        let text =
+            "garbage\n1 2 x:y / / rw - ext4 a rw\n1 2 8:1 / / rw\n1 2 8:1 / / rw - ext4 a rw\n";
         assert_eq!(
             mount_of(text, 8, 1),
             Some(Mount {

@@ -153,6 +153,9 @@ impl<'i> Walker<'i> {
 
     fn decode_key(&mut self, span: Span, encoding: Option<Encoding>) -> Option<Cow<'i, str>> {
         let raw = self.raw(EventKind::SimpleKey, span, encoding)?;
+        if let Some(plain) = plain_string(raw.as_str(), encoding) {
+            return Some(Cow::Borrowed(plain));
+        }
         let mut key = Cow::Borrowed("");
         raw.decode_key(&mut key, &mut self.errors);
         self.errors.is_empty().then_some(key)
@@ -160,6 +163,9 @@ impl<'i> Walker<'i> {
 
     fn decode_scalar(&mut self, span: Span, encoding: Option<Encoding>) -> Option<V<'i>> {
         let raw = self.raw(EventKind::Scalar, span, encoding)?;
+        if let Some(plain) = plain_string(raw.as_str(), encoding) {
+            return Some(V::Str(Cow::Borrowed(plain)));
+        }
         let mut decoded = Cow::Borrowed("");
         let kind = raw.decode_scalar(&mut decoded, &mut self.errors);
         if !self.errors.is_empty() {
@@ -397,6 +403,40 @@ impl EventReceiver for Walker<'_> {
     fn error(&mut self, _span: Span, _error: &mut dyn ErrorSink) {
         self.give_up();
     }
+}
+
+/// The content of a one-line quoted string that needs no decoding: no escapes and
+/// none of the control characters TOML forbids in strings. That is nearly every key
+/// and value in a config file, and checking the bytes is much cheaper than
+/// toml_parser's decoder, which handles everything else (and reports its errors).
+pub(super) fn plain_string(raw: &str, encoding: Option<Encoding>) -> Option<&str> {
+    let quote = match encoding? {
+        Encoding::BasicString => b'"',
+        Encoding::LiteralString => b'\'',
+        Encoding::MlBasicString | Encoding::MlLiteralString => return None,
+    };
+    let content = raw
+        .as_bytes()
+        .strip_prefix(&[quote])?
+        .strip_suffix(&[quote])?;
+    // A backslash starts an escape in a basic string only.
+    let escape = if quote == b'"' { b'\\' } else { 0 };
+    let plain = content
+        .iter()
+        .all(|&b| (b >= 0x20 && b != 0x7f && b != escape) || b == b'\t');
+    // Both quotes are ASCII, so the content is a `str` slice.
+    let content = plain.then(|| &raw[1..raw.len() - 1])?;
+    if cfg!(debug_assertions) {
+        let mut decoded = Cow::Borrowed("");
+        let mut errors: Vec<ParseError> = Vec::new();
+        let event = Raw::new_unchecked(raw, Some(encoding?), Span::new_unchecked(0, raw.len()));
+        let kind = event.decode_scalar(&mut decoded, &mut errors);
+        assert!(
+            matches!(kind, ScalarKind::String) && errors.is_empty() && decoded == content,
+            "plain_string disagrees with toml_parser on {raw:?}"
+        );
+    }
+    Some(content)
 }
 
 /// Tokens handed to the parser at a time. The file is lexed and parsed in chunks

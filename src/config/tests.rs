@@ -727,6 +727,78 @@ fn the_quick_reader_takes_the_usual_files() {
 }
 
 #[test]
+fn the_quick_reader_decodes_every_kind_of_string_like_toml_parser() {
+    use toml_parser::decoder::Encoding::{BasicString, LiteralString, MlBasicString};
+    // Plain strings are sliced from the text (`plain_string` checks itself against
+    // toml_parser's decoder in debug builds); the rest go through the decoder.
+    assert_eq!(
+        fast::plain_string(r#""a/b""#, Some(BasicString)),
+        Some("a/b")
+    );
+    assert_eq!(fast::plain_string(r#""""#, Some(BasicString)), Some(""));
+    assert_eq!(
+        fast::plain_string("\"a\tb\u{e9}\"", Some(BasicString)),
+        Some("a\tb\u{e9}")
+    );
+    assert_eq!(
+        fast::plain_string(r"'a\b'", Some(LiteralString)),
+        Some(r"a\b")
+    );
+    for (raw, encoding) in [
+        (r#""a\u0041""#, Some(BasicString)),
+        (r#""a\\""#, Some(BasicString)),
+        ("\"a\u{1}b\"", Some(BasicString)),
+        ("'a\u{7f}b'", Some(LiteralString)),
+        ("\"a\nb\"", Some(BasicString)),
+        (r#""""a""""#, Some(MlBasicString)),
+        ("\"a", Some(BasicString)),
+        ("\"", Some(BasicString)),
+        ("a", None),
+    ] {
+        assert_eq!(fast::plain_string(raw, encoding), None, "{raw:?}");
+    }
+
+    // Through both readers (`ConfigFile::parse` checks that they agree).
+    for (toml, expected) in [
+        (r#""a/b""#, "a/b"),
+        (r#"'a/b'"#, "a/b"),
+        (r#""a/\u0062""#, "a/b"),
+        (r#""""a/b""""#, "a/b"),
+        (r#"'''a/b'''"#, "a/b"),
+    ] {
+        let text = format!("default-builder-image = {toml}\n");
+        assert!(
+            fast::read(&text).is_some(),
+            "quick reader gave up on {text:?}"
+        );
+        let file = ConfigFile::parse(&text, p()).unwrap();
+        assert_eq!(
+            file.written.default_builder.as_deref(),
+            Some(expected),
+            "{text:?}"
+        );
+    }
+    for bad in ["\"a\u{1}b\"", "'a\u{7f}b'", "\"a/b\u{1f}\""] {
+        let text = format!("default-builder-image = {bad}\n");
+        assert!(
+            fast::read(&text).is_none(),
+            "quick reader accepted {text:?}"
+        );
+        assert!(ConfigFile::parse(&text, p()).is_err(), "{text:?}");
+    }
+    let text = "[registry-mirrors]\n\"quay.io\" = \"a.example\"\n'ghcr.io' = \"b.example\"\n\"r\\u0065g.example\" = \"c.example\"\n";
+    assert!(fast::read(text).is_some());
+    let file = ConfigFile::parse(text, p()).unwrap();
+    let keys: Vec<&str> = file
+        .written
+        .registry_mirrors
+        .iter()
+        .map(|(k, _)| k.as_str())
+        .collect();
+    assert_eq!(keys, ["quay.io", "ghcr.io", "reg.example"]);
+}
+
+#[test]
 fn the_quick_reader_leaves_errors_and_unusual_shapes_to_the_full_reader() {
     for text in [
         // errors
