@@ -87,6 +87,11 @@ struct Walker<'i> {
     /// The arrays of the value being read, innermost last (kept between values so
     /// it is allocated once).
     arrays: Vec<Vec<V<'i>>>,
+    /// Emptied arrays, reused for the next array read: with `mirrors`, a file of
+    /// thousands of registries needs no allocation per entry beyond what it keeps.
+    spare_arrays: Vec<Vec<V<'i>>>,
+    /// The mirrors of the registry entry being handed to the builder.
+    mirrors: Vec<Cow<'i, str>>,
     errors: Vec<ParseError>,
     gave_up: bool,
     pos: Pos<'i>,
@@ -121,6 +126,8 @@ impl<'i> Walker<'i> {
         Walker {
             source,
             arrays: Vec::new(),
+            spare_arrays: Vec::new(),
+            mirrors: Vec::new(),
             errors: Vec::new(),
             gave_up: false,
             pos: Pos::Line,
@@ -267,8 +274,18 @@ impl<'i> Walker<'i> {
             // Duplicate names here are caught by the builder (same registry twice).
             Ctx::RegistryMirrors => {
                 self.open_entry = Some(self.expression_start);
-                let mirrors = value.into_strings(true)?;
-                self.builder.registry_mirrors(&key, &mirrors).ok()?;
+                self.mirrors.clear();
+                match value {
+                    V::Str(s) => self.mirrors.push(s),
+                    V::Array(mut values) => {
+                        for v in values.drain(..) {
+                            self.mirrors.push(v.into_str()?);
+                        }
+                        self.spare_arrays.push(values);
+                    }
+                    V::Bool => return None,
+                }
+                self.builder.registry_mirrors(&key, &self.mirrors).ok()?;
             }
             Ctx::RunImage => {
                 if !self.table_keys.insert(key.clone()) {
@@ -334,7 +351,10 @@ impl EventReceiver for Walker<'_> {
     }
     fn array_open(&mut self, _span: Span, _error: &mut dyn ErrorSink) -> bool {
         match self.pos {
-            Pos::Value(_) => self.arrays.push(Vec::new()),
+            Pos::Value(_) => {
+                let array = self.spare_arrays.pop().unwrap_or_default();
+                self.arrays.push(array);
+            }
             _ => self.give_up(),
         }
         true
