@@ -157,13 +157,50 @@ pub struct Config {
 pub struct Written {
     pub default_builder: Option<String>,
     pub pull_policy: Option<String>,
-    /// Key as written, mirrors as written. Inline strings (up to 24 bytes): this is
-    /// the list that grows to thousands of entries.
-    pub registry_mirrors: Vec<(CompactString, Vec<CompactString>)>,
+    /// Key as written, mirrors as written (the list that grows to thousands of
+    /// entries, hence the compact form).
+    pub registry_mirrors: WrittenEntries,
     /// Image as written, mirror images as written.
     pub run_image_mirrors: Vec<(String, Vec<String>)>,
     pub insecure_registries: Vec<String>,
     pub trusted_builders: Vec<String>,
+}
+
+/// Entries of a key and its values, as written, in file order. Stored flat (every
+/// entry's values in one list) with inline strings of up to 24 bytes, so that a file
+/// with thousands of entries takes a few allocations instead of several per entry.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WrittenEntries {
+    keys: Vec<CompactString>,
+    /// Where each entry's values end in `values`.
+    ends: Vec<usize>,
+    values: Vec<CompactString>,
+}
+
+impl WrittenEntries {
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+
+    /// The key and values of entry `i`.
+    pub fn get(&self, i: usize) -> Option<(&str, &[CompactString])> {
+        let key = self.keys.get(i)?;
+        let start = i.checked_sub(1).map_or(0, |before| self.ends[before]);
+        Some((key.as_str(), &self.values[start..self.ends[i]]))
+    }
+
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = (&str, &[CompactString])> + '_ {
+        (0..self.len()).map(|i| self.get(i).expect("i < len"))
+    }
+
+    fn reserve(&mut self, entries: usize) {
+        self.keys.reserve(entries);
+        self.ends.reserve(entries);
+    }
 }
 
 /// A validated config file: the typed view and the values as written.
@@ -460,8 +497,28 @@ impl Builder {
     /// here (see [`Builder::duplicate_registry`]).
     fn registry_mirrors(&mut self, name: &str, values: &[impl AsRef<str>]) -> BuildResult {
         let key = MirrorKey::parse(name).map_err(|e| (None, e.to_string()))?;
+        let written = &mut self.file.written.registry_mirrors;
+        let start = written.values.len();
+        let mirrors = Self::mirrors(&key, values, &mut written.values).inspect_err(|_| {
+            written.values.truncate(start);
+        })?;
+        written.keys.push(CompactString::from(name));
+        written.ends.push(written.values.len());
+        self.file
+            .config
+            .registry_mirrors
+            .push(RegistryMirrors { key, mirrors });
+        Ok(())
+    }
+
+    /// The mirrors of one `[registry-mirrors]` entry, without repeats; the values
+    /// kept are appended to `written` as written.
+    fn mirrors(
+        key: &MirrorKey,
+        values: &[impl AsRef<str>],
+        written: &mut Vec<CompactString>,
+    ) -> Result<Vec<Mirror>, (Option<usize>, String)> {
         let mut mirrors: Vec<Mirror> = Vec::with_capacity(values.len());
-        let mut written = Vec::with_capacity(values.len());
         for (i, s) in values.iter().enumerate() {
             let s = s.as_ref();
             let mirror = Mirror::parse(s).map_err(|e| (Some(i), e.to_string()))?;
@@ -486,15 +543,7 @@ impl Builder {
                 written.push(CompactString::from(s));
             }
         }
-        self.file
-            .config
-            .registry_mirrors
-            .push(RegistryMirrors { key, mirrors });
-        self.file
-            .written
-            .registry_mirrors
-            .push((CompactString::from(name), written));
-        Ok(())
+        Ok(mirrors)
     }
 
     /// Whether two `[registry-mirrors]` entries name the same registry (sorting, not

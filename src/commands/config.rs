@@ -97,8 +97,8 @@ fn registry_mirrors(path: &Path, cmd: RegistryMirrorsCommand, ui: &Ui) -> Result
                 .config
                 .registry_mirrors
                 .iter()
-                .zip(&file.written.registry_mirrors)
-                .map(|(entry, (_, mirrors))| (&entry.key, mirrors.as_slice()));
+                .zip(file.written.registry_mirrors.iter())
+                .map(|(entry, (_, mirrors))| (&entry.key, mirrors));
             list_mirrors(
                 ui,
                 out.output,

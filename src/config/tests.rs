@@ -347,10 +347,35 @@ fn written_keeps_values_as_written_in_parallel_with_config() {
     assert_eq!(f.written.insecure_registries, vec!["Reg.Local:5000"]);
     // Duplicates (after normalisation) are read once.
     assert_eq!(
-        f.written.registry_mirrors,
-        vec![("docker.io".into(), vec!["M.example".into()])]
+        f.written.registry_mirrors.iter().collect::<Vec<_>>(),
+        [("docker.io", &["M.example".into()][..])]
     );
     assert_eq!(f.config.registry_mirrors[0].mirrors.len(), 1);
+}
+
+#[test]
+fn written_entries_keep_each_entrys_mirrors_apart() {
+    let f = ConfigFile::parse(
+        "[registry-mirrors]\n\"a.example\" = [\"m1.example\", \"M2.example\"]\n\"b.example\" = []\n'*' = \"all.example\"\n",
+        p(),
+    )
+    .unwrap();
+    let entries: Vec<(&str, Vec<&str>)> = f
+        .written
+        .registry_mirrors
+        .iter()
+        .map(|(key, mirrors)| (key, mirrors.iter().map(|m| m.as_str()).collect()))
+        .collect();
+    assert_eq!(
+        entries,
+        [
+            ("a.example", vec!["m1.example", "M2.example"]),
+            ("b.example", vec![]),
+            ("*", vec!["all.example"]),
+        ]
+    );
+    assert_eq!(f.written.registry_mirrors.len(), 3);
+    assert!(f.written.registry_mirrors.get(3).is_none());
 }
 
 // ------------------------------------------------------------------ edits
@@ -793,7 +818,7 @@ fn the_quick_reader_decodes_every_kind_of_string_like_toml_parser() {
         .written
         .registry_mirrors
         .iter()
-        .map(|(k, _)| k.as_str())
+        .map(|(k, _)| k)
         .collect();
     assert_eq!(keys, ["quay.io", "ghcr.io", "reg.example"]);
 }
@@ -851,7 +876,10 @@ fn the_quick_reader_reads_large_files_in_chunks_in_order() {
     let quick = fast::read(&text).expect("a valid large file");
     let full = validate(&parse_document(&text, p()).unwrap(), &text, p()).unwrap();
     assert_eq!(quick, full);
-    assert_eq!(quick.written.registry_mirrors[599].0, "reg599.example:5000");
+    assert_eq!(
+        quick.written.registry_mirrors.get(599).unwrap().0,
+        "reg599.example:5000"
+    );
 
     let line_of =
         |text: &str, needle: &str| text[..text.find(needle).unwrap()].matches('\n').count() + 1;
