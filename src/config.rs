@@ -221,10 +221,15 @@ impl ConfigFile {
 
     /// Parses file contents (`path` is only used in error messages).
     pub fn parse(text: &str, path: &Path) -> Result<ConfigFile, ConfigError> {
-        let quick = fast::read(text);
+        ConfigFile::parse_keeping(text, path, Keep::Everything)
+    }
+
+    fn parse_keeping(text: &str, path: &Path, keep: Keep) -> Result<ConfigFile, ConfigError> {
+        let quick = fast::read_keeping(text, keep);
         // Tests and debug builds check that both readers agree on every file read.
         if cfg!(debug_assertions) {
-            let full = parse_document(text, path).and_then(|doc| validate(&doc, text, path));
+            let full =
+                parse_document(text, path).and_then(|doc| validate_keeping(&doc, text, path, keep));
             if let Some(q) = &quick {
                 assert_eq!(
                     full.as_ref().ok(),
@@ -236,8 +241,53 @@ impl ConfigFile {
         }
         match quick {
             Some(file) => Ok(file),
-            None => validate(&parse_document(text, path)?, text, path),
+            None => validate_keeping(&parse_document(text, path)?, text, path, keep),
         }
+    }
+}
+
+/// What a read keeps of `[registry-mirrors]`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+enum Keep {
+    /// The typed mirrors and the mirrors as written.
+    #[default]
+    Everything,
+    /// The mirrors as written only (every mirror is still parsed and checked).
+    WrittenMirrors,
+}
+
+/// `[registry-mirrors]` as `cnb config registry-mirrors list` shows it: each entry's
+/// registry (normalised) with its mirrors as written. Reading it checks the whole
+/// file exactly as [`ConfigFile::load`] does, but keeps no typed mirrors, which a
+/// listing never shows: on a file with thousands of registries they were a third of
+/// the memory a listing touched.
+#[derive(Debug)]
+pub struct RegistryMirrorListing {
+    /// Its typed registry mirrors have keys but no mirrors.
+    file: ConfigFile,
+}
+
+impl RegistryMirrorListing {
+    /// Reads and validates the file; a missing file lists nothing.
+    pub fn load(path: &Path) -> Result<RegistryMirrorListing, ConfigError> {
+        let file = match read_if_exists(path)? {
+            Some(text) => ConfigFile::parse_keeping(&text, path, Keep::WrittenMirrors)?,
+            None => ConfigFile::default(),
+        };
+        Ok(RegistryMirrorListing { file })
+    }
+
+    /// Parses file contents (`path` is only used in error messages).
+    pub fn parse(text: &str, path: &Path) -> Result<RegistryMirrorListing, ConfigError> {
+        let file = ConfigFile::parse_keeping(text, path, Keep::WrittenMirrors)?;
+        Ok(RegistryMirrorListing { file })
+    }
+
+    /// Each entry's registry (or `*`) and its mirrors as written, in file order.
+    pub fn entries(&self) -> impl ExactSizeIterator<Item = (&MirrorKey, &[CompactString])> {
+        let typed = &self.file.config.registry_mirrors;
+        let written = &self.file.written.registry_mirrors;
+        (0..typed.len()).map(|i| (&typed[i].key, written.get(i).expect("parallel lists").1))
     }
 }
 
@@ -451,17 +501,28 @@ impl Validator<'_> {
 }
 
 /// Builds a [`ConfigFile`] from values already known to have the right types, in
-/// file order. Both readers (the full one in [`validate`] and [`fast::read`]) go
+/// file order. Both readers (the full one in [`validate_keeping`] and
+/// [`fast::read_keeping`]) go
 /// through it, so they accept and produce exactly the same things. Errors are the
 /// message and, for lists, the index of the bad value (`None`: the entry's name).
 #[derive(Default)]
 struct Builder {
     file: ConfigFile,
+    keep: Keep,
+    /// The mirrors of the entry being read (kept between entries to be allocated once).
+    mirrors: Vec<Mirror>,
 }
 
 type BuildResult = Result<(), (Option<usize>, String)>;
 
 impl Builder {
+    fn new(keep: Keep) -> Builder {
+        Builder {
+            keep,
+            ..Builder::default()
+        }
+    }
+
     /// Makes room for `n` `[registry-mirrors]` entries.
     fn reserve_registries(&mut self, n: usize) {
         self.file.config.registry_mirrors.reserve(n);
@@ -499,11 +560,17 @@ impl Builder {
         let key = MirrorKey::parse(name).map_err(|e| (None, e.to_string()))?;
         let written = &mut self.file.written.registry_mirrors;
         let start = written.values.len();
-        let mirrors = Self::mirrors(&key, values, &mut written.values).inspect_err(|_| {
+        self.mirrors.clear();
+        if let Err(e) = Self::mirrors(&key, values, &mut self.mirrors, &mut written.values) {
             written.values.truncate(start);
-        })?;
+            return Err(e);
+        }
         written.keys.push(CompactString::from(name));
         written.ends.push(written.values.len());
+        let mirrors = match self.keep {
+            Keep::Everything => self.mirrors.drain(..).collect(),
+            Keep::WrittenMirrors => Vec::new(),
+        };
         self.file
             .config
             .registry_mirrors
@@ -511,14 +578,14 @@ impl Builder {
         Ok(())
     }
 
-    /// The mirrors of one `[registry-mirrors]` entry, without repeats; the values
-    /// kept are appended to `written` as written.
+    /// Appends the mirrors of one `[registry-mirrors]` entry to `mirrors`, without
+    /// repeats, and the values kept to `written` as written.
     fn mirrors(
         key: &MirrorKey,
         values: &[impl AsRef<str>],
+        mirrors: &mut Vec<Mirror>,
         written: &mut Vec<CompactString>,
-    ) -> Result<Vec<Mirror>, (Option<usize>, String)> {
-        let mut mirrors: Vec<Mirror> = Vec::with_capacity(values.len());
+    ) -> BuildResult {
         for (i, s) in values.iter().enumerate() {
             let s = s.as_ref();
             let mirror = Mirror::parse(s).map_err(|e| (Some(i), e.to_string()))?;
@@ -543,7 +610,7 @@ impl Builder {
                 written.push(CompactString::from(s));
             }
         }
-        Ok(mirrors)
+        Ok(())
     }
 
     /// Whether two `[registry-mirrors]` entries name the same registry (sorting, not
@@ -620,12 +687,23 @@ impl Builder {
     }
 }
 
-/// The full reader: checks types with toml_edit's spans and reports the first problem
-/// with its position.
+/// [`validate_keeping`] keeping everything.
+#[cfg(test)]
 fn validate(doc: &Document<String>, text: &str, path: &Path) -> Result<ConfigFile, ConfigError> {
+    validate_keeping(doc, text, path, Keep::Everything)
+}
+
+/// The full reader: checks types with toml_edit's spans and reports the first problem
+/// with its position. `keep` says what it keeps of `[registry-mirrors]`.
+fn validate_keeping(
+    doc: &Document<String>,
+    text: &str,
+    path: &Path,
+    keep: Keep,
+) -> Result<ConfigFile, ConfigError> {
     let v = Validator { text, path };
     let root = doc.as_table();
-    let mut b = Builder::default();
+    let mut b = Builder::new(keep);
 
     if let Some((key, item)) = root.get_key_value(keys::DEFAULT_BUILDER) {
         let s = v.string(item, Some(key), keys::DEFAULT_BUILDER)?;

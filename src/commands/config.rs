@@ -17,7 +17,7 @@ use crate::cli::{
     PullPolicyArgs, RegistryMirrorsCommand, RunImageMirrorsCommand, TrustedBuildersCommand,
 };
 use crate::config::edits::{self, Added, Removed, Set};
-use crate::config::{self, ConfigFile, keys};
+use crate::config::{self, ConfigFile, RegistryMirrorListing, keys};
 use crate::error::UsageError;
 use crate::reference::{ImageRef, InsecureEntry, Mirror, MirrorKey};
 use crate::settings::PullPolicy;
@@ -91,24 +91,18 @@ fn registry_mirrors(path: &Path, cmd: RegistryMirrorsCommand, ui: &Ui) -> Result
             report_removal(ui, &report, &format!("{key}"), "mirror", "registry mirrors");
         }
         RegistryMirrorsCommand::List(out) => {
-            let file = ConfigFile::load(path)?;
             // Registries shown normalised (`docker.io`), mirrors as written.
-            let rows = file
-                .config
-                .registry_mirrors
-                .iter()
-                .zip(file.written.registry_mirrors.iter())
-                .map(|(entry, (_, mirrors))| (&entry.key, mirrors));
+            let listing = RegistryMirrorListing::load(path)?;
             list_mirrors(
                 ui,
                 out.output,
                 "registry",
-                rows,
+                listing.entries(),
                 "No registry mirrors are configured (add one with: cnb config registry-mirrors add <REGISTRY> -m <MIRROR>)",
             );
             // The command ends here: freeing thousands of small strings one by one
             // would cost more than listing them, and the process exit frees them at once.
-            std::mem::forget(file);
+            std::mem::forget(listing);
         }
     }
     Ok(())

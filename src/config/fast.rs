@@ -8,7 +8,7 @@
 //! It handles the shapes pack and cnb write: top-level keys, `[table]` and
 //! `[[array-of-tables]]` headers with one name, string, boolean and array values.
 //! On anything else (dotted keys, inline tables, numbers and dates, any error) it
-//! gives up and the full reader in [`super::validate`] decides, with its precise
+//! gives up and the full reader in [`super::validate_keeping`] decides, with its precise
 //! messages. Both go through the same [`Builder`], so a file either reader accepts
 //! means the same thing.
 
@@ -23,7 +23,7 @@ use toml_parser::parser::{
 };
 use toml_parser::{ErrorSink, ParseError, Raw, Source, Span};
 
-use super::{Builder, ConfigFile, keys};
+use super::{Builder, ConfigFile, Keep, keys};
 
 /// Nesting allowed before giving up (the full reader applies toml_edit's limit).
 const MAX_DEPTH: u32 = 64;
@@ -122,7 +122,7 @@ struct Walker<'i> {
 }
 
 impl<'i> Walker<'i> {
-    fn new(source: Source<'i>) -> Self {
+    fn new(source: Source<'i>, keep: Keep) -> Self {
         Walker {
             source,
             arrays: Vec::new(),
@@ -139,7 +139,7 @@ impl<'i> Walker<'i> {
             default_builder: None,
             pull_policy: None,
             insecure: None,
-            builder: Builder::default(),
+            builder: Builder::new(keep),
             expression_start: 0,
             line_has_expression: false,
             open_entry: None,
@@ -510,10 +510,16 @@ fn next_chunk(lexer: &mut Lexer<'_>, chunk: &mut Vec<Token>) -> bool {
     false
 }
 
-/// Reads the file quickly, or returns `None` when the full reader must decide
-/// (an unusual shape or any error).
+/// [`read_keeping`] keeping everything.
+#[cfg(test)]
 pub(super) fn read(text: &str) -> Option<ConfigFile> {
-    read_inner(text, false).map(|(file, _)| file)
+    read_keeping(text, Keep::Everything)
+}
+
+/// Reads the file quickly, or returns `None` when the full reader must decide
+/// (an unusual shape or any error). `keep` says what it keeps of `[registry-mirrors]`.
+pub(super) fn read_keeping(text: &str, keep: Keep) -> Option<ConfigFile> {
+    read_inner(text, false, keep).map(|(file, _)| file)
 }
 
 /// Where things are in a file the quick reader took.
@@ -526,25 +532,24 @@ pub(super) struct Layout {
     pub registry_mirror_lines: Vec<Range<usize>>,
 }
 
-/// [`read`], and where each registry entry is.
+/// [`read_keeping`] keeping everything, and where each registry entry is.
 pub(super) fn read_with_layout(text: &str) -> Option<(ConfigFile, Layout)> {
-    read_inner(text, true)
+    read_inner(text, true, Keep::Everything)
 }
 
-/// [`read`] or [`read_with_layout`]; without `record_layout` the layout is empty.
-fn read_inner(text: &str, record_layout: bool) -> Option<(ConfigFile, Layout)> {
+/// [`read_keeping`] or [`read_with_layout`]; without `record_layout` the layout is
+/// empty.
+fn read_inner(text: &str, record_layout: bool, keep: Keep) -> Option<(ConfigFile, Layout)> {
     let source = Source::new(text);
     let mut lexer = source.lex();
     let mut chunk = Vec::with_capacity(CHUNK_TOKENS * 2);
-    let mut walker = Walker::new(source);
+    let mut walker = Walker::new(source, keep);
     if record_layout {
         walker.entry_lines = Some(Vec::new());
     }
     // Room for as many entries as the file has lines, so the lists never move (a
     // move copies them into fresh pages; capacity never touched costs nothing).
-    walker
-        .builder
-        .reserve_registries(line_count(text));
+    walker.builder.reserve_registries(line_count(text));
     let mut errors: Vec<ParseError> = Vec::new();
     loop {
         let more = next_chunk(&mut lexer, &mut chunk);

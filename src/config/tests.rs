@@ -378,6 +378,42 @@ fn written_entries_keep_each_entrys_mirrors_apart() {
     assert!(f.written.registry_mirrors.get(3).is_none());
 }
 
+#[test]
+fn a_listing_checks_the_file_like_a_full_read_and_keeps_the_written_mirrors() {
+    for text in [
+        "[registry-mirrors]\n\"Docker.io\" = [\"M.example\", \"http://b.example:5000/cache/\"]\n'*' = \"all.example\"\n\"quay.io\" = []\n",
+        // the full reader's shapes
+        "registry-mirrors = { \"quay.io\" = \"q.example\" }\n",
+        "",
+    ] {
+        let file = ConfigFile::parse(text, p()).unwrap();
+        let listing = RegistryMirrorListing::parse(text, p()).unwrap();
+        let expected: Vec<(&MirrorKey, &[CompactString])> = file
+            .config
+            .registry_mirrors
+            .iter()
+            .zip(file.written.registry_mirrors.iter())
+            .map(|(entry, (_, written))| (&entry.key, written))
+            .collect();
+        assert_eq!(listing.entries().collect::<Vec<_>>(), expected, "{text}");
+    }
+
+    // Every problem a full read reports, with the same message and position.
+    for bad in [
+        "[registry-mirrors]\n\"quay.io\" = \n",
+        "[registry-mirrors]\n\"quay.io\" = [\"a.example\", \"https://\"]\n",
+        "[registry-mirrors]\n\"quay.io\" = \"quay.io\"\n",
+        "[registry-mirrors]\n\"quay.io\" = \"a.example\"\n\"QUAY.io\" = \"b.example\"\n",
+        "pull-policy = \"sometimes\"\n[registry-mirrors]\n\"quay.io\" = \"a.example\"\n",
+    ] {
+        let full = ConfigFile::parse(bad, p()).unwrap_err().to_string();
+        let listing = RegistryMirrorListing::parse(bad, p())
+            .unwrap_err()
+            .to_string();
+        assert_eq!(listing, full, "{bad}");
+    }
+}
+
 // ------------------------------------------------------------------ edits
 
 #[test]
