@@ -892,8 +892,8 @@ pub fn edit_registry_mirror<T: PartialEq + std::fmt::Debug>(
         if cfg!(debug_assertions) {
             let (full_value, full_after) = edit_document(text, path, &change)?;
             assert_eq!(
-                (&value, &after),
-                (&full_value, &full_after),
+                (&value, after.apply(text)),
+                (&full_value, full_after.apply(text)),
                 "the entry edit disagrees with the document edit on:\n{text}"
             );
         }
@@ -912,13 +912,14 @@ fn edit_registry_entry<T>(
     text: &str,
     key: &MirrorKey,
     change: impl Fn(&mut DocumentMut) -> T,
-) -> Option<(T, String)> {
+) -> Option<(T, NewText)> {
     // toml_edit writes an edited document with `\n` line breaks throughout and a
     // line break at the end; a splice would keep other `\r\n`s and a missing one.
     if text.contains('\r') || !text.ends_with('\n') {
         return None;
     }
-    let (file, layout) = fast::read_with_layout(text)?;
+    // Checks the whole file; only the entries' keys and lines are needed here.
+    let (file, layout) = fast::read_with_layout(text, Keep::WrittenMirrors)?;
     let lines = layout.registry_mirror_lines;
     let range = match file
         .config
@@ -937,11 +938,49 @@ fn edit_registry_entry<T>(
     let value = change(&mut doc);
     let edited = doc.to_string();
     let edited = edited.strip_prefix(REGISTRY_MIRRORS_HEADER)?;
-    let mut after = String::with_capacity(text.len() + edited.len() - entry.len());
-    after.push_str(&text[..range.start]);
-    after.push_str(edited);
-    after.push_str(&text[range.end..]);
-    Some((value, after))
+    Some((
+        value,
+        NewText {
+            range,
+            with: edited.to_string(),
+        },
+    ))
+}
+
+/// The text an edit produced: the old text with `range` replaced by `with`. An
+/// entry edit replaces a few lines of a file that may be large, and the file is
+/// written from the old text and those lines, without copying it whole first.
+#[derive(Debug, PartialEq, Eq)]
+struct NewText {
+    range: Range<usize>,
+    with: String,
+}
+
+impl NewText {
+    /// All of `text` replaced by `with`.
+    fn whole(text: &str, with: String) -> NewText {
+        NewText {
+            range: 0..text.len(),
+            with,
+        }
+    }
+
+    fn is_unchanged(&self, text: &str) -> bool {
+        text[self.range.clone()] == self.with
+    }
+
+    /// The new text in pieces, in order.
+    fn parts<'a>(&'a self, text: &'a str) -> [&'a str; 3] {
+        [
+            &text[..self.range.start],
+            &self.with,
+            &text[self.range.end..],
+        ]
+    }
+
+    fn apply(&self, text: &str) -> String {
+        self.parts(text).concat()
+    }
 }
 
 /// Checks `text` and applies `change` to the whole document: the new text.
@@ -949,16 +988,16 @@ fn edit_document<T>(
     text: &str,
     path: &Path,
     change: impl FnOnce(&mut DocumentMut) -> T,
-) -> Result<(T, String), ConfigError> {
+) -> Result<(T, NewText), ConfigError> {
     // Checking the file and editing it are independent: on a large file they run
     // side by side (each is a couple of milliseconds for 1,000 registries).
-    let apply = move || -> Result<(T, String), ConfigError> {
+    let apply = move || -> Result<(T, NewText), ConfigError> {
         let mut doc: DocumentMut = text.parse().map_err(|e| toml_error(text, path, &e))?;
         comments_to_top(&mut doc);
         let had_values = doc.iter().any(|(_, item)| item.is_value());
         let value = change(&mut doc);
         header_stays_first(&mut doc, had_values);
-        Ok((value, doc.to_string()))
+        Ok((value, NewText::whole(text, doc.to_string())))
     };
     let (checked, applied) = if text.len() >= PARALLEL_CHECK_BYTES {
         std::thread::scope(|scope| {
@@ -981,7 +1020,7 @@ fn edit_document<T>(
 /// (empty for a missing file) and the path, and returns its report and the new text.
 fn edit_text<T>(
     path: &Path,
-    produce: impl FnOnce(&str, &Path) -> Result<(T, String), ConfigError>,
+    produce: impl FnOnce(&str, &Path) -> Result<(T, NewText), ConfigError>,
 ) -> Result<Edited<T>, ConfigError> {
     let target = resolve_symlink(path);
     let path = target.as_path();
@@ -1013,7 +1052,7 @@ fn edit_text<T>(
     let before = read_if_exists(path)?;
     let text = before.as_deref().unwrap_or("");
     let (value, after) = produce(text, path)?;
-    if after == text {
+    if after.is_unchanged(text) {
         return Ok(Edited {
             value,
             written: false,
@@ -1022,7 +1061,7 @@ fn edit_text<T>(
     // The edits only insert validated values; debug builds (and so the tests) check
     // that the result reads back.
     if cfg!(debug_assertions)
-        && let Err(e) = ConfigFile::parse(&after, path)
+        && let Err(e) = ConfigFile::parse(&after.apply(text), path)
     {
         return Err(ConfigError::Write {
             path: path.to_path_buf(),
@@ -1059,7 +1098,9 @@ fn edit_text<T>(
     }
     let replacing = original_permissions.is_some();
     let mut tmp = builder.tempfile_in(&dir).map_err(write_err)?;
-    tmp.write_all(after.as_bytes()).map_err(write_err)?;
+    for part in after.parts(text) {
+        tmp.write_all(part.as_bytes()).map_err(write_err)?;
+    }
     if let Some(perms) = original_permissions {
         tmp.as_file().set_permissions(perms).map_err(write_err)?;
     }

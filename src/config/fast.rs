@@ -532,9 +532,9 @@ pub(super) struct Layout {
     pub registry_mirror_lines: Vec<Range<usize>>,
 }
 
-/// [`read_keeping`] keeping everything, and where each registry entry is.
-pub(super) fn read_with_layout(text: &str) -> Option<(ConfigFile, Layout)> {
-    read_inner(text, true, Keep::Everything)
+/// [`read_keeping`], and where each registry entry is.
+pub(super) fn read_with_layout(text: &str, keep: Keep) -> Option<(ConfigFile, Layout)> {
+    read_inner(text, true, keep)
 }
 
 /// [`read_keeping`] or [`read_with_layout`]; without `record_layout` the layout is
