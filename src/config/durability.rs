@@ -7,8 +7,9 @@
 //! unless mounted `noauto_da_alloc`) and `data=ordered` or `data=journal` (not
 //! `data=writeback`), "the data blocks of the new file are forced to disk before
 //! the rename() operation is committed" (the kernel's ext4 documentation). On such
-//! a mount cnb skips the fsync when it replaces an existing file, as `git config`, `cargo add`, docker and pack
-//! always do; the fsync costs 1.5 ms on an idle disk and over 10 ms on a busy one.
+//! a mount cnb skips the fsync when it replaces an existing file, as `git config`,
+//! `cargo add`, docker and pack always do; the fsync costs 1.5 ms on an idle disk
+//! and over 10 ms on a busy one.
 //! Everywhere else (XFS, btrfs, overlayfs, network file systems, other systems,
 //! a mount that cannot be identified) cnb fsyncs.
 
