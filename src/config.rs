@@ -213,8 +213,12 @@ pub struct ConfigFile {
 impl ConfigFile {
     /// Reads and validates the file; a missing file is an empty config.
     pub fn load(path: &Path) -> Result<ConfigFile, ConfigError> {
+        ConfigFile::load_keeping(path, Keep::Everything)
+    }
+
+    fn load_keeping(path: &Path, keep: Keep) -> Result<ConfigFile, ConfigError> {
         match read_if_exists(path)? {
-            Some(text) => ConfigFile::parse(&text, path),
+            Some(text) => ConfigFile::parse_keeping(&text, path, keep),
             None => Ok(ConfigFile::default()),
         }
     }
@@ -270,10 +274,7 @@ pub struct RegistryMirrorListing {
 impl RegistryMirrorListing {
     /// Reads and validates the file; a missing file lists nothing.
     pub fn load(path: &Path) -> Result<RegistryMirrorListing, ConfigError> {
-        let file = match read_if_exists(path)? {
-            Some(text) => ConfigFile::parse_keeping(&text, path, Keep::WrittenMirrors)?,
-            None => ConfigFile::default(),
-        };
+        let file = ConfigFile::load_keeping(path, Keep::WrittenMirrors)?;
         Ok(RegistryMirrorListing { file })
     }
 
@@ -502,9 +503,9 @@ impl Validator<'_> {
 
 /// Builds a [`ConfigFile`] from values already known to have the right types, in
 /// file order. Both readers (the full one in [`validate_keeping`] and
-/// [`fast::read_keeping`]) go
-/// through it, so they accept and produce exactly the same things. Errors are the
-/// message and, for lists, the index of the bad value (`None`: the entry's name).
+/// [`fast::read_keeping`]) go through it, so they accept and produce exactly the
+/// same things. Errors are the message and, for lists, the index of the bad value
+/// (`None`: the entry's name).
 #[derive(Default)]
 struct Builder {
     file: ConfigFile,
@@ -950,7 +951,7 @@ fn edit_registry_entry<T>(
 /// The text an edit produced: the old text with `range` replaced by `with`. An
 /// entry edit replaces a few lines of a file that may be large, and the file is
 /// written from the old text and those lines, without copying it whole first.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug)]
 struct NewText {
     range: Range<usize>,
     with: String,

@@ -43,10 +43,9 @@ impl<'i> V<'i> {
         }
     }
 
-    /// A string, or an array of strings.
-    fn into_strings(self, allow_single: bool) -> Option<Vec<Cow<'i, str>>> {
+    /// An array of strings.
+    fn into_strings(self) -> Option<Vec<Cow<'i, str>>> {
         match self {
-            V::Str(s) if allow_single => Some(vec![s]),
             V::Array(values) => values.into_iter().map(V::into_str).collect(),
             _ => None,
         }
@@ -264,7 +263,7 @@ impl<'i> Walker<'i> {
                 match key.as_ref() {
                     keys::DEFAULT_BUILDER => self.default_builder = Some(value.into_str()?),
                     keys::PULL_POLICY => self.pull_policy = Some(value.into_str()?),
-                    keys::INSECURE_REGISTRIES => self.insecure = Some(value.into_strings(false)?),
+                    keys::INSECURE_REGISTRIES => self.insecure = Some(value.into_strings()?),
                     keys::REGISTRY_MIRRORS | keys::RUN_IMAGES | keys::TRUSTED_BUILDERS => {
                         return None;
                     }
@@ -294,7 +293,7 @@ impl<'i> Walker<'i> {
                 let entry = self.run_images.last_mut()?;
                 match key.as_ref() {
                     keys::RUN_IMAGE => entry.0 = Some(value.into_str()?),
-                    keys::RUN_IMAGE_MIRRORS => entry.1 = value.into_strings(false)?,
+                    keys::RUN_IMAGE_MIRRORS => entry.1 = value.into_strings()?,
                     _ => {}
                 }
             }
