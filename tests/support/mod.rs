@@ -107,13 +107,17 @@ pub mod builder;
 pub mod net;
 pub mod netns;
 pub mod process;
+pub mod real_builder;
 pub mod registry;
+pub mod world;
 
 pub use builder::*;
 pub use net::*;
 pub use netns::*;
 pub use process::*;
+pub use real_builder::*;
 pub use registry::*;
+pub use world::{Lifecycle, LifecycleVersion};
 
 use std::ffi::OsStr;
 use std::io::Read;

@@ -1,0 +1,289 @@
+//! The real builder of the test world: made by the real `pack builder create` from the
+//! pinned lifecycle ([`super::world`]), the project's own buildpack
+//! (`tests/real-builder/buildpacks/hello`) and busybox build and run images
+//! (`tests/real-builder/*.Dockerfile`). See `tests/real-builder/README.md`.
+//!
+//! The build and run base images are built once per content (their tags carry a hash of
+//! the Dockerfiles and busybox) and stay in the daemon as a small cache; each test then
+//! makes its own builder, because the run-image name recorded in a builder is the test's
+//! (a loopback registry with a port of its own).
+
+use std::fs::File;
+use std::os::fd::AsRawFd;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use sha2::{Digest, Sha256};
+
+use super::world::{Lifecycle, LifecycleVersion};
+use super::{LocalImage, TestHome, must_run, run_with_timeout, unique_name, world};
+
+const DOCKER_LIMIT: Duration = Duration::from_secs(180);
+
+/// What a real builder is made of.
+#[derive(Debug, Clone)]
+pub struct RealBuilderOptions {
+    pub lifecycle: LifecycleVersion,
+    /// The run image the builder names (`[[run.images]] image` and the stack's run image).
+    pub run_image: String,
+    pub run_image_mirrors: Vec<String>,
+    /// Platform APIs the builder declares; `None` for all the lifecycle supports. A subset
+    /// (such as `["0.11"]`) makes cnb negotiate an older API with the same lifecycle.
+    pub platform_apis: Option<Vec<String>>,
+}
+
+impl RealBuilderOptions {
+    /// The newest pinned lifecycle and this run image.
+    pub fn new(run_image: &str) -> RealBuilderOptions {
+        RealBuilderOptions {
+            lifecycle: LifecycleVersion::V0_21,
+            run_image: run_image.to_string(),
+            run_image_mirrors: Vec::new(),
+            platform_apis: None,
+        }
+    }
+
+    pub fn lifecycle(mut self, version: LifecycleVersion) -> RealBuilderOptions {
+        self.lifecycle = version;
+        self
+    }
+
+    pub fn platform_apis(mut self, apis: &[&str]) -> RealBuilderOptions {
+        self.platform_apis = Some(apis.iter().map(ToString::to_string).collect());
+        self
+    }
+}
+
+/// A builder made by `pack builder create`, and its run image, both in the daemon under
+/// test-owned tags (removed on drop): `builder` is `cnbtest-real-builder-...:latest`, `run`
+/// is tagged with the run-image name of the options.
+#[derive(Debug)]
+pub struct RealBuilder {
+    pub builder: LocalImage,
+    pub run: LocalImage,
+    pub options: RealBuilderOptions,
+    pub lifecycle: Lifecycle,
+}
+
+/// The `tests/real-builder` directory.
+pub fn real_builder_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/real-builder")
+}
+
+/// The project's buildpack.
+pub fn hello_buildpack_dir() -> PathBuf {
+    real_builder_dir().join("buildpacks/hello")
+}
+
+impl RealBuilder {
+    /// Makes the builder; `None` (after printing why) when Go is missing outside CI.
+    pub fn create(options: RealBuilderOptions) -> Option<RealBuilder> {
+        let lifecycle = world::lifecycle(options.lifecycle)?;
+        let pack = world::pack()?;
+        let (build_base, run_base) = base_images();
+        must_run(
+            "docker",
+            ["tag", &run_base, &options.run_image],
+            DOCKER_LIMIT,
+        );
+        let run = LocalImage::adopt(&options.run_image);
+
+        let work = tempfile::Builder::new()
+            .prefix("cnbtest-real-builder-")
+            .tempdir()
+            .expect("temp dir");
+        let archive = match &options.platform_apis {
+            None => lifecycle.archive(),
+            Some(apis) => {
+                let path = work.path().join("lifecycle.tgz");
+                restricted_archive(&lifecycle, apis, &path);
+                path
+            }
+        };
+        let toml = builder_toml(&options, &archive, &build_base);
+        let config = work.path().join("builder.toml");
+        std::fs::write(&config, toml).expect("write builder.toml");
+        let tag = format!("{}:latest", unique_name("real-builder"));
+        let home = TestHome::new();
+        let mut cmd = Command::new(&pack);
+        cmd.env("PACK_HOME", home.path().join("pack"))
+            .env("DOCKER_CONFIG", home.docker_config_dir())
+            .args([
+                "builder",
+                "create",
+                &tag,
+                "--pull-policy",
+                "never",
+                "--config",
+            ])
+            .arg(&config);
+        let out = run_with_timeout(&mut cmd, DOCKER_LIMIT)
+            .unwrap_or_else(|e| panic!("test support: pack builder create: {e}"));
+        assert!(
+            out.success(),
+            "test support: pack builder create {tag} failed:\n{}\n{}",
+            out.stdout,
+            out.stderr
+        );
+        Some(RealBuilder {
+            builder: LocalImage::adopt(&tag),
+            run,
+            options,
+            lifecycle,
+        })
+    }
+
+    /// The builder's local tag.
+    pub fn tag(&self) -> &str {
+        self.builder.tag()
+    }
+}
+
+/// The pack builder config: one buildpack, one group, the lifecycle archive, the run image
+/// (`[[run.images]]` for platform API 0.12 and later, `[stack]` so `stack.toml` is written
+/// for older ones).
+fn builder_toml(options: &RealBuilderOptions, archive: &Path, build_image: &str) -> String {
+    let mirrors = serde_json::to_string(&options.run_image_mirrors).expect("mirrors json");
+    format!(
+        r#"description = "cnb test world builder (lifecycle {version})"
+
+[[buildpacks]]
+uri = {buildpack:?}
+
+[[order]]
+[[order.group]]
+id = "cnb-test/hello"
+version = "0.0.1"
+
+[lifecycle]
+uri = {archive:?}
+
+[build]
+image = {build_image:?}
+
+[[run.images]]
+image = {run:?}
+mirrors = {mirrors}
+
+[stack]
+id = "io.buildpacks.stacks.cnbtest"
+build-image = {build_image:?}
+run-image = {run:?}
+run-image-mirrors = {mirrors}
+
+[[targets]]
+os = "linux"
+arch = "amd64"
+"#,
+        version = options.lifecycle.version(),
+        buildpack = hello_buildpack_dir().display().to_string(),
+        archive = archive.display().to_string(),
+        run = options.run_image,
+    )
+}
+
+/// A copy of the lifecycle archive whose descriptor lists only `apis` as supported
+/// platform APIs (the binaries are the same).
+fn restricted_archive(lifecycle: &Lifecycle, apis: &[String], dest: &Path) {
+    let descriptor = std::fs::read_to_string(lifecycle.descriptor()).expect("read descriptor");
+    let quoted: Vec<String> = apis.iter().map(|a| format!("{a:?}")).collect();
+    let mut out = String::new();
+    let mut in_platform = false;
+    for line in descriptor.lines() {
+        if line.starts_with('[') {
+            in_platform = line.trim() == "[apis.platform]";
+        }
+        if in_platform && line.trim_start().starts_with("supported") {
+            out.push_str(&format!("  supported = [{}]\n", quoted.join(", ")));
+        } else {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    let file = File::create(dest).expect("create archive");
+    let gz = flate2::write::GzEncoder::new(file, flate2::Compression::fast());
+    let mut tar = tar::Builder::new(gz);
+    tar.follow_symlinks(false);
+    let mut header = tar::Header::new_gnu();
+    header.set_size(out.len() as u64);
+    header.set_mode(0o644);
+    header.set_cksum();
+    tar.append_data(&mut header, "lifecycle.toml", out.as_bytes())
+        .expect("append descriptor");
+    tar.append_dir_all("lifecycle", lifecycle.bin_dir())
+        .expect("append lifecycle");
+    tar.into_inner()
+        .expect("finish tar")
+        .finish()
+        .expect("finish gzip");
+}
+
+/// The build and run base images, built once per content: `cnbtest-world-build:<hash>`
+/// and `cnbtest-world-run:<hash>`.
+pub fn base_images() -> (String, String) {
+    let dir = real_builder_dir();
+    let busybox = std::fs::read("/bin/busybox")
+        .unwrap_or_else(|e| panic!("read /bin/busybox (install busybox-static): {e}"));
+    let mut hasher = Sha256::new();
+    for file in ["build.Dockerfile", "run.Dockerfile"] {
+        hasher.update(std::fs::read(dir.join(file)).expect("read Dockerfile"));
+    }
+    hasher.update(&busybox);
+    let key: String = hasher
+        .finalize()
+        .iter()
+        .take(6)
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let build = format!("cnbtest-world-build:{key}");
+    let run = format!("cnbtest-world-run:{key}");
+    // One builder of the base images at a time on this machine.
+    let lock_path = std::env::temp_dir().join("cnbtest-world-base-images.lock");
+    let lock = File::create(&lock_path).expect("base image lock");
+    // SAFETY: flock on a descriptor owned here; released when `lock` is dropped.
+    unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX) };
+    for (tag, dockerfile) in [(&build, "build.Dockerfile"), (&run, "run.Dockerfile")] {
+        let present = run_with_timeout(
+            Command::new("docker").args(["image", "inspect", "--format", "{{.Id}}", tag]),
+            DOCKER_LIMIT,
+        )
+        .is_ok_and(|o| o.success());
+        if present {
+            continue;
+        }
+        let ctx = tempfile::Builder::new()
+            .prefix("cnbtest-ctx-")
+            .tempdir()
+            .expect("context dir");
+        std::fs::copy(dir.join(dockerfile), ctx.path().join("Dockerfile")).expect("copy");
+        std::fs::write(ctx.path().join("busybox"), &busybox).expect("copy busybox");
+        std::fs::set_permissions(
+            ctx.path().join("busybox"),
+            std::os::unix::fs::PermissionsExt::from_mode(0o755),
+        )
+        .expect("chmod busybox");
+        let mut cmd = Command::new("docker");
+        cmd.env("DOCKER_BUILDKIT", "0")
+            .args([
+                "build",
+                "--quiet",
+                "--network",
+                "host",
+                "--rm",
+                "--force-rm",
+                "-t",
+            ])
+            .arg(tag)
+            .arg(ctx.path());
+        let out = run_with_timeout(&mut cmd, DOCKER_LIMIT)
+            .unwrap_or_else(|e| panic!("test support: docker build {tag}: {e}"));
+        assert!(
+            out.success(),
+            "test support: docker build {tag} failed:\n{}\n{}",
+            out.stdout,
+            out.stderr
+        );
+    }
+    (build, run)
+}
