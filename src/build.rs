@@ -564,6 +564,7 @@ pub async fn build(settings: BuildSettings, ui: &Ui) -> anyhow::Result<ExitCode>
             daemon.address()
         ),
     };
+    let docker_api_version = daemon.older_api_version();
     let platform = Platform {
         os: "linux".to_string(),
         architecture: daemon.architecture().await?,
@@ -608,6 +609,8 @@ pub async fn build(settings: BuildSettings, ui: &Ui) -> anyhow::Result<ExitCode>
         platform_env: settings.platform_env.clone(),
         network: settings.network.as_deref(),
         docker_socket: &docker_socket,
+        docker_api_version: docker_api_version.as_deref(),
+        run_image_given: settings.run_image.is_some(),
         app_dir: &settings.app_dir,
     });
 

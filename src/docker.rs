@@ -270,6 +270,15 @@ impl Daemon {
             .filter(|path| !path.is_empty())
     }
 
+    /// The negotiated API version when it is older than the one bollard speaks by default:
+    /// what a Docker client as current as cnb's (the lifecycle's) must be pinned to.
+    pub fn older_api_version(&self) -> Option<String> {
+        let v = self.client.client_version();
+        let default = bollard::API_DEFAULT_VERSION;
+        ((v.major_version, v.minor_version) < (default.major_version, default.minor_version))
+            .then(|| self.api_version())
+    }
+
     /// The negotiated API version (`1.41` for Docker 20.10).
     pub fn api_version(&self) -> String {
         let v = self.client.client_version();

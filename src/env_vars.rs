@@ -28,6 +28,8 @@ pub mod lifecycle {
     pub const CNB_INSECURE_REGISTRIES: &str = "CNB_INSECURE_REGISTRIES";
     pub const CNB_REGISTRY_MIRRORS: &str = "CNB_REGISTRY_MIRRORS";
     pub const CNB_REGISTRY_AUTH: &str = "CNB_REGISTRY_AUTH";
+    /// The API version the lifecycle's Docker client uses (daemon mode).
+    pub const DOCKER_API_VERSION: &str = "DOCKER_API_VERSION";
     /// Read from the builder image's config.
     pub const CNB_USER_ID: &str = "CNB_USER_ID";
     pub const CNB_GROUP_ID: &str = "CNB_GROUP_ID";

@@ -521,7 +521,7 @@ fn dry_run_json_with_publish_redacts_credentials() {
     assert_eq!(lifecycle["env"]["CNB_PLATFORM_API"], "0.13");
     assert_eq!(lifecycle["env"]["CNB_REGISTRY_AUTH"], "<redacted>");
     assert_eq!(lifecycle["network"], "host");
-    assert_eq!(lifecycle["user"], "1000:1001");
+    assert_eq!(lifecycle["user"], "0:0");
     let mounts = lifecycle["mounts"].as_array().expect("mounts");
     assert!(
         mounts
@@ -573,7 +573,7 @@ fn dry_run_json_with_publish_redacts_credentials() {
 }
 
 #[test]
-fn publish_gives_the_lifecycle_registry_auth_and_the_builder_user() {
+fn publish_gives_the_lifecycle_registry_auth_and_starts_it_as_root() {
     if !docker_available() {
         return;
     }
@@ -610,7 +610,8 @@ fn publish_gives_the_lifecycle_registry_auth_and_the_builder_user() {
     );
     assert!(out.success(), "{}\n{}", out.stdout, out.stderr);
     let r = report(&out);
-    assert_eq!((r.uid, r.gid), (1000, 1001));
+    // Root, so the creator can chown its volumes before it drops to the builder's user.
+    assert_eq!((r.uid, r.gid), (0, 0));
     assert_eq!(r.flag("-log-level"), Some("debug"));
     assert!(!r.docker_socket);
     assert!(!r.has_flag("-daemon"));

@@ -133,8 +133,10 @@ fn spec(image: &str, app_dir: &Path, script: &str) -> ContainerSpec {
         binds: vec![],
         volumes: vec![],
         network: Some("none".into()),
-        user: "root".into(),
+        user: "0:0".into(),
+        security_opt: vec!["no-new-privileges=true".into()],
         platform_env: BTreeMap::new(),
+        platform_files: BTreeMap::new(),
         app_dir: app_dir.to_path_buf(),
         app_owner: (0, 0),
     }

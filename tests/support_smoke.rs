@@ -446,7 +446,7 @@ fn stand_in_creator_reports_and_exits_with_the_apps_status() {
     let second = run();
     assert_eq!(second.code(), 0);
     let r2 = CreatorReport::parse(&second.stdout).unwrap();
-    assert_eq!((r2.cache_count, r2.launch_cache_count), (Some(2), Some(1)));
+    assert_eq!((r2.cache_count, r2.launch_cache_count), (Some(2), None));
     // As the builder's own user, /workspace files show their owner.
     let as_user = docker_run(&[
         "--entrypoint",
@@ -458,6 +458,23 @@ fn stand_in_creator_reports_and_exits_with_the_apps_status() {
     let r3 = CreatorReport::parse(&as_user.stdout).unwrap();
     assert_eq!((r3.uid, r3.gid), (1000, 1001));
     assert!(!r3.docker_socket);
+    // Not as root with a (root-owned) volume: it cannot chown it, as the real creator.
+    let fresh = TestVolume::create();
+    let denied = docker_run(&[
+        "--entrypoint",
+        "",
+        "-v",
+        &format!("{}:/cache", fresh.name()),
+        builder.tag(),
+        "/cnb/lifecycle/creator",
+        "x",
+    ]);
+    assert_eq!(denied.code(), 1, "{}\n{}", denied.stdout, denied.stderr);
+    assert!(
+        denied.stderr.contains("failed to chown volumes"),
+        "{}",
+        denied.stderr
+    );
     assert!(
         containers_from(builder.tag()).is_empty(),
         "--rm leaves nothing"

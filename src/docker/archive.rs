@@ -4,7 +4,7 @@
 //! Archives are written on a blocking thread into a bounded channel that the HTTP
 //! request body reads from, so nothing is held in memory or on disk twice.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -77,13 +77,17 @@ where
 }
 
 /// The archive uploaded to `/` of the lifecycle container: `workspace/` holding the app
-/// directory, and `platform/env/<NAME>` files, every entry owned by `owner`.
+/// directory, `platform/env/<NAME>` files and cnb's own `platform/<path>` files, every
+/// entry owned by `owner`.
 pub fn app_archive(
     app_dir: PathBuf,
     platform_env: BTreeMap<String, String>,
+    platform_files: BTreeMap<String, String>,
     owner: (u32, u32),
 ) -> impl Stream<Item = io::Result<Bytes>> + Send {
-    stream_from_writer(move |w| write_app_archive(w, &app_dir, &platform_env, owner))
+    stream_from_writer(move |w| {
+        write_app_archive(w, &app_dir, &platform_env, &platform_files, owner)
+    })
 }
 
 /// Writes the app archive (see [`app_archive`]) to `out`.
@@ -95,6 +99,7 @@ pub fn write_app_archive<W: Write>(
     out: W,
     app_dir: &Path,
     platform_env: &BTreeMap<String, String>,
+    platform_files: &BTreeMap<String, String>,
     owner: (u32, u32),
 ) -> io::Result<()> {
     let meta = fs::metadata(app_dir).map_err(|e| {
@@ -113,9 +118,11 @@ pub fn write_app_archive<W: Write>(
     tar.follow_symlinks(false);
     append_dir(&mut tar, "workspace", &meta, owner)?;
     append_tree(&mut tar, app_dir, Path::new("workspace"), owner)?;
-    if !platform_env.is_empty() {
-        let dir_mode = 0o755;
+    let dir_mode = 0o755;
+    if !platform_env.is_empty() || !platform_files.is_empty() {
         append_synthetic_dir(&mut tar, "platform", dir_mode, owner)?;
+    }
+    if !platform_env.is_empty() {
         append_synthetic_dir(&mut tar, "platform/env", dir_mode, owner)?;
         for (name, value) in platform_env {
             if name.is_empty() || name.contains('/') || name == "." || name == ".." {
@@ -124,20 +131,34 @@ pub fn write_app_archive<W: Write>(
                     format!("environment variable name '{name}' cannot be a file name"),
                 ));
             }
-            let mut header = Header::new_gnu();
-            header.set_entry_type(EntryType::Regular);
-            header.set_mode(0o644);
-            header.set_size(value.len() as u64);
-            set_owner(&mut header, owner);
-            header.set_mtime(0);
-            tar.append_data(
-                &mut header,
-                format!("platform/env/{name}"),
-                value.as_bytes(),
-            )?;
+            append_synthetic_file(&mut tar, &format!("platform/env/{name}"), value, owner)?;
         }
     }
+    let mut dirs: BTreeSet<&str> = BTreeSet::new();
+    for (path, content) in platform_files {
+        if let Some((dir, _)) = path.rsplit_once('/')
+            && dirs.insert(dir)
+        {
+            append_synthetic_dir(&mut tar, &format!("platform/{dir}"), dir_mode, owner)?;
+        }
+        append_synthetic_file(&mut tar, &format!("platform/{path}"), content, owner)?;
+    }
     tar.into_inner()?.flush()
+}
+
+fn append_synthetic_file<W: Write>(
+    tar: &mut tar::Builder<W>,
+    path: &str,
+    content: &str,
+    owner: (u32, u32),
+) -> io::Result<()> {
+    let mut header = Header::new_gnu();
+    header.set_entry_type(EntryType::Regular);
+    header.set_mode(0o644);
+    header.set_size(content.len() as u64);
+    set_owner(&mut header, owner);
+    header.set_mtime(0);
+    tar.append_data(&mut header, path, content.as_bytes())
 }
 
 fn set_owner(header: &mut Header, (uid, gid): (u32, u32)) {
@@ -272,8 +293,9 @@ mod tests {
         fs::write(app.join(&long).join("f".repeat(120)), "x").unwrap();
 
         let env = BTreeMap::from([("GREETING".to_string(), "hi there".to_string())]);
+        let files = BTreeMap::from([("cnb/run.toml".to_string(), "[[images]]\n".to_string())]);
         let mut buf = Vec::new();
-        write_app_archive(&mut buf, app, &env, (1000, 1001)).unwrap();
+        write_app_archive(&mut buf, app, &env, &files, (1000, 1001)).unwrap();
 
         let mut archive = tar::Archive::new(buf.as_slice());
         let mut seen = BTreeMap::new();
@@ -301,6 +323,8 @@ mod tests {
                 ),
             );
         }
+        assert_eq!(seen["platform/cnb"].0, EntryType::Directory);
+        assert_eq!(seen["platform/cnb/run.toml"].2, "[[images]]\n");
         assert_eq!(seen["workspace"].0, EntryType::Directory);
         assert_eq!(seen["workspace/bin"].0, EntryType::Directory);
         assert_eq!(seen["workspace/bin/run"].1, 0o755);
@@ -320,7 +344,14 @@ mod tests {
     fn no_platform_dir_without_env_and_bad_names_rejected() {
         let dir = tempfile::tempdir().unwrap();
         let mut buf = Vec::new();
-        write_app_archive(&mut buf, dir.path(), &BTreeMap::new(), (0, 0)).unwrap();
+        write_app_archive(
+            &mut buf,
+            dir.path(),
+            &BTreeMap::new(),
+            &BTreeMap::new(),
+            (0, 0),
+        )
+        .unwrap();
         let mut archive = tar::Archive::new(buf.as_slice());
         let names: Vec<String> = archive
             .entries()
@@ -330,7 +361,8 @@ mod tests {
         assert_eq!(names, vec!["workspace"]);
 
         let bad = BTreeMap::from([("../x".to_string(), "v".to_string())]);
-        let err = write_app_archive(Vec::new(), dir.path(), &bad, (0, 0)).unwrap_err();
+        let err =
+            write_app_archive(Vec::new(), dir.path(), &bad, &BTreeMap::new(), (0, 0)).unwrap_err();
         assert!(err.to_string().contains("../x"), "{err}");
     }
 
@@ -339,7 +371,14 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("app.jar");
         fs::write(&file, "x").unwrap();
-        let err = write_app_archive(Vec::new(), &file, &BTreeMap::new(), (0, 0)).unwrap_err();
+        let err = write_app_archive(
+            Vec::new(),
+            &file,
+            &BTreeMap::new(),
+            &BTreeMap::new(),
+            (0, 0),
+        )
+        .unwrap_err();
         assert!(err.to_string().contains("app.jar"), "{err}");
     }
 }

@@ -135,6 +135,7 @@ async fn create(
             binds: (!spec.binds.is_empty()).then(|| spec.binds.clone()),
             mounts: (!mounts.is_empty()).then_some(mounts),
             network_mode: spec.network.clone(),
+            security_opt: (!spec.security_opt.is_empty()).then(|| spec.security_opt.clone()),
             ..Default::default()
         }),
         ..Default::default()
@@ -180,6 +181,7 @@ async fn drive(daemon: &Daemon, spec: &ContainerSpec, name: &str, ui: &Ui) -> an
     let archive = archive::app_archive(
         spec.app_dir.clone(),
         spec.platform_env.clone(),
+        spec.platform_files.clone(),
         spec.app_owner,
     );
     let upload = UploadToContainerOptionsBuilder::default().path("/").build();

@@ -21,9 +21,10 @@ use super::platform_api::ApiVersion;
 use crate::credentials::Credential;
 use crate::env_vars::lifecycle::{
     CNB_INSECURE_REGISTRIES, CNB_PLATFORM_API, CNB_REGISTRY_AUTH, CNB_REGISTRY_MIRRORS,
+    DOCKER_API_VERSION,
 };
 use crate::error::UsageError;
-use crate::reference::{ImageRef, InsecureEntry, Mirror, Registry};
+use crate::reference::{ImageRef, InsecureEntry, Mirror, Registry, Scheme};
 
 /// The lifecycle binary cnb runs.
 pub const CREATOR: &str = "/cnb/lifecycle/creator";
@@ -37,6 +38,15 @@ pub const LAUNCH_CACHE_DIR: &str = "/launch-cache";
 pub const PLATFORM_ENV_DIR: &str = "/platform/env";
 /// Where the Docker socket is bound in daemon mode.
 pub const DOCKER_SOCKET_TARGET: &str = "/var/run/docker.sock";
+/// Where cnb writes the run-image metadata it gives the lifecycle (`-run` / `-stack`), as a
+/// path under [`PLATFORM_DIR`]: the lifecycle records the run image of the file it reads,
+/// and the builder's own `/cnb/run.toml` does not name a `--run-image`.
+pub const RUN_METADATA_DIR: &str = "cnb";
+/// The platform directory (`/platform/env`, cnb's run metadata).
+pub const PLATFORM_DIR: &str = "/platform";
+/// The container's user: root, by number, so builders without `/etc/passwd` work. The
+/// lifecycle chowns its volumes and then drops to `CNB_USER_ID`/`CNB_GROUP_ID` itself.
+pub const CONTAINER_USER: &str = "0:0";
 
 /// The lifecycle's `-log-level`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -109,6 +119,13 @@ pub struct CreatorInputs<'a> {
     /// Host path of the Docker socket to bind in daemon mode: a file path such as
     /// `/var/run/docker.sock`, not a `unix://` URL.
     pub docker_socket: &'a str,
+    /// `DOCKER_API_VERSION` for the lifecycle's Docker client in daemon mode: the version cnb
+    /// negotiated, when the daemon is older than the API cnb's own client speaks (so is the
+    /// lifecycle's, which would otherwise ask for a version the daemon does not know).
+    pub docker_api_version: Option<&'a str>,
+    /// The run image came from `--run-image`, so the builder's run metadata does not name
+    /// it: cnb writes a `run.toml` (or `stack.toml`) that does.
+    pub run_image_given: bool,
     /// The app directory (`--path`).
     pub app_dir: &'a Path,
 }
@@ -261,6 +278,25 @@ pub fn lifecycle_registries(
         .collect()
 }
 
+/// The run-image metadata file naming `run_image` for the lifecycle: the flag that points
+/// at it, its file name and content. Platform API 0.12 and later read `run.toml`
+/// (`-run`); older ones read the run image from `stack.toml` (`-stack`). Without it the
+/// lifecycle records the first image of the builder's run metadata in the app image.
+fn run_metadata(api: ApiVersion, run_image: &ImageRef) -> (&'static str, &'static str, String) {
+    let mut image = toml_edit::Table::new();
+    image["image"] = toml_edit::value(run_image.to_string());
+    let mut doc = toml_edit::DocumentMut::new();
+    if api >= ApiVersion::new(0, 12) {
+        let mut images = toml_edit::ArrayOfTables::new();
+        images.push(image);
+        doc["images"] = toml_edit::Item::ArrayOfTables(images);
+        ("-run", "run.toml", doc.to_string())
+    } else {
+        doc["run-image"] = toml_edit::Item::Table(image);
+        ("-stack", "stack.toml", doc.to_string())
+    }
+}
+
 /// Builds the creator container (SPEC §7.7).
 pub fn creator_spec(inputs: &CreatorInputs<'_>) -> Creator {
     // In daemon mode the run image is named as chosen (its content came through any mirror);
@@ -287,13 +323,22 @@ pub fn creator_spec(inputs: &CreatorInputs<'_>) -> Creator {
         inputs.chosen_mirrors,
     );
 
+    // Hosts cnb itself reaches over plain HTTP (`http://` mirrors) must be plain HTTP for
+    // the lifecycle too, wherever they are.
+    let plain_http: BTreeSet<String> = inputs
+        .chosen_mirrors
+        .iter()
+        .filter(|(_, mirror)| mirror.scheme() == Scheme::Http)
+        .map(|(_, mirror)| mirror.registry().key())
+        .collect();
     let no_ips: Vec<IpAddr> = Vec::new();
     let insecure: BTreeSet<String> = reached
-        .values()
-        .filter(|r| {
+        .iter()
+        .filter(|(key, r)| {
             let ips = inputs.resolved.get(r.registry.host()).unwrap_or(&no_ips);
-            inputs.insecure.iter().any(|e| e.matches(&r.registry, ips))
+            plain_http.contains(*key) || inputs.insecure.iter().any(|e| e.matches(&r.registry, ips))
         })
+        .map(|(_, r)| r)
         .map(|r| r.spelling.clone())
         .filter(|spelling| !spelling.is_empty())
         .collect();
@@ -312,6 +357,14 @@ pub fn creator_spec(inputs: &CreatorInputs<'_>) -> Creator {
     command.push(run_image_arg.to_string());
     command.push("-log-level".to_string());
     command.push(inputs.log_level.to_string());
+    let mut platform_files = BTreeMap::new();
+    if inputs.run_image_given {
+        let (flag, name, content) = run_metadata(inputs.platform_api, run_image_arg);
+        let path = format!("{RUN_METADATA_DIR}/{name}");
+        command.push(flag.to_string());
+        command.push(format!("{PLATFORM_DIR}/{path}"));
+        platform_files.insert(path, content);
+    }
     if !inputs.publish {
         for arg in ["-daemon", "-launch-cache", LAUNCH_CACHE_DIR] {
             command.push(arg.to_string());
@@ -335,6 +388,9 @@ pub fn creator_spec(inputs: &CreatorInputs<'_>) -> Creator {
             CNB_INSECURE_REGISTRIES.to_string(),
             insecure.iter().cloned().collect::<Vec<_>>().join(","),
         );
+    }
+    if let (false, Some(version)) = (inputs.publish, inputs.docker_api_version) {
+        env.insert(DOCKER_API_VERSION.to_string(), version.to_string());
     }
     if !mirrors.is_empty() {
         let value = mirrors
@@ -383,15 +439,17 @@ pub fn creator_spec(inputs: &CreatorInputs<'_>) -> Creator {
         cache_volume_name(inputs.output, "build"),
         CACHE_DIR.to_string(),
     )];
-    let user = if inputs.publish {
-        format!("{}:{}", inputs.builder.uid, inputs.builder.gid)
+    // As pack: no new privileges for a container without the socket; with the socket,
+    // SELinux labelling off so the container may use it (`label=disable`).
+    let security_opt = if inputs.publish {
+        vec!["no-new-privileges=true".to_string()]
     } else {
         binds.push(format!("{}:{DOCKER_SOCKET_TARGET}", inputs.docker_socket));
         volumes.push((
             cache_volume_name(inputs.output, "launch"),
             LAUNCH_CACHE_DIR.to_string(),
         ));
-        "root".to_string()
+        vec!["label=disable".to_string()]
     };
 
     Creator {
@@ -402,8 +460,10 @@ pub fn creator_spec(inputs: &CreatorInputs<'_>) -> Creator {
             binds,
             volumes,
             network,
-            user,
+            user: CONTAINER_USER.to_string(),
+            security_opt,
             platform_env: inputs.platform_env.clone(),
+            platform_files,
             app_dir: inputs.app_dir.to_path_buf(),
             app_owner: (inputs.builder.uid, inputs.builder.gid),
         },
@@ -460,6 +520,8 @@ pub(crate) mod tests {
         pub credentials: BTreeMap<Registry, Credential>,
         pub platform_env: BTreeMap<String, String>,
         pub network: Option<String>,
+        pub docker_api_version: Option<String>,
+        pub run_image_given: bool,
     }
 
     impl Facts {
@@ -478,6 +540,8 @@ pub(crate) mod tests {
                 credentials: BTreeMap::new(),
                 platform_env: BTreeMap::new(),
                 network: None,
+                docker_api_version: None,
+                run_image_given: false,
             }
         }
 
@@ -497,6 +561,8 @@ pub(crate) mod tests {
                 platform_env: self.platform_env.clone(),
                 network: self.network.as_deref(),
                 docker_socket: "/var/run/docker.sock",
+                docker_api_version: self.docker_api_version.as_deref(),
+                run_image_given: self.run_image_given,
                 app_dir: Path::new("/src/app"),
             })
         }
@@ -567,7 +633,9 @@ pub(crate) mod tests {
         assert!(c.spec.volumes[0].0.ends_with(".build"));
         assert_eq!(c.spec.volumes[1].1, "/launch-cache");
         assert!(c.spec.volumes[1].0.ends_with(".launch"));
-        assert_eq!(c.spec.user, "root");
+        assert_eq!(c.spec.user, "0:0", "root by number, in both modes");
+        assert_eq!(c.spec.security_opt, strings(&["label=disable"]));
+        assert!(c.spec.platform_files.is_empty());
         assert_eq!(c.spec.network, None);
         assert_eq!(c.network_reason, None);
         assert_eq!(c.spec.app_owner, (1001, 1000));
@@ -629,6 +697,94 @@ pub(crate) mod tests {
             Credential::Token("never".into()),
         );
         f
+    }
+
+    #[test]
+    fn an_http_mirror_the_lifecycle_reaches_is_insecure_for_it() {
+        // --publish with the run image read from a plain-HTTP mirror off loopback that no
+        // insecure entry names: cnb reached it over HTTP, so must the lifecycle.
+        let mut f = Facts::daemon();
+        f.publish = true;
+        f.output = img("127.0.0.1:5000/team/app:1");
+        f.run_image = img("registry.corp.example/run:1");
+        f.run_image_fetch = img("198.18.3.2:5000/run:1");
+        f.chosen_mirrors = vec![(
+            reg("registry.corp.example"),
+            mirror("http://198.18.3.2:5000"),
+        )];
+        let c = f.creator();
+        assert_eq!(c.insecure_registries, strings(&["198.18.3.2:5000"]));
+        assert_eq!(c.spec.env["CNB_INSECURE_REGISTRIES"], "198.18.3.2:5000");
+        assert_eq!(
+            c.spec
+                .command
+                .iter()
+                .filter(|a| *a == "-insecure-registry")
+                .count(),
+            1
+        );
+        // A TLS mirror is not made insecure by being a mirror.
+        f.chosen_mirrors = vec![(reg("registry.corp.example"), mirror("198.18.3.2:5000"))];
+        let c = f.creator();
+        assert!(
+            c.insecure_registries.is_empty(),
+            "{:?}",
+            c.insecure_registries
+        );
+        assert!(!c.spec.env.contains_key("CNB_INSECURE_REGISTRIES"));
+    }
+
+    #[test]
+    fn docker_api_version_only_with_the_socket() {
+        let mut f = Facts::daemon();
+        f.docker_api_version = Some("1.41".into());
+        assert_eq!(f.creator().spec.env["DOCKER_API_VERSION"], "1.41");
+        f.publish = true;
+        assert!(!f.creator().spec.env.contains_key("DOCKER_API_VERSION"));
+        f.publish = false;
+        f.docker_api_version = None;
+        assert!(!f.creator().spec.env.contains_key("DOCKER_API_VERSION"));
+    }
+
+    #[test]
+    fn a_given_run_image_is_named_in_run_metadata_the_lifecycle_reads() {
+        let mut f = Facts::daemon();
+        f.run_image = img("registry.example/other/run:2");
+        f.run_image_fetch = f.run_image.clone();
+        f.run_image_given = true;
+        f.platform_api = ApiVersion::new(0, 12);
+        let c = f.creator();
+        let at = c
+            .spec
+            .command
+            .iter()
+            .position(|a| a == "-run")
+            .expect("-run");
+        assert_eq!(c.spec.command[at + 1], "/platform/cnb/run.toml");
+        assert_eq!(
+            c.spec.platform_files["cnb/run.toml"],
+            "[[images]]\nimage = \"registry.example/other/run:2\"\n"
+        );
+        // Older platform APIs read the run image from stack.toml.
+        f.platform_api = ApiVersion::new(0, 11);
+        let c = f.creator();
+        let at = c
+            .spec
+            .command
+            .iter()
+            .position(|a| a == "-stack")
+            .expect("-stack");
+        assert_eq!(c.spec.command[at + 1], "/platform/cnb/stack.toml");
+        assert_eq!(
+            c.spec.platform_files["cnb/stack.toml"],
+            "[run-image]\nimage = \"registry.example/other/run:2\"\n"
+        );
+        assert!(!c.spec.command.iter().any(|a| a == "-run"));
+        // The builder's own run metadata names its run image: nothing to write.
+        f.run_image_given = false;
+        let c = f.creator();
+        assert!(c.spec.platform_files.is_empty());
+        assert!(!c.spec.command.iter().any(|a| a == "-run" || a == "-stack"));
     }
 
     #[test]
@@ -702,7 +858,11 @@ pub(crate) mod tests {
         assert_eq!(auth, expected);
         assert!(c.spec.binds.is_empty());
         assert_eq!(c.spec.volumes.len(), 1);
-        assert_eq!(c.spec.user, "1001:1000");
+        assert_eq!(
+            c.spec.user, "0:0",
+            "the creator must start as root to chown its volumes"
+        );
+        assert_eq!(c.spec.security_opt, strings(&["no-new-privileges=true"]));
         assert_eq!(c.spec.network, None);
         assert_eq!(c.warnings.len(), 1);
         assert!(

@@ -59,10 +59,15 @@ pub struct ContainerSpec {
     pub volumes: Vec<(String, String)>,
     /// `--network` value; `None` for Docker's default.
     pub network: Option<String>,
-    /// `root` in daemon mode, else `uid:gid` of the builder.
+    /// `0:0` in both modes: the lifecycle chowns its volumes as root, then drops to the
+    /// builder's user.
     pub user: String,
+    /// Docker security options (`label=disable` with the socket, else `no-new-privileges`).
+    pub security_opt: Vec<String>,
     /// Files written under `/platform/env/<NAME>` (the user's `--env`).
     pub platform_env: BTreeMap<String, String>,
+    /// cnb's own inputs for the lifecycle, by path under `/platform` (`cnb/run.toml`).
+    pub platform_files: BTreeMap<String, String>,
     /// The app directory, uploaded to `/workspace` as a tar owned by (uid, gid).
     pub app_dir: PathBuf,
     pub app_owner: (u32, u32),
@@ -219,6 +224,8 @@ mod tests {
             platform_env,
             network: None,
             docker_socket: "/var/run/docker.sock",
+            docker_api_version: Some("1.41"),
+            run_image_given: false,
             app_dir: Path::new("/tmp/app"),
         });
         assert_eq!(
@@ -253,7 +260,7 @@ mod tests {
         );
         assert_eq!(json["run_image"]["candidates"][0]["status"], "unreadable");
         assert_eq!(json["run_image"]["candidates"][2]["status"], "unused");
-        assert_eq!(json["lifecycle"]["user"], "root");
+        assert_eq!(json["lifecycle"]["user"], "0:0");
         assert_eq!(json["lifecycle"]["network"], "host");
         assert!(plan.render_text().contains("Platform API:  0.13"));
     }

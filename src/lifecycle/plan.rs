@@ -389,7 +389,7 @@ mod tests {
                 .ends_with(".build:/cache")
         );
         assert!(lifecycle["network"].is_null());
-        assert_eq!(lifecycle["user"], "1001:1000");
+        assert_eq!(lifecycle["user"], "0:0");
         assert_eq!(v["warnings"].as_array().unwrap().len(), 1);
     }
 
@@ -408,7 +408,7 @@ mod tests {
         assert_eq!(mounts[0], "/var/run/docker.sock:/var/run/docker.sock");
         assert!(mounts[1].ends_with(".build:/cache"));
         assert!(mounts[2].ends_with(".launch:/launch-cache"));
-        assert_eq!(v["lifecycle"]["user"], "root");
+        assert_eq!(v["lifecycle"]["user"], "0:0");
         assert_eq!(v["lifecycle"]["network"], "host");
         assert!(v["lifecycle"]["env"].get("CNB_REGISTRY_AUTH").is_none());
     }
@@ -459,7 +459,7 @@ mod tests {
             "    1. registry.corp.example/run:latest  passed over: not found (user mirror, on target registry registry.corp.example)",
             "    2. docker.io/paketobuildpacks/run-jammy-base:latest  chosen (builder's run image)",
             "  command:  /cnb/lifecycle/creator -app /workspace -cache-dir /cache -run-image mirror.corp.example/paketobuildpacks/run-jammy-base:latest -log-level info 127.0.0.1:5000/app:latest",
-            "  user:     1001:1000",
+            "  user:     0:0",
             "  network:  host (the lifecycle must reach 127.0.0.1:5000, which is on loopback)",
             "    CNB_PLATFORM_API=0.13",
             "    CNB_REGISTRY_AUTH=<redacted>",
