@@ -6,58 +6,10 @@ mod support;
 use std::collections::BTreeSet;
 use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use support::*;
-
-const DOCKER_LIMIT: Duration = Duration::from_secs(60);
-
-/// Daemon images cnb pulled or loaded for a test, removed (by name) on drop.
-struct DaemonImages(Vec<String>);
-
-impl Drop for DaemonImages {
-    fn drop(&mut self) {
-        for name in &self.0 {
-            let _ = run_with_timeout(
-                Command::new("docker").args(["rmi", "--no-prune", name]),
-                DOCKER_LIMIT,
-            );
-        }
-    }
-}
-
-fn in_daemon(name: &str) -> bool {
-    run_with_timeout(
-        Command::new("docker").args(["image", "inspect", "--format", "{{.Id}}", name]),
-        DOCKER_LIMIT,
-    )
-    .is_ok_and(|o| o.success())
-}
-
-/// Every `repository:tag` in the daemon.
-fn daemon_tags() -> Vec<String> {
-    must_run(
-        "docker",
-        ["images", "--format", "{{.Repository}}:{{.Tag}}"],
-        DOCKER_LIMIT,
-    )
-    .lines()
-    .map(str::to_string)
-    .collect()
-}
-
-/// Containers (any state) created from `image`.
-fn containers_of(image: &str) -> Vec<String> {
-    must_run(
-        "docker",
-        ["ps", "-aq", "--filter", &format!("ancestor={image}")],
-        DOCKER_LIMIT,
-    )
-    .split_whitespace()
-    .map(str::to_string)
-    .collect()
-}
 
 /// An app directory with a nested file and the stand-in's control files.
 fn make_app(home: &TestHome, exit: Option<u8>, sleep: Option<u32>) -> PathBuf {
@@ -297,7 +249,7 @@ fn lifecycle_exit_status_becomes_cnbs_and_output_streams() {
         "cnb should say the lifecycle failed: {}",
         out.stderr
     );
-    assert!(containers_of(&world.builder).is_empty());
+    assert!(containers_from(&world.builder).is_empty());
 }
 
 #[test]
@@ -352,7 +304,38 @@ fn interrupted_build(signal: libc::c_int, expected_code: i32) {
             read(&stderr_path)
         );
     }
-    assert_eq!(containers_of(&world.builder).len(), 1);
+    let running = containers_from(&world.builder);
+    assert_eq!(running.len(), 1);
+    // What the daemon-mode container got: root by number, SELinux labels off for the socket,
+    // and the lifecycle's Docker client pinned to the daemon's API version (the test world's
+    // daemon, Docker 20.10 with API 1.41, is older than the API a current client speaks).
+    let inspected: serde_json::Value = serde_json::from_str(&must_run(
+        "docker",
+        ["container", "inspect", &running[0]],
+        Duration::from_secs(60),
+    ))
+    .unwrap();
+    let container = &inspected[0];
+    assert_eq!(container["Config"]["User"], "0:0");
+    assert_eq!(
+        container["HostConfig"]["SecurityOpt"],
+        serde_json::json!(["label=disable"])
+    );
+    let api = must_run(
+        "docker",
+        ["version", "--format", "{{.Server.APIVersion}}"],
+        Duration::from_secs(60),
+    );
+    let env: Vec<&str> = container["Config"]["Env"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|v| v.as_str())
+        .collect();
+    assert!(
+        env.contains(&format!("DOCKER_API_VERSION={}", api.trim()).as_str()),
+        "{env:?}"
+    );
     let sent = Instant::now();
     // SAFETY: kill(2) on the pid of a child this test spawned and has not reaped.
     unsafe {
@@ -375,7 +358,7 @@ fn interrupted_build(signal: libc::c_int, expected_code: i32) {
         "cnb took {waited:?} to stop"
     );
     assert!(
-        containers_of(&world.builder).is_empty(),
+        containers_from(&world.builder).is_empty(),
         "a container from the interrupted build remains"
     );
 }
@@ -569,7 +552,7 @@ fn dry_run_json_with_publish_redacts_credentials() {
     // Nothing pulled, nothing created.
     assert!(!in_daemon(&builder), "dry run pulled the builder");
     assert!(!in_daemon(&run_image), "dry run pulled the run image");
-    assert!(containers_of(builder_local.tag()).is_empty());
+    assert!(containers_from(builder_local.tag()).is_empty());
 }
 
 #[test]

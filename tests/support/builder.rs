@@ -304,6 +304,56 @@ pub fn push_image_to(local_tag: &str, registry: &TestRegistry, repo_tag: &str) -
         .to_string()
 }
 
+/// Copies `<from>/<from_repo_tag>` to `<to>/<to_repo_tag>` with skopeo, registry to
+/// registry, with each side's CA and credentials. Returns the manifest digest.
+pub fn copy_image(
+    from: &TestRegistry,
+    from_repo_tag: &str,
+    to: &TestRegistry,
+    to_repo_tag: &str,
+) -> String {
+    let dir = tempfile::Builder::new()
+        .prefix("cnbtest-skopeo-")
+        .tempdir()
+        .expect("temp dir");
+    let digest_file = dir.path().join("digest");
+    let mut cmd = Command::new("skopeo");
+    cmd.args(["copy", "--quiet", "--digestfile"])
+        .arg(&digest_file)
+        .arg(format!("docker://{}/{from_repo_tag}", from.host()))
+        .arg(format!("docker://{}/{to_repo_tag}", to.host()));
+    for (side, registry) in [("src", from), ("dest", to)] {
+        match registry.cert_path() {
+            Some(ca) => {
+                let certs = dir.path().join(format!("{side}-certs"));
+                std::fs::create_dir_all(&certs).expect("mkdir certs");
+                std::fs::copy(ca, certs.join("ca.crt")).expect("copy CA");
+                cmd.arg(format!("--{side}-cert-dir")).arg(&certs);
+            }
+            None => {
+                cmd.arg(format!("--{side}-tls-verify=false"));
+            }
+        }
+        if let Some(c) = registry.credentials() {
+            cmd.arg(format!("--{side}-creds"))
+                .arg(format!("{}:{}", c.username, c.password));
+        }
+    }
+    let out = run_with_timeout(&mut cmd, DOCKER_LIMIT)
+        .unwrap_or_else(|e| panic!("test support: skopeo copy: {e}"));
+    assert!(
+        out.success(),
+        "test support: skopeo copy {}/{from_repo_tag} to {}/{to_repo_tag} failed:\n{}",
+        from.host(),
+        to.host(),
+        out.stderr
+    );
+    std::fs::read_to_string(&digest_file)
+        .expect("skopeo digest file")
+        .trim()
+        .to_string()
+}
+
 fn digest_in(text: &str) -> Option<String> {
     let at = text.find("digest: sha256:")?;
     let rest = &text[at + "digest: ".len()..];
@@ -484,6 +534,34 @@ pub fn docker_images_with_prefix(prefix: &str) -> Vec<String> {
 }
 
 /// IDs of every container (running or not) created from `image` (`docker ps -a --filter
+/// Daemon images a test made or cnb pulled for it, removed by name on drop.
+pub struct DaemonImages(pub Vec<String>);
+
+impl Drop for DaemonImages {
+    fn drop(&mut self) {
+        for name in &self.0 {
+            let _ = run_with_timeout(
+                Command::new("docker").args(["rmi", "--force", "--no-prune", name]),
+                DOCKER_LIMIT,
+            );
+        }
+    }
+}
+
+/// Whether the daemon has an image by this name (or ID).
+pub fn in_daemon(name: &str) -> bool {
+    run_with_timeout(
+        Command::new("docker").args(["image", "inspect", "--format", "{{.Id}}", name]),
+        DOCKER_LIMIT,
+    )
+    .is_ok_and(|o| o.success())
+}
+
+/// Every `repository:tag` in the daemon.
+pub fn daemon_tags() -> Vec<String> {
+    docker_lines(&["images", "--format", "{{.Repository}}:{{.Tag}}"])
+}
+
 /// ancestor=`), to assert that nothing was left behind.
 pub fn containers_from(image: &str) -> Vec<String> {
     let out = must_run(

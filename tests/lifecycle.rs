@@ -1,0 +1,537 @@
+//! `cnb build` with the real lifecycle (SPEC §6–§7): builders made by the real
+//! `pack builder create` from the pinned lifecycles and the project's buildpack
+//! (tests/real-builder), real registries on loopback or in a network namespace, the real
+//! daemon. The app images these builds produce are run and inspected. See docs/build-e2e.md.
+
+mod support;
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use support::*;
+
+const DOCKER_LIMIT: Duration = Duration::from_secs(120);
+
+/// A real builder and its run image pushed to a registry, an app, and a name to build.
+struct World {
+    home: TestHome,
+    /// Where the builder and the run image are.
+    registry: TestRegistry,
+    id: String,
+    builder: String,
+    run_image: String,
+    /// A daemon name (daemon mode) or a name on `registry` (for `--publish`).
+    image: String,
+    app: PathBuf,
+    _images: DaemonImages,
+    _sweeper: DockerSweeper,
+}
+
+impl World {
+    /// On a plain-HTTP loopback registry, with the newest lifecycle.
+    fn new() -> Option<World> {
+        World::with(RegistryOptions::plain(), RealBuilderOptions::new(""))
+    }
+
+    /// `options.run_image` is replaced with a name on the new registry.
+    fn with(registry: RegistryOptions, mut options: RealBuilderOptions) -> Option<World> {
+        let home = TestHome::new();
+        let registry = TestRegistry::start(registry);
+        let id = unique_name("life");
+        let run_repo = format!("cnbtest/{id}-run:latest");
+        let builder_repo = format!("cnbtest/{id}-builder:latest");
+        options.run_image = format!("{}/{run_repo}", registry.host());
+        let made = RealBuilder::create(options)?;
+        push_image_to(made.run.tag(), &registry, &run_repo);
+        push_image_to(made.tag(), &registry, &builder_repo);
+        drop(made);
+        let image = format!("cnbtest-{id}-app:latest");
+        let app = home.write_app("app", &[("message", "hi from the test\n")]);
+        Some(World {
+            _images: DaemonImages(vec![image.clone()]),
+            _sweeper: DockerSweeper::new()
+                .registry(&registry)
+                .volumes(&format!("{id}-app")),
+            builder: format!("{}/{builder_repo}", registry.host()),
+            run_image: format!("{}/{run_repo}", registry.host()),
+            home,
+            registry,
+            id,
+            image,
+            app,
+        })
+    }
+
+    /// `cnb build <image> -B <builder> -p <app> --trust-builder <extra>`.
+    fn build(&self, extra: &[&str]) -> Output {
+        run_cnb(&self.home, self.build_args(extra))
+    }
+
+    fn build_args(&self, extra: &[&str]) -> Vec<String> {
+        let mut args: Vec<String> = vec![
+            "build".into(),
+            self.image.clone(),
+            "-B".into(),
+            self.builder.clone(),
+            "-p".into(),
+            self.app.display().to_string(),
+            "--trust-builder".into(),
+        ];
+        args.extend(extra.iter().map(|s| s.to_string()));
+        args
+    }
+
+    fn app_file(&self, name: &str, content: &str) {
+        std::fs::write(self.app.join(name), content).unwrap();
+    }
+}
+
+#[track_caller]
+fn assert_built(out: &Output) {
+    assert!(
+        out.success(),
+        "cnb build failed ({}):\nstdout:\n{}\nstderr:\n{}",
+        out.code(),
+        out.stdout,
+        out.stderr
+    );
+}
+
+/// Runs the app image's default process.
+#[track_caller]
+fn run_app(image: &str) -> String {
+    let ran = docker_run(&["--pull", "never", image]);
+    assert!(
+        ran.success(),
+        "docker run {image} failed:\n{}\n{}",
+        ran.stdout,
+        ran.stderr
+    );
+    ran.stdout
+}
+
+/// `docker image inspect`, the first (only) object.
+fn inspect(image: &str) -> serde_json::Value {
+    let text = must_run("docker", ["image", "inspect", image], DOCKER_LIMIT);
+    let all: serde_json::Value = serde_json::from_str(&text).expect("inspect JSON");
+    all[0].clone()
+}
+
+/// A JSON label of an image.
+fn label(image: &str, name: &str) -> serde_json::Value {
+    let config = inspect(image);
+    let text = config["Config"]["Labels"][name]
+        .as_str()
+        .unwrap_or_else(|| panic!("{image} has no label {name}"));
+    serde_json::from_str(text).unwrap_or_else(|e| panic!("label {name} is not JSON: {e}"))
+}
+
+/// Every byte of the image as `docker save` writes it (config, manifests, uncompressed
+/// layers): where a host name would be if it were anywhere in the image.
+fn saved(image: &str) -> Vec<u8> {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("image.tar");
+    must_run(
+        "docker",
+        ["save", "-o", file.to_str().unwrap(), image],
+        DOCKER_LIMIT,
+    );
+    std::fs::read(&file).unwrap()
+}
+
+/// The run image an app image records: `runImage.image` (platform API 0.12 and later), or
+/// `stack.runImage.image` for older APIs.
+fn recorded_run_image(image: &str) -> String {
+    let md = label(image, "io.buildpacks.lifecycle.metadata");
+    md["runImage"]["image"]
+        .as_str()
+        .or_else(|| md["stack"]["runImage"]["image"].as_str())
+        .unwrap_or_else(|| panic!("{image} records no run image: {md:#}"))
+        .to_string()
+}
+
+fn contains(haystack: &[u8], needle: &str) -> bool {
+    haystack
+        .windows(needle.len())
+        .any(|w| w == needle.as_bytes())
+}
+
+#[test]
+fn outage_build_through_the_second_mirror_runs_and_names_only_originals() {
+    if !docker_available() {
+        return;
+    }
+    let home = TestHome::new();
+    // The builder's registry is down, the first mirror never answers, the second is healthy.
+    let origin = refused_addr().to_string();
+    let hole = Blackhole::start();
+    let mirror = TestRegistry::start(RegistryOptions::plain());
+    let id = unique_name("life");
+    let run_image = format!("{origin}/cnbtest/{id}-run:latest");
+    let builder = format!("{origin}/cnbtest/{id}-builder:latest");
+    let Some(made) = RealBuilder::create(RealBuilderOptions::new(&run_image)) else {
+        return;
+    };
+    push_image_as(
+        made.run.tag(),
+        &mirror.image(&format!("cnbtest/{id}-run"), "latest"),
+    );
+    push_image_as(
+        made.tag(),
+        &mirror.image(&format!("cnbtest/{id}-builder"), "latest"),
+    );
+    drop(made);
+    assert!(!in_daemon(&run_image) && !in_daemon(&builder));
+    let image = format!("cnbtest-{id}-app:latest");
+    let _images = DaemonImages(vec![builder.clone(), run_image.clone(), image.clone()]);
+    let _sweeper = DockerSweeper::new()
+        .registry(&mirror)
+        .volumes(&format!("{id}-app"));
+    home.write_config(&format!(
+        "[registry-mirrors]\n\"{origin}\" = [\"http://{}\", \"http://{}\"]\n",
+        hole.host(),
+        mirror.host()
+    ));
+    let app = home.write_app("app", &[("message", "through the mirror\n")]);
+
+    let out = run_cnb(
+        &home,
+        [
+            "build",
+            &image,
+            "-B",
+            &builder,
+            "-p",
+            app.to_str().unwrap(),
+            "--trust-builder",
+        ],
+    );
+    assert_built(&out);
+    assert!(
+        out.stderr
+            .contains(&format!("Using mirror http://{}", mirror.host())),
+        "{}",
+        out.stderr
+    );
+    assert!(hole.connections() >= 1, "the black hole was not probed");
+
+    // The app runs the buildpack's process.
+    let ran = run_app(&image);
+    assert!(
+        ran.contains("hello from the app: through the mirror"),
+        "{ran}"
+    );
+
+    // Its metadata names the run image by its original name.
+    assert_eq!(recorded_run_image(&image), run_image);
+    let build = label(&image, "io.buildpacks.build.metadata");
+    assert_eq!(build["processes"][0]["type"], "web", "{build:#}");
+    assert_eq!(build["buildpacks"][0]["id"], "cnb-test/hello", "{build:#}");
+
+    // No mirror host anywhere in the image, and no mirror tag in the daemon.
+    let bytes = saved(&image);
+    for host in [mirror.host(), hole.host()] {
+        assert!(!contains(&bytes, &host), "{host} appears in the app image");
+    }
+    assert!(contains(&bytes, &run_image), "the save holds the metadata");
+    let leaked: Vec<String> = daemon_tags()
+        .into_iter()
+        .filter(|t| t.contains(&id) && t.contains(&mirror.host()))
+        .collect();
+    assert!(leaked.is_empty(), "mirror tags left: {leaked:?}");
+}
+
+#[test]
+fn a_second_build_reuses_the_cache_and_clear_cache_starts_over() {
+    if !docker_available() {
+        return;
+    }
+    let Some(world) = World::new() else { return };
+    let first = world.build(&[]);
+    assert_built(&first);
+    assert!(
+        first.stdout.contains("cnb-test/hello: cache miss"),
+        "{}",
+        first.stdout
+    );
+    assert!(run_app(&world.image).contains("build 1"));
+
+    let second = world.build(&[]);
+    assert_built(&second);
+    assert!(
+        second
+            .stdout
+            .contains("cnb-test/hello: cache hit: layer hello from build 1"),
+        "{}",
+        second.stdout
+    );
+    assert!(run_app(&world.image).contains("build 2"));
+
+    let cleared = world.build(&["--clear-cache"]);
+    assert_built(&cleared);
+    assert!(
+        cleared.stdout.contains("cnb-test/hello: cache miss"),
+        "{}",
+        cleared.stdout
+    );
+    assert!(run_app(&world.image).contains("build 1"));
+}
+
+#[test]
+fn the_lifecycles_exit_status_is_cnbs() {
+    if !docker_available() {
+        return;
+    }
+    let Some(world) = World::new() else { return };
+    // Failed detection: the lifecycle's 20.
+    world.app_file("fail-detect", "");
+    let out = world.build(&[]);
+    assert_eq!(out.code(), 20, "{}\n{}", out.stdout, out.stderr);
+    assert!(out.stderr.contains("exit status 20"), "{}", out.stderr);
+    std::fs::remove_file(world.app.join("fail-detect")).unwrap();
+
+    // A failing buildpack: 51.
+    world.app_file("fail-build", "");
+    let out = world.build(&[]);
+    assert_eq!(out.code(), 51, "{}\n{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout.contains("cnb-test/hello: fail-build present"),
+        "{}",
+        out.stdout
+    );
+    std::fs::remove_file(world.app.join("fail-build")).unwrap();
+
+    // The analyzer cannot write the output image (a registry that wants credentials the
+    // user does not have): the lifecycle's AnalyzeError, 32.
+    let locked = TestRegistry::start(RegistryOptions::plain().auth());
+    let target = locked.image(&format!("cnbtest/{}-app", world.id), "1");
+    let mut args = world.build_args(&["--publish"]);
+    args[1] = target;
+    let out = run_cnb(&world.home, &args);
+    assert_eq!(out.code(), 32, "{}\n{}", out.stdout, out.stderr);
+    assert!(out.stderr.contains("exit status 32"), "{}", out.stderr);
+    assert!(containers_from(&world.builder).is_empty());
+}
+
+#[test]
+fn publish_to_a_plain_loopback_registry_then_pull_and_run() {
+    if !docker_available() {
+        return;
+    }
+    let Some(mut world) = World::new() else {
+        return;
+    };
+    world.image = world
+        .registry
+        .image(&format!("cnbtest/{}-app", world.id), "1");
+    let out = world.build(&["--publish"]);
+    assert_built(&out);
+    assert!(
+        !in_daemon(&world.image),
+        "--publish does not write to the daemon"
+    );
+    must_run("docker", ["pull", "-q", &world.image], DOCKER_LIMIT);
+    let ran = run_app(&world.image);
+    assert!(
+        ran.contains("hello from the app: hi from the test"),
+        "{ran}"
+    );
+    assert_eq!(recorded_run_image(&world.image), world.run_image);
+}
+
+#[test]
+fn publish_to_a_tls_registry_needs_and_honours_an_insecure_entry() {
+    if !docker_available() {
+        return;
+    }
+    let Some(mut world) = World::with(RegistryOptions::plain().tls(), RealBuilderOptions::new(""))
+    else {
+        return;
+    };
+    world.image = world
+        .registry
+        .image(&format!("cnbtest/{}-app", world.id), "1");
+    // Its certificate is signed by a CA nobody trusts: refused, with the fix named.
+    let refused = world.build(&["--publish"]);
+    assert!(!refused.success(), "{}", refused.stderr);
+    assert!(
+        refused.stderr.contains(&format!(
+            "cnb config insecure-registries add {}",
+            world.registry.host()
+        )),
+        "{}",
+        refused.stderr
+    );
+    let out = world.build(&["--publish", "--insecure-registry", &world.registry.host()]);
+    assert_built(&out);
+    // The daemon accepts any certificate on loopback, so it can pull the result.
+    must_run("docker", ["pull", "-q", &world.image], DOCKER_LIMIT);
+    let ran = run_app(&world.image);
+    assert!(
+        ran.contains("hello from the app: hi from the test"),
+        "{ran}"
+    );
+}
+
+#[test]
+fn publish_reads_the_run_image_from_an_http_mirror_off_loopback() {
+    if !docker_available() {
+        return;
+    }
+    let Some(netns) = NetnsHost::start() else {
+        return;
+    };
+    let Some(world) = World::new() else { return };
+    let far = TestRegistry::start_in_netns(&netns, RegistryOptions::plain());
+    let run_repo = format!("cnbtest/{}-run:latest", world.id);
+    copy_image(&world.registry, &run_repo, &far, &run_repo);
+    // The run image's registry is mirrored by a plain-HTTP host in another network:
+    // cnb reads it there, so the lifecycle must too (and over plain HTTP).
+    let _ = run_cnb(
+        &world.home,
+        [
+            "config",
+            "registry-mirrors",
+            "add",
+            &world.registry.host(),
+            "-m",
+            &format!("http://{}", far.host()),
+        ],
+    );
+    let image = world
+        .registry
+        .image(&format!("cnbtest/{}-app", world.id), "1");
+    let mut args = world.build_args(&["--publish"]);
+    args[1] = image.clone();
+    let out = run_cnb(&world.home, &args);
+    assert_built(&out);
+    assert!(
+        out.stderr
+            .contains(&format!("Using mirror http://{}", far.host())),
+        "{}",
+        out.stderr
+    );
+    // cnb warns that the mirror is recorded (the lifecycle cannot fetch through a mirror).
+    assert!(out.stderr.contains("runImage.reference"), "{}", out.stderr);
+    must_run("docker", ["pull", "-q", &image], DOCKER_LIMIT);
+    let _app = DaemonImages(vec![image.clone()]);
+    assert!(run_app(&image).contains("hello from the app"));
+    assert!(
+        far.log()
+            .contains(&format!("/v2/cnbtest/{}-run/", world.id)),
+        "the lifecycle did not read the run image from the mirror:\n{}",
+        far.log()
+    );
+}
+
+#[test]
+fn the_given_run_image_is_what_the_app_records() {
+    if !docker_available() {
+        return;
+    }
+    for apis in [None, Some(["0.11"])] {
+        let mut options = RealBuilderOptions::new("");
+        if let Some(apis) = apis {
+            // Below platform API 0.12 the lifecycle reads the run image from stack.toml.
+            options = options.platform_apis(&apis);
+        }
+        let Some(world) = World::with(RegistryOptions::plain(), options) else {
+            return;
+        };
+        let other = world
+            .registry
+            .image(&format!("cnbtest/{}-other-run", world.id), "2");
+        copy_image(
+            &world.registry,
+            &format!("cnbtest/{}-run:latest", world.id),
+            &world.registry,
+            &format!("cnbtest/{}-other-run:2", world.id),
+        );
+        let out = world.build(&["--run-image", &other]);
+        assert_built(&out);
+        if let Some(apis) = apis {
+            assert!(
+                out.stderr.contains(&format!("(platform API {})", apis[0])),
+                "{}",
+                out.stderr
+            );
+        }
+        assert_eq!(recorded_run_image(&world.image), other, "{apis:?}");
+        assert!(run_app(&world.image).contains("hello from the app"));
+    }
+}
+
+#[test]
+fn platform_api_is_negotiated_with_each_pinned_lifecycle() {
+    if !docker_available() {
+        return;
+    }
+    for version in LifecycleVersion::ALL {
+        let options = RealBuilderOptions::new("").lifecycle(version);
+        let Some(world) = World::with(RegistryOptions::plain(), options) else {
+            return;
+        };
+        let out = world.build(&[]);
+        assert_built(&out);
+        let api = version.max_platform_api();
+        assert!(
+            out.stderr.contains(&format!("(platform API {api})")),
+            "lifecycle {}: {}",
+            version.version(),
+            out.stderr
+        );
+        let ran = run_app(&world.image);
+        assert!(ran.contains("hello from the app"), "{ran}");
+        assert_eq!(recorded_run_image(&world.image), world.run_image);
+    }
+}
+
+#[test]
+fn ctrl_c_during_a_real_build_leaves_no_container() {
+    if !docker_available() {
+        return;
+    }
+    let Some(world) = World::new() else { return };
+    world.app_file("sleep-build", "60");
+    let stdout_path = world.home.path().join("stdout");
+    let stderr_path = world.home.path().join("stderr");
+    let mut child = cnb_cmd(&world.home)
+        .args(world.build_args(&[]))
+        .stdout(Stdio::from(File::create(&stdout_path).unwrap()))
+        .stderr(Stdio::from(File::create(&stderr_path).unwrap()))
+        .spawn()
+        .unwrap();
+    let read = |p: &Path| std::fs::read_to_string(p).unwrap_or_default();
+    // The buildpack's line arrives while the build runs: output streams live.
+    let started = wait_for(Duration::from_secs(120), || {
+        read(&stdout_path)
+            .contains("cnb-test/hello: sleeping")
+            .then_some(())
+    });
+    if started.is_none() {
+        let _ = child.kill();
+        panic!(
+            "the buildpack never started:\n{}\n{}",
+            read(&stdout_path),
+            read(&stderr_path)
+        );
+    }
+    assert_eq!(containers_from(&world.builder).len(), 1);
+    // SAFETY: kill(2) on the pid of a child this test spawned and has not reaped.
+    unsafe {
+        libc::kill(child.id() as libc::pid_t, libc::SIGINT);
+    }
+    let status = wait_for(Duration::from_secs(30), || child.try_wait().ok().flatten());
+    let Some(status) = status else {
+        let _ = child.kill();
+        panic!("cnb did not exit within 30 s of SIGINT");
+    };
+    assert_eq!(status.code(), Some(130), "{}", read(&stderr_path));
+    assert!(
+        containers_from(&world.builder).is_empty(),
+        "a container from the interrupted build remains"
+    );
+    assert!(!in_daemon(&world.image));
+}
