@@ -77,6 +77,10 @@ pub struct PlanLifecycle {
     pub network: Option<String>,
     pub network_reason: Option<String>,
     pub user: String,
+    /// Docker security options (`label=disable` with the socket).
+    pub security_opt: Vec<String>,
+    /// cnb's own files for the lifecycle, by path under `/platform` (`cnb/run.toml`).
+    pub platform_files: BTreeMap<String, String>,
 }
 
 /// What a plan is made from.
@@ -183,6 +187,8 @@ impl Plan {
                 network: spec.network.clone(),
                 network_reason: facts.creator.network_reason.clone(),
                 user: spec.user.clone(),
+                security_opt: spec.security_opt.clone(),
+                platform_files: spec.platform_files.clone(),
             },
             warnings,
         }
@@ -239,6 +245,13 @@ impl Plan {
         writeln!(out, "  image:    {}", self.lifecycle.image)?;
         writeln!(out, "  command:  {}", self.lifecycle.command.join(" "))?;
         writeln!(out, "  user:     {}", self.lifecycle.user)?;
+        if !self.lifecycle.security_opt.is_empty() {
+            writeln!(
+                out,
+                "  security: {}",
+                self.lifecycle.security_opt.join(", ")
+            )?;
+        }
         match (&self.lifecycle.network, &self.lifecycle.network_reason) {
             (Some(n), Some(reason)) => writeln!(out, "  network:  {n} ({reason})")?,
             (Some(n), None) => writeln!(out, "  network:  {n}")?,
@@ -252,6 +265,12 @@ impl Plan {
             writeln!(out, "  platform env (/platform/env):")?;
             for (k, v) in &self.lifecycle.platform_env {
                 writeln!(out, "    {k}={v}")?;
+            }
+        }
+        for (path, content) in &self.lifecycle.platform_files {
+            writeln!(out, "  /platform/{path}:")?;
+            for line in content.lines() {
+                writeln!(out, "    {line}")?;
             }
         }
         writeln!(out, "  mounts:")?;
@@ -409,8 +428,21 @@ mod tests {
         assert!(mounts[1].ends_with(".build:/cache"));
         assert!(mounts[2].ends_with(".launch:/launch-cache"));
         assert_eq!(v["lifecycle"]["user"], "0:0");
+        assert_eq!(
+            v["lifecycle"]["security_opt"],
+            serde_json::json!(["label=disable"])
+        );
         assert_eq!(v["lifecycle"]["network"], "host");
         assert!(v["lifecycle"]["env"].get("CNB_REGISTRY_AUTH").is_none());
+        // With --run-image, the run.toml cnb writes is part of the plan.
+        f.run_image = img("registry.example/run:2");
+        f.run_image_given = true;
+        f.platform_api = ApiVersion::new(0, 13);
+        let v: serde_json::Value = serde_json::from_str(&plan_for(&f).to_json()).unwrap();
+        assert_eq!(
+            v["lifecycle"]["platform_files"]["cnb/run.toml"],
+            "[[images]]\nimage = \"registry.example/run:2\"\n"
+        );
     }
 
     #[test]
@@ -460,6 +492,7 @@ mod tests {
             "    2. docker.io/paketobuildpacks/run-jammy-base:latest  chosen (builder's run image)",
             "  command:  /cnb/lifecycle/creator -app /workspace -cache-dir /cache -run-image mirror.corp.example/paketobuildpacks/run-jammy-base:latest -log-level info 127.0.0.1:5000/app:latest",
             "  user:     0:0",
+            "  security: no-new-privileges=true",
             "  network:  host (the lifecycle must reach 127.0.0.1:5000, which is on loopback)",
             "    CNB_PLATFORM_API=0.13",
             "    CNB_REGISTRY_AUTH=<redacted>",

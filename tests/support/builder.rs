@@ -112,6 +112,13 @@ impl LocalImage {
         &self.id
     }
 
+    /// Gives the tag up: it stays in the daemon (for scripts that keep what they made).
+    pub fn keep(self) -> String {
+        let tag = self.tag.clone();
+        std::mem::forget(self);
+        tag
+    }
+
     /// Takes ownership of an existing tag so it is removed on drop.
     pub fn adopt(tag: &str) -> LocalImage {
         let id = must_run(

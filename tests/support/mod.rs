@@ -87,10 +87,11 @@
 //!   `with_images_field`, `platform_supported`, `platform_deprecated`, `lifecycle_version`,
 //!   `stack_id`, `user_id`, `group_id`, `raw_metadata`, `labels`; `metadata_json()`),
 //!   [`StandInBuilder::build_run_image() -> LocalImage`](StandInBuilder::build_run_image);
-//!   [`LocalImage`] (`tag()`, `id()`, `adopt(tag)`; untagged on drop);
+//!   [`LocalImage`] (`tag()`, `id()`, `adopt(tag)`, `keep()`; untagged on drop);
 //! - [`push_image_as(local_tag, dest) -> String`](push_image_as) (docker tag/push/untag, plain
 //!   HTTP loopback registries), [`push_image_to(local_tag, &reg, "repo:tag") -> String`](push_image_to)
-//!   (skopeo; TLS and auth registries too);
+//!   (skopeo; TLS and auth registries too), [`copy_image(&from, "repo:tag", &to, "repo:tag")`](copy_image)
+//!   (skopeo, registry to registry);
 //! - [`PublishedBuilder::publish(&reg, BuilderOptions, keep_run_image)`](PublishedBuilder::publish)
 //!   / `publish_default(&reg)`: run image + builder built and pushed (fields `builder`,
 //!   `run_image`, `builder_digest`, `run_image_digest`, `options`; cleans the daemon on drop);
@@ -99,7 +100,18 @@
 //!   [`DockerSweeper::new().registry(&reg).images(prefix).volumes(needle)`](DockerSweeper)
 //!   (removes on drop what cnb pulled/tagged/created), [`VolumeSweeper { needle }`](VolumeSweeper),
 //!   [`docker_images_with_prefix`],
-//!   [`containers_from(image)`](containers_from).
+//!   [`containers_from(image)`](containers_from), [`DaemonImages`] (removes names on drop),
+//!   [`in_daemon(name)`](in_daemon), [`daemon_tags()`](daemon_tags).
+//!
+//! The real lifecycle, pack and the real builder ([`world`], [`real_builder`], files in
+//! `tests/world/` and `tests/real-builder/`):
+//! - [`world::lifecycle(LifecycleVersion) -> Option<Lifecycle>`](world::lifecycle)
+//!   (`V0_21`, `V0_20`; `dir`, `bin_dir()`, `descriptor()`, `archive()`), [`world::pack()`]
+//!   `-> Option<PathBuf>`: built from their Go modules once per machine; `None` after
+//!   `skipping: ...` when Go is missing (a panic in CI);
+//! - [`RealBuilder::create(RealBuilderOptions) -> Option<RealBuilder>`](RealBuilder::create)
+//!   (`RealBuilderOptions::new(run_image).lifecycle(v).platform_apis(&["0.11"])`; fields
+//!   `builder`, `run`: [`LocalImage`]s, `tag()`), [`base_images()`](base_images).
 // Each test file uses a different part of the support code.
 #![allow(dead_code, unused_imports)]
 
@@ -496,7 +508,12 @@ const SCRUBBED_ENV: &[&str] = &[
 /// A `Command` for the built `cnb` binary, isolated in `home` (see [`TestHome`]), with
 /// `NO_COLOR=1` and no proxy variables. `DOCKER_HOST` is inherited.
 pub fn cnb_cmd(home: &TestHome) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_cnb"));
+    // Set by cargo for integration tests; `examples/test-world.rs` shares this module
+    // without running cnb from it.
+    let Some(binary) = option_env!("CARGO_BIN_EXE_cnb") else {
+        panic!("cnb_cmd is for integration tests, where cargo names the cnb binary");
+    };
+    let mut cmd = Command::new(binary);
     for var in SCRUBBED_ENV {
         cmd.env_remove(var);
     }

@@ -5,11 +5,11 @@
 //! module's files, the build flags and the Go version, so a changed pin builds anew and an
 //! unchanged one is reused between runs. An exclusive `flock` on `<name>.lock` makes the
 //! tests of one run (nextest starts a process per test) build each thing once; the others
-//! wait. The build runs with `GOFLAGS=-mod=readonly` (go.sum is the pin) and
-//! `GOTOOLCHAIN=local` (the machine's Go; nothing else is downloaded but modules).
+//! wait. The build runs with `GOFLAGS=-mod=readonly` (go.sum is the pin); a Go older than
+//! a module's `go` line fetches that toolchain from the module proxy (Go's default).
 //!
 //! When Go is missing, [`lifecycle`] and [`pack`] follow the skip-or-fail rule of
-//! [`crate::support::skip_or_fail`]: `None` with `skipping: ...` printed, or a panic in CI.
+//! [`super::skip_or_fail`]: `None` with `skipping: ...` printed, or a panic in CI.
 
 use std::fs::File;
 use std::io::Write;
@@ -179,8 +179,13 @@ fn go() -> Result<PathBuf, String> {
         })
 }
 
+/// `target/tmp/test-world` (cargo's scratch directory for integration tests; the same
+/// path from `examples/test-world.rs`, which cargo does not give one).
 fn world_dir() -> PathBuf {
-    Path::new(env!("CARGO_TARGET_TMPDIR")).join("test-world")
+    let tmp = option_env!("CARGO_TARGET_TMPDIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target/tmp"));
+    tmp.join("test-world")
 }
 
 fn module_path(name: &str) -> PathBuf {
@@ -193,7 +198,6 @@ fn go_env(cmd: &mut Command) -> &mut Command {
     cmd.env("CGO_ENABLED", "0")
         .env("GOOS", "linux")
         .env("GOFLAGS", "-mod=readonly -trimpath")
-        .env("GOTOOLCHAIN", "local")
         .env_remove("GOARCH")
 }
 
