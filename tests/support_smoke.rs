@@ -3,6 +3,8 @@
 
 mod support;
 
+use std::path::Path;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use support::*;
@@ -662,4 +664,99 @@ fn ipv6_loopback_registries_work() {
         v2_status(&tls, &HttpClient::trusting(tls.cert_path().unwrap())),
         200
     );
+}
+
+#[test]
+fn the_real_lifecycle_and_pack_are_built_at_their_pins() {
+    for version in LifecycleVersion::ALL {
+        let Some(built) = support::world::lifecycle(version) else {
+            return;
+        };
+        let out = run_with_timeout(
+            Command::new(built.bin_dir().join("lifecycle")).arg("-version"),
+            Duration::from_secs(30),
+        )
+        .unwrap();
+        assert_eq!(out.stdout.trim(), version.version(), "{}", out.stderr);
+        for phase in support::world::PHASES {
+            let link = std::fs::read_link(built.bin_dir().join(phase)).unwrap();
+            assert_eq!(link, Path::new("lifecycle"), "{phase}");
+        }
+        assert!(built.bin_dir().join("launcher").is_file());
+        let descriptor = std::fs::read_to_string(built.descriptor()).unwrap();
+        assert!(
+            descriptor.contains(&format!("\"{}\"]", version.max_platform_api())),
+            "{descriptor}"
+        );
+        assert!(descriptor.contains(&format!("version = \"{}\"", version.version())));
+    }
+    let Some(pack) = support::world::pack() else {
+        return;
+    };
+    let out = run_with_timeout(Command::new(pack).arg("version"), Duration::from_secs(30)).unwrap();
+    assert_eq!(out.stdout.trim(), "0.40.9", "{}", out.stderr);
+}
+
+#[test]
+fn a_real_builder_carries_what_pack_writes() {
+    if !docker_available() {
+        return;
+    }
+    let run_image = format!("127.0.0.1:1/cnbtest/{}-run:latest", unique_name("smoke"));
+    let Some(made) = RealBuilder::create(RealBuilderOptions::new(&run_image)) else {
+        return;
+    };
+    let inspected: serde_json::Value = serde_json::from_str(&must_run(
+        "docker",
+        ["image", "inspect", made.tag()],
+        Duration::from_secs(60),
+    ))
+    .unwrap();
+    let config = &inspected[0]["Config"];
+    let labels = &config["Labels"];
+    let metadata: serde_json::Value =
+        serde_json::from_str(labels["io.buildpacks.builder.metadata"].as_str().unwrap()).unwrap();
+    assert_eq!(metadata["images"][0]["image"], run_image);
+    assert_eq!(metadata["lifecycle"]["version"], "0.21.17");
+    assert_eq!(metadata["createdBy"]["name"], "Pack CLI");
+    assert!(
+        labels["io.buildpacks.buildpack.order"]
+            .as_str()
+            .unwrap()
+            .contains("cnb-test/hello")
+    );
+    assert!(
+        labels["io.buildpacks.buildpack.layers"]
+            .as_str()
+            .unwrap()
+            .contains("cnb-test/hello")
+    );
+    let env: Vec<&str> = config["Env"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|v| v.as_str())
+        .collect();
+    assert!(env.contains(&"CNB_USER_ID=1000") && env.contains(&"CNB_GROUP_ID=1001"));
+    let listing = docker_run(&[
+        "--entrypoint",
+        "",
+        made.tag(),
+        "/bin/sh",
+        "-c",
+        "ls /cnb/lifecycle && cat /cnb/run.toml /cnb/stack.toml /cnb/order.toml",
+    ]);
+    for expected in [
+        "creator",
+        "launcher",
+        "analyzer",
+        &run_image,
+        "cnb-test/hello",
+    ] {
+        assert!(
+            listing.stdout.contains(expected),
+            "{expected}: {}",
+            listing.stdout
+        );
+    }
 }
