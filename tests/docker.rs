@@ -136,8 +136,8 @@ fn spec(image: &str, app_dir: &Path, script: &str) -> ContainerSpec {
         user: "0:0".into(),
         security_opt: vec!["no-new-privileges=true".into()],
         platform_env: BTreeMap::new(),
-        platform_files: BTreeMap::new(),
-        app_dir: app_dir.to_path_buf(),
+        files: BTreeMap::new(),
+        app_dir: Some(app_dir.to_path_buf()),
         app_owner: (0, 0),
     }
 }

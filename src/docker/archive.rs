@@ -76,17 +76,17 @@ where
     })
 }
 
-/// The archive uploaded to `/` of the lifecycle container: `workspace/` holding the app
-/// directory, `platform/env/<NAME>` files and cnb's own `platform/<path>` files, every
-/// entry owned by `owner`.
+/// The archive uploaded to `/` of a lifecycle container: `workspace/` holding the app
+/// directory (when there is one), `platform/env/<NAME>` files and cnb's own files (by
+/// absolute path, parent directories included), every entry owned by `owner`.
 pub fn app_archive(
-    app_dir: PathBuf,
+    app_dir: Option<PathBuf>,
     platform_env: BTreeMap<String, String>,
-    platform_files: BTreeMap<String, String>,
+    files: BTreeMap<String, String>,
     owner: (u32, u32),
 ) -> impl Stream<Item = io::Result<Bytes>> + Send {
     stream_from_writer(move |w| {
-        write_app_archive(w, &app_dir, &platform_env, &platform_files, owner)
+        write_app_archive(w, app_dir.as_deref(), &platform_env, &files, owner)
     })
 }
 
@@ -97,51 +97,63 @@ pub fn app_archive(
 /// the archive is the same for the same tree.
 pub fn write_app_archive<W: Write>(
     out: W,
-    app_dir: &Path,
+    app_dir: Option<&Path>,
     platform_env: &BTreeMap<String, String>,
-    platform_files: &BTreeMap<String, String>,
+    files: &BTreeMap<String, String>,
     owner: (u32, u32),
 ) -> io::Result<()> {
-    let meta = fs::metadata(app_dir).map_err(|e| {
-        io::Error::new(
-            e.kind(),
-            format!("cannot read app directory {}: {e}", app_dir.display()),
-        )
-    })?;
-    if !meta.is_dir() {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            format!("app path {} is not a directory", app_dir.display()),
-        ));
-    }
     let mut tar = tar::Builder::new(out);
     tar.follow_symlinks(false);
-    append_dir(&mut tar, "workspace", &meta, owner)?;
-    append_tree(&mut tar, app_dir, Path::new("workspace"), owner)?;
+    if let Some(app_dir) = app_dir {
+        let meta = fs::metadata(app_dir).map_err(|e| {
+            io::Error::new(
+                e.kind(),
+                format!("cannot read app directory {}: {e}", app_dir.display()),
+            )
+        })?;
+        if !meta.is_dir() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("app path {} is not a directory", app_dir.display()),
+            ));
+        }
+        append_dir(&mut tar, "workspace", &meta, owner)?;
+        append_tree(&mut tar, app_dir, Path::new("workspace"), owner)?;
+    }
     let dir_mode = 0o755;
-    if !platform_env.is_empty() || !platform_files.is_empty() {
-        append_synthetic_dir(&mut tar, "platform", dir_mode, owner)?;
-    }
-    if !platform_env.is_empty() {
-        append_synthetic_dir(&mut tar, "platform/env", dir_mode, owner)?;
-        for (name, value) in platform_env {
-            if name.is_empty() || name.contains('/') || name == "." || name == ".." {
-                return Err(io::Error::new(
-                    io::ErrorKind::InvalidInput,
-                    format!("environment variable name '{name}' cannot be a file name"),
-                ));
+    let mut dirs: BTreeSet<String> = BTreeSet::new();
+    let mut parents = |tar: &mut tar::Builder<W>, path: &str| -> io::Result<()> {
+        let mut at = 0;
+        while let Some(slash) = path[at..].find('/') {
+            let dir = &path[..at + slash];
+            if dirs.insert(dir.to_string()) {
+                append_synthetic_dir(tar, dir, dir_mode, owner)?;
             }
-            append_synthetic_file(&mut tar, &format!("platform/env/{name}"), value, owner)?;
+            at += slash + 1;
         }
+        Ok(())
+    };
+    for (name, value) in platform_env {
+        if name.is_empty() || name.contains('/') || name == "." || name == ".." {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("environment variable name '{name}' cannot be a file name"),
+            ));
+        }
+        let path = format!("platform/env/{name}");
+        parents(&mut tar, &path)?;
+        append_synthetic_file(&mut tar, &path, value, owner)?;
     }
-    let mut dirs: BTreeSet<&str> = BTreeSet::new();
-    for (path, content) in platform_files {
-        if let Some((dir, _)) = path.rsplit_once('/')
-            && dirs.insert(dir)
-        {
-            append_synthetic_dir(&mut tar, &format!("platform/{dir}"), dir_mode, owner)?;
+    for (path, content) in files {
+        let relative = path.trim_start_matches('/');
+        if relative.is_empty() || relative.split('/').any(|p| p.is_empty() || p == "..") {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("'{path}' is not a file path cnb can write"),
+            ));
         }
-        append_synthetic_file(&mut tar, &format!("platform/{path}"), content, owner)?;
+        parents(&mut tar, relative)?;
+        append_synthetic_file(&mut tar, relative, content, owner)?;
     }
     tar.into_inner()?.flush()
 }
@@ -293,9 +305,12 @@ mod tests {
         fs::write(app.join(&long).join("f".repeat(120)), "x").unwrap();
 
         let env = BTreeMap::from([("GREETING".to_string(), "hi there".to_string())]);
-        let files = BTreeMap::from([("cnb/run.toml".to_string(), "[[images]]\n".to_string())]);
+        let files = BTreeMap::from([(
+            "/platform/cnb/run.toml".to_string(),
+            "[[images]]\n".to_string(),
+        )]);
         let mut buf = Vec::new();
-        write_app_archive(&mut buf, app, &env, &files, (1000, 1001)).unwrap();
+        write_app_archive(&mut buf, Some(app), &env, &files, (1000, 1001)).unwrap();
 
         let mut archive = tar::Archive::new(buf.as_slice());
         let mut seen = BTreeMap::new();
@@ -346,7 +361,7 @@ mod tests {
         let mut buf = Vec::new();
         write_app_archive(
             &mut buf,
-            dir.path(),
+            Some(dir.path()),
             &BTreeMap::new(),
             &BTreeMap::new(),
             (0, 0),
@@ -361,9 +376,26 @@ mod tests {
         assert_eq!(names, vec!["workspace"]);
 
         let bad = BTreeMap::from([("../x".to_string(), "v".to_string())]);
-        let err =
-            write_app_archive(Vec::new(), dir.path(), &bad, &BTreeMap::new(), (0, 0)).unwrap_err();
+        let err = write_app_archive(Vec::new(), Some(dir.path()), &bad, &BTreeMap::new(), (0, 0))
+            .unwrap_err();
         assert!(err.to_string().contains("../x"), "{err}");
+        let bad = BTreeMap::from([("/layers/../etc/passwd".to_string(), "v".to_string())]);
+        let err = write_app_archive(Vec::new(), None, &BTreeMap::new(), &bad, (0, 0)).unwrap_err();
+        assert!(err.to_string().contains("/layers/../etc/passwd"), "{err}");
+    }
+
+    #[test]
+    fn without_an_app_only_the_files_and_their_directories() {
+        let files = BTreeMap::from([("/layers/run.toml".to_string(), "x".to_string())]);
+        let mut buf = Vec::new();
+        write_app_archive(&mut buf, None, &BTreeMap::new(), &files, (1000, 1001)).unwrap();
+        let mut archive = tar::Archive::new(buf.as_slice());
+        let names: Vec<String> = archive
+            .entries()
+            .unwrap()
+            .map(|e| e.unwrap().path().unwrap().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names, vec!["layers", "layers/run.toml"]);
     }
 
     #[test]
@@ -373,7 +405,7 @@ mod tests {
         fs::write(&file, "x").unwrap();
         let err = write_app_archive(
             Vec::new(),
-            &file,
+            Some(&file),
             &BTreeMap::new(),
             &BTreeMap::new(),
             (0, 0),

@@ -174,26 +174,32 @@ async fn remove(daemon: &Daemon, name: &str) -> Result<(), DockerError> {
 async fn drive(daemon: &Daemon, spec: &ContainerSpec, name: &str, ui: &Ui) -> anyhow::Result<i64> {
     let client = &daemon.client;
 
-    ui.status(format!(
-        "Sending app directory {} to the build container",
-        spec.app_dir.display()
-    ));
-    let archive = archive::app_archive(
-        spec.app_dir.clone(),
-        spec.platform_env.clone(),
-        spec.platform_files.clone(),
-        spec.app_owner,
-    );
-    let upload = UploadToContainerOptionsBuilder::default().path("/").build();
-    if let Err(e) = client
-        .upload_to_container(name, Some(upload), bollard::body_try_stream(archive))
-        .await
-    {
-        return Err(DockerError::api(
-            format!("cannot send {} to the container", spec.app_dir.display()),
-            &e,
-        )
-        .into());
+    if let Some(app_dir) = &spec.app_dir {
+        ui.status(format!(
+            "Sending app directory {} to the build container",
+            app_dir.display()
+        ));
+    }
+    if spec.app_dir.is_some() || !spec.platform_env.is_empty() || !spec.files.is_empty() {
+        let archive = archive::app_archive(
+            spec.app_dir.clone(),
+            spec.platform_env.clone(),
+            spec.files.clone(),
+            spec.app_owner,
+        );
+        let upload = UploadToContainerOptionsBuilder::default().path("/").build();
+        if let Err(e) = client
+            .upload_to_container(name, Some(upload), bollard::body_try_stream(archive))
+            .await
+        {
+            let what = match &spec.app_dir {
+                Some(dir) => dir.display().to_string(),
+                None => "cnb's files".to_string(),
+            };
+            return Err(
+                DockerError::api(format!("cannot send {what} to the container"), &e).into(),
+            );
+        }
     }
 
     // Attach before start so no output is lost.

@@ -7,24 +7,21 @@
 //! the Docker socket, but it is still told these names, so the insecure, mirror and
 //! network settings are made consistent for them.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::net::IpAddr;
 use std::path::Path;
 
-use base64::Engine as _;
 use sha2::{Digest, Sha256};
 
 use super::ContainerSpec;
 use super::metadata::BuilderMetadata;
 use super::platform_api::ApiVersion;
+use super::translate::Translation;
 use crate::credentials::Credential;
-use crate::env_vars::lifecycle::{
-    CNB_INSECURE_REGISTRIES, CNB_PLATFORM_API, CNB_REGISTRY_AUTH, CNB_REGISTRY_MIRRORS,
-    DOCKER_API_VERSION,
-};
+use crate::env_vars::lifecycle::CNB_REGISTRY_AUTH;
 use crate::error::UsageError;
-use crate::reference::{ImageRef, InsecureEntry, Mirror, Registry, Scheme};
+use crate::reference::{ImageRef, InsecureEntry, Mirror, Registry};
 
 /// The lifecycle binary cnb runs.
 pub const CREATOR: &str = "/cnb/lifecycle/creator";
@@ -202,82 +199,6 @@ pub fn cache_volume_name(output: &ImageRef, kind: &str) -> String {
     format!("cnb-cache-{readable}-{hash}.{kind}")
 }
 
-fn authorization(credential: &Credential) -> String {
-    match credential {
-        Credential::Basic { username, password } => format!(
-            "Basic {}",
-            base64::engine::general_purpose::STANDARD.encode(format!("{username}:{password}"))
-        ),
-        Credential::Token(token) => format!("Bearer {token}"),
-    }
-}
-
-fn is_loopback(registry: &Registry, resolved: &HashMap<String, Vec<IpAddr>>) -> bool {
-    registry.is_loopback()
-        || resolved
-            .get(registry.host())
-            .is_some_and(|ips| !ips.is_empty() && ips.iter().all(IpAddr::is_loopback))
-}
-
-/// A registry the lifecycle will reach, with its spelling in what the lifecycle is told.
-struct Reached {
-    registry: Registry,
-    /// How the host appears in the references the lifecycle gets: the image names are
-    /// written with [`ImageRef`]'s `Display` (Docker Hub as `docker.io`), mirror URLs with
-    /// [`Registry::key`]. The lifecycle matches insecure registries as string prefixes of
-    /// those references, so this is the spelling `CNB_INSECURE_REGISTRIES` must use.
-    spelling: String,
-}
-
-/// The registries named to the lifecycle (output image, `-run-image`) and, for each, the
-/// chosen mirror it gets in `CNB_REGISTRY_MIRRORS` (never one for the output registry with
-/// `--publish`: a mirror is read-only). Keyed by [`Registry::key`].
-fn reached_registries<'m>(
-    output: &ImageRef,
-    run_image_arg: &ImageRef,
-    publish: bool,
-    chosen_mirrors: &'m [(Registry, Mirror)],
-) -> (BTreeMap<String, Reached>, BTreeMap<String, &'m Mirror>) {
-    let named: [&Registry; 2] = [output.registry(), run_image_arg.registry()];
-    let mut mirrors: BTreeMap<String, &Mirror> = BTreeMap::new();
-    for (registry, mirror) in chosen_mirrors {
-        let is_target = publish && registry == output.registry();
-        if named.contains(&registry) && !is_target && !mirror.is_same_as(registry) {
-            mirrors.entry(registry.key()).or_insert(mirror);
-        }
-    }
-    let mut reached: BTreeMap<String, Reached> = BTreeMap::new();
-    let spelled = named
-        .iter()
-        .map(|r| (*r, r.to_string()))
-        .chain(mirrors.values().map(|m| (m.registry(), m.registry().key())));
-    for (registry, spelling) in spelled {
-        reached.entry(registry.key()).or_insert_with(|| Reached {
-            registry: registry.clone(),
-            spelling,
-        });
-    }
-    (reached, mirrors)
-}
-
-/// The registries the lifecycle will reach, sorted by [`Registry::key`]: what the build
-/// should resolve host names for (the `resolved` map of [`CreatorInputs`]) and look up
-/// credentials for, before calling [`creator_spec`] with the same arguments.
-pub fn lifecycle_registries(
-    output: &ImageRef,
-    run_image: &ImageRef,
-    run_image_fetch: &ImageRef,
-    publish: bool,
-    chosen_mirrors: &[(Registry, Mirror)],
-) -> Vec<Registry> {
-    let run_image_arg = if publish { run_image_fetch } else { run_image };
-    reached_registries(output, run_image_arg, publish, chosen_mirrors)
-        .0
-        .into_values()
-        .map(|r| r.registry)
-        .collect()
-}
-
 /// The run-image metadata file naming `run_image` for the lifecycle: the flag that points
 /// at it, its file name and content. Platform API 0.12 and later read `run.toml`
 /// (`-run`); older ones read the run image from `stack.toml` (`-stack`). Without it the
@@ -299,50 +220,7 @@ fn run_metadata(api: ApiVersion, run_image: &ImageRef) -> (&'static str, &'stati
 
 /// Builds the creator container (SPEC §7.7).
 pub fn creator_spec(inputs: &CreatorInputs<'_>) -> Creator {
-    // In daemon mode the run image is named as chosen (its content came through any mirror);
-    // with --publish the lifecycle must fetch it itself, so it gets the fetch location.
-    let run_image_arg = if inputs.publish {
-        inputs.run_image_fetch
-    } else {
-        inputs.run_image
-    };
-    let mut warnings = Vec::new();
-    if inputs.publish && inputs.run_image_fetch != inputs.run_image {
-        warnings.push(format!(
-            "the run image is read from {}: its registry {} will be recorded in the image's runImage.reference, \
-             because the lifecycle cannot fetch through a mirror by itself",
-            inputs.run_image_fetch,
-            inputs.run_image_fetch.registry()
-        ));
-    }
-
-    let (reached, mirrors) = reached_registries(
-        inputs.output,
-        run_image_arg,
-        inputs.publish,
-        inputs.chosen_mirrors,
-    );
-
-    // Hosts cnb itself reaches over plain HTTP (`http://` mirrors) must be plain HTTP for
-    // the lifecycle too, wherever they are.
-    let plain_http: BTreeSet<String> = inputs
-        .chosen_mirrors
-        .iter()
-        .filter(|(_, mirror)| mirror.scheme() == Scheme::Http)
-        .map(|(_, mirror)| mirror.registry().key())
-        .collect();
-    let no_ips: Vec<IpAddr> = Vec::new();
-    let insecure: BTreeSet<String> = reached
-        .iter()
-        .filter(|(key, r)| {
-            let ips = inputs.resolved.get(r.registry.host()).unwrap_or(&no_ips);
-            plain_http.contains(*key) || inputs.insecure.iter().any(|e| e.matches(&r.registry, ips))
-        })
-        .map(|(_, r)| r)
-        .map(|r| r.spelling.clone())
-        .filter(|spelling| !spelling.is_empty())
-        .collect();
-
+    let tr = Translation::new(inputs);
     let mut command: Vec<String> = [
         CREATOR,
         "-app",
@@ -354,102 +232,44 @@ pub fn creator_spec(inputs: &CreatorInputs<'_>) -> Creator {
     .iter()
     .map(ToString::to_string)
     .collect();
-    command.push(run_image_arg.to_string());
+    command.push(tr.run_image_arg.to_string());
     command.push("-log-level".to_string());
     command.push(inputs.log_level.to_string());
-    let mut platform_files = BTreeMap::new();
+    let mut files = BTreeMap::new();
     if inputs.run_image_given {
-        let (flag, name, content) = run_metadata(inputs.platform_api, run_image_arg);
-        let path = format!("{RUN_METADATA_DIR}/{name}");
+        let (flag, name, content) = run_metadata(inputs.platform_api, &tr.run_image_arg);
+        let path = format!("{PLATFORM_DIR}/{RUN_METADATA_DIR}/{name}");
         command.push(flag.to_string());
-        command.push(format!("{PLATFORM_DIR}/{path}"));
-        platform_files.insert(path, content);
+        command.push(path.clone());
+        files.insert(path, content);
     }
     if !inputs.publish {
         for arg in ["-daemon", "-launch-cache", LAUNCH_CACHE_DIR] {
             command.push(arg.to_string());
         }
     }
-    if inputs.platform_api >= ApiVersion::new(0, 13) {
-        for host in &insecure {
-            command.push("-insecure-registry".to_string());
-            command.push(host.clone());
-        }
-    }
+    command.extend(tr.insecure_flags());
     command.push(inputs.output.to_string());
 
-    let mut env = BTreeMap::new();
-    env.insert(
-        CNB_PLATFORM_API.to_string(),
-        inputs.platform_api.to_string(),
-    );
-    if !insecure.is_empty() {
-        env.insert(
-            CNB_INSECURE_REGISTRIES.to_string(),
-            insecure.iter().cloned().collect::<Vec<_>>().join(","),
-        );
+    let mut env = tr.env.clone();
+    if let Some(auth) = &tr.auth {
+        env.insert(CNB_REGISTRY_AUTH.to_string(), auth.clone());
     }
-    if let (false, Some(version)) = (inputs.publish, inputs.docker_api_version) {
-        env.insert(DOCKER_API_VERSION.to_string(), version.to_string());
-    }
-    if !mirrors.is_empty() {
-        let value = mirrors
-            .iter()
-            .map(|(registry, mirror)| format!("{registry}={}", mirror.url()))
-            .collect::<Vec<_>>()
-            .join(";");
-        env.insert(CNB_REGISTRY_MIRRORS.to_string(), value);
-    }
-    if inputs.publish {
-        let auth: BTreeMap<String, String> = reached
-            .iter()
-            .filter_map(|(key, registry)| {
-                inputs
-                    .credentials
-                    .get(&registry.registry)
-                    .map(|c| (key.clone(), authorization(c)))
-            })
-            .collect();
-        if !auth.is_empty() {
-            // A map of strings always serialises.
-            let json = serde_json::to_string(&auth).unwrap_or_default();
-            env.insert(CNB_REGISTRY_AUTH.to_string(), json);
-        }
-    }
-
-    let (network, network_reason) = match inputs.network {
-        Some(mode) => (Some(mode.to_string()), None),
-        None => match reached
-            .values()
-            .map(|r| &r.registry)
-            .find(|r| is_loopback(r, inputs.resolved))
-        {
-            Some(registry) => (
-                Some("host".to_string()),
-                Some(format!(
-                    "the lifecycle must reach {registry}, which is on loopback"
-                )),
-            ),
-            None => (None, None),
-        },
-    };
-
     let mut binds = Vec::new();
     let mut volumes = vec![(
         cache_volume_name(inputs.output, "build"),
         CACHE_DIR.to_string(),
     )];
-    // As pack: no new privileges for a container without the socket; with the socket,
-    // SELinux labelling off so the container may use it (`label=disable`).
     let security_opt = if inputs.publish {
-        vec!["no-new-privileges=true".to_string()]
+        no_new_privileges()
     } else {
-        binds.push(format!("{}:{DOCKER_SOCKET_TARGET}", inputs.docker_socket));
+        binds.push(socket_bind(inputs));
+        env.extend(tr.daemon_env.clone());
         volumes.push((
             cache_volume_name(inputs.output, "launch"),
             LAUNCH_CACHE_DIR.to_string(),
         ));
-        vec!["label=disable".to_string()]
+        socket_security_opt()
     };
 
     Creator {
@@ -459,25 +279,42 @@ pub fn creator_spec(inputs: &CreatorInputs<'_>) -> Creator {
             env,
             binds,
             volumes,
-            network,
+            network: tr.network.clone(),
             user: CONTAINER_USER.to_string(),
             security_opt,
             platform_env: inputs.platform_env.clone(),
-            platform_files,
-            app_dir: inputs.app_dir.to_path_buf(),
+            files,
+            app_dir: Some(inputs.app_dir.to_path_buf()),
             app_owner: (inputs.builder.uid, inputs.builder.gid),
         },
         platform_api: inputs.platform_api,
-        registries: reached.into_values().map(|r| r.registry).collect(),
-        insecure_registries: insecure.into_iter().collect(),
-        network_reason,
-        warnings,
+        registries: tr.registries,
+        insecure_registries: tr.insecure.into_iter().collect(),
+        network_reason: tr.network_reason,
+        warnings: tr.warnings,
     }
+}
+
+/// As pack: a container without the Docker socket may not gain privileges (the lifecycle
+/// only ever drops them).
+pub(crate) fn no_new_privileges() -> Vec<String> {
+    vec!["no-new-privileges=true".to_string()]
+}
+
+/// As pack: with the socket bound in, SELinux labelling is off so the container may use it.
+pub(crate) fn socket_security_opt() -> Vec<String> {
+    vec!["label=disable".to_string()]
+}
+
+/// The Docker socket bind of daemon mode.
+pub(crate) fn socket_bind(inputs: &CreatorInputs<'_>) -> String {
+    format!("{}:{DOCKER_SOCKET_TARGET}", inputs.docker_socket)
 }
 
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use crate::lifecycle::lifecycle_registries;
     use crate::lifecycle::{BuilderRunImage, RunImageSource};
 
     pub(crate) fn img(s: &str) -> ImageRef {
@@ -635,11 +472,11 @@ pub(crate) mod tests {
         assert!(c.spec.volumes[1].0.ends_with(".launch"));
         assert_eq!(c.spec.user, "0:0", "root by number, in both modes");
         assert_eq!(c.spec.security_opt, strings(&["label=disable"]));
-        assert!(c.spec.platform_files.is_empty());
+        assert!(c.spec.files.is_empty());
         assert_eq!(c.spec.network, None);
         assert_eq!(c.network_reason, None);
         assert_eq!(c.spec.app_owner, (1001, 1000));
-        assert_eq!(c.spec.app_dir, Path::new("/src/app"));
+        assert_eq!(c.spec.app_dir.as_deref(), Some(Path::new("/src/app")));
         assert!(c.warnings.is_empty());
         let keys: Vec<_> = c.registries.iter().map(Registry::key).collect();
         assert_eq!(keys, strings(&["index.docker.io", "mirror.corp.example"]));
@@ -762,7 +599,7 @@ pub(crate) mod tests {
             .expect("-run");
         assert_eq!(c.spec.command[at + 1], "/platform/cnb/run.toml");
         assert_eq!(
-            c.spec.platform_files["cnb/run.toml"],
+            c.spec.files["/platform/cnb/run.toml"],
             "[[images]]\nimage = \"registry.example/other/run:2\"\n"
         );
         // Older platform APIs read the run image from stack.toml.
@@ -776,14 +613,14 @@ pub(crate) mod tests {
             .expect("-stack");
         assert_eq!(c.spec.command[at + 1], "/platform/cnb/stack.toml");
         assert_eq!(
-            c.spec.platform_files["cnb/stack.toml"],
+            c.spec.files["/platform/cnb/stack.toml"],
             "[run-image]\nimage = \"registry.example/other/run:2\"\n"
         );
         assert!(!c.spec.command.iter().any(|a| a == "-run"));
         // The builder's own run metadata names its run image: nothing to write.
         f.run_image_given = false;
         let c = f.creator();
-        assert!(c.spec.platform_files.is_empty());
+        assert!(c.spec.files.is_empty());
         assert!(!c.spec.command.iter().any(|a| a == "-run" || a == "-stack"));
     }
 

@@ -19,6 +19,7 @@ mod metadata;
 mod plan;
 mod platform_api;
 mod run_image;
+mod translate;
 mod trust;
 
 use std::collections::BTreeMap;
@@ -28,8 +29,7 @@ use thiserror::Error;
 
 pub use creator::{
     APP_DIR, CACHE_DIR, CREATOR, Creator, CreatorInputs, DOCKER_SOCKET_TARGET, LAUNCH_CACHE_DIR,
-    LogLevel, PLATFORM_ENV_DIR, cache_volume_name, creator_spec, lifecycle_registries,
-    parse_user_env,
+    LogLevel, PLATFORM_ENV_DIR, cache_volume_name, creator_spec, parse_user_env,
 };
 pub use metadata::{BuilderMetadata, BuilderRunImage, METADATA_LABEL, RunImageSource};
 pub use plan::{
@@ -42,6 +42,7 @@ pub use run_image::{
     CandidateSource, Readability, RunImageCandidate, RunImageOrder, RunImageSelection,
     RunImageStatus, run_image_order, target_registry,
 };
+pub use translate::lifecycle_registries;
 pub use trust::{KNOWN_TRUSTED_BUILDERS, Trust, check_trust, is_known_trusted_builder};
 
 /// What the Docker module needs to create and run the lifecycle container.
@@ -66,10 +67,12 @@ pub struct ContainerSpec {
     pub security_opt: Vec<String>,
     /// Files written under `/platform/env/<NAME>` (the user's `--env`).
     pub platform_env: BTreeMap<String, String>,
-    /// cnb's own inputs for the lifecycle, by path under `/platform` (`cnb/run.toml`).
-    pub platform_files: BTreeMap<String, String>,
-    /// The app directory, uploaded to `/workspace` as a tar owned by (uid, gid).
-    pub app_dir: PathBuf,
+    /// cnb's own inputs for the lifecycle, by absolute path (`/platform/cnb/run.toml`,
+    /// `/layers/run.toml`), uploaded before the start.
+    pub files: BTreeMap<String, String>,
+    /// The app directory, uploaded to `/workspace` as a tar owned by `app_owner`; `None`
+    /// for a container that does not get the app (a later phase finds it in a volume).
+    pub app_dir: Option<PathBuf>,
     pub app_owner: (u32, u32),
 }
 

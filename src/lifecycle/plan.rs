@@ -79,8 +79,8 @@ pub struct PlanLifecycle {
     pub user: String,
     /// Docker security options (`label=disable` with the socket).
     pub security_opt: Vec<String>,
-    /// cnb's own files for the lifecycle, by path under `/platform` (`cnb/run.toml`).
-    pub platform_files: BTreeMap<String, String>,
+    /// cnb's own files for the lifecycle, by absolute path (`/platform/cnb/run.toml`).
+    pub files: BTreeMap<String, String>,
 }
 
 /// What a plan is made from.
@@ -188,7 +188,7 @@ impl Plan {
                 network_reason: facts.creator.network_reason.clone(),
                 user: spec.user.clone(),
                 security_opt: spec.security_opt.clone(),
-                platform_files: spec.platform_files.clone(),
+                files: spec.files.clone(),
             },
             warnings,
         }
@@ -267,8 +267,8 @@ impl Plan {
                 writeln!(out, "    {k}={v}")?;
             }
         }
-        for (path, content) in &self.lifecycle.platform_files {
-            writeln!(out, "  /platform/{path}:")?;
+        for (path, content) in &self.lifecycle.files {
+            writeln!(out, "  {path}:")?;
             for line in content.lines() {
                 writeln!(out, "    {line}")?;
             }
@@ -440,7 +440,7 @@ mod tests {
         f.platform_api = ApiVersion::new(0, 13);
         let v: serde_json::Value = serde_json::from_str(&plan_for(&f).to_json()).unwrap();
         assert_eq!(
-            v["lifecycle"]["platform_files"]["cnb/run.toml"],
+            v["lifecycle"]["files"]["/platform/cnb/run.toml"],
             "[[images]]\nimage = \"registry.example/run:2\"\n"
         );
     }

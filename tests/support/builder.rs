@@ -236,8 +236,7 @@ fn docker_build(
         cmd.arg("--build-arg").arg(a);
     }
     cmd.arg(ctx.path());
-    let out = run_with_timeout(&mut cmd, DOCKER_LIMIT)
-        .unwrap_or_else(|e| panic!("test support: docker build: {e}"));
+    let out = classic_build(&mut cmd);
     assert!(
         out.success(),
         "test support: docker build of the stand-in {what} failed:\n{}\n{}",
@@ -245,6 +244,24 @@ fn docker_build(
         out.stderr
     );
     LocalImage::adopt(&tag)
+}
+
+/// Runs a classic-builder `docker build`, once more (up to three times in all) when it
+/// lost a race with another build: the classic builder can pick a cached layer that a
+/// concurrent build's cleanup removes a moment later ("unable to find image sha256:...").
+pub fn classic_build(cmd: &mut Command) -> super::Output {
+    let mut attempt = 1;
+    loop {
+        let out = run_with_timeout(cmd, DOCKER_LIMIT)
+            .unwrap_or_else(|e| panic!("test support: docker build: {e}"));
+        let raced = !out.success()
+            && (out.stderr.contains("unable to find image")
+                || out.stdout.contains("unable to find image"));
+        if !raced || attempt == 3 {
+            return out;
+        }
+        attempt += 1;
+    }
 }
 
 /// `docker tag local_tag dest && docker push dest && docker rmi dest`; returns the pushed
@@ -541,14 +558,15 @@ pub fn docker_images_with_prefix(prefix: &str) -> Vec<String> {
 }
 
 /// IDs of every container (running or not) created from `image` (`docker ps -a --filter
-/// Daemon images a test made or cnb pulled for it, removed by name on drop.
+/// Daemon images a test made or cnb pulled for it, removed by name on drop (only the
+/// name: `--no-prune`, and no `--force`, so layers other builds share are left alone).
 pub struct DaemonImages(pub Vec<String>);
 
 impl Drop for DaemonImages {
     fn drop(&mut self) {
         for name in &self.0 {
             let _ = run_with_timeout(
-                Command::new("docker").args(["rmi", "--force", "--no-prune", name]),
+                Command::new("docker").args(["rmi", "--no-prune", name]),
                 DOCKER_LIMIT,
             );
         }

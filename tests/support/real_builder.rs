@@ -17,7 +17,7 @@ use std::time::Duration;
 use sha2::{Digest, Sha256};
 
 use super::world::{Lifecycle, LifecycleVersion};
-use super::{LocalImage, TestHome, must_run, run_with_timeout, unique_name, world};
+use super::{LocalImage, TestHome, classic_build, must_run, run_with_timeout, unique_name, world};
 
 const DOCKER_LIMIT: Duration = Duration::from_secs(180);
 
@@ -276,8 +276,7 @@ pub fn base_images() -> (String, String) {
             ])
             .arg(tag)
             .arg(ctx.path());
-        let out = run_with_timeout(&mut cmd, DOCKER_LIMIT)
-            .unwrap_or_else(|e| panic!("test support: docker build {tag}: {e}"));
+        let out = classic_build(&mut cmd);
         assert!(
             out.success(),
             "test support: docker build {tag} failed:\n{}\n{}",
