@@ -139,6 +139,11 @@ pub struct BuildArgs {
     #[command(flatten)]
     pub registry: RegistryArgs,
 
+    /// Lifecycle image for the phases of an untrusted builder [default: the configured
+    /// lifecycle-image, else buildpacksio/lifecycle:<the builder's lifecycle version>]
+    #[arg(long, value_name = "IMAGE")]
+    pub lifecycle_image: Option<String>,
+
     /// Trust this builder for this run (use the single-container creator)
     #[arg(long)]
     pub trust_builder: bool,

@@ -31,7 +31,8 @@ use crate::settings::PullPolicy;
 use crate::ui::Ui;
 
 pub use archive::{app_archive, write_app_archive};
-pub use run::RunOptions;
+pub(crate) use run::stopped;
+pub use run::{RunOptions, RunOutcome};
 
 /// The address used when neither `--docker-host` nor `DOCKER_HOST` is set.
 pub const DEFAULT_DOCKER_HOST: &str = "unix:///var/run/docker.sock";
@@ -381,7 +382,9 @@ impl Daemon {
     ///
     /// On SIGINT/SIGTERM the error is a [`crate::error::ExitStatus`] with 130/143.
     pub async fn run(&self, spec: &ContainerSpec, ui: &Ui) -> anyhow::Result<i64> {
-        run::run(self, spec, &RunOptions::default(), ui).await
+        Ok(run::run(self, spec, &RunOptions::default(), ui)
+            .await?
+            .status)
     }
 
     /// [`Daemon::run`] with a chosen container name and labels (tests find their containers by label).
@@ -391,6 +394,16 @@ impl Daemon {
         options: &RunOptions,
         ui: &Ui,
     ) -> anyhow::Result<i64> {
+        Ok(run::run(self, spec, options, ui).await?.status)
+    }
+
+    /// [`Daemon::run_with`], with the [`RunOutcome`] (the listing asked for).
+    pub async fn run_outcome(
+        &self,
+        spec: &ContainerSpec,
+        options: &RunOptions,
+        ui: &Ui,
+    ) -> anyhow::Result<RunOutcome> {
         run::run(self, spec, options, ui).await
     }
 }

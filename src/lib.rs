@@ -3,18 +3,18 @@
 //! Layout, from the outside in:
 //! - [`cli`]: the clap definition (help text lives there), no logic;
 //! - [`app`]: parses, builds the [`ui::Ui`], dispatches to [`commands`], prints errors and picks exit codes;
-//! - [`commands`]: one module per top-level command, thin glue over the modules below;
+//! - [`commands`]: one module per top-level command; `cnb build`'s orchestration lives in
+//!   [`commands::build`];
 //! - [`settings`]: flag > env > file > default, resolved once;
 //! - [`config`]: the TOML config file (location, typed view, comment-keeping edits, locking, atomic writes);
 //! - [`reference`]: image references, registries, mirrors, insecure entries (pure parsing and matching);
 //! - [`registry`] and [`credentials`]: the resolution engine (concurrent mirror probes with oci-client);
 //! - [`lifecycle`]: builder metadata, platform API, run-image order, the creator container's spec (pure);
 //! - [`docker`]: everything that talks to the Docker daemon (bollard);
-//! - [`build`]: `cnb build` orchestration;
-//! - [`ui`], [`error`], [`env_vars`], [`completion`]: output, errors, environment names, shell completion.
+//! - [`ui`], [`error`], [`env_vars`], [`completion`], [`interrupt`]: output, errors, environment
+//!   names, shell completion, stop signals.
 
 pub mod app;
-pub mod build;
 pub mod cli;
 pub mod commands;
 pub mod completion;
@@ -23,6 +23,7 @@ pub mod credentials;
 pub mod docker;
 pub mod env_vars;
 pub mod error;
+pub mod interrupt;
 pub mod lifecycle;
 pub mod reference;
 pub mod registry;

@@ -162,6 +162,7 @@ fn options(label: &str) -> RunOptions {
     RunOptions {
         name: Some(label.to_string()),
         labels: HashMap::from([(TEST_LABEL.to_string(), label.to_string())]),
+        ..RunOptions::default()
     }
 }
 

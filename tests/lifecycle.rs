@@ -6,157 +6,11 @@
 mod support;
 
 use std::fs::File;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
 
 use support::*;
-
-const DOCKER_LIMIT: Duration = Duration::from_secs(120);
-
-/// A real builder and its run image pushed to a registry, an app, and a name to build.
-struct World {
-    home: TestHome,
-    /// Where the builder and the run image are.
-    registry: TestRegistry,
-    id: String,
-    builder: String,
-    run_image: String,
-    /// A daemon name (daemon mode) or a name on `registry` (for `--publish`).
-    image: String,
-    app: PathBuf,
-    _images: DaemonImages,
-    _sweeper: DockerSweeper,
-}
-
-impl World {
-    /// On a plain-HTTP loopback registry, with the newest lifecycle.
-    fn new() -> Option<World> {
-        World::with(RegistryOptions::plain(), RealBuilderOptions::new(""))
-    }
-
-    /// `options.run_image` is replaced with a name on the new registry.
-    fn with(registry: RegistryOptions, mut options: RealBuilderOptions) -> Option<World> {
-        let home = TestHome::new();
-        let registry = TestRegistry::start(registry);
-        let id = unique_name("life");
-        let run_repo = format!("cnbtest/{id}-run:latest");
-        let builder_repo = format!("cnbtest/{id}-builder:latest");
-        options.run_image = format!("{}/{run_repo}", registry.host());
-        let made = RealBuilder::create(options)?;
-        push_image_to(made.run.tag(), &registry, &run_repo);
-        push_image_to(made.tag(), &registry, &builder_repo);
-        drop(made);
-        let image = format!("cnbtest-{id}-app:latest");
-        let app = home.write_app("app", &[("message", "hi from the test\n")]);
-        Some(World {
-            _images: DaemonImages(vec![image.clone()]),
-            _sweeper: DockerSweeper::new()
-                .registry(&registry)
-                .volumes(&format!("{id}-app")),
-            builder: format!("{}/{builder_repo}", registry.host()),
-            run_image: format!("{}/{run_repo}", registry.host()),
-            home,
-            registry,
-            id,
-            image,
-            app,
-        })
-    }
-
-    /// `cnb build <image> -B <builder> -p <app> --trust-builder <extra>`.
-    fn build(&self, extra: &[&str]) -> Output {
-        run_cnb(&self.home, self.build_args(extra))
-    }
-
-    fn build_args(&self, extra: &[&str]) -> Vec<String> {
-        let mut args: Vec<String> = vec![
-            "build".into(),
-            self.image.clone(),
-            "-B".into(),
-            self.builder.clone(),
-            "-p".into(),
-            self.app.display().to_string(),
-            "--trust-builder".into(),
-        ];
-        args.extend(extra.iter().map(|s| s.to_string()));
-        args
-    }
-
-    fn app_file(&self, name: &str, content: &str) {
-        std::fs::write(self.app.join(name), content).unwrap();
-    }
-}
-
-#[track_caller]
-fn assert_built(out: &Output) {
-    assert!(
-        out.success(),
-        "cnb build failed ({}):\nstdout:\n{}\nstderr:\n{}",
-        out.code(),
-        out.stdout,
-        out.stderr
-    );
-}
-
-/// Runs the app image's default process.
-#[track_caller]
-fn run_app(image: &str) -> String {
-    let ran = docker_run(&["--pull", "never", image]);
-    assert!(
-        ran.success(),
-        "docker run {image} failed:\n{}\n{}",
-        ran.stdout,
-        ran.stderr
-    );
-    ran.stdout
-}
-
-/// `docker image inspect`, the first (only) object.
-fn inspect(image: &str) -> serde_json::Value {
-    let text = must_run("docker", ["image", "inspect", image], DOCKER_LIMIT);
-    let all: serde_json::Value = serde_json::from_str(&text).expect("inspect JSON");
-    all[0].clone()
-}
-
-/// A JSON label of an image.
-fn label(image: &str, name: &str) -> serde_json::Value {
-    let config = inspect(image);
-    let text = config["Config"]["Labels"][name]
-        .as_str()
-        .unwrap_or_else(|| panic!("{image} has no label {name}"));
-    serde_json::from_str(text).unwrap_or_else(|e| panic!("label {name} is not JSON: {e}"))
-}
-
-/// Every byte of the image as `docker save` writes it (config, manifests, uncompressed
-/// layers): where a host name would be if it were anywhere in the image.
-fn saved(image: &str) -> Vec<u8> {
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("image.tar");
-    must_run(
-        "docker",
-        ["save", "-o", file.to_str().unwrap(), image],
-        DOCKER_LIMIT,
-    );
-    std::fs::read(&file).unwrap()
-}
-
-/// The run image an app image records: `runImage.image` (platform API 0.12 and later), or
-/// `stack.runImage.image` for older APIs.
-fn recorded_run_image(image: &str) -> String {
-    let md = label(image, "io.buildpacks.lifecycle.metadata");
-    md["runImage"]["image"]
-        .as_str()
-        .or_else(|| md["stack"]["runImage"]["image"].as_str())
-        .unwrap_or_else(|| panic!("{image} records no run image: {md:#}"))
-        .to_string()
-}
-
-fn contains(haystack: &[u8], needle: &str) -> bool {
-    haystack
-        .windows(needle.len())
-        .any(|w| w == needle.as_bytes())
-}
 
 #[test]
 fn outage_build_through_the_second_mirror_runs_and_names_only_originals() {
@@ -233,9 +87,15 @@ fn outage_build_through_the_second_mirror_runs_and_names_only_originals() {
     // No mirror host anywhere in the image, and no mirror tag in the daemon.
     let bytes = saved(&image);
     for host in [mirror.host(), hole.host()] {
-        assert!(!contains(&bytes, &host), "{host} appears in the app image");
+        assert!(
+            !contains_bytes(&bytes, &host),
+            "{host} appears in the app image"
+        );
     }
-    assert!(contains(&bytes, &run_image), "the save holds the metadata");
+    assert!(
+        contains_bytes(&bytes, &run_image),
+        "the save holds the metadata"
+    );
     let leaked: Vec<String> = daemon_tags()
         .into_iter()
         .filter(|t| t.contains(&id) && t.contains(&mirror.host()))
@@ -248,7 +108,9 @@ fn a_second_build_reuses_the_cache_and_clear_cache_starts_over() {
     if !docker_available() {
         return;
     }
-    let Some(world) = World::new() else { return };
+    let Some(world) = RealWorld::new() else {
+        return;
+    };
     let first = world.build(&[]);
     assert_built(&first);
     assert!(
@@ -284,7 +146,9 @@ fn the_lifecycles_exit_status_is_cnbs() {
     if !docker_available() {
         return;
     }
-    let Some(world) = World::new() else { return };
+    let Some(world) = RealWorld::new() else {
+        return;
+    };
     // Failed detection: the lifecycle's 20.
     world.app_file("fail-detect", "");
     let out = world.build(&[]);
@@ -320,7 +184,7 @@ fn publish_to_a_plain_loopback_registry_then_pull_and_run() {
     if !docker_available() {
         return;
     }
-    let Some(mut world) = World::new() else {
+    let Some(mut world) = RealWorld::new() else {
         return;
     };
     world.image = world
@@ -332,7 +196,7 @@ fn publish_to_a_plain_loopback_registry_then_pull_and_run() {
         !in_daemon(&world.image),
         "--publish does not write to the daemon"
     );
-    must_run("docker", ["pull", "-q", &world.image], DOCKER_LIMIT);
+    docker_pull(&world.image);
     let ran = run_app(&world.image);
     assert!(
         ran.contains("hello from the app: hi from the test"),
@@ -346,7 +210,8 @@ fn publish_to_a_tls_registry_needs_and_honours_an_insecure_entry() {
     if !docker_available() {
         return;
     }
-    let Some(mut world) = World::with(RegistryOptions::plain().tls(), RealBuilderOptions::new(""))
+    let Some(mut world) =
+        RealWorld::with(RegistryOptions::plain().tls(), RealBuilderOptions::new(""))
     else {
         return;
     };
@@ -367,7 +232,7 @@ fn publish_to_a_tls_registry_needs_and_honours_an_insecure_entry() {
     let out = world.build(&["--publish", "--insecure-registry", &world.registry.host()]);
     assert_built(&out);
     // The daemon accepts any certificate on loopback, so it can pull the result.
-    must_run("docker", ["pull", "-q", &world.image], DOCKER_LIMIT);
+    docker_pull(&world.image);
     let ran = run_app(&world.image);
     assert!(
         ran.contains("hello from the app: hi from the test"),
@@ -383,7 +248,9 @@ fn publish_reads_the_run_image_from_an_http_mirror_off_loopback() {
     let Some(netns) = NetnsHost::start() else {
         return;
     };
-    let Some(world) = World::new() else { return };
+    let Some(world) = RealWorld::new() else {
+        return;
+    };
     let far = TestRegistry::start_in_netns(&netns, RegistryOptions::plain());
     let run_repo = format!("cnbtest/{}-run:latest", world.id);
     copy_image(&world.registry, &run_repo, &far, &run_repo);
@@ -415,7 +282,7 @@ fn publish_reads_the_run_image_from_an_http_mirror_off_loopback() {
     );
     // cnb warns that the mirror is recorded (the lifecycle cannot fetch through a mirror).
     assert!(out.stderr.contains("runImage.reference"), "{}", out.stderr);
-    must_run("docker", ["pull", "-q", &image], DOCKER_LIMIT);
+    docker_pull(&image);
     let _app = DaemonImages(vec![image.clone()]);
     assert!(run_app(&image).contains("hello from the app"));
     assert!(
@@ -437,7 +304,7 @@ fn the_given_run_image_is_what_the_app_records() {
             // Below platform API 0.12 the lifecycle reads the run image from stack.toml.
             options = options.platform_apis(&apis);
         }
-        let Some(world) = World::with(RegistryOptions::plain(), options) else {
+        let Some(world) = RealWorld::with(RegistryOptions::plain(), options) else {
             return;
         };
         let other = world
@@ -470,7 +337,7 @@ fn platform_api_is_negotiated_with_each_pinned_lifecycle() {
     }
     for version in LifecycleVersion::ALL {
         let options = RealBuilderOptions::new("").lifecycle(version);
-        let Some(world) = World::with(RegistryOptions::plain(), options) else {
+        let Some(world) = RealWorld::with(RegistryOptions::plain(), options) else {
             return;
         };
         let out = world.build(&[]);
@@ -493,7 +360,9 @@ fn ctrl_c_during_a_real_build_leaves_no_container() {
     if !docker_available() {
         return;
     }
-    let Some(world) = World::new() else { return };
+    let Some(world) = RealWorld::new() else {
+        return;
+    };
     world.app_file("sleep-build", "60");
     let stdout_path = world.home.path().join("stdout");
     let stderr_path = world.home.path().join("stderr");

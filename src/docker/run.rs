@@ -1,8 +1,8 @@
 //! The lifecycle container: create, upload, attach, start, wait, remove.
 //!
 //! Cleanup guarantee: once the container is created it is force-removed before
-//! [`run`] returns — after a normal exit, after any error, and after SIGINT/SIGTERM
-//! (which then becomes exit status 130/143).
+//! [`run`] returns — after a normal exit, after any error, and after SIGINT, SIGTERM or
+//! SIGHUP (which then becomes exit status 130, 143 or 129).
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -13,14 +13,15 @@ use bollard::container::LogOutput;
 use bollard::errors::Error as BollardError;
 use bollard::models::{ContainerCreateBody, HostConfig, Mount, MountType};
 use bollard::query_parameters::{
-    AttachContainerOptionsBuilder, CreateContainerOptionsBuilder, RemoveContainerOptionsBuilder,
+    AttachContainerOptionsBuilder, CreateContainerOptionsBuilder,
+    DownloadFromContainerOptionsBuilder, RemoveContainerOptionsBuilder,
     UploadToContainerOptionsBuilder, WaitContainerOptionsBuilder,
 };
 use futures_util::StreamExt;
-use tokio::signal::unix::{SignalKind, signal};
 
 use super::{Daemon, DockerError, archive, message};
 use crate::error::ExitStatus;
+use crate::interrupt::{Interrupt, Stop};
 use crate::lifecycle::ContainerSpec;
 use crate::ui::Ui;
 
@@ -35,7 +36,25 @@ pub struct RunOptions {
     pub name: Option<String>,
     /// Labels put on the container (besides cnb's own).
     pub labels: HashMap<String, String>,
+    /// The command's stop signals; `None` listens for the length of this run only.
+    pub interrupt: Option<Interrupt>,
+    /// After a successful exit, list the paths under this directory of the container
+    /// (before it is removed) into [`RunOutcome::listed`].
+    pub list_after: Option<String>,
 }
+
+/// How a container run ended.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RunOutcome {
+    pub status: i64,
+    /// Paths under [`RunOptions::list_after`], relative to its parent (`generated/...`);
+    /// empty when it does not exist.
+    pub listed: Vec<String>,
+}
+
+/// At most this much of a listed directory is read (the Dockerfiles extensions generate
+/// are small).
+const LIST_LIMIT: u64 = 16 * 1024 * 1024;
 
 /// Label on every container cnb creates, so stray ones can be found (`docker ps -a --filter label=...`).
 pub const CONTAINER_LABEL: &str = "io.cnb.lifecycle";
@@ -49,8 +68,8 @@ fn generated_name() -> String {
 }
 
 enum Outcome {
-    Finished(anyhow::Result<i64>),
-    Signal { name: &'static str, code: u8 },
+    Finished(anyhow::Result<RunOutcome>),
+    Signal(Stop),
 }
 
 pub(crate) async fn run(
@@ -58,20 +77,24 @@ pub(crate) async fn run(
     spec: &ContainerSpec,
     options: &RunOptions,
     ui: &Ui,
-) -> anyhow::Result<i64> {
-    // Registered before the container exists, so a Ctrl-C at any point after this is
+) -> anyhow::Result<RunOutcome> {
+    // Listening before the container exists, so a Ctrl-C at any point after this is
     // seen (and not the default "die now and leave the container behind").
-    let mut sigint = signal(SignalKind::interrupt()).context("cannot handle SIGINT")?;
-    let mut sigterm = signal(SignalKind::terminate()).context("cannot handle SIGTERM")?;
+    let interrupt = match &options.interrupt {
+        Some(interrupt) => interrupt.clone(),
+        None => Interrupt::install().context("cannot handle SIGINT, SIGTERM and SIGHUP")?,
+    };
+    if let Some(stop) = interrupt.stopped() {
+        return Err(stopped(stop, "no container was started".to_string()));
+    }
 
     let name = options.name.clone().unwrap_or_else(generated_name);
     create(daemon, spec, &name, options).await?;
     ui.verbose(1, format!("Created container {name} from {}", spec.image));
 
     let outcome = tokio::select! {
-        result = drive(daemon, spec, &name, ui) => Outcome::Finished(result),
-        _ = sigint.recv() => Outcome::Signal { name: "SIGINT", code: 130 },
-        _ = sigterm.recv() => Outcome::Signal { name: "SIGTERM", code: 143 },
+        result = drive(daemon, spec, &name, options, ui) => Outcome::Finished(result),
+        stop = interrupt.wait() => Outcome::Signal(stop),
     };
 
     let removed = remove(daemon, &name).await;
@@ -84,20 +107,25 @@ pub(crate) async fn run(
             }
             result
         }
-        Outcome::Signal { name: signal, code } => {
+        Outcome::Signal(stop) => {
             let what = match removed {
                 Ok(()) => "the build container was removed".to_string(),
                 Err(e) => format!(
                     "could not remove container {name} ({e}); remove it with `docker rm -f {name}`"
                 ),
             };
-            Err(ExitStatus {
-                code,
-                message: format!("interrupted by {signal}; {what}"),
-            }
-            .into())
+            Err(stopped(stop, what))
         }
     }
+}
+
+/// The error a stop signal ends a command with: its exit status and what was cleaned up.
+pub(crate) fn stopped(stop: Stop, what: String) -> anyhow::Error {
+    ExitStatus {
+        code: stop.code,
+        message: format!("interrupted by {}; {what}", stop.name),
+    }
+    .into()
 }
 
 async fn create(
@@ -171,7 +199,13 @@ async fn remove(daemon: &Daemon, name: &str) -> Result<(), DockerError> {
 }
 
 /// Upload, attach, start, stream and wait. The caller removes the container.
-async fn drive(daemon: &Daemon, spec: &ContainerSpec, name: &str, ui: &Ui) -> anyhow::Result<i64> {
+async fn drive(
+    daemon: &Daemon,
+    spec: &ContainerSpec,
+    name: &str,
+    options: &RunOptions,
+    ui: &Ui,
+) -> anyhow::Result<RunOutcome> {
     let client = &daemon.client;
 
     if let Some(app_dir) = &spec.app_dir {
@@ -263,5 +297,44 @@ async fn drive(daemon: &Daemon, spec: &ContainerSpec, name: &str, ui: &Ui) -> an
         Ok(Ok(Err(e))) => ui.warn(format!("the container's output was cut short: {e}")),
         Ok(Err(_)) | Err(_) => ui.verbose(1, "stopped waiting for the container's output"),
     }
-    Ok(status)
+    let listed = match (&options.list_after, status) {
+        (Some(dir), 0) => list(daemon, name, dir).await?,
+        _ => Vec::new(),
+    };
+    Ok(RunOutcome { status, listed })
+}
+
+/// The paths of the archive the daemon gives for `dir` of an exited container.
+async fn list(daemon: &Daemon, name: &str, dir: &str) -> anyhow::Result<Vec<String>> {
+    let options = DownloadFromContainerOptionsBuilder::default()
+        .path(dir)
+        .build();
+    let mut stream = daemon.client.download_from_container(name, Some(options));
+    let mut bytes = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        match chunk {
+            Ok(chunk) => {
+                if bytes.len() as u64 + chunk.len() as u64 > LIST_LIMIT {
+                    anyhow::bail!("{dir} in the container holds more than {LIST_LIMIT} bytes");
+                }
+                bytes.extend_from_slice(&chunk);
+            }
+            Err(e) if super::is_not_found(&e) => return Ok(Vec::new()),
+            Err(e) => {
+                return Err(
+                    DockerError::api(format!("cannot read {dir} of the container"), &e).into(),
+                );
+            }
+        }
+    }
+    let mut archive = tar::Archive::new(bytes.as_slice());
+    let mut paths = Vec::new();
+    for entry in archive
+        .entries()
+        .context("the daemon sent an unreadable archive")?
+    {
+        let entry = entry.context("the daemon sent an unreadable archive")?;
+        paths.push(entry.path()?.to_string_lossy().into_owned());
+    }
+    Ok(paths)
 }

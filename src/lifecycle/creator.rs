@@ -339,6 +339,7 @@ pub(crate) mod tests {
             uid: 1001,
             gid: 1000,
             warnings: vec![],
+            has_extensions: false,
         }
     }
 
@@ -383,7 +384,11 @@ pub(crate) mod tests {
         }
 
         pub(crate) fn creator(&self) -> Creator {
-            creator_spec(&CreatorInputs {
+            creator_spec(&self.creator_inputs())
+        }
+
+        pub(crate) fn creator_inputs(&self) -> CreatorInputs<'_> {
+            CreatorInputs {
                 output: &self.output,
                 builder: &self.builder,
                 platform_api: self.platform_api,
@@ -401,7 +406,7 @@ pub(crate) mod tests {
                 docker_api_version: self.docker_api_version.as_deref(),
                 run_image_given: self.run_image_given,
                 app_dir: Path::new("/src/app"),
-            })
+            }
         }
     }
 

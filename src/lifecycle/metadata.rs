@@ -70,6 +70,29 @@ pub struct BuilderMetadata {
     pub gid: u32,
     /// Things worth telling the user that did not stop the build (e.g. an invalid builder mirror).
     pub warnings: Vec<String>,
+    /// The builder's order has image extensions (`io.buildpacks.buildpack.order-extensions`
+    /// lists a group): the creator refuses those, so the phases run separately.
+    pub has_extensions: bool,
+}
+
+/// The label pack writes with the builder's extension order (`null` or `[]` when none).
+pub const ORDER_EXTENSIONS_LABEL: &str = "io.buildpacks.buildpack.order-extensions";
+
+/// Whether an order-extensions label lists any group. An unreadable label counts as
+/// having extensions, so such a builder takes the path that can say what went wrong.
+fn lists_extensions(label: Option<&str>) -> bool {
+    match label.map(str::trim) {
+        None | Some("") | Some("null") => false,
+        Some(text) => match serde_json::from_str::<serde_json::Value>(text) {
+            Ok(serde_json::Value::Array(groups)) => groups.iter().any(|group| {
+                group["group"]
+                    .as_array()
+                    .is_some_and(|entries| !entries.is_empty())
+            }),
+            Ok(serde_json::Value::Null) => false,
+            _ => true,
+        },
+    }
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -129,7 +152,11 @@ impl BuilderMetadata {
         labels: &HashMap<String, String>,
         env: &[String],
     ) -> Result<BuilderMetadata, LifecycleError> {
-        BuilderMetadata::parse(builder, labels.get(METADATA_LABEL).map(String::as_str), env)
+        let mut metadata =
+            BuilderMetadata::parse(builder, labels.get(METADATA_LABEL).map(String::as_str), env)?;
+        metadata.has_extensions =
+            lists_extensions(labels.get(ORDER_EXTENSIONS_LABEL).map(String::as_str));
+        Ok(metadata)
     }
 
     /// Parses the label's JSON (`None` when the image has no such label) and the env.
@@ -250,6 +277,7 @@ impl BuilderMetadata {
             uid,
             gid,
             warnings,
+            has_extensions: false,
         })
     }
 
@@ -266,6 +294,23 @@ impl BuilderMetadata {
     pub fn negotiate_platform_api(&self) -> Result<ApiVersion, LifecycleError> {
         negotiate_platform_api(&self.builder.to_string(), &self.platform_apis())
     }
+}
+
+/// The label of a lifecycle image that lists its APIs (as `lifecycle.toml`'s `[apis]`).
+pub const LIFECYCLE_APIS_LABEL: &str = "io.buildpacks.lifecycle.apis";
+
+/// The platform APIs a lifecycle image declares (supported and deprecated), from its
+/// `io.buildpacks.lifecycle.apis` label; `None` when it has none (or an unreadable one).
+pub fn lifecycle_image_platform_apis(labels: &HashMap<String, String>) -> Option<Vec<ApiVersion>> {
+    let label: serde_json::Value = serde_json::from_str(labels.get(LIFECYCLE_APIS_LABEL)?).ok()?;
+    let platform = label.get("platform")?;
+    let versions: Vec<ApiVersion> = ["supported", "deprecated"]
+        .iter()
+        .filter_map(|list| platform.get(list)?.as_array())
+        .flatten()
+        .filter_map(|v| ApiVersion::parse(v.as_str()?))
+        .collect();
+    (!versions.is_empty()).then_some(versions)
 }
 
 /// A numeric id from the image env (the last entry wins, as in Docker).
@@ -462,5 +507,38 @@ mod tests {
         )
         .unwrap();
         assert_eq!((md.uid, md.gid), (3, 2));
+    }
+
+    #[test]
+    fn extension_orders_are_told_apart_from_empty_ones() {
+        for (label, expected) in [
+            (None, false),
+            (Some("null"), false),
+            (Some("[]"), false),
+            (Some(r#"[{"group":[]}]"#), false),
+            (Some(r#"[{"group":[{"id":"ext/a","version":"1"}]}]"#), true),
+            (Some("not json"), true),
+        ] {
+            assert_eq!(lists_extensions(label), expected, "{label:?}");
+        }
+    }
+
+    #[test]
+    fn a_lifecycle_images_platform_apis_come_from_its_label() {
+        let labels = HashMap::from([(
+            LIFECYCLE_APIS_LABEL.to_string(),
+            r#"{"buildpack":{"deprecated":[],"supported":["0.10"]},"platform":{"deprecated":["0.6"],"supported":["0.13","0.14"]}}"#.to_string(),
+        )]);
+        assert_eq!(
+            lifecycle_image_platform_apis(&labels),
+            Some(vec![
+                ApiVersion::new(0, 13),
+                ApiVersion::new(0, 14),
+                ApiVersion::new(0, 6)
+            ])
+        );
+        assert_eq!(lifecycle_image_platform_apis(&HashMap::new()), None);
+        let broken = HashMap::from([(LIFECYCLE_APIS_LABEL.to_string(), "{".to_string())]);
+        assert_eq!(lifecycle_image_platform_apis(&broken), None);
     }
 }

@@ -16,6 +16,7 @@
 
 mod creator;
 mod metadata;
+mod phases;
 mod plan;
 mod platform_api;
 mod run_image;
@@ -31,9 +32,17 @@ pub use creator::{
     APP_DIR, CACHE_DIR, CREATOR, Creator, CreatorInputs, DOCKER_SOCKET_TARGET, LAUNCH_CACHE_DIR,
     LogLevel, PLATFORM_ENV_DIR, cache_volume_name, creator_spec, parse_user_env,
 };
-pub use metadata::{BuilderMetadata, BuilderRunImage, METADATA_LABEL, RunImageSource};
+pub use metadata::{
+    BuilderMetadata, BuilderRunImage, LIFECYCLE_APIS_LABEL, METADATA_LABEL, ORDER_EXTENSIONS_LABEL,
+    RunImageSource, lifecycle_image_platform_apis,
+};
+pub use phases::{
+    GENERATED_DIR, LAYERS_DIR, Phase, PhaseContainer, Phases, PhasesInputs, generated_dockerfiles,
+    phases_spec,
+};
 pub use plan::{
-    Plan, PlanBuilder, PlanCandidate, PlanFacts, PlanLifecycle, PlanRunImage, REDACTED,
+    Plan, PlanBuilder, PlanCandidate, PlanContainer, PlanFacts, PlanLifecycle, PlanPhase,
+    PlanRunImage, REDACTED,
 };
 pub use platform_api::{
     ApiVersion, MAX_PLATFORM_API, MIN_PLATFORM_API, negotiate_platform_api, supported_platform_apis,
@@ -44,6 +53,44 @@ pub use run_image::{
 };
 pub use translate::lifecycle_registries;
 pub use trust::{KNOWN_TRUSTED_BUILDERS, Trust, check_trust, is_known_trusted_builder};
+
+/// How the lifecycle runs for a build: the one-container creator (a trusted builder) or
+/// its phases in containers of their own (SPEC §7.6).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Execution {
+    Creator(Creator),
+    Phases(Phases),
+}
+
+impl Execution {
+    pub fn platform_api(&self) -> ApiVersion {
+        match self {
+            Execution::Creator(c) => c.platform_api,
+            Execution::Phases(p) => p.platform_api,
+        }
+    }
+
+    pub fn warnings(&self) -> &[String] {
+        match self {
+            Execution::Creator(c) => &c.warnings,
+            Execution::Phases(p) => &p.warnings,
+        }
+    }
+
+    pub fn network(&self) -> Option<&str> {
+        match self {
+            Execution::Creator(c) => c.spec.network.as_deref(),
+            Execution::Phases(p) => p.network.as_deref(),
+        }
+    }
+
+    pub fn network_reason(&self) -> Option<&str> {
+        match self {
+            Execution::Creator(c) => c.network_reason.as_deref(),
+            Execution::Phases(p) => p.network_reason.as_deref(),
+        }
+    }
+}
 
 /// What the Docker module needs to create and run the lifecycle container.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -128,11 +175,6 @@ pub enum LifecycleError {
         cnb_apis: String,
     },
 
-    #[error(
-        "builder '{builder}' is not trusted: cnb runs its lifecycle in a single container that gets your registry credentials and the Docker socket; trust it with `cnb config trusted-builders add {builder}`, or for this build only with --trust-builder"
-    )]
-    UntrustedBuilder { builder: String },
-
     /// Every candidate, in preference order, with why it could not be used.
     #[error("no run image could be read: {}; {hint}", list_candidates(.candidates))]
     NoReadableRunImage {
@@ -172,8 +214,8 @@ mod tests {
         let md = BuilderMetadata::from_image(&builder, &labels, &env).unwrap();
         let api = md.negotiate_platform_api().unwrap();
         assert_eq!(api, ApiVersion::new(0, 13));
-        assert!(check_trust(&builder, &[], false).is_err());
-        let trust = check_trust(&builder, std::slice::from_ref(&builder), false).unwrap();
+        assert_eq!(check_trust(&builder, &[], false), Trust::Untrusted);
+        let trust = check_trust(&builder, std::slice::from_ref(&builder), false);
 
         let output = ImageRef::parse("cnbtest/app").unwrap();
         let user_mirror = ImageRef::parse("127.0.0.1:5001/cnbtest/run").unwrap();
@@ -254,7 +296,7 @@ mod tests {
             trust: Some(&trust),
             selection: &selection,
             run_image_fetch: &run_image,
-            creator: &creator,
+            execution: &Execution::Creator(creator.clone()),
         });
         let json: serde_json::Value = serde_json::from_str(&plan.to_json()).unwrap();
         assert_eq!(

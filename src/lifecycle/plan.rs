@@ -6,11 +6,11 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use super::creator::Creator;
 use super::metadata::BuilderMetadata;
 use super::platform_api::ApiVersion;
 use super::run_image::{RunImageSelection, RunImageStatus};
 use super::trust::Trust;
+use super::{ContainerSpec, Execution};
 use crate::env_vars::lifecycle::CNB_REGISTRY_AUTH;
 use crate::reference::ImageRef;
 
@@ -62,9 +62,33 @@ pub struct PlanCandidate {
     pub source: String,
 }
 
+/// How the lifecycle runs. The creator path keeps the container's fields at this level
+/// (`image`, `command`, `env`, ...), as it always had; the phases path lists one entry per
+/// phase container in `phases`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PlanLifecycle {
-    /// The container image (the builder, original name).
+    /// `creator` (one container: a trusted builder) or `phases` (analyze, detect,
+    /// restore, build, export in containers of their own).
+    pub path: String,
+    #[serde(flatten)]
+    pub creator: Option<PlanContainer>,
+    /// `null` for Docker's default network.
+    pub network: Option<String>,
+    pub network_reason: Option<String>,
+    /// The image of the analyze, restore and export phases (phases path).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lifecycle_image: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub phases: Vec<PlanPhase>,
+    /// Volumes made for this build only and removed after it (phases path).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub temporary_volumes: Vec<String>,
+}
+
+/// One container of the lifecycle.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PlanContainer {
+    /// The container image (the builder or the lifecycle image, by original name).
     pub image: String,
     pub command: Vec<String>,
     /// Container environment, secrets as `<redacted>`.
@@ -73,14 +97,80 @@ pub struct PlanLifecycle {
     pub platform_env: BTreeMap<String, String>,
     /// Binds (`source:target`) then volumes (`name:target`).
     pub mounts: Vec<String>,
-    /// `null` for Docker's default network.
-    pub network: Option<String>,
-    pub network_reason: Option<String>,
     pub user: String,
     /// Docker security options (`label=disable` with the socket).
     pub security_opt: Vec<String>,
     /// cnb's own files for the lifecycle, by absolute path (`/platform/cnb/run.toml`).
     pub files: BTreeMap<String, String>,
+    /// Whether the app directory is sent into this container.
+    pub gets_app: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PlanPhase {
+    /// `analyze`, `detect`, `restore`, `build` or `export`.
+    pub phase: String,
+    #[serde(flatten)]
+    pub container: PlanContainer,
+}
+
+impl PlanContainer {
+    fn of(spec: &ContainerSpec) -> PlanContainer {
+        let mounts = spec
+            .binds
+            .iter()
+            .cloned()
+            .chain(
+                spec.volumes
+                    .iter()
+                    .map(|(name, target)| format!("{name}:{target}")),
+            )
+            .collect();
+        PlanContainer {
+            image: spec.image.clone(),
+            command: spec.command.clone(),
+            env: redact(&spec.env),
+            platform_env: redact(&spec.platform_env),
+            mounts,
+            user: spec.user.clone(),
+            security_opt: spec.security_opt.clone(),
+            files: spec.files.clone(),
+            gets_app: spec.app_dir.is_some(),
+        }
+    }
+
+    fn write_text(&self, out: &mut String, indent: &str) -> std::fmt::Result {
+        writeln!(out, "{indent}image:    {}", self.image)?;
+        writeln!(out, "{indent}command:  {}", self.command.join(" "))?;
+        writeln!(out, "{indent}user:     {}", self.user)?;
+        if !self.security_opt.is_empty() {
+            writeln!(out, "{indent}security: {}", self.security_opt.join(", "))?;
+        }
+        writeln!(out, "{indent}env:")?;
+        for (k, v) in &self.env {
+            writeln!(out, "{indent}  {k}={v}")?;
+        }
+        if !self.platform_env.is_empty() {
+            writeln!(out, "{indent}platform env (/platform/env):")?;
+            for (k, v) in &self.platform_env {
+                writeln!(out, "{indent}  {k}={v}")?;
+            }
+        }
+        if self.gets_app {
+            writeln!(out, "{indent}app:      sent to /workspace")?;
+        }
+        for (path, content) in &self.files {
+            writeln!(out, "{indent}{path}:")?;
+            for line in content.lines() {
+                writeln!(out, "{indent}  {line}")?;
+            }
+        }
+        writeln!(out, "{indent}mounts:")?;
+        for m in &self.mounts {
+            writeln!(out, "{indent}  {m}")?;
+        }
+        Ok(())
+    }
 }
 
 /// What a plan is made from.
@@ -94,7 +184,7 @@ pub struct PlanFacts<'a> {
     pub selection: &'a RunImageSelection,
     /// Where the chosen run image is fetched from.
     pub run_image_fetch: &'a ImageRef,
-    pub creator: &'a Creator,
+    pub execution: &'a Execution,
 }
 
 /// Whether a variable's value should be hidden: `CNB_REGISTRY_AUTH` and anything whose
@@ -150,19 +240,35 @@ impl Plan {
                 }
             })
             .collect();
-        let spec = &facts.creator.spec;
-        let mounts = spec
-            .binds
-            .iter()
-            .cloned()
-            .chain(
-                spec.volumes
-                    .iter()
-                    .map(|(name, target)| format!("{name}:{target}")),
-            )
-            .collect();
         let mut warnings = facts.builder.warnings.clone();
-        warnings.extend(facts.creator.warnings.iter().cloned());
+        warnings.extend(facts.execution.warnings().iter().cloned());
+        let lifecycle = match facts.execution {
+            Execution::Creator(creator) => PlanLifecycle {
+                path: "creator".to_string(),
+                creator: Some(PlanContainer::of(&creator.spec)),
+                network: creator.spec.network.clone(),
+                network_reason: creator.network_reason.clone(),
+                lifecycle_image: None,
+                phases: Vec::new(),
+                temporary_volumes: Vec::new(),
+            },
+            Execution::Phases(phases) => PlanLifecycle {
+                path: "phases".to_string(),
+                creator: None,
+                network: phases.network.clone(),
+                network_reason: phases.network_reason.clone(),
+                lifecycle_image: Some(phases.lifecycle_image.to_string()),
+                phases: phases
+                    .containers
+                    .iter()
+                    .map(|c| PlanPhase {
+                        phase: c.phase.to_string(),
+                        container: PlanContainer::of(&c.spec),
+                    })
+                    .collect(),
+                temporary_volumes: phases.temporary_volumes.clone(),
+            },
+        };
         Plan {
             image: facts.output.to_string(),
             builder: PlanBuilder {
@@ -171,25 +277,14 @@ impl Plan {
                 trust: facts.trust.map(Trust::describe),
                 lifecycle_version: facts.builder.lifecycle_version.clone(),
             },
-            platform_api: facts.creator.platform_api,
+            platform_api: facts.execution.platform_api(),
             run_image: PlanRunImage {
                 chosen: selection.chosen().image.to_string(),
                 fetch: facts.run_image_fetch.to_string(),
                 target_registry: target.to_string(),
                 candidates,
             },
-            lifecycle: PlanLifecycle {
-                image: spec.image.clone(),
-                command: spec.command.clone(),
-                env: redact(&spec.env),
-                platform_env: redact(&spec.platform_env),
-                mounts,
-                network: spec.network.clone(),
-                network_reason: facts.creator.network_reason.clone(),
-                user: spec.user.clone(),
-                security_opt: spec.security_opt.clone(),
-                files: spec.files.clone(),
-            },
+            lifecycle,
             warnings,
         }
     }
@@ -241,41 +336,38 @@ impl Plan {
             };
             writeln!(out, "    {}. {}  {detail}", i + 1, c.image)?;
         }
-        writeln!(out, "Lifecycle container:")?;
-        writeln!(out, "  image:    {}", self.lifecycle.image)?;
-        writeln!(out, "  command:  {}", self.lifecycle.command.join(" "))?;
-        writeln!(out, "  user:     {}", self.lifecycle.user)?;
-        if !self.lifecycle.security_opt.is_empty() {
-            writeln!(
-                out,
-                "  security: {}",
-                self.lifecycle.security_opt.join(", ")
-            )?;
-        }
-        match (&self.lifecycle.network, &self.lifecycle.network_reason) {
-            (Some(n), Some(reason)) => writeln!(out, "  network:  {n} ({reason})")?,
-            (Some(n), None) => writeln!(out, "  network:  {n}")?,
-            (None, _) => writeln!(out, "  network:  Docker's default")?,
-        }
-        writeln!(out, "  env:")?;
-        for (k, v) in &self.lifecycle.env {
-            writeln!(out, "    {k}={v}")?;
-        }
-        if !self.lifecycle.platform_env.is_empty() {
-            writeln!(out, "  platform env (/platform/env):")?;
-            for (k, v) in &self.lifecycle.platform_env {
-                writeln!(out, "    {k}={v}")?;
+        let network = match (&self.lifecycle.network, &self.lifecycle.network_reason) {
+            (Some(n), Some(reason)) => format!("{n} ({reason})"),
+            (Some(n), None) => n.clone(),
+            (None, _) => "Docker's default".to_string(),
+        };
+        match &self.lifecycle.creator {
+            Some(container) => {
+                writeln!(out, "Lifecycle container (creator):")?;
+                writeln!(out, "  network:  {network}")?;
+                container.write_text(out, "  ")?;
             }
-        }
-        for (path, content) in &self.lifecycle.files {
-            writeln!(out, "  {path}:")?;
-            for line in content.lines() {
-                writeln!(out, "    {line}")?;
+            None => {
+                writeln!(
+                    out,
+                    "Lifecycle phases, each in its own container (untrusted builder or image extensions):"
+                )?;
+                if let Some(image) = &self.lifecycle.lifecycle_image {
+                    writeln!(out, "  lifecycle image: {image}")?;
+                }
+                writeln!(out, "  network:  {network}")?;
+                if !self.lifecycle.temporary_volumes.is_empty() {
+                    writeln!(
+                        out,
+                        "  temporary volumes: {}",
+                        self.lifecycle.temporary_volumes.join(", ")
+                    )?;
+                }
+                for (i, phase) in self.lifecycle.phases.iter().enumerate() {
+                    writeln!(out, "  {}. {}", i + 1, phase.phase)?;
+                    phase.container.write_text(out, "     ")?;
+                }
             }
-        }
-        writeln!(out, "  mounts:")?;
-        for m in &self.lifecycle.mounts {
-            writeln!(out, "    {m}")?;
         }
         for w in &self.warnings {
             writeln!(out, "warning: {w}")?;
@@ -339,7 +431,7 @@ mod tests {
                 Readability::Readable,
             ])
             .unwrap();
-        let trust = check_trust(&f.builder.builder, &[], false).unwrap();
+        let trust = check_trust(&f.builder.builder, &[], false);
         Plan::new(&PlanFacts {
             output: &f.output,
             builder: &f.builder,
@@ -347,7 +439,7 @@ mod tests {
             trust: Some(&trust),
             selection: &selection,
             run_image_fetch: &f.run_image_fetch,
-            creator: &creator,
+            execution: &Execution::Creator(creator.clone()),
         })
     }
 

@@ -1,7 +1,8 @@
 //! Builder trust (SPEC §7.6).
 //!
-//! cnb only runs the single-container `creator`, which gets the registry credentials and
-//! (in daemon mode) the Docker socket, so it only runs trusted builders. A builder is
+//! A trusted builder runs the single-container `creator`, which gets the registry
+//! credentials and (in daemon mode) the Docker socket. An untrusted one runs the phases
+//! separately ([`super::phases`]), so that its own code never sees either. A builder is
 //! trusted when `--trust-builder` is given, when it is in the configured
 //! `trusted-builders`, or when it is one of the builders pack trusts by default.
 //!
@@ -12,7 +13,6 @@
 //! digest, which must then match exactly. Unlike pack, the registry is part of the match
 //! (pack compares the repository path only, so `evil.example/heroku/builder` would pass).
 
-use super::LifecycleError;
 use crate::reference::ImageRef;
 
 /// The builders pack trusts by default (pack's `internal/builder/trusted_builder.go`).
@@ -40,6 +40,8 @@ pub enum Trust {
     Configured(ImageRef),
     /// One of [`KNOWN_TRUSTED_BUILDERS`].
     KnownBuilder(&'static str),
+    /// None of the above: the phases run separately.
+    Untrusted,
 }
 
 impl Trust {
@@ -57,7 +59,12 @@ impl Trust {
                 entry.repository()
             ),
             Trust::KnownBuilder(name) => format!("trusted by default ({name})"),
+            Trust::Untrusted => "not trusted".to_string(),
         }
+    }
+
+    pub fn is_trusted(&self) -> bool {
+        !matches!(self, Trust::Untrusted)
     }
 }
 
@@ -81,28 +88,22 @@ pub fn is_known_trusted_builder(builder: &ImageRef) -> Option<&'static str> {
     })
 }
 
-/// Decides whether cnb may run `builder`'s creator. `configured` is the config's
+/// Whether `builder` is trusted, and why. `configured` is the config's
 /// `trusted-builders`; `trust_flag` is `--trust-builder`.
-pub fn check_trust(
-    builder: &ImageRef,
-    configured: &[ImageRef],
-    trust_flag: bool,
-) -> Result<Trust, LifecycleError> {
+pub fn check_trust(builder: &ImageRef, configured: &[ImageRef], trust_flag: bool) -> Trust {
     if trust_flag {
-        return Ok(Trust::Flag);
+        return Trust::Flag;
     }
     if let Some(entry) = configured.iter().find(|entry| match entry.digest() {
         Some(_) => entry.key() == builder.key(),
         None => entry.repository_key() == builder.repository_key(),
     }) {
-        return Ok(Trust::Configured(entry.clone()));
+        return Trust::Configured(entry.clone());
     }
     if let Some(known) = is_known_trusted_builder(builder) {
-        return Ok(Trust::KnownBuilder(known));
+        return Trust::KnownBuilder(known);
     }
-    Err(LifecycleError::UntrustedBuilder {
-        builder: builder.to_string(),
-    })
+    Trust::Untrusted
 }
 
 #[cfg(test)]
@@ -130,7 +131,7 @@ mod tests {
         ] {
             assert_eq!(
                 check_trust(&img(name), &[], false),
-                Ok(Trust::KnownBuilder("paketobuildpacks/builder-jammy-base")),
+                Trust::KnownBuilder("paketobuildpacks/builder-jammy-base"),
                 "{name}"
             );
         }
@@ -140,25 +141,25 @@ mod tests {
     fn known_builders_with_a_tag_match_that_tag_only() {
         assert_eq!(
             check_trust(&img("heroku/builder:24"), &[], false),
-            Ok(Trust::KnownBuilder("heroku/builder:24"))
+            Trust::KnownBuilder("heroku/builder:24")
         );
-        assert!(check_trust(&img("heroku/builder:18"), &[], false).is_err());
-        assert!(check_trust(&img("heroku/builder"), &[], false).is_err());
-        assert!(check_trust(&img("gcr.io/buildpacks/builder:google-22"), &[], false).is_ok());
-        assert!(check_trust(&img("gcr.io/buildpacks/builder:v1"), &[], false).is_err());
+        assert!(!check_trust(&img("heroku/builder:18"), &[], false).is_trusted());
+        assert!(!check_trust(&img("heroku/builder"), &[], false).is_trusted());
+        assert!(check_trust(&img("gcr.io/buildpacks/builder:google-22"), &[], false).is_trusted());
+        assert!(!check_trust(&img("gcr.io/buildpacks/builder:v1"), &[], false).is_trusted());
     }
 
     #[test]
     fn the_registry_is_part_of_the_match() {
         assert!(
-            check_trust(
+            !check_trust(
                 &img("evil.example/paketobuildpacks/builder-jammy-base"),
                 &[],
                 false
             )
-            .is_err()
+            .is_trusted()
         );
-        assert!(check_trust(&img("localhost:5000/heroku/builder:24"), &[], false).is_err());
+        assert!(!check_trust(&img("localhost:5000/heroku/builder:24"), &[], false).is_trusted());
     }
 
     #[test]
@@ -171,25 +172,25 @@ mod tests {
         ];
         assert_eq!(
             check_trust(&img("registry.corp.example/builder:2"), &configured, false),
-            Ok(Trust::Configured(img("registry.corp.example/builder")))
+            Trust::Configured(img("registry.corp.example/builder"))
         );
-        assert!(check_trust(&img("registry.corp.example/other"), &configured, false).is_err());
+        assert!(!check_trust(&img("registry.corp.example/other"), &configured, false).is_trusted());
         assert!(
-            check_trust(
+            !check_trust(
                 &img("registry.corp.example:443/builder"),
                 &configured,
                 false
             )
-            .is_err()
+            .is_trusted()
         );
-        assert!(check_trust(&img("reg:5000/pinned:latest"), &configured, false).is_err());
+        assert!(!check_trust(&img("reg:5000/pinned:latest"), &configured, false).is_trusted());
         assert!(
             check_trust(
                 &img("reg:5000/pinned@sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"),
                 &configured,
                 false
             )
-            .is_ok()
+            .is_trusted()
         );
     }
 
@@ -208,29 +209,14 @@ mod tests {
 
     #[test]
     fn the_flag_trusts_anything() {
-        assert_eq!(
-            check_trust(&img("some/builder"), &[], true),
-            Ok(Trust::Flag)
-        );
+        assert_eq!(check_trust(&img("some/builder"), &[], true), Trust::Flag);
     }
 
     #[test]
-    fn untrusted_error_explains_and_shows_both_fixes() {
-        let err = check_trust(&img("reg.example:5000/team/builder:1"), &[], false)
-            .unwrap_err()
-            .to_string();
-        assert!(
-            err.starts_with("builder 'reg.example:5000/team/builder:1' is not trusted"),
-            "{err}"
-        );
-        assert!(
-            err.contains("registry credentials and the Docker socket"),
-            "{err}"
-        );
-        assert!(
-            err.contains("`cnb config trusted-builders add reg.example:5000/team/builder:1`"),
-            "{err}"
-        );
-        assert!(err.contains("--trust-builder"), "{err}");
+    fn anything_else_is_untrusted() {
+        let trust = check_trust(&img("reg.example:5000/team/builder:1"), &[], false);
+        assert_eq!(trust, Trust::Untrusted);
+        assert!(!trust.is_trusted());
+        assert_eq!(trust.describe(), "not trusted");
     }
 }

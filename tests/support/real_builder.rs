@@ -17,7 +17,11 @@ use std::time::Duration;
 use sha2::{Digest, Sha256};
 
 use super::world::{Lifecycle, LifecycleVersion};
-use super::{LocalImage, TestHome, classic_build, must_run, run_with_timeout, unique_name, world};
+use super::{
+    DaemonImages, DockerSweeper, LocalImage, Output, RegistryOptions, TestHome, TestRegistry,
+    classic_build, docker_run, must_run, push_image_to, run_cnb, run_with_timeout, unique_name,
+    world,
+};
 
 const DOCKER_LIMIT: Duration = Duration::from_secs(180);
 
@@ -285,4 +289,272 @@ pub fn base_images() -> (String, String) {
         );
     }
     (build, run)
+}
+
+/// The lifecycle image of the test world for `version`: built like the lifecycle's own
+/// (`tools/image` in its repository): `/cnb/lifecycle/*` from the same build, working
+/// directory `/layers`, and the labels `io.buildpacks.lifecycle.version`,
+/// `io.buildpacks.lifecycle.apis` and the legacy `io.buildpacks.builder.metadata`; on
+/// scratch, with `/tmp` and an `/etc/passwd` as distroless has. Built once per content
+/// (`cnbtest-world-lifecycle:<version>-<hash>`) and kept in the daemon. `None` (after
+/// printing why) when Go is missing outside CI.
+pub fn lifecycle_image(version: LifecycleVersion) -> Option<String> {
+    let lifecycle = world::lifecycle(version)?;
+    let descriptor = std::fs::read_to_string(lifecycle.descriptor()).expect("read descriptor");
+    let doc: toml_edit::DocumentMut = descriptor.parse().expect("descriptor is TOML");
+    let list = |kind: &str, which: &str| -> Vec<String> {
+        doc["apis"][kind][which]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(String::from))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let apis = serde_json::json!({
+        "buildpack": {"deprecated": list("buildpack", "deprecated"), "supported": list("buildpack", "supported")},
+        "platform": {"deprecated": list("platform", "deprecated"), "supported": list("platform", "supported")},
+    });
+    let legacy = serde_json::json!({
+        "lifecycle": {"version": version.version()},
+        "api": {"buildpack": list("buildpack", "supported")[0], "platform": list("platform", "supported")[0]},
+    });
+    let mut hasher = Sha256::new();
+    hasher.update(std::fs::read(lifecycle.bin_dir().join("lifecycle")).expect("read lifecycle"));
+    hasher.update(descriptor.as_bytes());
+    let key: String = hasher
+        .finalize()
+        .iter()
+        .take(6)
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let tag = format!("cnbtest-world-lifecycle:{}-{key}", version.version());
+    let lock_path = std::env::temp_dir().join("cnbtest-world-lifecycle-image.lock");
+    let lock = File::create(&lock_path).expect("lifecycle image lock");
+    // SAFETY: flock on a descriptor owned here; released when `lock` is dropped.
+    unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX) };
+    let present = run_with_timeout(
+        Command::new("docker").args(["image", "inspect", "--format", "{{.Id}}", &tag]),
+        DOCKER_LIMIT,
+    )
+    .is_ok_and(|o| o.success());
+    if present {
+        return Some(tag);
+    }
+    let ctx = tempfile::Builder::new()
+        .prefix("cnbtest-ctx-")
+        .tempdir()
+        .expect("context dir");
+    let root = ctx.path().join("rootfs");
+    std::fs::create_dir_all(root.join("cnb")).expect("mkdir rootfs");
+    std::fs::create_dir_all(root.join("etc")).expect("mkdir etc");
+    std::fs::create_dir_all(root.join("tmp")).expect("mkdir tmp");
+    std::fs::create_dir_all(root.join("layers")).expect("mkdir layers");
+    std::fs::set_permissions(
+        root.join("tmp"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o1777),
+    )
+    .expect("chmod tmp");
+    std::fs::write(
+        root.join("etc/passwd"),
+        "root:x:0:0:root:/root:/sbin/nologin\nnonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin\n",
+    )
+    .expect("write passwd");
+    std::fs::write(root.join("etc/group"), "root:x:0:\nnonroot:x:65532:\n").expect("write group");
+    let status = Command::new("cp")
+        .arg("-a")
+        .arg(lifecycle.bin_dir())
+        .arg(root.join("cnb/lifecycle"))
+        .status()
+        .expect("cp lifecycle");
+    assert!(
+        status.success(),
+        "copy the lifecycle into the image context"
+    );
+    std::fs::write(
+        ctx.path().join("Dockerfile"),
+        "FROM scratch\nCOPY rootfs/ /\nWORKDIR /layers\n",
+    )
+    .expect("write Dockerfile");
+    let mut cmd = Command::new("docker");
+    cmd.env("DOCKER_BUILDKIT", "0")
+        .args([
+            "build",
+            "--quiet",
+            "--network",
+            "host",
+            "--rm",
+            "--force-rm",
+        ])
+        .args([
+            "--label",
+            &format!("io.buildpacks.lifecycle.version={}", version.version()),
+        ])
+        .args(["--label", &format!("io.buildpacks.lifecycle.apis={apis}")])
+        .args([
+            "--label",
+            &format!("io.buildpacks.builder.metadata={legacy}"),
+        ])
+        .args(["-t", &tag])
+        .arg(ctx.path());
+    let out = classic_build(&mut cmd);
+    assert!(
+        out.success(),
+        "test support: docker build {tag} failed:\n{}\n{}",
+        out.stdout,
+        out.stderr
+    );
+    Some(tag)
+}
+
+/// A real builder and its run image pushed to a loopback registry, an app (a `message`
+/// file), and a name to build: what most real-lifecycle tests start from.
+pub struct RealWorld {
+    pub home: TestHome,
+    /// Where the builder and the run image are.
+    pub registry: TestRegistry,
+    pub id: String,
+    pub builder: String,
+    pub run_image: String,
+    /// A daemon name (daemon mode) or a name on `registry` (for `--publish`).
+    pub image: String,
+    pub app: PathBuf,
+    _images: DaemonImages,
+    _sweeper: DockerSweeper,
+}
+
+impl RealWorld {
+    /// On a plain-HTTP loopback registry, with the newest lifecycle.
+    pub fn new() -> Option<RealWorld> {
+        RealWorld::with(RegistryOptions::plain(), RealBuilderOptions::new(""))
+    }
+
+    /// `options.run_image` is replaced with a name on the new registry.
+    pub fn with(registry: RegistryOptions, mut options: RealBuilderOptions) -> Option<RealWorld> {
+        let home = TestHome::new();
+        let registry = TestRegistry::start(registry);
+        let id = unique_name("life");
+        let run_repo = format!("cnbtest/{id}-run:latest");
+        let builder_repo = format!("cnbtest/{id}-builder:latest");
+        options.run_image = format!("{}/{run_repo}", registry.host());
+        let made = RealBuilder::create(options)?;
+        push_image_to(made.run.tag(), &registry, &run_repo);
+        push_image_to(made.tag(), &registry, &builder_repo);
+        drop(made);
+        let image = format!("cnbtest-{id}-app:latest");
+        let app = home.write_app("app", &[("message", "hi from the test\n")]);
+        Some(RealWorld {
+            _images: DaemonImages(vec![image.clone()]),
+            _sweeper: DockerSweeper::new()
+                .registry(&registry)
+                .volumes(&format!("{id}-app")),
+            builder: format!("{}/{builder_repo}", registry.host()),
+            run_image: format!("{}/{run_repo}", registry.host()),
+            home,
+            registry,
+            id,
+            image,
+            app,
+        })
+    }
+
+    /// `cnb build <image> -B <builder> -p <app> --trust-builder <extra>`.
+    pub fn build(&self, extra: &[&str]) -> Output {
+        run_cnb(&self.home, self.build_args(extra))
+    }
+
+    pub fn build_args(&self, extra: &[&str]) -> Vec<String> {
+        let mut args: Vec<String> = vec![
+            "build".into(),
+            self.image.clone(),
+            "-B".into(),
+            self.builder.clone(),
+            "-p".into(),
+            self.app.display().to_string(),
+            "--trust-builder".into(),
+        ];
+        args.extend(extra.iter().map(|s| s.to_string()));
+        args
+    }
+
+    pub fn app_file(&self, name: &str, content: &str) {
+        std::fs::write(self.app.join(name), content).unwrap();
+    }
+}
+
+#[track_caller]
+pub fn assert_built(out: &Output) {
+    assert!(
+        out.success(),
+        "cnb build failed ({}):\nstdout:\n{}\nstderr:\n{}",
+        out.code(),
+        out.stdout,
+        out.stderr
+    );
+}
+
+/// `docker pull -q image` (a loopback registry: the daemon allows plain HTTP there).
+pub fn docker_pull(image: &str) {
+    must_run("docker", ["pull", "-q", image], DOCKER_LIMIT);
+}
+
+/// Runs the app image's default process.
+#[track_caller]
+pub fn run_app(image: &str) -> String {
+    let ran = docker_run(&["--pull", "never", image]);
+    assert!(
+        ran.success(),
+        "docker run {image} failed:\n{}\n{}",
+        ran.stdout,
+        ran.stderr
+    );
+    ran.stdout
+}
+
+/// `docker image inspect`, the first (only) object.
+pub fn inspect_image(image: &str) -> serde_json::Value {
+    let text = must_run("docker", ["image", "inspect", image], DOCKER_LIMIT);
+    let all: serde_json::Value = serde_json::from_str(&text).expect("inspect JSON");
+    all[0].clone()
+}
+
+/// A JSON label of an image.
+pub fn label(image: &str, name: &str) -> serde_json::Value {
+    let config = inspect_image(image);
+    let text = config["Config"]["Labels"][name]
+        .as_str()
+        .unwrap_or_else(|| panic!("{image} has no label {name}"));
+    serde_json::from_str(text).unwrap_or_else(|e| panic!("label {name} is not JSON: {e}"))
+}
+
+/// Every byte of the image as `docker save` writes it (config, manifests, uncompressed
+/// layers): where a host name would be if it were anywhere in the image.
+pub fn saved(image: &str) -> Vec<u8> {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("image.tar");
+    must_run(
+        "docker",
+        ["save", "-o", file.to_str().unwrap(), image],
+        DOCKER_LIMIT,
+    );
+    std::fs::read(&file).unwrap()
+}
+
+/// The run image an app image records: `runImage.image` (platform API 0.12 and later), or
+/// `stack.runImage.image` for older APIs.
+pub fn recorded_run_image(image: &str) -> String {
+    let md = label(image, "io.buildpacks.lifecycle.metadata");
+    md["runImage"]["image"]
+        .as_str()
+        .or_else(|| md["stack"]["runImage"]["image"].as_str())
+        .unwrap_or_else(|| panic!("{image} records no run image: {md:#}"))
+        .to_string()
+}
+
+/// Whether `needle` occurs in `haystack`.
+pub fn contains_bytes(haystack: &[u8], needle: &str) -> bool {
+    haystack
+        .windows(needle.len())
+        .any(|w| w == needle.as_bytes())
 }
