@@ -35,6 +35,8 @@ pub struct RealBuilderOptions {
     /// Platform APIs the builder declares; `None` for all the lifecycle supports. A subset
     /// (such as `["0.11"]`) makes cnb negotiate an older API with the same lifecycle.
     pub platform_apis: Option<Vec<String>>,
+    /// Add the image extension `cnb-test/hello-ext` and an extension order.
+    pub extension: bool,
 }
 
 impl RealBuilderOptions {
@@ -45,7 +47,13 @@ impl RealBuilderOptions {
             run_image: run_image.to_string(),
             run_image_mirrors: Vec::new(),
             platform_apis: None,
+            extension: false,
         }
+    }
+
+    pub fn with_extension(mut self) -> RealBuilderOptions {
+        self.extension = true;
+        self
     }
 
     pub fn lifecycle(mut self, version: LifecycleVersion) -> RealBuilderOptions {
@@ -78,6 +86,11 @@ pub fn real_builder_dir() -> PathBuf {
 /// The project's buildpack.
 pub fn hello_buildpack_dir() -> PathBuf {
     real_builder_dir().join("buildpacks/hello")
+}
+
+/// The project's image extension.
+pub fn hello_extension_dir() -> PathBuf {
+    real_builder_dir().join("extensions/hello-ext")
 }
 
 impl RealBuilder {
@@ -179,11 +192,27 @@ run-image-mirrors = {mirrors}
 [[targets]]
 os = "linux"
 arch = "amd64"
-"#,
+{extension}"#,
         version = options.lifecycle.version(),
         buildpack = hello_buildpack_dir().display().to_string(),
         archive = archive.display().to_string(),
         run = options.run_image,
+        extension = if options.extension {
+            format!(
+                r#"
+[[extensions]]
+uri = {:?}
+
+[[order-extensions]]
+[[order-extensions.group]]
+id = "cnb-test/hello-ext"
+version = "0.0.1"
+"#,
+                hello_extension_dir().display().to_string()
+            )
+        } else {
+            String::new()
+        },
     )
 }
 

@@ -106,6 +106,10 @@ pub(super) async fn phases(
         }
         made.push(volume.clone());
     }
+    ui.verbose(
+        1,
+        format!("Temporary volumes for the phases: {}", made.join(", ")),
+    );
     if result.is_ok() {
         result = run_phases(daemon, phases, metadata, interrupt, ui).await;
     }
