@@ -18,6 +18,7 @@ mod pull;
 mod run;
 
 use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bollard::errors::Error as BollardError;
@@ -153,6 +154,50 @@ pub struct Fetched {
 pub struct Daemon {
     client: bollard::Docker,
     address: String,
+    leftovers: Arc<Mutex<Leftovers>>,
+}
+
+/// What cnb has made in the daemon and not yet removed: containers, temporary volumes
+/// and images under a mirror's name (between a pull from a mirror and the rename). A
+/// command stopped by a signal removes them with [`Daemon::clean_up`].
+#[derive(Debug, Default)]
+struct Leftovers {
+    containers: Vec<String>,
+    volumes: Vec<String>,
+    images: Vec<String>,
+}
+
+/// What [`Daemon::clean_up`] removed and what it could not.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct CleanupReport {
+    pub removed: Vec<String>,
+    /// `what: why`, with the command that removes it.
+    pub failed: Vec<String>,
+}
+
+impl CleanupReport {
+    /// One clause for an error message: `removed the container X and the volume Y`.
+    pub fn describe(&self) -> String {
+        let mut parts = Vec::new();
+        if self.removed.is_empty() {
+            parts.push("nothing of the build was left in the Docker daemon".to_string());
+        } else {
+            parts.push(format!("removed {}", self.removed.join(", ")));
+        }
+        if !self.failed.is_empty() {
+            parts.push(format!("could not remove {}", self.failed.join("; ")));
+        }
+        parts.join("; ")
+    }
+}
+
+/// The kinds of things [`Daemon`] tracks until they are removed.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Made {
+    Container,
+    Volume,
+    /// An image name to remove (not the content: `--no-prune`).
+    ImageName,
 }
 
 /// Which address to use: the flag, else `DOCKER_HOST`, else the default socket.
@@ -251,12 +296,91 @@ impl Daemon {
                 )));
             }
         };
-        Ok(Daemon { client, address })
+        Ok(Daemon {
+            client,
+            address,
+            leftovers: Arc::default(),
+        })
     }
 
     /// The address connected to (`unix:///var/run/docker.sock`, `tcp://...`).
     pub fn address(&self) -> &str {
         &self.address
+    }
+
+    fn leftovers(&self) -> std::sync::MutexGuard<'_, Leftovers> {
+        // The lists stay consistent whatever a panicking holder did.
+        self.leftovers
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Remembers something cnb made, until [`Daemon::forget`].
+    pub(crate) fn track(&self, kind: Made, name: &str) {
+        let mut leftovers = self.leftovers();
+        let list = match kind {
+            Made::Container => &mut leftovers.containers,
+            Made::Volume => &mut leftovers.volumes,
+            Made::ImageName => &mut leftovers.images,
+        };
+        list.push(name.to_string());
+    }
+
+    /// It was removed (or handed over, as a renamed image) in the normal way.
+    pub(crate) fn forget(&self, kind: Made, name: &str) {
+        let mut leftovers = self.leftovers();
+        let list = match kind {
+            Made::Container => &mut leftovers.containers,
+            Made::Volume => &mut leftovers.volumes,
+            Made::ImageName => &mut leftovers.images,
+        };
+        list.retain(|n| n != name);
+    }
+
+    /// Removes whatever cnb made and still tracks: containers first (they hold the
+    /// volumes), then the volumes, then mirror-named images. For a command stopped by a
+    /// signal.
+    pub async fn clean_up(&self) -> CleanupReport {
+        let leftovers = std::mem::take(&mut *self.leftovers());
+        let mut report = CleanupReport::default();
+        for name in &leftovers.containers {
+            match run::remove(self, name).await {
+                Ok(()) => report.removed.push(format!("the container {name}")),
+                Err(e) => report
+                    .failed
+                    .push(format!("the container {name}: {e} (`docker rm -f {name}`)")),
+            }
+        }
+        for name in &leftovers.volumes {
+            match self.remove_volume(name).await {
+                Ok(()) => report.removed.push(format!("the volume {name}")),
+                Err(e) => report.failed.push(format!(
+                    "the volume {name}: {e} (`docker volume rm {name}`)"
+                )),
+            }
+        }
+        for name in &leftovers.images {
+            match pull::remove_name(self, name).await {
+                Ok(()) => report.removed.push(format!("the image name {name}")),
+                Err(e) => report.failed.push(format!(
+                    "the image name {name}: {e} (`docker rmi --no-prune {name}`)"
+                )),
+            }
+        }
+        report
+    }
+
+    /// Creates a volume that lives for this command only (removed by
+    /// [`Daemon::remove_temporary_volume`], or by [`Daemon::clean_up`]).
+    pub async fn create_temporary_volume(&self, name: &str) -> Result<(), DockerError> {
+        self.track(Made::Volume, name);
+        self.ensure_volume(name).await
+    }
+
+    pub async fn remove_temporary_volume(&self, name: &str) -> Result<(), DockerError> {
+        self.remove_volume(name).await?;
+        self.forget(Made::Volume, name);
+        Ok(())
     }
 
     pub fn client(&self) -> &bollard::Docker {

@@ -29,7 +29,7 @@ fn make_app(home: &TestHome, exit: Option<u8>, sleep: Option<u32>) -> PathBuf {
 /// A builder and its run image on one plain loopback registry, and a name to build.
 struct World {
     home: TestHome,
-    _registry: TestRegistry,
+    registry: TestRegistry,
     builder: String,
     run_image: String,
     /// The image to build (named on the registry's host, so no DNS is involved).
@@ -56,7 +56,7 @@ impl World {
             _images: DaemonImages(vec![builder.clone(), run_image.clone()]),
             _volumes: DockerSweeper::new().volumes(&format!("{id}-app")),
             home,
-            _registry: registry,
+            registry,
             builder,
             run_image,
             image,
@@ -371,6 +371,68 @@ fn sigint_stops_the_build_and_removes_the_container() {
 #[test]
 fn sigterm_stops_the_build_and_removes_the_container() {
     interrupted_build(libc::SIGTERM, 143);
+}
+
+#[test]
+fn sighup_stops_the_build_and_removes_the_container() {
+    // A closed terminal or a dropped SSH session.
+    interrupted_build(libc::SIGHUP, 129);
+}
+
+#[test]
+fn ctrl_c_during_a_pull_through_a_mirror_stops_at_once_and_leaves_no_mirror_name() {
+    if !docker_available() {
+        return;
+    }
+    let world = World::new(None, None);
+    // A slow mirror of the builder's registry, so the pull is under way when Ctrl-C comes.
+    let mirror = RecordingProxy::start(&world.registry);
+    let _mirror_names = DockerSweeper::new().images(&format!("{}/", mirror.host()));
+    world.home.write_config(&format!(
+        "[registry-mirrors]\n\"{}\" = \"http://{}\"\n",
+        world.registry.host(),
+        mirror.host()
+    ));
+    let stderr_path = world.home.path().join("stderr");
+    let mut child = cnb_cmd(&world.home)
+        .args(["build", &world.image, "-B", &world.builder, "-p"])
+        .arg(&world.app)
+        .arg("--trust-builder")
+        .stdout(Stdio::null())
+        .stderr(Stdio::from(File::create(&stderr_path).unwrap()))
+        .spawn()
+        .unwrap();
+    let read = || std::fs::read_to_string(&stderr_path).unwrap_or_default();
+    let pulling = format!("from {}/", mirror.host());
+    let started = wait_for(Duration::from_secs(60), || {
+        if read().contains(&pulling) {
+            mirror.set_delay(Duration::from_secs(2));
+            Some(())
+        } else {
+            None
+        }
+    });
+    if started.is_none() {
+        let _ = child.kill();
+        panic!("the pull never started:\n{}", read());
+    }
+    // SAFETY: kill(2) on the pid of a child this test spawned and has not reaped.
+    unsafe {
+        libc::kill(child.id() as libc::pid_t, libc::SIGINT);
+    }
+    let status = wait_for(Duration::from_secs(30), || child.try_wait().ok().flatten());
+    let Some(status) = status else {
+        let _ = child.kill();
+        panic!("cnb did not exit within 30 s of SIGINT:\n{}", read());
+    };
+    assert_eq!(status.code(), Some(130), "{}", read());
+    assert!(read().contains("interrupted by SIGINT"), "{}", read());
+    let left: Vec<String> = daemon_tags()
+        .into_iter()
+        .filter(|t| t.starts_with(&mirror.host()))
+        .collect();
+    assert!(left.is_empty(), "mirror names left in the daemon: {left:?}");
+    assert!(containers_from(&world.builder).is_empty());
 }
 
 #[test]

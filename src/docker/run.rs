@@ -19,7 +19,7 @@ use bollard::query_parameters::{
 };
 use futures_util::StreamExt;
 
-use super::{Daemon, DockerError, archive, message};
+use super::{Daemon, DockerError, Made, archive, message};
 use crate::error::ExitStatus;
 use crate::interrupt::{Interrupt, Stop};
 use crate::lifecycle::ContainerSpec;
@@ -36,7 +36,9 @@ pub struct RunOptions {
     pub name: Option<String>,
     /// Labels put on the container (besides cnb's own).
     pub labels: HashMap<String, String>,
-    /// The command's stop signals; `None` listens for the length of this run only.
+    /// The command's stop signals, when the command watches them itself and removes what
+    /// the daemon tracks when one comes ([`Daemon::clean_up`]); `None` listens for the
+    /// length of this run only and removes the container itself.
     pub interrupt: Option<Interrupt>,
     /// After a successful exit, list the paths under this directory of the container
     /// (before it is removed) into [`RunOutcome::listed`].
@@ -78,17 +80,28 @@ pub(crate) async fn run(
     options: &RunOptions,
     ui: &Ui,
 ) -> anyhow::Result<RunOutcome> {
-    // Listening before the container exists, so a Ctrl-C at any point after this is
-    // seen (and not the default "die now and leave the container behind").
-    let interrupt = match &options.interrupt {
-        Some(interrupt) => interrupt.clone(),
-        None => Interrupt::install().context("cannot handle SIGINT, SIGTERM and SIGHUP")?,
-    };
-    if let Some(stop) = interrupt.stopped() {
-        return Err(stopped(stop, "no container was started".to_string()));
+    let name = options.name.clone().unwrap_or_else(generated_name);
+    if let Some(interrupt) = &options.interrupt {
+        // The caller watches the signals for the whole command and removes what is
+        // tracked when one comes; this run only has to be tracked.
+        if let Some(stop) = interrupt.stopped() {
+            return Err(stopped(stop, "no container was started".to_string()));
+        }
+        daemon.track(Made::Container, &name);
+        let result = match create(daemon, spec, &name, options).await {
+            Ok(()) => {
+                ui.verbose(1, format!("Created container {name} from {}", spec.image));
+                drive(daemon, spec, &name, options, ui).await
+            }
+            Err(e) => Err(e.into()),
+        };
+        finish(daemon, &name, ui).await;
+        return result;
     }
 
-    let name = options.name.clone().unwrap_or_else(generated_name);
+    // On its own: listening before the container exists, so a Ctrl-C at any point after
+    // this is seen (and not the default "die now and leave the container behind").
+    let interrupt = Interrupt::install().context("cannot handle SIGINT, SIGTERM and SIGHUP")?;
     create(daemon, spec, &name, options).await?;
     ui.verbose(1, format!("Created container {name} from {}", spec.image));
 
@@ -97,18 +110,13 @@ pub(crate) async fn run(
         stop = interrupt.wait() => Outcome::Signal(stop),
     };
 
-    let removed = remove(daemon, &name).await;
     match outcome {
         Outcome::Finished(result) => {
-            if let Err(e) = removed {
-                ui.warn(format!(
-                    "could not remove container {name}: {e}; remove it with `docker rm -f {name}`"
-                ));
-            }
+            finish(daemon, &name, ui).await;
             result
         }
         Outcome::Signal(stop) => {
-            let what = match removed {
+            let what = match remove(daemon, &name).await {
                 Ok(()) => "the build container was removed".to_string(),
                 Err(e) => format!(
                     "could not remove container {name} ({e}); remove it with `docker rm -f {name}`"
@@ -116,6 +124,16 @@ pub(crate) async fn run(
             };
             Err(stopped(stop, what))
         }
+    }
+}
+
+/// Removes the container after its run, saying so when it cannot.
+async fn finish(daemon: &Daemon, name: &str, ui: &Ui) {
+    match remove(daemon, name).await {
+        Ok(()) => daemon.forget(Made::Container, name),
+        Err(e) => ui.warn(format!(
+            "could not remove container {name}: {e}; remove it with `docker rm -f {name}`"
+        )),
     }
 }
 
@@ -182,7 +200,7 @@ async fn create(
         })
 }
 
-async fn remove(daemon: &Daemon, name: &str) -> Result<(), DockerError> {
+pub(super) async fn remove(daemon: &Daemon, name: &str) -> Result<(), DockerError> {
     let options = RemoveContainerOptionsBuilder::default()
         .force(true)
         .v(false)
@@ -190,11 +208,38 @@ async fn remove(daemon: &Daemon, name: &str) -> Result<(), DockerError> {
     match daemon.client.remove_container(name, Some(options)).await {
         Ok(()) => Ok(()),
         Err(e) if super::is_not_found(&e) => Ok(()),
-        // "removal of container ... is already in progress"
+        // "removal of container ... is already in progress": done when it is gone.
         Err(BollardError::DockerResponseServerError {
             status_code: 409, ..
-        }) => Ok(()),
+        }) => wait_until_gone(daemon, name).await,
         Err(e) => Err(DockerError::api("cannot remove the container", &e)),
+    }
+}
+
+/// How long a removal another request started may take to finish.
+const REMOVAL_WAIT: Duration = Duration::from_secs(20);
+
+async fn wait_until_gone(daemon: &Daemon, name: &str) -> Result<(), DockerError> {
+    let deadline = tokio::time::Instant::now() + REMOVAL_WAIT;
+    loop {
+        match daemon
+            .client
+            .inspect_container(
+                name,
+                None::<bollard::query_parameters::InspectContainerOptions>,
+            )
+            .await
+        {
+            Err(e) if super::is_not_found(&e) => return Ok(()),
+            Err(e) => return Err(DockerError::api("cannot inspect the container", &e)),
+            Ok(_) if tokio::time::Instant::now() >= deadline => {
+                return Err(DockerError::Api(format!(
+                    "the container {name} was still being removed after {} s",
+                    REMOVAL_WAIT.as_secs()
+                )));
+            }
+            Ok(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+        }
     }
 }
 

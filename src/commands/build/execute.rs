@@ -1,13 +1,14 @@
 //! Running the lifecycle's containers (SPEC §7.7, §7.8): the creator, or the phases one
 //! after another with their temporary volumes, stopping at the first phase that fails;
-//! cache volumes cleared or kept; every container and temporary volume removed whatever
-//! happens (an exit status, an error, a stop signal).
+//! cache volumes cleared or kept; every container and temporary volume removed after an
+//! exit status or an error. On a stop signal the command drops this work and the daemon's
+//! tracked leftovers are removed instead ([`crate::docker::Daemon::clean_up`]).
 
 use std::process::ExitCode;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::BuildSettings;
-use crate::docker::{Daemon, RunOptions, stopped};
+use crate::docker::{Daemon, RunOptions};
 use crate::error::ExitStatus;
 use crate::interrupt::Interrupt;
 use crate::lifecycle::{
@@ -100,11 +101,11 @@ pub(super) async fn phases(
     let mut made = Vec::new();
     let mut result = Ok(0);
     for volume in &phases.temporary_volumes {
-        if let Err(e) = daemon.ensure_volume(volume).await {
+        made.push(volume.clone());
+        if let Err(e) = daemon.create_temporary_volume(volume).await {
             result = Err(e.into());
             break;
         }
-        made.push(volume.clone());
     }
     ui.verbose(
         1,
@@ -114,7 +115,7 @@ pub(super) async fn phases(
         result = run_phases(daemon, phases, metadata, interrupt, ui).await;
     }
     for volume in &made {
-        if let Err(e) = daemon.remove_volume(volume).await {
+        if let Err(e) = daemon.remove_temporary_volume(volume).await {
             ui.warn(format!(
                 "could not remove the temporary volume {volume}: {e}; remove it with `docker volume rm {volume}`"
             ));
@@ -132,9 +133,6 @@ async fn run_phases(
 ) -> anyhow::Result<i64> {
     let count = phases.containers.len();
     for (i, container) in phases.containers.iter().enumerate() {
-        if let Some(stop) = interrupt.stopped() {
-            return Err(stopped(stop, "no further phase was started".to_string()));
-        }
         let from = if container.phase.in_lifecycle_image() {
             "the lifecycle image"
         } else {

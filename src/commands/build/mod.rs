@@ -35,7 +35,7 @@ pub use images::{CandidateCheck, FetchedImage, remote_image_info, select_run_ima
 pub use settings::BuildSettings;
 
 use crate::cli::{BuildArgs, GlobalArgs, OutputFormat};
-use crate::docker::Daemon;
+use crate::docker::{Daemon, stopped};
 use crate::interrupt::Interrupt;
 use crate::lifecycle::{
     self, BuilderMetadata, CreatorInputs, Execution, PhasesInputs, Plan, PlanFacts,
@@ -67,9 +67,34 @@ fn default_lifecycle_image(metadata: &BuilderMetadata) -> anyhow::Result<ImageRe
     ))?)
 }
 
-/// Runs `cnb build` with resolved settings.
+/// Runs `cnb build` with resolved settings. SIGINT, SIGTERM and SIGHUP stop it at any
+/// point: the build is dropped, and what it made in the daemon (containers, temporary
+/// volumes, images under a mirror's name) is removed before cnb exits 130, 143 or 129.
 pub async fn build(settings: BuildSettings, ui: &Ui) -> anyhow::Result<ExitCode> {
     let interrupt = Interrupt::install().context("cannot handle SIGINT, SIGTERM and SIGHUP")?;
+    let daemon = tokio::select! {
+        daemon = Daemon::connect(settings.docker_host.as_deref()) => daemon?,
+        stop = interrupt.wait() => {
+            return Err(stopped(stop, "nothing was started".to_string()));
+        }
+    };
+    let mut work = Box::pin(build_with(&daemon, &settings, &interrupt, ui));
+    let stop = tokio::select! {
+        result = &mut work => return result,
+        stop = interrupt.wait() => stop,
+    };
+    // Dropping the build first ends its requests and removes its temporary files.
+    drop(work);
+    let report = daemon.clean_up().await;
+    Err(stopped(stop, report.describe()))
+}
+
+async fn build_with(
+    daemon: &Daemon,
+    settings: &BuildSettings,
+    interrupt: &Interrupt,
+    ui: &Ui,
+) -> anyhow::Result<ExitCode> {
     let trust = lifecycle::check_trust(
         &settings.builder,
         &settings.config.trusted_builders,
@@ -80,7 +105,6 @@ pub async fn build(settings: BuildSettings, ui: &Ui) -> anyhow::Result<ExitCode>
         format!("Builder {}: {}", settings.builder, trust.describe()),
     );
 
-    let daemon = Daemon::connect(settings.docker_host.as_deref()).await?;
     ui.verbose(1, format!("Docker daemon: {}", daemon.address()));
     let docker_socket = match daemon.socket_path() {
         Some(path) => path.to_string(),
@@ -103,11 +127,11 @@ pub async fn build(settings: BuildSettings, ui: &Ui) -> anyhow::Result<ExitCode>
 
     // Builder and its metadata.
     let builder = images::fetch_image(
-        &daemon,
+        daemon,
         &resolver,
         &settings.builder,
         "builder",
-        &settings,
+        settings,
         ui,
     )
     .await?;
@@ -136,8 +160,7 @@ pub async fn build(settings: BuildSettings, ui: &Ui) -> anyhow::Result<ExitCode>
              the phases that need registry credentials or the Docker socket run from {name}"
         ));
         let fetched =
-            images::fetch_image(&daemon, &resolver, &name, "lifecycle image", &settings, ui)
-                .await?;
+            images::fetch_image(daemon, &resolver, &name, "lifecycle image", settings, ui).await?;
         Some(fetched)
     } else {
         None
@@ -166,7 +189,7 @@ pub async fn build(settings: BuildSettings, ui: &Ui) -> anyhow::Result<ExitCode>
     ui.verbose(1, format!("Platform API {platform_api}"));
 
     // Run image.
-    let run = images::run_image(&daemon, &resolver, &settings, &metadata, ui).await?;
+    let run = images::run_image(daemon, &resolver, settings, &metadata, ui).await?;
 
     // What the lifecycle will reach: names resolved, credentials looked up.
     let mirrors = images::chosen_mirrors(run.resolution.iter().chain(builder.resolution.iter()));
@@ -177,7 +200,7 @@ pub async fn build(settings: BuildSettings, ui: &Ui) -> anyhow::Result<ExitCode>
         settings.publish,
         &mirrors,
     );
-    let (resolved, credentials) = images::reach(&settings, &registries).await?;
+    let (resolved, credentials) = images::reach(settings, &registries).await?;
     let inputs = CreatorInputs {
         output: &settings.image,
         builder: &metadata,
@@ -239,10 +262,10 @@ pub async fn build(settings: BuildSettings, ui: &Ui) -> anyhow::Result<ExitCode>
 
     let code = match &execution {
         Execution::Creator(creator) => {
-            execute::creator(&daemon, creator, &settings, &interrupt, &builder.name, ui).await?
+            execute::creator(daemon, creator, settings, interrupt, &builder.name, ui).await?
         }
         Execution::Phases(phases) => {
-            execute::phases(&daemon, phases, &settings, &metadata, &interrupt, ui).await?
+            execute::phases(daemon, phases, settings, &metadata, interrupt, ui).await?
         }
     };
     exit_status(code)
