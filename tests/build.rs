@@ -380,6 +380,66 @@ fn sighup_stops_the_build_and_removes_the_container() {
 }
 
 #[test]
+fn a_mirror_the_daemon_cannot_pull_from_falls_back_to_the_next_candidate() {
+    if !docker_available() {
+        return;
+    }
+    let world = World::new(None, None);
+    // The mirror answers cnb's probe, then fails every request of the daemon's pull.
+    let mirror = RecordingProxy::start(&world.registry);
+    mirror.set_delay(Duration::from_millis(300));
+    let _mirror_names = DockerSweeper::new().images(&format!("{}/", mirror.host()));
+    world.home.write_config(&format!(
+        "[registry-mirrors]\n\"{}\" = \"http://{}\"\n",
+        world.registry.host(),
+        mirror.host()
+    ));
+    let stderr_path = world.home.path().join("stderr");
+    let stdout_path = world.home.path().join("stdout");
+    let mut child = cnb_cmd(&world.home)
+        .args(["build", &world.image, "-B", &world.builder, "-p"])
+        .arg(&world.app)
+        .arg("--trust-builder")
+        .stdout(Stdio::from(File::create(&stdout_path).unwrap()))
+        .stderr(Stdio::from(File::create(&stderr_path).unwrap()))
+        .spawn()
+        .unwrap();
+    let read = |p: &Path| std::fs::read_to_string(p).unwrap_or_default();
+    let pulling = format!("from {}/", mirror.host());
+    let broke = wait_for(Duration::from_secs(60), || {
+        read(&stderr_path).contains(&pulling).then(|| {
+            mirror.set_fixed_status(Some(500));
+        })
+    });
+    let status = wait_for(Duration::from_secs(120), || child.try_wait().ok().flatten());
+    let stderr = read(&stderr_path);
+    assert!(broke.is_some(), "no pull from the mirror:\n{stderr}");
+    let Some(status) = status else {
+        let _ = child.kill();
+        panic!("cnb did not finish:\n{stderr}");
+    };
+    assert_eq!(status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains(&format!("could not pull {}", world.builder))
+            && stderr.contains(&format!("trying {}", world.builder)),
+        "{stderr}"
+    );
+    assert!(
+        report(&Output {
+            status,
+            stdout: read(&stdout_path),
+            stderr: stderr.clone(),
+        })
+        .complete
+    );
+    let left: Vec<String> = daemon_tags()
+        .into_iter()
+        .filter(|t| t.starts_with(&mirror.host()))
+        .collect();
+    assert!(left.is_empty(), "mirror names left in the daemon: {left:?}");
+}
+
+#[test]
 fn ctrl_c_during_a_pull_through_a_mirror_stops_at_once_and_leaves_no_mirror_name() {
     if !docker_available() {
         return;
@@ -799,4 +859,39 @@ fn missing_daemon_is_one_line_naming_the_address() {
     assert!(lines[0].starts_with("error: "), "{stderr}");
     assert!(lines[0].contains("unix:///nonexistent"), "{stderr}");
     assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn passwords_in_env_urls_are_redacted_in_plans_and_verbose_output() {
+    if !docker_available() {
+        return;
+    }
+    let world = World::new(None, None);
+    let url = "postgres://app:s3cr3t-pw@db.example:5432/app";
+    let env = format!("DATABASE_URL={url}");
+    let plan = world.build(&[
+        "--trust-builder",
+        "--dry-run",
+        "--output",
+        "json",
+        "-e",
+        &env,
+    ]);
+    assert!(plan.success(), "{}", plan.stderr);
+    let v: serde_json::Value = serde_json::from_str(&plan.stdout).unwrap();
+    assert_eq!(
+        v["lifecycle"]["platform_env"]["DATABASE_URL"],
+        "postgres://app:<redacted>@db.example:5432/app"
+    );
+    let text = world.build(&["--trust-builder", "--dry-run", "-e", &env]);
+    let verbose = world.build(&["--trust-builder", "-vv", "-e", &env]);
+    assert!(verbose.success(), "{}", verbose.stderr);
+    for out in [&plan, &text] {
+        assert!(!out.stdout.contains("s3cr3t-pw"), "{}", out.stdout);
+        assert!(!out.stderr.contains("s3cr3t-pw"), "{}", out.stderr);
+    }
+    // cnb's own output; the stand-in's report on stdout shows what the lifecycle got.
+    assert!(!verbose.stderr.contains("s3cr3t-pw"), "{}", verbose.stderr);
+    assert!(verbose.stderr.contains("<redacted>"), "{}", verbose.stderr);
+    assert_eq!(report(&verbose).platform_env["DATABASE_URL"], url);
 }

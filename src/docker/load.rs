@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context as TaskContext, Poll};
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, anyhow, bail};
 use bollard::query_parameters::ImportImageOptionsBuilder;
@@ -31,6 +32,54 @@ use crate::ui::Ui;
 
 /// Layer downloads in flight at once.
 const PARALLEL_BLOBS: usize = 3;
+
+/// A download that receives nothing for this long has stalled and is given up.
+pub(crate) const STALL_LIMIT: Duration = Duration::from_secs(30);
+
+/// When a download last received bytes, for [`no_stall`].
+#[derive(Clone)]
+struct LastProgress(Arc<Mutex<Instant>>);
+
+impl LastProgress {
+    fn now() -> LastProgress {
+        LastProgress(Arc::new(Mutex::new(Instant::now())))
+    }
+
+    fn touch(&self) {
+        if let Ok(mut at) = self.0.lock() {
+            *at = Instant::now();
+        }
+    }
+
+    fn idle(&self) -> Duration {
+        self.0.lock().map(|at| at.elapsed()).unwrap_or_default()
+    }
+}
+
+/// Runs `download`, giving up when no byte arrived for `limit` ([`STALL_LIMIT`]).
+async fn no_stall<T>(
+    what: &str,
+    last: &LastProgress,
+    limit: Duration,
+    download: impl std::future::Future<Output = anyhow::Result<T>>,
+) -> anyhow::Result<T> {
+    let tick = (limit / 4).max(Duration::from_millis(50));
+    let watch = async {
+        loop {
+            tokio::time::sleep(tick).await;
+            if last.idle() >= limit {
+                return;
+            }
+        }
+    };
+    tokio::select! {
+        result = download => result,
+        () = watch => bail!(
+            "{what}: no data for {} s, so cnb gave up (the registry stopped sending)",
+            limit.as_secs()
+        ),
+    }
+}
 
 /// `sha256:abc...` -> `abc...` (safe as a file name).
 fn digest_hex(digest: &str) -> anyhow::Result<&str> {
@@ -97,6 +146,7 @@ async fn image_manifest(
 struct Counting<W> {
     inner: W,
     count: u64,
+    last: LastProgress,
     report: Box<dyn FnMut(u64) + Send>,
 }
 
@@ -110,6 +160,7 @@ impl<W: AsyncWrite + Unpin> AsyncWrite for Counting<W> {
         let poll = Pin::new(&mut this.inner).poll_write(cx, buf);
         if let Poll::Ready(Ok(n)) = &poll {
             this.count += *n as u64;
+            this.last.touch();
             (this.report)(this.count);
         }
         poll
@@ -138,19 +189,25 @@ async fn download(
     let size = u64::try_from(blob.size).ok();
     let report_id = id.clone();
     let report_progress = progress.clone();
+    let last = LastProgress::now();
     let writer = Counting {
         inner: file,
         count: 0,
+        last: last.clone(),
         report: Box::new(move |n| {
             if let Ok(mut p) = report_progress.lock() {
                 p.layer_update(&report_id, "Downloading", Some(n), size);
             }
         }),
     };
-    client
-        .pull_blob(reference, blob, writer)
-        .await
-        .with_context(|| format!("cannot download blob {} of {reference}", blob.digest))?;
+    let what = format!("cannot download blob {} of {reference}", blob.digest);
+    no_stall(&what, &last, STALL_LIMIT, async {
+        client
+            .pull_blob(reference, blob, writer)
+            .await
+            .with_context(|| what.clone())
+    })
+    .await?;
     if let Ok(mut p) = progress.lock() {
         p.layer_done(&id, "downloaded");
     }
@@ -183,10 +240,21 @@ pub(crate) async fn fetch_and_load(
     let config_hex = digest_hex(&manifest.config.digest)?.to_string();
     let config_name = format!("{config_hex}.json");
     let mut config = Vec::new();
-    client
-        .pull_blob(&reference, &manifest.config, &mut config)
-        .await
-        .with_context(|| format!("cannot download the config of {reference}"))?;
+    let last = LastProgress::now();
+    let what = format!("cannot download the config of {reference}");
+    no_stall(&what, &last, STALL_LIMIT, async {
+        let writer = Counting {
+            inner: &mut config,
+            count: 0,
+            last: last.clone(),
+            report: Box::new(|_| {}),
+        };
+        client
+            .pull_blob(&reference, &manifest.config, writer)
+            .await
+            .with_context(|| what.clone())
+    })
+    .await?;
     tokio::fs::write(dir.path().join(&config_name), &config)
         .await
         .context("cannot write the image config")?;
@@ -258,6 +326,34 @@ pub(crate) async fn fetch_and_load(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_download_that_receives_nothing_is_given_up() {
+        let last = LastProgress::now();
+        let stalled = no_stall("blob x", &last, Duration::from_secs(1), async {
+            std::future::pending::<()>().await;
+            Ok(())
+        })
+        .await
+        .unwrap_err();
+        assert_eq!(
+            stalled.to_string(),
+            "blob x: no data for 1 s, so cnb gave up (the registry stopped sending)"
+        );
+        // Bytes keep it alive past the limit.
+        let last = LastProgress::now();
+        let feeding = last.clone();
+        let done = no_stall("blob y", &last, Duration::from_secs(1), async move {
+            for _ in 0..6 {
+                tokio::time::sleep(Duration::from_millis(300)).await;
+                feeding.touch();
+            }
+            Ok(7)
+        })
+        .await
+        .unwrap();
+        assert_eq!(done, 7);
+    }
 
     #[test]
     fn digest_hex_is_a_safe_file_name() {

@@ -14,7 +14,7 @@ use super::progress::Progress;
 use super::{Daemon, DockerError, Fetched, Made, load, message};
 use crate::credentials::{self, Credential, DOCKER_HUB_AUTH_KEY};
 use crate::reference::{ImageRef, Registry};
-use crate::registry::Resolver;
+use crate::registry::{CandidateStatus, Resolver};
 use crate::settings::PullPolicy;
 use crate::ui::Ui;
 
@@ -120,21 +120,68 @@ pub(crate) async fn fetch(
             None => anyhow::anyhow!("could not fetch {name}: no location was chosen"),
         });
     };
-    let location = chosen.location.clone();
+    // The chosen candidate answered the probe, but the daemon may still fail to pull
+    // from it (an answer the daemon does not accept, credentials it is not given): then
+    // the later candidates that were not seen to fail are tried in order.
+    let mut locations = vec![chosen.location.clone()];
+    locations.extend(
+        resolution
+            .candidates
+            .iter()
+            .skip_while(|c| c.status != CandidateStatus::Chosen)
+            .skip(1)
+            .filter(|c| c.failure().is_none())
+            .map(|c| c.location.clone()),
+    );
+    let mut failures = Vec::new();
+    for (i, location) in locations.iter().enumerate() {
+        match fetch_from(daemon, resolver, image, location, ui).await {
+            Ok(fetched) => return Ok(fetched),
+            Err(e) => {
+                let reason = format!("{e:#}");
+                if let Some(next) = locations.get(i + 1) {
+                    ui.warn(format!(
+                        "could not pull {name} from {location}: {reason}; trying {next}"
+                    ));
+                }
+                failures.push((location.clone(), e));
+            }
+        }
+    }
+    // Only the last failure is returned whole; the earlier ones were printed.
+    match failures.pop() {
+        Some((_, e)) if failures.is_empty() => Err(e),
+        Some((location, e)) => Err(e.context(format!(
+            "could not pull {name} from any location; the last tried was {location}"
+        ))),
+        None => Err(anyhow::anyhow!(
+            "could not fetch {name}: no location to pull from"
+        )),
+    }
+}
 
-    let headline = if &location == image {
+/// Pulls `image` from `location` and names it `image`. Until it is renamed, an image
+/// pulled from a mirror is in the daemon under the mirror's name: removed by the
+/// command's cleanup if a signal comes first, and here if anything fails.
+async fn fetch_from(
+    daemon: &Daemon,
+    resolver: &Resolver,
+    image: &ImageRef,
+    location: &ImageRef,
+    ui: &Ui,
+) -> anyhow::Result<Fetched> {
+    let name = image.to_string();
+    let headline = if location == image {
         format!("Pulling {name}")
     } else {
         format!("Pulling {name} from {location}")
     };
-    if &location == image {
-        return pull_and_rename(daemon, resolver, image, &location, &headline, ui).await;
+    if location == image {
+        return pull_and_rename(daemon, resolver, image, location, &headline, ui).await;
     }
-    // Until it is renamed, the image is in the daemon under the mirror's name: removed by
-    // the command's cleanup if a signal comes first, and here if anything fails.
     let mirror_name = location.to_string();
     daemon.track(Made::ImageName, &mirror_name);
-    let fetched = pull_and_rename(daemon, resolver, image, &location, &headline, ui).await;
+    let fetched = pull_and_rename(daemon, resolver, image, location, &headline, ui).await;
     if fetched.is_err() {
         let _ = remove_name(daemon, &mirror_name).await;
     }

@@ -6,6 +6,8 @@
 
 use std::collections::HashMap;
 use std::io::Write;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::Context;
@@ -28,6 +30,9 @@ use crate::ui::Ui;
 /// How long the output stream may lag behind the container's exit (it normally ends at
 /// once; a long backlog of output is still copied in full within this time).
 const OUTPUT_DRAIN: Duration = Duration::from_secs(60);
+
+/// How often a long upload of the app says how far it got.
+const UPLOAD_HEARTBEAT: Duration = Duration::from_secs(5);
 
 /// Extra settings for [`Daemon::run_with`].
 #[derive(Debug, Clone, Default)]
@@ -266,11 +271,32 @@ async fn drive(
             spec.files.clone(),
             spec.app_owner,
         );
-        let upload = UploadToContainerOptionsBuilder::default().path("/").build();
-        if let Err(e) = client
-            .upload_to_container(name, Some(upload), bollard::body_try_stream(archive))
-            .await
-        {
+        // A large app takes a while: say how far it got now and then.
+        let sent = Arc::new(AtomicU64::new(0));
+        let counter = sent.clone();
+        let archive = archive.inspect(move |chunk| {
+            if let Ok(bytes) = chunk {
+                counter.fetch_add(bytes.len() as u64, Ordering::Relaxed);
+            }
+        });
+        let options = UploadToContainerOptionsBuilder::default().path("/").build();
+        let upload =
+            client.upload_to_container(name, Some(options), bollard::body_try_stream(archive));
+        tokio::pin!(upload);
+        let mut ticker = tokio::time::interval_at(
+            tokio::time::Instant::now() + UPLOAD_HEARTBEAT,
+            UPLOAD_HEARTBEAT,
+        );
+        let uploaded = loop {
+            tokio::select! {
+                result = &mut upload => break result,
+                _ = ticker.tick() => ui.status(format!(
+                    "  still sending: {} so far",
+                    indicatif::HumanBytes(sent.load(Ordering::Relaxed))
+                )),
+            }
+        };
+        if let Err(e) = uploaded {
             let what = match &spec.app_dir {
                 Some(dir) => dir.display().to_string(),
                 None => "cnb's files".to_string(),

@@ -129,6 +129,11 @@ impl ContainerSpec {
     pub fn redacted_env(&self) -> BTreeMap<String, String> {
         plan::redact(&self.env)
     }
+
+    /// The `--env` files as they may be shown, redacted the same way.
+    pub fn redacted_platform_env(&self) -> BTreeMap<String, String> {
+        plan::redact(&self.platform_env)
+    }
 }
 
 /// Why the lifecycle cannot be set up. Each message names the builder or image and,

@@ -233,6 +233,27 @@ async fn build_with(
         }
     };
 
+    let containers: Vec<(String, &lifecycle::ContainerSpec)> = match &execution {
+        Execution::Creator(c) => vec![("creator".to_string(), &c.spec)],
+        Execution::Phases(p) => p
+            .containers
+            .iter()
+            .map(|c| (c.phase.to_string(), &c.spec))
+            .collect(),
+    };
+    for (name, spec) in containers {
+        ui.verbose(
+            2,
+            format!(
+                "{name} container: {} as {}; env: {:?}; --env files: {:?}",
+                spec.command.join(" "),
+                spec.user,
+                spec.redacted_env(),
+                spec.redacted_platform_env()
+            ),
+        );
+    }
+
     let text_plan = settings.dry_run && settings.output == OutputFormat::Text;
     if !text_plan {
         for warning in metadata.warnings.iter().chain(execution.warnings()) {
