@@ -404,3 +404,74 @@ fn ctrl_c_during_a_real_build_leaves_no_container() {
     );
     assert!(!in_daemon(&world.image));
 }
+
+#[test]
+fn digest_pinned_builder_and_run_image_through_a_mirror() {
+    if !docker_available() {
+        return;
+    }
+    let home = TestHome::new();
+    let origin = refused_addr().to_string();
+    let mirror = TestRegistry::start(RegistryOptions::plain());
+    let id = unique_name("life");
+    let run_name = format!("{origin}/cnbtest/{id}-run:latest");
+    let Some(made) = RealBuilder::create(RealBuilderOptions::new(&run_name)) else {
+        return;
+    };
+    let run_digest = push_image_as(
+        made.run.tag(),
+        &mirror.image(&format!("cnbtest/{id}-run"), "latest"),
+    );
+    let builder_digest = push_image_as(
+        made.tag(),
+        &mirror.image(&format!("cnbtest/{id}-builder"), "latest"),
+    );
+    drop(made);
+    let builder = format!("{origin}/cnbtest/{id}-builder@{builder_digest}");
+    let run_image = format!("{origin}/cnbtest/{id}-run@{run_digest}");
+    let image = format!("cnbtest-{id}-app:latest");
+    let daemon_names = [
+        format!(
+            "{origin}/cnbtest/{id}-builder:{}",
+            builder_digest.replace(':', "-")
+        ),
+        format!("{origin}/cnbtest/{id}-run:{}", run_digest.replace(':', "-")),
+    ];
+    let mut names = daemon_names.to_vec();
+    names.push(image.clone());
+    let _images = DaemonImages(names);
+    let _sweeper = DockerSweeper::new()
+        .registry(&mirror)
+        .volumes(&format!("{id}-app"));
+    home.write_config(&format!(
+        "[registry-mirrors]\n\"{origin}\" = \"http://{}\"\n",
+        mirror.host()
+    ));
+    let app = home.write_app("app", &[("message", "pinned\n")]);
+    let out = run_cnb(
+        &home,
+        [
+            "build",
+            &image,
+            "-B",
+            &builder,
+            "--run-image",
+            &run_image,
+            "-p",
+            app.to_str().unwrap(),
+            "--trust-builder",
+        ],
+    );
+    assert_built(&out);
+    assert!(run_app(&image).contains("hello from the app: pinned"));
+    assert_eq!(recorded_run_image(&image), run_image);
+    // Both are in the daemon under their own repositories, and no mirror name is left.
+    for name in &daemon_names {
+        assert!(in_daemon(name), "{name} is not in the daemon");
+    }
+    let leaked: Vec<String> = daemon_tags()
+        .into_iter()
+        .filter(|t| t.starts_with(&mirror.host()))
+        .collect();
+    assert!(leaked.is_empty(), "mirror names left: {leaked:?}");
+}

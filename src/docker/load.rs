@@ -26,6 +26,7 @@ use tokio::io::AsyncWrite;
 use super::archive::{self, SaveEntry};
 use super::progress::Progress;
 use super::{Daemon, DockerError};
+use crate::lifecycle::daemon_name;
 use crate::reference::ImageRef;
 use crate::registry::{Platform, Resolver};
 use crate::ui::Ui;
@@ -222,11 +223,6 @@ pub(crate) async fn fetch_and_load(
     location: &ImageRef,
     ui: &Ui,
 ) -> anyhow::Result<()> {
-    if image.tag().is_none() {
-        bail!(
-            "{image} names no tag, and an image loaded into the daemon can only be named by a tag; use a tagged reference"
-        );
-    }
     let (client, auth) = resolver.client_for(location.registry()).await?;
     let reference = crate::registry::oci_reference(location);
     let manifest = image_manifest(&client, &auth, &reference, resolver.platform()).await?;
@@ -294,7 +290,7 @@ pub(crate) async fn fetch_and_load(
 
     let manifest_json = serde_json::to_vec(&serde_json::json!([{
         "Config": config_name,
-        "RepoTags": [image.to_string()],
+        "RepoTags": [daemon_name(image)],
         "Layers": layer_names,
     }]))?;
     ui.status(format!("Loading {image} into the Docker daemon"));
@@ -316,7 +312,7 @@ pub(crate) async fn fetch_and_load(
     }
     // The directory (and the blobs in it) must live until the daemon has read the archive.
     drop(dir);
-    if daemon.image_info(&image.to_string()).await?.is_none() {
+    if daemon.image_info(&daemon_name(image)).await?.is_none() {
         bail!("the daemon accepted the archive but has no image named {image}");
     }
     ui.status(format!("Loaded {image} into the Docker daemon"));

@@ -13,6 +13,7 @@ use futures_util::StreamExt;
 use super::progress::Progress;
 use super::{Daemon, DockerError, Fetched, Made, load, message};
 use crate::credentials::{self, Credential, DOCKER_HUB_AUTH_KEY};
+use crate::lifecycle::daemon_name;
 use crate::reference::{ImageRef, Registry};
 use crate::registry::{CandidateStatus, Resolver};
 use crate::settings::PullPolicy;
@@ -44,13 +45,15 @@ pub(crate) fn classify(text: &str) -> PullFailure {
     }
 }
 
-/// The `repository` and `tag` arguments for `docker tag` of `image` (Hub shown as `docker.io`).
-fn repo_and_tag(image: &ImageRef) -> Option<(String, String)> {
-    let tag = image.tag()?;
-    Some((
-        format!("{}/{}", image.registry(), image.repository()),
-        tag.to_string(),
-    ))
+/// The `repository` and `tag` arguments for `docker tag` of `image`'s daemon name
+/// ([`daemon_name`]: its own tag, or the digest tag for a pinned reference).
+fn repo_and_tag(image: &ImageRef) -> (String, String) {
+    let name = daemon_name(image);
+    // The daemon name always ends in `:<tag>`, and a tag has no '/'.
+    match name.rsplit_once(':') {
+        Some((repo, tag)) if !tag.contains('/') => (repo.to_string(), tag.to_string()),
+        _ => (name, "latest".to_string()),
+    }
 }
 
 /// Credentials for `registry` only, as the daemon wants them in `X-Registry-Auth`.
@@ -91,7 +94,7 @@ pub(crate) async fn fetch(
 ) -> anyhow::Result<Fetched> {
     let name = image.to_string();
     if policy != PullPolicy::Always {
-        if daemon.image_info(&name).await?.is_some() {
+        if daemon.image_info(&daemon_name(image)).await?.is_some() {
             ui.verbose(
                 1,
                 format!(
@@ -246,7 +249,9 @@ async fn pull_and_rename(
         }
     }
 
-    if &location != image {
+    // A pull by digest leaves only the digest under the pulled name: give the image its
+    // daemon name (from a mirror, also drop the mirror's name).
+    if &location != image || image.digest().is_some() {
         rename(daemon, &location, image, ui).await?;
     }
     Ok(Fetched {
@@ -294,7 +299,8 @@ pub(crate) async fn pull(
     }
 }
 
-/// Tags the pulled `location` as `image` and removes the `location` name (the content stays).
+/// Tags the pulled `location` with `image`'s daemon name and, when `location` is a
+/// mirror's, removes that name (the content stays).
 async fn rename(
     daemon: &Daemon,
     location: &ImageRef,
@@ -302,14 +308,7 @@ async fn rename(
     ui: &Ui,
 ) -> Result<(), DockerError> {
     let from = location.to_string();
-    let Some((repo, tag)) = repo_and_tag(image) else {
-        // A digest reference cannot be a tag: the daemon keeps the mirror's name for it.
-        ui.verbose(
-            1,
-            format!("{image} has no tag; the daemon keeps it as {from}"),
-        );
-        return Ok(());
-    };
+    let (repo, tag) = repo_and_tag(image);
     let options = TagImageOptionsBuilder::default()
         .repo(&repo)
         .tag(&tag)
@@ -318,12 +317,16 @@ async fn rename(
         .client
         .tag_image(&from, Some(options))
         .await
-        .map_err(|e| DockerError::api(format!("cannot tag {from} as {image}"), &e))?;
-    remove_name(daemon, &from).await?;
-    ui.verbose(
-        1,
-        format!("Tagged {from} as {image} and removed the mirror's name"),
-    );
+        .map_err(|e| DockerError::api(format!("cannot tag {from} as {repo}:{tag}"), &e))?;
+    if location != image {
+        remove_name(daemon, &from).await?;
+        ui.verbose(
+            1,
+            format!("Tagged {from} as {repo}:{tag} and removed the mirror's name"),
+        );
+    } else {
+        ui.verbose(1, format!("Tagged {from} as {repo}:{tag}"));
+    }
     Ok(())
 }
 

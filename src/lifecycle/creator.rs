@@ -14,10 +14,10 @@ use std::path::Path;
 
 use sha2::{Digest, Sha256};
 
-use super::ContainerSpec;
 use super::metadata::BuilderMetadata;
 use super::platform_api::ApiVersion;
 use super::translate::Translation;
+use super::{ContainerSpec, daemon_name};
 use crate::credentials::Credential;
 use crate::env_vars::lifecycle::CNB_REGISTRY_AUTH;
 use crate::error::UsageError;
@@ -232,7 +232,7 @@ pub fn creator_spec(inputs: &CreatorInputs<'_>) -> Creator {
     .iter()
     .map(ToString::to_string)
     .collect();
-    command.push(tr.run_image_arg.to_string());
+    command.push(run_image_flag(inputs, &tr));
     command.push("-log-level".to_string());
     command.push(inputs.log_level.to_string());
     let mut files = BTreeMap::new();
@@ -274,7 +274,7 @@ pub fn creator_spec(inputs: &CreatorInputs<'_>) -> Creator {
 
     Creator {
         spec: ContainerSpec {
-            image: inputs.builder.builder.to_string(),
+            image: daemon_name(&inputs.builder.builder),
             command,
             env,
             binds,
@@ -292,6 +292,16 @@ pub fn creator_spec(inputs: &CreatorInputs<'_>) -> Creator {
         insecure_registries: tr.insecure.into_iter().collect(),
         network_reason: tr.network_reason,
         warnings: tr.warnings,
+    }
+}
+
+/// `-run-image`: the fetch location with `--publish`; in daemon mode the run image's name
+/// in the daemon (its own, or the digest tag of [`daemon_name`]).
+pub(crate) fn run_image_flag(inputs: &CreatorInputs<'_>, tr: &Translation) -> String {
+    if inputs.publish {
+        tr.run_image_arg.to_string()
+    } else {
+        daemon_name(inputs.run_image)
     }
 }
 

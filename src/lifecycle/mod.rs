@@ -26,6 +26,8 @@ mod trust;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+use crate::reference::ImageRef;
+
 use thiserror::Error;
 
 pub use creator::{
@@ -53,6 +55,24 @@ pub use run_image::{
 };
 pub use translate::lifecycle_registries;
 pub use trust::{KNOWN_TRUSTED_BUILDERS, Trust, check_trust, is_known_trusted_builder};
+
+/// The name an image has in the Docker daemon once cnb has fetched it: its own name
+/// when it has a tag and no digest; for a reference pinned by digest, the original
+/// repository with a tag spelling the digest (`reg/run:sha256-<hex>`), because the
+/// daemon cannot tag a digest and only records the digest under the name it was pulled
+/// by, which for a mirror is the mirror's. Containers and the lifecycle's `-run-image`
+/// (daemon mode) use this name, so no mirror's name is needed anywhere.
+pub fn daemon_name(image: &ImageRef) -> String {
+    match image.digest() {
+        None => image.to_string(),
+        Some(digest) => format!(
+            "{}/{}:{}",
+            image.registry(),
+            image.repository(),
+            digest.replace(':', "-")
+        ),
+    }
+}
 
 /// How the lifecycle runs for a build: the one-container creator (a trusted builder) or
 /// its phases in containers of their own (SPEC §7.6).
@@ -313,5 +333,22 @@ mod tests {
         assert_eq!(json["lifecycle"]["user"], "0:0");
         assert_eq!(json["lifecycle"]["network"], "host");
         assert!(plan.render_text().contains("Platform API:  0.13"));
+    }
+
+    #[test]
+    fn digest_pinned_images_get_a_tag_of_their_own_repository_in_the_daemon() {
+        let tagged = ImageRef::parse("127.0.0.1:5000/team/run:1").unwrap();
+        assert_eq!(daemon_name(&tagged), "127.0.0.1:5000/team/run:1");
+        let hex = "a".repeat(64);
+        let pinned = ImageRef::parse(&format!("127.0.0.1:5000/team/run@sha256:{hex}")).unwrap();
+        assert_eq!(
+            daemon_name(&pinned),
+            format!("127.0.0.1:5000/team/run:sha256-{hex}")
+        );
+        let both = ImageRef::parse(&format!("team/run:1@sha256:{hex}")).unwrap();
+        assert_eq!(
+            daemon_name(&both),
+            format!("docker.io/team/run:sha256-{hex}")
+        );
     }
 }

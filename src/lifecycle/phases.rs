@@ -21,13 +21,13 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use super::ContainerSpec;
 use super::creator::{
     APP_DIR, CACHE_DIR, CONTAINER_USER, CreatorInputs, LAUNCH_CACHE_DIR, cache_volume_name,
-    no_new_privileges, socket_bind, socket_security_opt,
+    no_new_privileges, run_image_flag, socket_bind, socket_security_opt,
 };
 use super::platform_api::ApiVersion;
 use super::translate::Translation;
+use super::{ContainerSpec, daemon_name};
 use crate::env_vars::lifecycle::{CNB_GROUP_ID, CNB_REGISTRY_AUTH, CNB_USER_ID};
 use crate::reference::ImageRef;
 
@@ -202,7 +202,7 @@ pub fn phases_spec(inputs: &PhasesInputs<'_>) -> Phases {
             no_new_privileges()
         };
         ContainerSpec {
-            image: inputs.lifecycle_image.to_string(),
+            image: daemon_name(inputs.lifecycle_image),
             command,
             env,
             binds,
@@ -219,7 +219,7 @@ pub fn phases_spec(inputs: &PhasesInputs<'_>) -> Phases {
     // A phase of the untrusted builder: its user, no socket, no credentials, only
     // `CNB_PLATFORM_API` (and the user's `--env` files, which buildpacks read).
     let builder_phase = |command: Vec<String>| ContainerSpec {
-        image: common.builder.builder.to_string(),
+        image: daemon_name(&common.builder.builder),
         command,
         env: BTreeMap::from([(
             crate::env_vars::lifecycle::CNB_PLATFORM_API.to_string(),
@@ -244,7 +244,7 @@ pub fn phases_spec(inputs: &PhasesInputs<'_>) -> Phases {
     // analyze
     let mut args = cmd(Phase::Analyze, &["-log-level", &log_level]);
     args.extend([run_flag.to_string(), run_file.clone()]);
-    args.extend(["-run-image".to_string(), tr.run_image_arg.to_string()]);
+    args.extend(["-run-image".to_string(), run_image_flag(common, &tr)]);
     if daemon {
         args.push("-daemon".to_string());
         if api >= ApiVersion::new(0, 9) {

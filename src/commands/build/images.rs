@@ -76,7 +76,7 @@ async fn check_candidate(
     policy: PullPolicy,
 ) -> CandidateCheck {
     if !publish && policy != PullPolicy::Always {
-        match daemon.image_info(&image.to_string()).await {
+        match daemon.image_info(&lifecycle::daemon_name(image)).await {
             Ok(Some(_)) => return CandidateCheck::InDaemon,
             Ok(None) if policy == PullPolicy::Never => {
                 return CandidateCheck::Unreadable(
@@ -195,7 +195,10 @@ pub(super) async fn fetch_image(
     if !settings.dry_run {
         // Probing mirrors can take up to the registry timeout: say so first.
         let present = settings.pull_policy != PullPolicy::Always
-            && daemon.image_info(&name.to_string()).await?.is_some();
+            && daemon
+                .image_info(&lifecycle::daemon_name(&name))
+                .await?
+                .is_some();
         if !present && settings.pull_policy != PullPolicy::Never {
             ui.status(format!("Resolving {what} {name}"));
         }
@@ -204,7 +207,7 @@ pub(super) async fn fetch_image(
             .await
             .with_context(|| format!("could not get the {what} {name}"))?;
         let info = daemon
-            .image_info(&name.to_string())
+            .image_info(&lifecycle::daemon_name(&name))
             .await?
             .with_context(|| format!("the {what} {name} is not in the daemon after fetching it"))?;
         let resolution = match fetched.location {
@@ -220,7 +223,7 @@ pub(super) async fn fetch_image(
     }
     // Dry run: the daemon's copy when the policy would use it, else the registry's config.
     if settings.pull_policy != PullPolicy::Always {
-        if let Some(info) = daemon.image_info(&name.to_string()).await? {
+        if let Some(info) = daemon.image_info(&lifecycle::daemon_name(&name)).await? {
             return Ok(FetchedImage {
                 name,
                 fetch: None,
