@@ -531,7 +531,7 @@ impl Builder {
     }
 
     fn default_builder(&mut self, s: &str) -> Result<(), String> {
-        let image = ImageRef::parse(s.trim()).map_err(|e| e.to_string())?;
+        let image = ImageRef::parse(s).map_err(|e| e.to_string())?;
         self.file.config.default_builder = Some(image);
         self.file.written.default_builder = Some(s.to_string());
         Ok(())
@@ -632,7 +632,7 @@ impl Builder {
     }
 
     fn run_image_mirrors(&mut self, image_s: &str, values: &[impl AsRef<str>]) -> BuildResult {
-        let image = ImageRef::parse(image_s.trim()).map_err(|e| (None, e.to_string()))?;
+        let image = ImageRef::parse(image_s).map_err(|e| (None, e.to_string()))?;
         let wanted = image.repository_key();
         if self
             .file
@@ -653,7 +653,7 @@ impl Builder {
         let mut written = Vec::new();
         for (i, m) in values.iter().enumerate() {
             let m = m.as_ref();
-            let mirror = ImageRef::parse(m.trim()).map_err(|e| (Some(i), e.to_string()))?;
+            let mirror = ImageRef::parse(m).map_err(|e| (Some(i), e.to_string()))?;
             let key = mirror.key();
             if !mirrors.iter().any(|x| x.key() == key) {
                 mirrors.push(mirror);
@@ -672,7 +672,7 @@ impl Builder {
     }
 
     fn trusted_builder(&mut self, s: &str) -> Result<(), String> {
-        let image = ImageRef::parse(s.trim()).map_err(|e| e.to_string())?;
+        let image = ImageRef::parse(s).map_err(|e| e.to_string())?;
         let key = image.key();
         if !self
             .file

@@ -31,6 +31,9 @@
 //!   `:` or is `localhost`. Docker also treats an upper-case first segment as a
 //!   registry (`MyOrg/app` would be the registry `myorg`); cnb reports the
 //!   upper-case repository instead, which is what the user almost always meant.
+//! - Whitespace around a value (`" busybox"`, `"mirror.example "`) is refused by
+//!   every parser here, as Docker refuses it in references, whether the value comes
+//!   from the command line or the config file; nothing is trimmed.
 
 mod image;
 mod insecure;
@@ -81,6 +84,14 @@ impl NameError {
             | NameError::Insecure { reason, .. } => reason,
         }
     }
+}
+
+/// Why a value with whitespace around it is refused (the same words for every kind).
+const WHITESPACE_AROUND: &str = "whitespace around it (remove it)";
+
+/// Whether `input` starts or ends with whitespace.
+fn has_whitespace_around(input: &str) -> bool {
+    input.trim() != input
 }
 
 fn is_hub_alias(host: &str) -> bool {

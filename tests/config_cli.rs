@@ -664,6 +664,87 @@ fn bad_input_exits_2_and_writes_nothing() {
     );
 }
 
+/// Images and mirrors are refused alike when they carry whitespace around them,
+/// on the command line and in the file: nothing is trimmed, nothing is written.
+#[test]
+fn whitespace_around_images_and_mirrors_is_refused_alike() {
+    let h = Home::new();
+    h.write("# keep me\n");
+    for args in [
+        &[
+            "config",
+            "registry-mirrors",
+            "add",
+            "quay.io",
+            "-m",
+            " m.example",
+        ][..],
+        &[
+            "config",
+            "registry-mirrors",
+            "add",
+            "quay.io ",
+            "-m",
+            "m.example",
+        ],
+        &[
+            "config",
+            "run-image-mirrors",
+            "add",
+            " a/run",
+            "-m",
+            "x.example/run",
+        ],
+        &[
+            "config",
+            "run-image-mirrors",
+            "add",
+            "a/run",
+            "-m",
+            "x.example/run ",
+        ],
+        &["config", "default-builder", "paketobuildpacks/builder "],
+        &[
+            "config",
+            "trusted-builders",
+            "add",
+            "\tcorp.example/builder",
+        ],
+        &["config", "insecure-registries", "add", " reg.local"],
+        &["resolve", " busybox"],
+    ] {
+        let out = h.run(args);
+        let (_, stderr) = texts(&out);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("has whitespace around it (remove it)"),
+            "{args:?}: {stderr}"
+        );
+        assert_eq!(h.read(), "# keep me\n", "{args:?}");
+    }
+    for (text, position) in [
+        ("default-builder-image = \" a/b\"\n", ":1:25:"),
+        (
+            "[registry-mirrors]\n\"quay.io\" = [\"m.example \"]\n",
+            ":2:14:",
+        ),
+        (
+            "[[run-images]]\nimage = \"a/run\"\nmirrors = [\" x.example/run\"]\n",
+            ":3:12:",
+        ),
+    ] {
+        h.write(text);
+        let out = h.run(&["config", "registry-mirrors", "list"]);
+        let (_, stderr) = texts(&out);
+        assert_eq!(out.status.code(), Some(1), "{text}: {stderr}");
+        assert!(
+            stderr.contains(&format!("{}{position}", h.config().display()))
+                && stderr.contains("has whitespace around it (remove it)"),
+            "{text}: {stderr}"
+        );
+    }
+}
+
 #[test]
 fn a_mirror_error_names_the_value_and_the_expected_form() {
     let h = Home::new();

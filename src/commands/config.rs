@@ -148,7 +148,7 @@ fn parse_images(inputs: &[String]) -> Result<Vec<(String, ImageRef)>> {
     inputs
         .iter()
         .map(|s| {
-            let given = s.trim().to_string();
+            let given = s.clone();
             let image = ImageRef::parse(&given)?;
             Ok((given, image))
         })
@@ -158,7 +158,7 @@ fn parse_images(inputs: &[String]) -> Result<Vec<(String, ImageRef)>> {
 fn run_image_mirrors(path: &Path, cmd: RunImageMirrorsCommand, ui: &Ui) -> Result<()> {
     match cmd {
         RunImageMirrorsCommand::Add { image, mirrors } => {
-            let given = image.trim().to_string();
+            let given = image;
             let image = ImageRef::parse(&given)?;
             let mirrors = parse_images(&mirrors)?;
             if let Some((m, _)) = mirrors
@@ -184,7 +184,7 @@ fn run_image_mirrors(path: &Path, cmd: RunImageMirrorsCommand, ui: &Ui) -> Resul
             }
         }
         RunImageMirrorsCommand::Remove { image, mirrors } => {
-            let given = image.trim().to_string();
+            let given = image;
             let image = ImageRef::parse(&given)?;
             let mirrors = parse_images(&mirrors)?;
             let report = config::edit(path, |doc| {
@@ -345,7 +345,7 @@ fn default_builder(path: &Path, args: DefaultBuilderArgs, ui: &Ui) -> Result<()>
     }
     match args.image {
         Some(image) => {
-            let given = image.trim().to_string();
+            let given = image;
             ImageRef::parse(&given)?;
             let set = config::edit(path, |doc| {
                 edits::set_top_level_string(doc, keys::DEFAULT_BUILDER, &given)
@@ -372,7 +372,7 @@ fn default_builder(path: &Path, args: DefaultBuilderArgs, ui: &Ui) -> Result<()>
 fn trusted_builders(path: &Path, cmd: TrustedBuildersCommand, ui: &Ui) -> Result<()> {
     match cmd {
         TrustedBuildersCommand::Add { image } => {
-            let given = image.trim().to_string();
+            let given = image;
             let parsed = ImageRef::parse(&given)?;
             let added =
                 config::edit(path, |doc| edits::add_trusted_builder(doc, &given, &parsed))?.value;
@@ -383,7 +383,7 @@ fn trusted_builders(path: &Path, cmd: TrustedBuildersCommand, ui: &Ui) -> Result
             }
         }
         TrustedBuildersCommand::Remove { image } => {
-            let given = image.trim().to_string();
+            let given = image;
             let parsed = ImageRef::parse(&given)?;
             let removed =
                 config::edit(path, |doc| edits::remove_trusted_builder(doc, &parsed))?.value;

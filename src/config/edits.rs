@@ -56,11 +56,11 @@ fn mirror_norm(s: &str) -> Option<String> {
 }
 
 fn image_norm(s: &str) -> Option<String> {
-    ImageRef::parse(s.trim()).ok().map(|i| i.key())
+    ImageRef::parse(s).ok().map(|i| i.key())
 }
 
 fn repository_norm(s: &str) -> Option<String> {
-    ImageRef::parse(s.trim()).ok().map(|i| i.repository_key())
+    ImageRef::parse(s).ok().map(|i| i.repository_key())
 }
 
 fn insecure_norm(s: &str) -> Option<InsecureEntry> {

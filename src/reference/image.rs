@@ -4,7 +4,9 @@
 use std::fmt;
 use std::str::FromStr;
 
-use super::{NameError, Registry, redact_userinfo, split_scheme};
+use super::{
+    NameError, Registry, WHITESPACE_AROUND, has_whitespace_around, redact_userinfo, split_scheme,
+};
 
 /// Docker's limit on `registry/repository`.
 const NAME_TOTAL_LENGTH_MAX: usize = 255;
@@ -35,6 +37,9 @@ impl ImageRef {
         };
         if input.is_empty() {
             return Err(err("the value is empty".into()));
+        }
+        if has_whitespace_around(input) {
+            return Err(err(format!("it has {WHITESPACE_AROUND}")));
         }
         if let Some((scheme, _)) = split_scheme(input) {
             return Err(err(format!(

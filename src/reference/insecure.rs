@@ -9,8 +9,8 @@ use ipnet::IpNet;
 
 use super::registry::parse_authority;
 use super::{
-    DOCKER_HUB, NameError, Registry, is_hub_alias, redact_userinfo, same_host, split_scheme,
-    write_host_port,
+    DOCKER_HUB, NameError, Registry, WHITESPACE_AROUND, has_whitespace_around, is_hub_alias,
+    redact_userinfo, same_host, split_scheme, write_host_port,
 };
 
 /// An `insecure-registries` entry.
@@ -37,6 +37,9 @@ impl InsecureEntry {
         };
         if input.is_empty() {
             return Err(err("the value is empty".into()));
+        }
+        if has_whitespace_around(input) {
+            return Err(err(format!("it has {WHITESPACE_AROUND}")));
         }
         if let Some((scheme, _)) = split_scheme(input) {
             return Err(err(format!(

@@ -7,7 +7,8 @@ use std::str::FromStr;
 use super::image::check_path_component;
 use super::registry::{AddrError, parse_authority};
 use super::{
-    ImageRef, MirrorKey, NameError, Registry, authority_end, redact_userinfo, split_scheme,
+    ImageRef, MirrorKey, NameError, Registry, WHITESPACE_AROUND, authority_end,
+    has_whitespace_around, redact_userinfo, split_scheme,
 };
 
 /// The transport a mirror asked for.
@@ -52,6 +53,9 @@ impl Mirror {
         };
         if input.is_empty() {
             return Err(err("is empty"));
+        }
+        if has_whitespace_around(input) {
+            return Err(err(&format!("has {WHITESPACE_AROUND}")));
         }
         // Everything before the first `://` is the scheme, as for redaction.
         let (explicit_scheme, rest) = match split_scheme(input) {

@@ -6,8 +6,8 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::str::FromStr;
 
 use super::{
-    DOCKER_HUB, DOCKER_HUB_DISPLAY, NameError, authority_of, is_hub_alias, redact_userinfo,
-    split_scheme, write_host_port,
+    DOCKER_HUB, DOCKER_HUB_DISPLAY, NameError, WHITESPACE_AROUND, authority_of,
+    has_whitespace_around, is_hub_alias, redact_userinfo, split_scheme, write_host_port,
 };
 
 /// A registry: `host[:port]`, normalised.
@@ -35,6 +35,9 @@ impl Registry {
         };
         if input.is_empty() {
             return Err(err("the value is empty".into()));
+        }
+        if has_whitespace_around(input) {
+            return Err(err(format!("it has {WHITESPACE_AROUND}")));
         }
         if let Some((scheme, _)) = split_scheme(input) {
             return Err(err(format!("a registry is not a URL; drop '{scheme}://'")));

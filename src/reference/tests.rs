@@ -660,3 +660,39 @@ fn insecure_and_reference_edge_cases() {
     assert_eq!(shown(&at_limit).len(), 255 + ":latest".len());
     assert!(reference_err(&format!("{at_limit}b")).contains("256 characters long"));
 }
+
+/// Whitespace around a value is refused the same way by every parser (nothing is
+/// trimmed), with a message that says so; whitespace inside is refused as before.
+#[test]
+fn whitespace_around_a_value_is_refused_by_every_parser() {
+    for padded in [" a.example", "a.example ", "\ta.example", "a.example\n"] {
+        let shown = padded;
+        assert_eq!(
+            registry_err(padded),
+            format!(
+                "invalid registry '{shown}': it has whitespace around it (remove it); expected host[:port]"
+            )
+        );
+        assert_eq!(
+            mirror_err(padded),
+            format!(
+                "registry mirror '{shown}' has whitespace around it (remove it); expected [http[s]://]host[:port][/path]"
+            )
+        );
+        assert!(
+            insecure_err(padded).starts_with(&format!(
+                "invalid insecure registry '{shown}': it has whitespace around it (remove it);"
+            )),
+            "{padded:?}"
+        );
+        let image = padded.replace("a.example", "a.example/app");
+        assert_eq!(
+            reference_err(&image),
+            format!("invalid image reference '{image}': it has whitespace around it (remove it)")
+        );
+        assert!(MirrorKey::parse(padded).is_err());
+        assert!(parse_mirror_flag(&format!("quay.io={padded}")).is_err());
+    }
+    assert!(reference_err("busy box").contains("is invalid"));
+    assert!(mirror_err("m.example/a b").contains("invalid path segment 'a b'"));
+}
