@@ -17,7 +17,7 @@ use crate::cli::{
     PullPolicyArgs, RegistryMirrorsCommand, RunImageMirrorsCommand, TrustedBuildersCommand,
 };
 use crate::config::edits::{self, Added, Removed, Set};
-use crate::config::{self, ConfigFile, RegistryMirrorListing, keys};
+use crate::config::{self, ConfigFile, keys};
 use crate::error::UsageError;
 use crate::reference::{ImageRef, InsecureEntry, Mirror, MirrorKey};
 use crate::settings::PullPolicy;
@@ -68,10 +68,8 @@ fn registry_mirrors(path: &Path, cmd: RegistryMirrorsCommand, ui: &Ui) -> Result
         RegistryMirrorsCommand::Add { registry, mirrors } => {
             let key = MirrorKey::parse(&registry)?;
             let mirrors = parse_mirrors(&key, &mirrors)?;
-            let report = config::edit_registry_mirror(path, &key, |doc| {
-                edits::add_registry_mirrors(doc, &key, &mirrors)
-            })?
-            .value;
+            let report =
+                config::edit(path, |doc| edits::add_registry_mirrors(doc, &key, &mirrors))?.value;
             for m in &report.added {
                 ui.status(format!("Added mirror {m} for {key}"));
             }
@@ -92,17 +90,20 @@ fn registry_mirrors(path: &Path, cmd: RegistryMirrorsCommand, ui: &Ui) -> Result
         }
         RegistryMirrorsCommand::List(out) => {
             // Registries shown normalised (`docker.io`), mirrors as written.
-            let listing = RegistryMirrorListing::load(path)?;
+            let file = ConfigFile::load(path)?;
+            let rows = file
+                .config
+                .registry_mirrors
+                .iter()
+                .zip(&file.written.registry_mirrors)
+                .map(|(entry, (_, mirrors))| (&entry.key, mirrors.as_slice()));
             list_mirrors(
                 ui,
                 out.output,
                 "registry",
-                listing.entries(),
+                rows,
                 "No registry mirrors are configured (add one with: cnb config registry-mirrors add <REGISTRY> -m <MIRROR>)",
             );
-            // The command ends here: freeing thousands of small strings one by one
-            // would cost more than listing them, and the process exit frees them at once.
-            std::mem::forget(listing);
         }
     }
     Ok(())
