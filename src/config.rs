@@ -19,7 +19,6 @@
 //! - [`write`]: [`edit`]: the lock and the atomic write. docs/configuration.md
 //!   says what each promises.
 
-mod durability;
 pub mod edits;
 mod locate;
 mod model;

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use toml_edit::DocumentMut;
 
-use super::{CONFIG_FILE_NAME, ConfigError, durability, edits, read};
+use super::{CONFIG_FILE_NAME, ConfigError, edits, read};
 
 /// What [`edit`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,8 +41,7 @@ fn lock_path(path: &Path) -> PathBuf {
 ///    missing file is an empty document);
 /// 4. when the document changed: writes a temporary file in the same directory,
 ///    copies the original's permissions (a new file gets 0666 minus the umask),
-///    fsyncs it when the file system needs that for the rename to be crash-safe,
-///    and renames it over the original.
+///    fsyncs it, and renames it over the original.
 ///
 /// When `path` is a symbolic link, the file it points to is the one changed, so
 /// config files kept in a dotfiles repository stay links.
@@ -109,15 +108,13 @@ pub fn edit<T>(
         use std::os::unix::fs::PermissionsExt;
         builder.permissions(std::fs::Permissions::from_mode(0o666));
     }
-    let replacing = original_permissions.is_some();
     let mut tmp = builder.tempfile_in(&dir).map_err(write_err)?;
     tmp.write_all(after.as_bytes()).map_err(write_err)?;
     if let Some(perms) = original_permissions {
         tmp.as_file().set_permissions(perms).map_err(write_err)?;
     }
-    if durability::needs_fsync(tmp.as_file(), replacing) {
-        tmp.as_file().sync_all().map_err(write_err)?;
-    }
+    // One rule for every file system: the data is on disk before the rename.
+    tmp.as_file().sync_all().map_err(write_err)?;
     tmp.persist(path).map_err(|e| write_err(e.error))?;
     drop(lock);
     Ok(Edited {
