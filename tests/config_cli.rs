@@ -513,10 +513,7 @@ fn a_corrupt_file_fails_with_its_position_and_is_not_touched() {
         assert_eq!(stdout.trim_end(), path.display().to_string());
         h.ok(&["--help"]);
         h.ok(&["config", "--help"]);
-        assert_eq!(
-            names_in(&h.cnb_home),
-            vec!["config.toml", "config.toml.lock"]
-        );
+        assert_eq!(names_in(&h.cnb_home), vec!["config.toml"]);
     }
 }
 
@@ -833,10 +830,7 @@ fn forty_concurrent_writers_lose_nothing() {
     expected.sort();
     assert_eq!(registries, expected);
     assert!(h.read().starts_with("# shared\n"));
-    assert_eq!(
-        names_in(&h.cnb_home),
-        vec!["config.toml", "config.toml.lock"]
-    );
+    assert_eq!(names_in(&h.cnb_home), vec!["config.toml"]);
 }
 
 #[test]
@@ -853,6 +847,57 @@ fn the_first_write_creates_the_directory_and_nothing_before_it() {
     assert_eq!(
         h.read(),
         "default-builder-image = \"paketobuildpacks/builder-jammy-base\"\n"
+    );
+}
+
+#[test]
+fn a_command_that_changes_nothing_creates_nothing() {
+    let h = Home::new();
+    for args in [
+        &["config", "registry-mirrors", "remove", "quay.io"][..],
+        &[
+            "config",
+            "registry-mirrors",
+            "remove",
+            "quay.io",
+            "-m",
+            "q.example",
+        ],
+        &["config", "run-image-mirrors", "remove", "a/run"],
+        &["config", "insecure-registries", "remove", "reg.local"],
+        &[
+            "config",
+            "trusted-builders",
+            "remove",
+            "corp.example/builder",
+        ],
+        &["config", "default-builder", "--unset"],
+        &["config", "pull-policy", "--unset"],
+    ] {
+        h.ok(args);
+        assert!(
+            !h.cnb_home.exists(),
+            "{args:?} created {}",
+            h.cnb_home.display()
+        );
+    }
+    // With a file: nothing beside it, and the file is not rewritten.
+    h.write("[registry-mirrors]\n\"quay.io\" = \"q.example\"\n");
+    let before = std::fs::metadata(h.config()).unwrap().modified().unwrap();
+    let (_, stderr) = h.ok(&[
+        "config",
+        "registry-mirrors",
+        "add",
+        "quay.io",
+        "-m",
+        "q.example",
+    ]);
+    assert!(stderr.contains("already configured"), "{stderr}");
+    h.ok(&["config", "insecure-registries", "remove", "reg.local"]);
+    assert_eq!(names_in(&h.cnb_home), vec!["config.toml"]);
+    assert_eq!(
+        std::fs::metadata(h.config()).unwrap().modified().unwrap(),
+        before
     );
 }
 
@@ -1166,8 +1211,5 @@ fn large_files_are_checked_and_edited() {
         "{stderr}"
     );
     assert_eq!(h.read(), bad);
-    assert_eq!(
-        names_in(&h.cnb_home),
-        vec!["config.toml", "config.toml.lock"]
-    );
+    assert_eq!(names_in(&h.cnb_home), vec!["config.toml"]);
 }

@@ -5,6 +5,7 @@
 //! is never changed if it would not read.
 
 use std::collections::HashSet;
+use std::io::Read;
 use std::ops::Range;
 use std::path::Path;
 
@@ -17,14 +18,26 @@ use crate::settings::PullPolicy;
 
 /// The text of the file at `path`; `None` when there is no file.
 pub(super) fn read_file(path: &Path) -> Result<Option<String>, ConfigError> {
-    match std::fs::read_to_string(path) {
-        Ok(text) => Ok(Some(text)),
+    match std::fs::File::open(path) {
+        Ok(file) => read_text(file, path).map(Some),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(source) => Err(ConfigError::Read {
             path: path.to_path_buf(),
             source,
         }),
     }
+}
+
+/// Reads a config file's text from `source`.
+pub(super) fn read_text(mut source: impl Read, path: &Path) -> Result<String, ConfigError> {
+    let mut text = String::new();
+    source
+        .read_to_string(&mut text)
+        .map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    Ok(text)
 }
 
 /// Parses TOML keeping spans (for error positions).

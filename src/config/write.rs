@@ -1,14 +1,25 @@
-//! Changing the config file (SPEC §2's fourth bullet): [`edit`] serialises writers
-//! with a lock, applies the change to the file as it is under the lock, and
-//! replaces the file atomically.
+//! Changing the config file (SPEC §2's fourth bullet): [`edit`] decides whether a
+//! change changes anything, serialises writers, and replaces the file atomically. docs/configuration.md ("How cnb writes") states
+//! the promises; this is how they are kept:
+//!
+//! - **No-op**: the change is first applied to the file as it is, without a lock; if
+//!   the document stays the same, nothing is locked, created or written.
+//! - **Lock**: writers take an exclusive `flock` on the config file itself (creating
+//!   it empty when it does not exist yet). A rename replaces the file, so a writer
+//!   that waited on the old one sees that the name now points at another file and
+//!   locks that one instead. No lock file is left beside the config.
+//! - **Atomic and durable**: the new text goes to a temporary file in the same
+//!   directory (`.config.toml.XXXXXX.tmp`), which gets the file's permissions, is
+//!   fsynced, and is renamed over the file: a crash leaves the old file or the new
+//!   one.
 
-use std::ffi::OsString;
-use std::io::Write;
+use std::fs::{File, Metadata, OpenOptions};
+use std::io::{ErrorKind, Write};
 use std::path::{Path, PathBuf};
 
 use toml_edit::DocumentMut;
 
-use super::{CONFIG_FILE_NAME, ConfigError, edits, read};
+use super::{ConfigError, edits, read};
 
 /// What [`edit`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,107 +31,146 @@ pub struct Edited<T> {
     pub written: bool,
 }
 
-/// The lock file next to `path` (`config.toml.lock`). It is created on the first
-/// write and kept: deleting a lock file that another process may be waiting on
-/// would let two writers in at once.
-fn lock_path(path: &Path) -> PathBuf {
-    let mut name = path
-        .file_name()
-        .map(|n| n.to_os_string())
-        .unwrap_or_else(|| OsString::from(CONFIG_FILE_NAME));
-    name.push(".lock");
-    path.with_file_name(name)
-}
-
-/// Changes the config file at `path`, keeping everything else in it.
-///
-/// 1. creates the parent directory if needed;
-/// 2. takes an exclusive lock on [`lock_path`] (blocks while another cnb writes);
-/// 3. reads the current file under the lock and applies `change` to it with
-///    [`edits::apply`] (an invalid file is an error and is left untouched; a
-///    missing file is an empty document);
-/// 4. when the document changed: writes a temporary file in the same directory,
-///    copies the original's permissions (a new file gets 0666 minus the umask),
-///    fsyncs it, and renames it over the original.
+/// Changes the config file at `path` with `change`, keeping everything else in it
+/// (see the module documentation for how). `change` may run twice: once on the
+/// file as it is, and again under the lock when that first run changed something.
 ///
 /// When `path` is a symbolic link, the file it points to is the one changed, so
 /// config files kept in a dotfiles repository stay links.
 pub fn edit<T>(
     path: &Path,
-    change: impl FnOnce(&mut DocumentMut) -> T,
+    mut change: impl FnMut(&mut DocumentMut) -> T,
 ) -> Result<Edited<T>, ConfigError> {
     let target = resolve_symlink(path);
     let path = target.as_path();
-    let write_err = |source| ConfigError::Write {
-        path: path.to_path_buf(),
-        source,
-    };
+    let text = read::read_file(path)?.unwrap_or_default();
+    let (value, after) = edits::apply(&text, path, &mut change)?;
+    if after.is_none() {
+        return Ok(Edited {
+            value,
+            written: false,
+        });
+    }
+
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    std::fs::create_dir_all(&dir).map_err(write_err)?;
-
-    let lock_file = lock_path(path);
-    let lock = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&lock_file)
-        .map_err(|source| ConfigError::Lock {
-            path: lock_file.clone(),
-            source,
-        })?;
-    lock.lock().map_err(|source| ConfigError::Lock {
-        path: lock_file.clone(),
-        source,
-    })?;
-
-    let text = read::read_file(path)?.unwrap_or_default();
-    let (value, after) = edits::apply(&text, path, change)?;
+    std::fs::create_dir_all(&dir).map_err(|error| write_error(path, error))?;
+    let locked = lock(path)?;
+    // Another writer may have changed the file since the first look.
+    let text = read::read_text(&locked, path)?;
+    let (value, after) = edits::apply(&text, path, &mut change)?;
     let Some(after) = after else {
         return Ok(Edited {
             value,
             written: false,
         });
     };
+    write_atomic(path, &dir, after.as_bytes(), &locked)?;
+    drop(locked);
+    Ok(Edited {
+        value,
+        written: true,
+    })
+}
 
-    let original_permissions = match std::fs::metadata(path) {
-        Ok(m) => Some(m.permissions()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-        Err(source) => {
-            return Err(ConfigError::Read {
-                path: path.to_path_buf(),
-                source,
-            });
-        }
+/// Opens the config file (creating it empty when missing) and takes an exclusive
+/// lock on it, retrying until the locked file is the one `path` names: a writer
+/// that held the lock may have renamed a new file over it meanwhile.
+fn lock(path: &Path) -> Result<File, ConfigError> {
+    let lock_error = |source| ConfigError::Lock {
+        path: path.to_path_buf(),
+        source,
     };
-    let temp_prefix = format!(
+    loop {
+        let file = match open(path, false) {
+            Ok(file) => file,
+            Err(e) if e.kind() == ErrorKind::NotFound => match open(path, true) {
+                Ok(file) => file,
+                // Another writer created it first: lock theirs.
+                Err(e) if e.kind() == ErrorKind::AlreadyExists => continue,
+                Err(error) => return Err(write_error(path, error)),
+            },
+            Err(error) => return Err(write_error(path, error)),
+        };
+        let metadata = file.metadata().map_err(|error| read_error(path, error))?;
+        file.lock().map_err(lock_error)?;
+        let current = metadata_if_exists(path)?;
+        if current.is_some_and(|current| same_file(&metadata, &current)) {
+            return Ok(file);
+        }
+    }
+}
+
+/// Opens `path` for reading and writing (as locking needs on some network file
+/// systems), or creates it empty (`create`; the permissions are 0666 minus the
+/// umask).
+fn open(path: &Path, create: bool) -> std::io::Result<File> {
+    OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create_new(create)
+        .open(path)
+}
+
+/// Whether two metadata describe the same file.
+#[cfg(unix)]
+fn same_file(a: &Metadata, b: &Metadata) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    (a.dev(), a.ino()) == (b.dev(), b.ino())
+}
+
+/// Without inode numbers every locked file counts as current: a rename racing with
+/// a waiting writer may then lose that writer's change.
+#[cfg(not(unix))]
+fn same_file(_: &Metadata, _: &Metadata) -> bool {
+    true
+}
+
+fn metadata_if_exists(path: &Path) -> Result<Option<Metadata>, ConfigError> {
+    match std::fs::metadata(path) {
+        Ok(metadata) => Ok(Some(metadata)),
+        Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
+        Err(error) => Err(read_error(path, error)),
+    }
+}
+
+/// Replaces `path` with `text`: a temporary file in `dir` with the permissions of
+/// the `locked` file, fsynced, then renamed over `path`.
+fn write_atomic(path: &Path, dir: &Path, text: &[u8], locked: &File) -> Result<(), ConfigError> {
+    let err = |error| write_error(path, error);
+    let prefix = format!(
         ".{}.",
         path.file_name()
             .map(|n| n.to_string_lossy())
             .unwrap_or_default()
     );
-    let mut builder = tempfile::Builder::new();
-    builder.prefix(&temp_prefix).suffix(".tmp");
-    #[cfg(unix)]
-    if original_permissions.is_none() {
-        use std::os::unix::fs::PermissionsExt;
-        builder.permissions(std::fs::Permissions::from_mode(0o666));
+    let mut temp = tempfile::Builder::new()
+        .prefix(&prefix)
+        .suffix(".tmp")
+        .tempfile_in(dir)
+        .map_err(err)?;
+    temp.write_all(text).map_err(err)?;
+    let permissions = locked.metadata().map_err(err)?.permissions();
+    temp.as_file().set_permissions(permissions).map_err(err)?;
+    temp.as_file().sync_all().map_err(err)?;
+    temp.persist(path).map_err(|e| err(e.error))?;
+    Ok(())
+}
+
+fn read_error(path: &Path, error: std::io::Error) -> ConfigError {
+    ConfigError::Read {
+        path: path.to_path_buf(),
+        source: error,
     }
-    let mut tmp = builder.tempfile_in(&dir).map_err(write_err)?;
-    tmp.write_all(after.as_bytes()).map_err(write_err)?;
-    if let Some(perms) = original_permissions {
-        tmp.as_file().set_permissions(perms).map_err(write_err)?;
+}
+
+fn write_error(path: &Path, error: std::io::Error) -> ConfigError {
+    ConfigError::Write {
+        path: path.to_path_buf(),
+        source: error,
     }
-    // One rule for every file system: the data is on disk before the rename.
-    tmp.as_file().sync_all().map_err(write_err)?;
-    tmp.persist(path).map_err(|e| write_err(e.error))?;
-    drop(lock);
-    Ok(Edited {
-        value,
-        written: true,
-    })
 }
 
 /// Follows a chain of symbolic links to the file they end at (a dangling link's
