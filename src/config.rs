@@ -16,8 +16,9 @@
 //!   cnb knows, with the line and column of the first problem;
 //! - [`edits`]: the change each command makes to the document, keeping comments,
 //!   order, formatting and unknown keys, and pack's one-mirror string form (SPEC §11);
-//! - [`write`]: [`edit`]: the lock and the atomic write. docs/configuration.md
-//!   says what each promises.
+//! - [`write`]: [`edit`]: the no-op check, the lock, the refusals (special and
+//!   read-only files) and the atomic write. docs/configuration.md says what each
+//!   promises.
 
 pub mod edits;
 mod locate;
@@ -64,6 +65,20 @@ pub enum ConfigError {
         column: usize,
         message: String,
     },
+    #[error(
+        "config file {} is a directory; pass --config with the path of a file (such as {})",
+        path.display(),
+        path.join(CONFIG_FILE_NAME).display()
+    )]
+    IsDirectory { path: PathBuf },
+    #[error(
+        "config file {path} is {kind}, not a regular file; cnb only writes regular files (pass --config with another path)"
+    )]
+    NotRegular { path: PathBuf, kind: &'static str },
+    #[error(
+        "config file {path} is read-only; cnb does not change read-only files (make it writable with: chmod u+w {path})"
+    )]
+    ReadOnly { path: PathBuf },
     #[error("could not write config file {path}: {source}")]
     Write {
         path: PathBuf,

@@ -901,6 +901,119 @@ fn a_command_that_changes_nothing_creates_nothing() {
     );
 }
 
+/// Device nodes, FIFOs and directories are never replaced by a write (the check
+/// comes before reading, so a FIFO without a writer does not block), but reading
+/// `/dev/null` is an empty config.
+#[cfg(unix)]
+#[test]
+fn special_files_are_never_replaced() {
+    use std::os::unix::fs::FileTypeExt;
+    let h = Home::new();
+    let fifo = h.home.join("fifo.toml");
+    let c_path = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    // SAFETY: a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(c_path.as_ptr(), 0o644) }, 0);
+    let link = h.home.join("null.toml");
+    std::os::unix::fs::symlink("/dev/null", &link).unwrap();
+    let add = [
+        "config",
+        "registry-mirrors",
+        "add",
+        "quay.io",
+        "-m",
+        "q.example",
+    ];
+    for (path, kind) in [
+        (Path::new("/dev/null"), "a character device"),
+        (link.as_path(), "a character device"),
+        (fifo.as_path(), "a FIFO (named pipe)"),
+    ] {
+        let config = path.to_str().unwrap();
+        let out = h.run(&[&["--config", config][..], &add].concat());
+        let (_, stderr) = texts(&out);
+        assert_eq!(out.status.code(), Some(1), "{config}: {stderr}");
+        assert!(
+            stderr.contains(&format!(
+                "is {kind}, not a regular file; cnb only writes regular files"
+            )),
+            "{config}: {stderr}"
+        );
+    }
+    assert!(
+        std::fs::metadata("/dev/null")
+            .unwrap()
+            .file_type()
+            .is_char_device()
+    );
+    assert!(
+        std::fs::symlink_metadata(&fifo)
+            .unwrap()
+            .file_type()
+            .is_fifo()
+    );
+    assert!(
+        std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    assert_eq!(names_in(&h.home), vec!["fifo.toml", "null.toml"]);
+
+    let (stdout, _) = h.ok(&[
+        "--config",
+        "/dev/null",
+        "config",
+        "registry-mirrors",
+        "list",
+        "-o",
+        "json",
+    ]);
+    assert_eq!(stdout, "[]\n");
+}
+
+/// A file without any write permission is refused, even for root (who could
+/// replace it; git 2.39's `git config` does), and keeps its mode; a change that
+/// changes nothing still succeeds.
+#[cfg(unix)]
+#[test]
+fn a_read_only_file_is_not_rewritten() {
+    use std::os::unix::fs::PermissionsExt;
+    let h = Home::new();
+    let text = "[registry-mirrors]\n\"quay.io\" = \"q.example\"\n";
+    h.write(text);
+    std::fs::set_permissions(h.config(), std::fs::Permissions::from_mode(0o444)).unwrap();
+    let out = h.run(&[
+        "config",
+        "registry-mirrors",
+        "add",
+        "ghcr.io",
+        "-m",
+        "g.example",
+    ]);
+    let (_, stderr) = texts(&out);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let path = h.config().display().to_string();
+    assert_eq!(
+        stderr,
+        format!(
+            "error: config file {path} is read-only; cnb does not change read-only files (make it writable with: chmod u+w {path})\n"
+        )
+    );
+    assert_eq!(h.read(), text);
+    let mode = std::fs::metadata(h.config()).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o444);
+    h.ok(&[
+        "config",
+        "registry-mirrors",
+        "add",
+        "quay.io",
+        "-m",
+        "q.example",
+    ]);
+    h.ok(&["config", "registry-mirrors", "list"]);
+    assert_eq!(names_in(&h.cnb_home), vec!["config.toml"]);
+}
+
 // ------------------------------------------------------------------ location
 
 #[test]

@@ -1,5 +1,6 @@
 //! Changing the config file (SPEC §2's fourth bullet): [`edit`] decides whether a
-//! change changes anything, serialises writers, and replaces the file atomically. docs/configuration.md ("How cnb writes") states
+//! change changes anything, serialises writers, refuses files it must not replace,
+//! and replaces the file atomically. docs/configuration.md ("How cnb writes") states
 //! the promises; this is how they are kept:
 //!
 //! - **No-op**: the change is first applied to the file as it is, without a lock; if
@@ -12,6 +13,8 @@
 //!   directory (`.config.toml.XXXXXX.tmp`), which gets the file's permissions, is
 //!   fsynced, and is renamed over the file: a crash leaves the old file or the new
 //!   one.
+//! - **Refusals**: anything but a regular file (or a link to one) and a read-only
+//!   file are never replaced.
 
 use std::fs::{File, Metadata, OpenOptions};
 use std::io::{ErrorKind, Write};
@@ -43,6 +46,10 @@ pub fn edit<T>(
 ) -> Result<Edited<T>, ConfigError> {
     let target = resolve_symlink(path);
     let path = target.as_path();
+    // Before reading: a FIFO would block the read.
+    if let Some(metadata) = metadata_if_exists(path)? {
+        check_regular(&metadata, path)?;
+    }
     let text = read::read_file(path)?.unwrap_or_default();
     let (value, after) = edits::apply(&text, path, &mut change)?;
     if after.is_none() {
@@ -95,6 +102,7 @@ fn lock(path: &Path) -> Result<File, ConfigError> {
             Err(error) => return Err(write_error(path, error)),
         };
         let metadata = file.metadata().map_err(|error| read_error(path, error))?;
+        check_replaceable(&metadata, path)?;
         file.lock().map_err(lock_error)?;
         let current = metadata_if_exists(path)?;
         if current.is_some_and(|current| same_file(&metadata, &current)) {
@@ -105,13 +113,66 @@ fn lock(path: &Path) -> Result<File, ConfigError> {
 
 /// Opens `path` for reading and writing (as locking needs on some network file
 /// systems), or creates it empty (`create`; the permissions are 0666 minus the
-/// umask).
+/// umask). A FIFO or terminal put in its place does not block or become the
+/// controlling terminal; [`check_replaceable`] refuses it afterwards.
 fn open(path: &Path, create: bool) -> std::io::Result<File> {
-    OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create_new(create)
-        .open(path)
+    let mut options = OpenOptions::new();
+    options.read(true).write(true).create_new(create);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY);
+    }
+    options.open(path)
+}
+
+/// Refuses to replace anything but a regular file, and a read-only file.
+fn check_replaceable(metadata: &Metadata, path: &Path) -> Result<(), ConfigError> {
+    check_regular(metadata, path)?;
+    if metadata.permissions().readonly() {
+        return Err(ConfigError::ReadOnly {
+            path: path.to_path_buf(),
+        });
+    }
+    Ok(())
+}
+
+/// Refuses anything but a regular file.
+fn check_regular(metadata: &Metadata, path: &Path) -> Result<(), ConfigError> {
+    let path = path.to_path_buf();
+    if metadata.is_dir() {
+        return Err(ConfigError::IsDirectory { path });
+    }
+    if !metadata.is_file() {
+        return Err(ConfigError::NotRegular {
+            path,
+            kind: file_kind(metadata),
+        });
+    }
+    Ok(())
+}
+
+/// What a file that is neither a regular file nor a directory is, for messages.
+fn file_kind(metadata: &Metadata) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        let t = metadata.file_type();
+        if t.is_char_device() {
+            return "a character device";
+        }
+        if t.is_block_device() {
+            return "a block device";
+        }
+        if t.is_fifo() {
+            return "a FIFO (named pipe)";
+        }
+        if t.is_socket() {
+            return "a socket";
+        }
+    }
+    let _ = metadata;
+    "a special file"
 }
 
 /// Whether two metadata describe the same file.
