@@ -32,7 +32,7 @@ use thiserror::Error;
 
 pub use locate::{CONFIG_FILE_NAME, ConfigLocation, locate};
 pub use model::{Config, ConfigFile, RegistryMirrors, RunImageMirrors, Written};
-pub use read::line_column;
+pub use read::{MAX_FILE_BYTES, line_column};
 pub use write::{Edited, edit};
 
 /// Top-level keys cnb reads. Every other key is kept as it is.
@@ -48,15 +48,29 @@ pub mod keys {
     pub const TRUSTED_BUILDER_NAME: &str = "name";
 }
 
+/// Why the config file could not be found, read or written. Each message names the
+/// file; the operating system's reason is part of the message (and not repeated as
+/// a source, so a printed chain says it once).
 #[derive(Debug, Error)]
 pub enum ConfigError {
     #[error("no config directory could be found for this user; set CNB_CONFIG or pass --config")]
     NoConfigDir,
-    #[error("could not read config file {path}: {source}")]
+    #[error("could not read config file {path}: {error}")]
     Read {
         path: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
+    #[error(
+        "config file {} is a directory; pass --config with the path of a file (such as {})",
+        path.display(),
+        path.join(CONFIG_FILE_NAME).display()
+    )]
+    IsDirectory { path: PathBuf },
+    #[error(
+        "config file {path} is larger than {} MiB, the most cnb reads; is it the right file?",
+        MAX_FILE_BYTES / (1024 * 1024)
+    )]
+    TooLarge { path: PathBuf },
     /// A syntax error or a value of the wrong type/shape. `message` says what was expected.
     #[error("invalid config file {path}:{line}:{column}: {message}")]
     Invalid {
@@ -66,12 +80,6 @@ pub enum ConfigError {
         message: String,
     },
     #[error(
-        "config file {} is a directory; pass --config with the path of a file (such as {})",
-        path.display(),
-        path.join(CONFIG_FILE_NAME).display()
-    )]
-    IsDirectory { path: PathBuf },
-    #[error(
         "config file {path} is {kind}, not a regular file; cnb only writes regular files (pass --config with another path)"
     )]
     NotRegular { path: PathBuf, kind: &'static str },
@@ -79,15 +87,15 @@ pub enum ConfigError {
         "config file {path} is read-only; cnb does not change read-only files (make it writable with: chmod u+w {path})"
     )]
     ReadOnly { path: PathBuf },
-    #[error("could not write config file {path}: {source}")]
+    #[error("could not write config file {path}: {error}")]
     Write {
         path: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
-    #[error("could not lock config file {path}: {source}")]
+    #[error("could not lock config file {path}: {error}")]
     Lock {
         path: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
 }
 

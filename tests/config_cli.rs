@@ -1014,6 +1014,90 @@ fn a_read_only_file_is_not_rewritten() {
     assert_eq!(names_in(&h.cnb_home), vec!["config.toml"]);
 }
 
+/// `--config /dev/zero` (or any file over the cap) fails at once with the limit,
+/// instead of reading until memory runs out.
+#[test]
+fn a_file_over_the_size_cap_is_refused() {
+    let h = Home::new();
+    h.write(&format!("# {}\n", "x".repeat(4 * 1024 * 1024)));
+    for config in ["/dev/zero", h.config().to_str().unwrap()] {
+        let out = h.run(&["--config", config, "config", "registry-mirrors", "list"]);
+        let (_, stderr) = texts(&out);
+        assert_eq!(out.status.code(), Some(1), "{config}: {stderr}");
+        assert_eq!(
+            stderr,
+            format!(
+                "error: config file {config} is larger than 4 MiB, the most cnb reads; is it the right file?\n"
+            )
+        );
+    }
+}
+
+#[test]
+fn invalid_utf8_is_reported_with_its_line_and_column() {
+    let h = Home::new();
+    std::fs::create_dir_all(&h.cnb_home).unwrap();
+    std::fs::write(
+        h.config(),
+        b"# \xc3\xa9t\xc3\xa9\npull-policy = \"al\xffways\"\n",
+    )
+    .unwrap();
+    let out = h.run(&["config", "pull-policy"]);
+    let (_, stderr) = texts(&out);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert_eq!(
+        stderr,
+        format!(
+            "error: invalid config file {}:2:18: not valid UTF-8; a config file is UTF-8 text\n",
+            h.config().display()
+        )
+    );
+}
+
+/// The operating system's reason is printed once, not once per layer of the error,
+/// and a directory given as the config file says what to give instead.
+#[test]
+fn an_os_error_is_printed_once() {
+    let h = Home::new();
+    let out = h.run(&[
+        "--config",
+        h.home.to_str().unwrap(),
+        "config",
+        "registry-mirrors",
+        "list",
+    ]);
+    let (_, stderr) = texts(&out);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert_eq!(
+        stderr,
+        format!(
+            "error: config file {} is a directory; pass --config with the path of a file (such as {})\n",
+            h.home.display(),
+            h.home.join("config.toml").display()
+        )
+    );
+
+    let file = h.home.join("file");
+    std::fs::write(&file, "").unwrap();
+    let config = file.join("config.toml");
+    let out = h.run(&[
+        "--config",
+        config.to_str().unwrap(),
+        "config",
+        "registry-mirrors",
+        "list",
+    ]);
+    let (_, stderr) = texts(&out);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert_eq!(
+        stderr,
+        format!(
+            "error: could not read config file {}: Not a directory (os error 20)\n",
+            config.display()
+        )
+    );
+}
+
 // ------------------------------------------------------------------ location
 
 #[test]

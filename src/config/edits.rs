@@ -55,7 +55,7 @@ pub fn apply<T>(
     if let Err(e) = reread {
         return Err(ConfigError::Write {
             path: path.to_path_buf(),
-            source: std::io::Error::other(format!(
+            error: std::io::Error::other(format!(
                 "the change would make the file unreadable ({e}); the file was left as it was"
             )),
         });

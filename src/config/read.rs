@@ -1,5 +1,5 @@
-//! Reading a config file: the text, the TOML document (toml_edit, which keeps
-//! spans), and the checks of every key cnb knows.
+//! Reading a config file: the bytes (at most [`MAX_FILE_BYTES`], UTF-8), the TOML
+//! document (toml_edit, which keeps spans), and the checks of every key cnb knows.
 //! The first problem is reported with its line and column and what was expected
 //! (SPEC §2's last bullet); [`edit`](super::edit) reads through here too, so a file
 //! is never changed if it would not read.
@@ -16,28 +16,56 @@ use super::{ConfigError, keys};
 use crate::reference::{ImageRef, InsecureEntry, Mirror, MirrorKey};
 use crate::settings::PullPolicy;
 
+/// The largest config file cnb reads: 4 MiB. A file with 1,000 registries is about
+/// 80 KiB; anything near the cap is not a config file (`--config /dev/zero`).
+pub const MAX_FILE_BYTES: u64 = 4 * 1024 * 1024;
+
 /// The text of the file at `path`; `None` when there is no file.
 pub(super) fn read_file(path: &Path) -> Result<Option<String>, ConfigError> {
-    match std::fs::File::open(path) {
-        Ok(file) => read_text(file, path).map(Some),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(source) => Err(ConfigError::Read {
+    let read_err = |error| ConfigError::Read {
+        path: path.to_path_buf(),
+        error,
+    };
+    let file = match std::fs::File::open(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(read_err(e)),
+    };
+    if file.metadata().map_err(read_err)?.is_dir() {
+        return Err(ConfigError::IsDirectory {
             path: path.to_path_buf(),
-            source,
-        }),
+        });
     }
+    read_text(file, path).map(Some)
 }
 
-/// Reads a config file's text from `source`.
-pub(super) fn read_text(mut source: impl Read, path: &Path) -> Result<String, ConfigError> {
-    let mut text = String::new();
+/// Reads a config file's text from `source`: at most [`MAX_FILE_BYTES`], and UTF-8
+/// (an invalid byte is reported with its line and column).
+pub(super) fn read_text(source: impl Read, path: &Path) -> Result<String, ConfigError> {
+    let mut bytes = Vec::new();
     source
-        .read_to_string(&mut text)
-        .map_err(|source| ConfigError::Read {
+        .take(MAX_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|error| ConfigError::Read {
             path: path.to_path_buf(),
-            source,
+            error,
         })?;
-    Ok(text)
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(ConfigError::TooLarge {
+            path: path.to_path_buf(),
+        });
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        let valid = e.utf8_error().valid_up_to();
+        let text = String::from_utf8_lossy(&e.as_bytes()[..valid]);
+        let (line, column) = line_column(&text, valid);
+        ConfigError::Invalid {
+            path: path.to_path_buf(),
+            line,
+            column,
+            message: "not valid UTF-8; a config file is UTF-8 text".into(),
+        }
+    })
 }
 
 /// Parses TOML keeping spans (for error positions).

@@ -86,9 +86,9 @@ pub fn edit<T>(
 /// lock on it, retrying until the locked file is the one `path` names: a writer
 /// that held the lock may have renamed a new file over it meanwhile.
 fn lock(path: &Path) -> Result<File, ConfigError> {
-    let lock_error = |source| ConfigError::Lock {
+    let lock_error = |error| ConfigError::Lock {
         path: path.to_path_buf(),
-        source,
+        error,
     };
     loop {
         let file = match open(path, false) {
@@ -223,14 +223,14 @@ fn write_atomic(path: &Path, dir: &Path, text: &[u8], locked: &File) -> Result<(
 fn read_error(path: &Path, error: std::io::Error) -> ConfigError {
     ConfigError::Read {
         path: path.to_path_buf(),
-        source: error,
+        error,
     }
 }
 
 fn write_error(path: &Path, error: std::io::Error) -> ConfigError {
     ConfigError::Write {
         path: path.to_path_buf(),
-        source: error,
+        error,
     }
 }
 
