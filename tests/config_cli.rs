@@ -1098,6 +1098,36 @@ fn an_os_error_is_printed_once() {
     );
 }
 
+#[test]
+fn crlf_files_keep_crlf_line_breaks() {
+    let h = Home::new();
+    let text = "# mine\r\npull-policy = \"always\"\r\n\r\n[registry-mirrors]\r\n  \"quay.io\" = [\r\n    \"a.example\",\r\n    \"b.example\",\r\n  ]\r\n";
+    h.write(text);
+    h.ok(&[
+        "config",
+        "registry-mirrors",
+        "add",
+        "quay.io",
+        "-m",
+        "c.example",
+    ]);
+    h.ok(&["config", "insecure-registries", "add", "reg.local"]);
+    assert_eq!(
+        h.read(),
+        "# mine\r\npull-policy = \"always\"\r\ninsecure-registries = [\"reg.local\"]\r\n\r\n[registry-mirrors]\r\n  \"quay.io\" = [\r\n    \"a.example\",\r\n    \"b.example\",\r\n    \"c.example\",\r\n  ]\r\n"
+    );
+    h.ok(&["config", "insecure-registries", "remove", "reg.local"]);
+    h.ok(&[
+        "config",
+        "registry-mirrors",
+        "remove",
+        "quay.io",
+        "-m",
+        "c.example",
+    ]);
+    assert_eq!(h.read(), text);
+}
+
 // ------------------------------------------------------------------ location
 
 #[test]

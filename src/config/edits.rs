@@ -32,7 +32,8 @@ use crate::reference::{ImageRef, InsecureEntry, Mirror, MirrorKey};
 /// would refuse to read.
 ///
 /// Returns what `change` returned and the new text, or `None` when the change left
-/// the document as it was.
+/// the document as it was. A file whose first line ends with `\r\n` is written with
+/// `\r\n` line breaks (toml_edit renders `\n`).
 pub fn apply<T>(
     text: &str,
     path: &Path,
@@ -50,6 +51,11 @@ pub fn apply<T>(
     if after == before {
         return Ok((value, None));
     }
+    let after = if uses_crlf(text) {
+        after.replace("\r\n", "\n").replace('\n', "\r\n")
+    } else {
+        after
+    };
     let reread =
         read::parse_document(&after, path).and_then(|doc| read::validate(&doc, &after, path));
     if let Err(e) = reread {
@@ -61,6 +67,11 @@ pub fn apply<T>(
         });
     }
     Ok((value, Some(after)))
+}
+
+/// Whether the text's first line ends with `\r\n`.
+fn uses_crlf(text: &str) -> bool {
+    text.find('\n').is_some_and(|i| text[..i].ends_with('\r'))
 }
 
 /// Values added to a list, and values that were already there (they keep their place).
