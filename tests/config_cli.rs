@@ -1128,6 +1128,30 @@ fn crlf_files_keep_crlf_line_breaks() {
     assert_eq!(h.read(), text);
 }
 
+/// A write interrupted after creating its temporary file (a crash, a kill) leaves
+/// it behind; the next write removes it, and only the temporary files of this
+/// config file.
+#[test]
+fn the_next_write_removes_temporary_files_an_interrupted_one_left() {
+    let h = Home::new();
+    h.write("pull-policy = \"always\"\n");
+    for name in [
+        ".config.toml.aB3xY9.tmp",
+        ".config.toml.000000.tmp",
+        ".other.toml.aB3xY9.tmp",
+    ] {
+        std::fs::write(h.cnb_home.join(name), "pull-policy = \"nev").unwrap();
+    }
+    h.ok(&["config", "pull-policy"]);
+    assert_eq!(names_in(&h.cnb_home).len(), 4, "a read removes nothing");
+    h.ok(&["config", "pull-policy", "never"]);
+    assert_eq!(
+        names_in(&h.cnb_home),
+        vec![".other.toml.aB3xY9.tmp", "config.toml"]
+    );
+    assert_eq!(h.read(), "pull-policy = \"never\"\n");
+}
+
 // ------------------------------------------------------------------ location
 
 #[test]

@@ -12,7 +12,7 @@
 //! - **Atomic and durable**: the new text goes to a temporary file in the same
 //!   directory (`.config.toml.XXXXXX.tmp`), which gets the file's permissions, is
 //!   fsynced, and is renamed over the file: a crash leaves the old file or the new
-//!   one.
+//!   one. Temporary files an interrupted write left are removed by the next write.
 //! - **Refusals**: anything but a regular file (or a link to one) and a read-only
 //!   file are never replaced.
 
@@ -23,6 +23,10 @@ use std::path::{Path, PathBuf};
 use toml_edit::DocumentMut;
 
 use super::{ConfigError, edits, read};
+
+/// Temporary files are named `.<file name>.<TEMP_RANDOM_CHARS letters and digits>.tmp`.
+const TEMP_RANDOM_CHARS: usize = 6;
+const TEMP_SUFFIX: &str = ".tmp";
 
 /// What [`edit`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -198,7 +202,8 @@ fn metadata_if_exists(path: &Path) -> Result<Option<Metadata>, ConfigError> {
 }
 
 /// Replaces `path` with `text`: a temporary file in `dir` with the permissions of
-/// the `locked` file, fsynced, then renamed over `path`.
+/// the `locked` file, fsynced, then renamed over `path`. Stale temporary files of
+/// earlier, interrupted writes go first (only the lock holder writes one).
 fn write_atomic(path: &Path, dir: &Path, text: &[u8], locked: &File) -> Result<(), ConfigError> {
     let err = |error| write_error(path, error);
     let prefix = format!(
@@ -207,9 +212,11 @@ fn write_atomic(path: &Path, dir: &Path, text: &[u8], locked: &File) -> Result<(
             .map(|n| n.to_string_lossy())
             .unwrap_or_default()
     );
+    remove_stale_temporaries(dir, &prefix);
     let mut temp = tempfile::Builder::new()
         .prefix(&prefix)
-        .suffix(".tmp")
+        .suffix(TEMP_SUFFIX)
+        .rand_bytes(TEMP_RANDOM_CHARS)
         .tempfile_in(dir)
         .map_err(err)?;
     temp.write_all(text).map_err(err)?;
@@ -218,6 +225,31 @@ fn write_atomic(path: &Path, dir: &Path, text: &[u8], locked: &File) -> Result<(
     temp.as_file().sync_all().map_err(err)?;
     temp.persist(path).map_err(|e| err(e.error))?;
     Ok(())
+}
+
+/// Removes `<prefix><random>.tmp` files from `dir`, as far as it can.
+fn remove_stale_temporaries(dir: &Path, prefix: &str) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        if entry
+            .file_name()
+            .to_str()
+            .is_some_and(|name| is_temporary(name, prefix))
+        {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
+/// Whether `name` is a temporary file [`write_atomic`] makes for names with `prefix`.
+fn is_temporary(name: &str, prefix: &str) -> bool {
+    name.strip_prefix(prefix)
+        .and_then(|rest| rest.strip_suffix(TEMP_SUFFIX))
+        .is_some_and(|random| {
+            random.len() == TEMP_RANDOM_CHARS && random.bytes().all(|b| b.is_ascii_alphanumeric())
+        })
 }
 
 fn read_error(path: &Path, error: std::io::Error) -> ConfigError {
@@ -253,4 +285,20 @@ fn resolve_symlink(path: &Path) -> PathBuf {
         }
     }
     current
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn temporary_names_belong_to_one_file_only() {
+        assert!(is_temporary(".config.toml.aB3xY9.tmp", ".config.toml."));
+        // Another file's, or not one of cnb's.
+        assert!(!is_temporary(".config.toml.x.aB3xY9.tmp", ".config.toml."));
+        assert!(!is_temporary(".config.toml.aB3xY.tmp", ".config.toml."));
+        assert!(!is_temporary(".config.toml.aB3-Y9.tmp", ".config.toml."));
+        assert!(!is_temporary(".config.toml.aB3xY9", ".config.toml."));
+        assert!(!is_temporary("config.toml.aB3xY9.tmp", ".config.toml."));
+    }
 }
