@@ -1152,6 +1152,94 @@ fn the_next_write_removes_temporary_files_an_interrupted_one_left() {
     assert_eq!(h.read(), "pull-policy = \"never\"\n");
 }
 
+// ------------------------------------------------------------------ output
+
+/// A 1,000-registry file, so that a listing takes many writes.
+fn write_large_file(h: &Home) {
+    let mut text = String::from("[registry-mirrors]\n");
+    for i in 0..1000 {
+        text.push_str(&format!("\"reg{i}.example:5000\" = \"m{i}.example\"\n"));
+    }
+    h.write(&text);
+}
+
+/// Data that cannot be written fails the command with a message; stderr that
+/// cannot be written does not panic or change the outcome.
+#[cfg(target_os = "linux")]
+#[test]
+fn output_that_cannot_be_written_is_reported() {
+    let h = Home::new();
+    write_large_file(&h);
+    let full = || {
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .unwrap()
+    };
+    for args in [
+        &["config", "registry-mirrors", "list"][..],
+        &["config", "registry-mirrors", "list", "-o", "json"],
+        &["config", "path"],
+        &["--help"],
+    ] {
+        let out = h.command(args).stdout(full()).output().unwrap();
+        let (_, stderr) = texts(&out);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
+        assert_eq!(
+            stderr,
+            "error: could not write to standard output: No space left on device (os error 28)\n",
+            "{args:?}"
+        );
+    }
+    let out = h
+        .command(&[
+            "config",
+            "registry-mirrors",
+            "add",
+            "quay.io",
+            "-m",
+            "q.example",
+        ])
+        .stderr(full())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(h.read().contains("\"quay.io\" = \"q.example\""));
+    let out = h
+        .command(&[
+            "config",
+            "registry-mirrors",
+            "add",
+            "bad host",
+            "-m",
+            "q.example",
+        ])
+        .stderr(full())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
+
+/// A reader that goes away (`cnb ... | head -0`) ends the command quietly, with
+/// status 0.
+#[test]
+fn a_closed_pipe_ends_the_output_quietly() {
+    let h = Home::new();
+    write_large_file(&h);
+    for args in [
+        &["config", "registry-mirrors", "list"][..],
+        &["config", "registry-mirrors", "list", "-o", "json"],
+        &["--help"],
+    ] {
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let out = h.command(args).stdout(writer).output().unwrap();
+        let (_, stderr) = texts(&out);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {stderr}");
+        assert_eq!(stderr, "", "{args:?}");
+    }
+}
+
 // ------------------------------------------------------------------ location
 
 #[test]

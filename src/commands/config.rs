@@ -295,17 +295,16 @@ fn list_mirrors<'a, K: fmt::Display, S: AsRef<str> + serde::Serialize + 'a>(
         ),
         OutputFormat::Text => {
             // Written as it goes: a listing of thousands of lines is never held whole.
+            // The first write error stops it (the Ui reports the error).
             let mut out = ui.data_out();
             let mut listed = false;
-            for (key, mirrors) in rows {
+            let _ = rows.into_iter().try_for_each(|(key, mirrors)| {
                 listed = true;
-                let _ = writeln!(out, "{key}");
-                for m in mirrors {
-                    let _ = out.write_all(b"  ");
-                    let _ = out.write_all(m.as_ref().as_bytes());
-                    let _ = out.write_all(b"\n");
-                }
-            }
+                writeln!(out, "{key}")?;
+                mirrors
+                    .iter()
+                    .try_for_each(|m| writeln!(out, "  {}", m.as_ref()))
+            });
             drop(out);
             if !listed {
                 ui.status(empty);
