@@ -123,7 +123,11 @@ fn write_host_port<W: fmt::Write>(out: &mut W, host: &str, port: Option<u16>) ->
 
 /// `(scheme, rest)` around the first `://`.
 fn split_scheme(s: &str) -> Option<(&str, &str)> {
-    s.split_once("://")
+    let colon = s
+        .match_indices(':')
+        .map(|(i, _)| i)
+        .find(|&i| s[i + 1..].starts_with("//"))?;
+    Some((&s[..colon], &s[colon + 3..]))
 }
 
 /// Where the authority at the start of `rest` ends: the first `/`, `?` or `#`.

@@ -319,7 +319,8 @@ impl Validator<'_> {
         for (name, value) in table.iter() {
             let name_key = table.key(name);
             let name_span = name_key.and_then(|k| k.span());
-            if let Ok(key) = MirrorKey::parse(name)
+            let parsed = MirrorKey::parse(name);
+            if let Ok(key) = &parsed
                 && !seen.insert(key.clone())
             {
                 return Err(self.err(
@@ -344,7 +345,7 @@ impl Validator<'_> {
                     ));
                 }
             };
-            let key = MirrorKey::parse(name).map_err(|e| self.err(name_span, e.to_string()))?;
+            let key = parsed.map_err(|e| self.err(name_span, e.to_string()))?;
             let mut mirrors: Vec<Mirror> = Vec::with_capacity(values.len());
             let mut written = Vec::with_capacity(values.len());
             for (s, span) in values {
@@ -359,7 +360,7 @@ impl Validator<'_> {
                         ),
                     ));
                 }
-                if !mirrors.iter().any(|m| m.url() == mirror.url()) {
+                if !mirrors.iter().any(|m| m.same_url(&mirror)) {
                     mirrors.push(mirror);
                     written.push(s.to_string());
                 }

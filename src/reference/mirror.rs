@@ -137,6 +137,14 @@ impl Mirror {
         Ok(())
     }
 
+    /// Whether two mirrors are one address: the same [`Mirror::url`] (a mirror
+    /// written without a scheme is the `https://` one).
+    pub fn same_url(&self, other: &Mirror) -> bool {
+        self.scheme() == other.scheme()
+            && self.registry == other.registry
+            && self.prefix == other.prefix
+    }
+
     /// True when this mirror is its registry's own address (no prefix, same registry,
     /// Docker Hub aliases counting as one, any scheme).
     pub fn is_same_as(&self, registry: &Registry) -> bool {
