@@ -839,6 +839,8 @@ fn mutated_files_are_read_or_refused_and_edits_of_them_read_back() {
             Err(e) => panic!("{e}:\n{variant}"),
         };
         accepted += 1;
+        let (_, unchanged) = edits::apply(&variant, p(), |_| ()).unwrap();
+        assert_eq!(unchanged, None, "a no-op changes the text of:\n{variant}");
         for key in [&key, &new_key] {
             let (after, _) = apply(&variant, |doc| {
                 edits::add_registry_mirrors(doc, key, &values)

@@ -3,8 +3,11 @@
 //! and replaces the file atomically. docs/configuration.md ("How cnb writes") states
 //! the promises; this is how they are kept:
 //!
-//! - **No-op**: the change is first applied to the file as it is, without a lock; if
-//!   the document stays the same, nothing is locked, created or written.
+//! - **No-op**: a change that leaves the text as it was writes nothing. When there
+//!   is no file yet, the change is first tried on an empty document, so a change
+//!   that changes nothing creates nothing (no directory, no file). A file cnb cannot
+//!   write (read-only, or not openable for writing) is only read: a change that
+//!   changes nothing succeeds, any other is refused.
 //! - **Lock**: writers take an exclusive `flock` on the config file itself (creating
 //!   it empty when it does not exist yet). A rename replaces the file, so a writer
 //!   that waited on the old one sees that the name now points at another file and
@@ -39,8 +42,9 @@ pub struct Edited<T> {
 }
 
 /// Changes the config file at `path` with `change`, keeping everything else in it
-/// (see the module documentation for how). `change` may run twice: once on the
-/// file as it is, and again under the lock when that first run changed something.
+/// (see the module documentation for how). `change` runs on the file as it is
+/// under the lock; when there is no file yet, it runs first on an empty document
+/// too, to see whether anything needs to be created.
 ///
 /// When `path` is a symbolic link, the file it points to is the one changed, so
 /// config files kept in a dotfiles repository stay links.
@@ -50,26 +54,53 @@ pub fn edit<T>(
 ) -> Result<Edited<T>, ConfigError> {
     let target = resolve_symlink(path);
     let path = target.as_path();
-    // Before reading: a FIFO would block the read.
-    if let Some(metadata) = metadata_if_exists(path)? {
-        check_regular(&metadata, path)?;
-    }
-    let text = read::read_file(path)?.unwrap_or_default();
-    let (value, after) = edits::apply(&text, path, &mut change)?;
-    if after.is_none() {
-        return Ok(Edited {
-            value,
-            written: false,
-        });
-    }
-
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    std::fs::create_dir_all(&dir).map_err(|error| write_error(path, error))?;
-    let locked = lock(path)?;
-    // Another writer may have changed the file since the first look.
+    let locked = loop {
+        let opened = match metadata_if_exists(path)? {
+            None => {
+                let (value, after) = edits::apply("", path, &mut change)?;
+                if after.is_none() {
+                    return Ok(Edited {
+                        value,
+                        written: false,
+                    });
+                }
+                std::fs::create_dir_all(&dir).map_err(|error| write_error(path, error))?;
+                match open(path, true) {
+                    Ok(file) => file,
+                    // Another writer created it first: lock theirs.
+                    Err(e) if e.kind() == ErrorKind::AlreadyExists => continue,
+                    Err(error) => return Err(write_error(path, error)),
+                }
+            }
+            Some(metadata) => {
+                // Before opening: a FIFO would block, a device might act on it.
+                check_regular(&metadata, path)?;
+                let opened = if metadata.permissions().readonly() {
+                    Err(ConfigError::ReadOnly {
+                        path: path.to_path_buf(),
+                    })
+                } else {
+                    match open(path, false) {
+                        Ok(file) => Ok(file),
+                        Err(e) if e.kind() == ErrorKind::NotFound => continue,
+                        Err(error) => Err(write_error(path, error)),
+                    }
+                };
+                match opened {
+                    Ok(file) => file,
+                    // cnb cannot change this file; a change that changes nothing still works.
+                    Err(refusal) => return look_only(path, &mut change, refusal),
+                }
+            }
+        };
+        if let Some(file) = lock(opened, path)? {
+            break file;
+        }
+    };
     let text = read::read_text(&locked, path)?;
     let (value, after) = edits::apply(&text, path, &mut change)?;
     let Some(after) = after else {
@@ -86,33 +117,37 @@ pub fn edit<T>(
     })
 }
 
-/// Opens the config file (creating it empty when missing) and takes an exclusive
-/// lock on it, retrying until the locked file is the one `path` names: a writer
-/// that held the lock may have renamed a new file over it meanwhile.
-fn lock(path: &Path) -> Result<File, ConfigError> {
-    let lock_error = |error| ConfigError::Lock {
+/// Applies `change` to the file without locking or writing it: succeeds when the
+/// change changes nothing, else fails with `refusal` (why cnb cannot write it).
+fn look_only<T>(
+    path: &Path,
+    change: impl FnOnce(&mut DocumentMut) -> T,
+    refusal: ConfigError,
+) -> Result<Edited<T>, ConfigError> {
+    let text = read::read_file(path)?.unwrap_or_default();
+    match edits::apply(&text, path, change)? {
+        (value, None) => Ok(Edited {
+            value,
+            written: false,
+        }),
+        (_, Some(_)) => Err(refusal),
+    }
+}
+
+/// Takes an exclusive lock on `file`, just opened at `path`. `None` when, once
+/// locked, `path` names another file: a writer that held the lock renamed a new
+/// file over it meanwhile, and the caller starts again.
+fn lock(file: File, path: &Path) -> Result<Option<File>, ConfigError> {
+    let metadata = file.metadata().map_err(|error| read_error(path, error))?;
+    check_replaceable(&metadata, path)?;
+    file.lock().map_err(|error| ConfigError::Lock {
         path: path.to_path_buf(),
         error,
-    };
-    loop {
-        let file = match open(path, false) {
-            Ok(file) => file,
-            Err(e) if e.kind() == ErrorKind::NotFound => match open(path, true) {
-                Ok(file) => file,
-                // Another writer created it first: lock theirs.
-                Err(e) if e.kind() == ErrorKind::AlreadyExists => continue,
-                Err(error) => return Err(write_error(path, error)),
-            },
-            Err(error) => return Err(write_error(path, error)),
-        };
-        let metadata = file.metadata().map_err(|error| read_error(path, error))?;
-        check_replaceable(&metadata, path)?;
-        file.lock().map_err(lock_error)?;
-        let current = metadata_if_exists(path)?;
-        if current.is_some_and(|current| same_file(&metadata, &current)) {
-            return Ok(file);
-        }
-    }
+    })?;
+    let current = metadata_if_exists(path)?;
+    Ok(current
+        .is_some_and(|current| same_file(&metadata, &current))
+        .then_some(file))
 }
 
 /// Opens `path` for reading and writing (as locking needs on some network file
