@@ -94,6 +94,18 @@ fn has_whitespace_around(input: &str) -> bool {
     input.trim() != input
 }
 
+/// The first checks of the parsers whose messages say "it ...": a value is there,
+/// without whitespace around it. The reason when not.
+fn check_present(input: &str) -> Result<(), String> {
+    if input.is_empty() {
+        return Err("the value is empty".into());
+    }
+    if has_whitespace_around(input) {
+        return Err(format!("it has {WHITESPACE_AROUND}"));
+    }
+    Ok(())
+}
+
 fn is_hub_alias(host: &str) -> bool {
     DOCKER_HUB_ALIASES.contains(&host)
 }

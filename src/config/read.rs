@@ -265,6 +265,26 @@ impl Validator<'_> {
         }
     }
 
+    /// The `key` of an entry of `[[section]]` (at `span`); when it is missing, the
+    /// error shows `key = "<placeholder>"` as what was expected.
+    fn required<'t>(
+        &self,
+        table: &'t dyn TableLike,
+        span: Option<Range<usize>>,
+        section: &str,
+        key: &str,
+        placeholder: &str,
+    ) -> Result<(&'t Key, &'t Item), ConfigError> {
+        table.get_key_value(key).ok_or_else(|| {
+            self.err(
+                span,
+                format!(
+                    "an entry of [[{section}]] has no '{key}' key; expected {key} = \"{placeholder}\""
+                ),
+            )
+        })
+    }
+
     /// The string at `item` as an image reference; errors point at the value.
     fn image(&self, item: &Item, key: &Key, what: &str) -> Result<(ImageRef, String), ConfigError> {
         let s = self.string(item, Some(key), what)?;
@@ -382,16 +402,13 @@ impl Validator<'_> {
         table: &dyn TableLike,
         span: Option<Range<usize>>,
     ) -> Result<(), ConfigError> {
-        let Some((image_key, image_item)) = table.get_key_value(keys::RUN_IMAGE) else {
-            return Err(self.err(
-                span,
-                format!(
-                    "an entry of [[{}]] has no '{}' key; expected image = \"<run image>\"",
-                    keys::RUN_IMAGES,
-                    keys::RUN_IMAGE
-                ),
-            ));
-        };
+        let (image_key, image_item) = self.required(
+            table,
+            span,
+            keys::RUN_IMAGES,
+            keys::RUN_IMAGE,
+            "<run image>",
+        )?;
         let what = format!("{}.{}", keys::RUN_IMAGES, keys::RUN_IMAGE);
         let s = self.string(image_item, Some(image_key), &what)?;
         let values = match table.get_key_value(keys::RUN_IMAGE_MIRRORS) {
@@ -442,16 +459,13 @@ impl Validator<'_> {
         table: &dyn TableLike,
         span: Option<Range<usize>>,
     ) -> Result<(), ConfigError> {
-        let Some((name_key, name_item)) = table.get_key_value(keys::TRUSTED_BUILDER_NAME) else {
-            return Err(self.err(
-                span,
-                format!(
-                    "an entry of [[{}]] has no '{}' key; expected name = \"<builder image>\"",
-                    keys::TRUSTED_BUILDERS,
-                    keys::TRUSTED_BUILDER_NAME
-                ),
-            ));
-        };
+        let (name_key, name_item) = self.required(
+            table,
+            span,
+            keys::TRUSTED_BUILDERS,
+            keys::TRUSTED_BUILDER_NAME,
+            "<builder image>",
+        )?;
         let what = format!("{}.{}", keys::TRUSTED_BUILDERS, keys::TRUSTED_BUILDER_NAME);
         let (image, written) = self.image(name_item, name_key, &what)?;
         let key = image.key();

@@ -4,9 +4,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use super::{
-    NameError, Registry, WHITESPACE_AROUND, has_whitespace_around, redact_userinfo, split_scheme,
-};
+use super::{NameError, Registry, check_present, redact_userinfo, split_scheme};
 
 /// Docker's limit on `registry/repository`.
 const NAME_TOTAL_LENGTH_MAX: usize = 255;
@@ -35,12 +33,7 @@ impl ImageRef {
             input: shown_reference(input),
             reason,
         };
-        if input.is_empty() {
-            return Err(err("the value is empty".into()));
-        }
-        if has_whitespace_around(input) {
-            return Err(err(format!("it has {WHITESPACE_AROUND}")));
-        }
+        check_present(input).map_err(err)?;
         if let Some((scheme, _)) = split_scheme(input) {
             return Err(err(format!(
                 "an image reference is not a URL; drop '{scheme}://'"

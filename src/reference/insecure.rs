@@ -9,8 +9,8 @@ use ipnet::IpNet;
 
 use super::registry::parse_authority;
 use super::{
-    DOCKER_HUB, NameError, Registry, WHITESPACE_AROUND, has_whitespace_around, is_hub_alias,
-    redact_userinfo, same_host, split_scheme, write_host_port,
+    DOCKER_HUB, NameError, Registry, check_present, is_hub_alias, redact_userinfo, same_host,
+    split_scheme, write_host_port,
 };
 
 /// An `insecure-registries` entry.
@@ -35,12 +35,7 @@ impl InsecureEntry {
             input: redact_userinfo(input),
             reason,
         };
-        if input.is_empty() {
-            return Err(err("the value is empty".into()));
-        }
-        if has_whitespace_around(input) {
-            return Err(err(format!("it has {WHITESPACE_AROUND}")));
-        }
+        check_present(input).map_err(err)?;
         if let Some((scheme, _)) = split_scheme(input) {
             return Err(err(format!(
                 "a scheme is not allowed; drop '{scheme}://' and give the host only"

@@ -6,8 +6,8 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::str::FromStr;
 
 use super::{
-    DOCKER_HUB, DOCKER_HUB_DISPLAY, NameError, WHITESPACE_AROUND, authority_of,
-    has_whitespace_around, is_hub_alias, redact_userinfo, split_scheme, write_host_port,
+    DOCKER_HUB, DOCKER_HUB_DISPLAY, NameError, authority_of, check_present, is_hub_alias,
+    redact_userinfo, split_scheme, write_host_port,
 };
 
 /// A registry: `host[:port]`, normalised.
@@ -33,12 +33,7 @@ impl Registry {
             input: redact_userinfo(input),
             reason,
         };
-        if input.is_empty() {
-            return Err(err("the value is empty".into()));
-        }
-        if has_whitespace_around(input) {
-            return Err(err(format!("it has {WHITESPACE_AROUND}")));
-        }
+        check_present(input).map_err(err)?;
         if let Some((scheme, _)) = split_scheme(input) {
             return Err(err(format!("a registry is not a URL; drop '{scheme}://'")));
         }
