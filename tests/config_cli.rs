@@ -788,10 +788,9 @@ fn permissions_are_kept() {
     assert_eq!(mode, 0o640);
 }
 
-#[test]
-fn forty_concurrent_writers_lose_nothing() {
-    let h = Home::new();
-    h.write("# shared\n");
+/// Adds a registry from each of forty processes started at once, and checks that
+/// the file ends up with all forty and nothing beside it.
+fn forty_concurrent_adds(h: &Home) {
     let mut children: Vec<_> = (0..40)
         .map(|i| {
             let registry = format!("reg{i}.example:5000");
@@ -829,8 +828,22 @@ fn forty_concurrent_writers_lose_nothing() {
     let mut expected: Vec<String> = (0..40).map(|i| format!("reg{i}.example:5000")).collect();
     expected.sort();
     assert_eq!(registries, expected);
-    assert!(h.read().starts_with("# shared\n"));
     assert_eq!(names_in(&h.cnb_home), vec!["config.toml"]);
+}
+
+#[test]
+fn forty_concurrent_writers_lose_nothing() {
+    let h = Home::new();
+    h.write("# shared\n");
+    forty_concurrent_adds(&h);
+    assert!(h.read().starts_with("# shared\n"));
+}
+
+/// The same when there is no file yet: the writers race to create it.
+#[test]
+fn forty_concurrent_first_writers_lose_nothing() {
+    let h = Home::new();
+    forty_concurrent_adds(&h);
 }
 
 #[test]
