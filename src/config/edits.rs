@@ -22,6 +22,7 @@ use self::decor::{
     append_strings, array_of, comments_to_top, drop_empty_table, header_stays_first,
     insert_like_siblings, item_strings, push_table, remove_key_keep_comments, remove_root_key,
     retain_strings, separate_new_table, string_or_array, tables_of, tables_of_mut,
+    top_comments_end_their_line,
 };
 use super::{ConfigError, keys, read};
 use crate::reference::{ImageRef, InsecureEntry, Mirror, MirrorKey};
@@ -49,6 +50,7 @@ pub fn apply<T>(
     let had_values = doc.iter().any(|(_, item)| item.is_value());
     let value = change(&mut doc);
     header_stays_first(&mut doc, had_values);
+    top_comments_end_their_line(&mut doc);
     let mut after = doc.to_string();
     if after == before {
         return Ok((value, None));

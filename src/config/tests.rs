@@ -798,6 +798,31 @@ fn edit_keeps_permissions_and_writes_through_a_symlink() {
     );
 }
 
+/// Found by the `config` fuzz target (`#lc:latest`): in a file of comments without
+/// a final line break, what an edit added went onto the comment's line and became
+/// part of the comment.
+#[test]
+fn fuzz_a_last_comment_without_a_line_break_keeps_its_line() {
+    let key = MirrorKey::parse("quay.io").unwrap();
+    let (after, _) = apply("#lc:latest", |doc| {
+        edits::add_registry_mirrors(doc, &key, &mirrors(&["q.example"]))
+    });
+    assert_eq!(
+        after,
+        "#lc:latest\n[registry-mirrors]\n\"quay.io\" = \"q.example\"\n"
+    );
+    let (after, _) = apply("# a\n# b", |doc| {
+        edits::set_top_level_string(doc, keys::PULL_POLICY, "never")
+    });
+    assert_eq!(after, "# a\n# b\npull-policy = \"never\"\n");
+    // Nothing added: nothing changes, the missing line break included.
+    let (_, unchanged) = edits::apply("# a", p(), |doc| {
+        edits::remove_registry_mirrors(doc, &key, &[])
+    })
+    .unwrap();
+    assert_eq!(unchanged, None);
+}
+
 #[test]
 fn a_header_above_a_first_table_stays_first_when_keys_come_and_go() {
     let text = "# line one\n\n# about mirrors\n[registry-mirrors]\n\"quay.io\" = \"q.example\"\n";

@@ -25,6 +25,22 @@ pub(super) fn comments_to_top(doc: &mut DocumentMut) {
     }
 }
 
+/// The comments [`comments_to_top`] moved end the file's text when it has no final
+/// line break; once an edit has put something after them, they need one, or what
+/// follows would be part of the last comment.
+pub(super) fn top_comments_end_their_line(doc: &mut DocumentMut) {
+    if doc.is_empty() {
+        return;
+    }
+    if let Some(prefix) = doc.decor().prefix().and_then(|p| p.as_str())
+        && !prefix.is_empty()
+        && !prefix.ends_with('\n')
+    {
+        let prefix = format!("{prefix}\n");
+        doc.decor_mut().set_prefix(prefix);
+    }
+}
+
 /// When a file starts with a table, its first comment lines are stored with that
 /// table; a key added at the top level would be written above them. If that just
 /// happened, the header (the comment lines up to the last blank line, or all of
