@@ -8,7 +8,7 @@ use clap_complete::CompleteEnv;
 use crate::cli::{Cli, Command};
 use crate::commands;
 use crate::error::{ExitStatus, exit_code};
-use crate::ui::Ui;
+use crate::ui::{OutputError, Ui};
 
 pub fn main() -> ExitCode {
     // When a shell asks for completions (COMPLETE=bash cnb ...), answer and exit.
@@ -18,9 +18,14 @@ pub fn main() -> ExitCode {
     // One TLS provider for every client (oci-client/reqwest); ring keeps the build free of cmake.
     let _ = rustls::crypto::ring::default_provider().install_default();
 
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return usage(&e),
+    };
     let ui = Ui::new(&cli.global);
-    match run(cli, &ui) {
+    // Data that could not be written fails a command that otherwise worked.
+    let result = run(cli, &ui).and_then(|code| ui.finish().map(|()| code).map_err(Into::into));
+    match result {
         Ok(code) => code,
         Err(err) => {
             let silent = err
@@ -31,6 +36,20 @@ pub fn main() -> ExitCode {
             }
             ExitCode::from(exit_code(&err))
         }
+    }
+}
+
+/// Prints what clap says about the command line (help and `--version` on stdout,
+/// usage errors on stderr) and picks its exit status; help that cannot be written
+/// is an error, as data is (a closed pipe is not).
+fn usage(e: &clap::Error) -> ExitCode {
+    match e.print() {
+        Err(io) if !e.use_stderr() && io.kind() != std::io::ErrorKind::BrokenPipe => {
+            let err = anyhow::Error::new(OutputError::from(io));
+            Ui::plain().error(&err);
+            ExitCode::FAILURE
+        }
+        _ => ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(1)),
     }
 }
 

@@ -82,10 +82,11 @@ impl Credential {
 /// Why credentials could not be read. Messages never include secrets.
 #[derive(Debug, Error)]
 pub enum CredentialError {
-    #[error("could not read the Docker config {path}: {source}")]
+    /// The OS reason is part of the message only (not a source), so it is printed once.
+    #[error("could not read the Docker config {path}: {error}")]
     Read {
         path: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
     #[error("the Docker config {path} is not valid JSON: {detail}")]
     Invalid { path: PathBuf, detail: String },
@@ -135,10 +136,10 @@ pub fn lookup_in(path: &Path, registry: &Registry) -> Result<Option<Credential>,
     let bytes = match std::fs::read(path) {
         Ok(bytes) => bytes,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(source) => {
+        Err(error) => {
             return Err(CredentialError::Read {
                 path: path.to_path_buf(),
-                source,
+                error,
             });
         }
     };

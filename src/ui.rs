@@ -1,12 +1,22 @@
-//! Output policy, decided in one place: where text goes, colour, verbosity, progress.
+//! Output policy, decided in one place: where text goes, colour, verbosity, progress,
+//! and what happens when output cannot be written.
 //!
-//! Data goes to stdout through [`Ui::data`]; everything else goes to stderr.
-//! Colour is off when `--no-color` or `NO_COLOR` is given or stderr is not a
-//! terminal. Progress bars are drawn only on a terminal and never with `--quiet`.
+//! Data goes to stdout through [`Ui::data`] and [`Ui::data_out`]; everything else
+//! goes to stderr. Colour is off when `--no-color` or `NO_COLOR` is given or stderr is
+//! not a terminal. Progress bars are drawn only on a terminal and never with `--quiet`.
+//!
+//! Write errors: the first error writing data is kept (later data is dropped) and
+//! [`Ui::finish`] turns it into the command's error when the command returns, so
+//! `cnb config registry-mirrors list > /dev/full` fails; a closed pipe (`| head`) is
+//! not an error. A failed write to stderr is ignored: there is nowhere left to say so,
+//! and the exit status still says whether the command worked.
 
-use std::io::{BufWriter, Write};
+use std::fmt;
+use std::io::{BufWriter, ErrorKind, StdoutLock, Write};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use console::{Style, Term};
+use thiserror::Error;
 
 use crate::cli::GlobalArgs;
 use crate::env_vars;
@@ -20,6 +30,20 @@ pub struct Ui {
     quiet: bool,
     color: bool,
     stderr_is_term: bool,
+    /// The first error writing data to stdout (shared by clones).
+    data_error: Arc<Mutex<Option<std::io::Error>>>,
+}
+
+/// Data could not be written to stdout. The OS reason is part of the message (not a
+/// source, so it is printed once).
+#[derive(Debug, Error)]
+#[error("could not write to standard output: {0}")]
+pub struct OutputError(std::io::Error);
+
+impl From<std::io::Error> for OutputError {
+    fn from(error: std::io::Error) -> Self {
+        OutputError(error)
+    }
 }
 
 impl Ui {
@@ -34,6 +58,7 @@ impl Ui {
             quiet: global.quiet,
             color,
             stderr_is_term,
+            data_error: Arc::default(),
         }
     }
 
@@ -44,6 +69,7 @@ impl Ui {
             quiet: false,
             color: false,
             stderr_is_term: false,
+            data_error: Arc::default(),
         }
     }
 
@@ -64,54 +90,152 @@ impl Ui {
         self.stderr_is_term && !self.quiet
     }
 
-    /// A line of data on stdout (what scripts read).
+    /// A line of data on stdout (what scripts read). A write error is kept for
+    /// [`Ui::finish`].
     pub fn data(&self, line: impl AsRef<str>) {
-        let mut out = std::io::stdout().lock();
-        let _ = writeln!(out, "{}", line.as_ref());
+        let mut out = self.data_out();
+        let _ = out
+            .write_all(line.as_ref().as_bytes())
+            .and_then(|()| out.write_all(b"\n"));
     }
 
-    /// Stdout for data written piece by piece (long listings), buffered. Write
-    /// errors (a closed pipe) are the caller's to ignore, as [`Ui::data`] does.
-    pub fn data_out(&self) -> impl Write {
-        BufWriter::new(std::io::stdout().lock())
+    /// Stdout for data written piece by piece (long listings), buffered. Its writes
+    /// return errors, so a caller can stop early; the first error is also kept for
+    /// [`Ui::finish`], so a caller may ignore them.
+    pub fn data_out(&self) -> DataOut<'_> {
+        DataOut {
+            ui: self,
+            out: BufWriter::new(std::io::stdout().lock()),
+        }
+    }
+
+    /// The end of the command's output: flushes stdout and returns the first error
+    /// writing data, if any. A closed pipe (the reader is gone) is not an error.
+    pub fn finish(&self) -> Result<(), OutputError> {
+        let _ = self.data_out().flush();
+        match self.take_data_error() {
+            Some(e) if e.kind() == ErrorKind::BrokenPipe => Ok(()),
+            Some(e) => Err(OutputError(e)),
+            None => Ok(()),
+        }
+    }
+
+    fn data_failed(&self) -> bool {
+        self.data_error
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .is_some()
+    }
+
+    fn keep_data_error(&self, error: &std::io::Error) {
+        let mut kept = self
+            .data_error
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if kept.is_none() {
+            // `io::Error` is not `Clone`; an OS error is rebuilt from its number.
+            *kept = Some(match error.raw_os_error() {
+                Some(code) => std::io::Error::from_raw_os_error(code),
+                None => std::io::Error::new(error.kind(), error.to_string()),
+            });
+        }
+    }
+
+    fn take_data_error(&self) -> Option<std::io::Error> {
+        self.data_error
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
     }
 
     /// A status line on stderr ("Using mirror ..."), hidden by `--quiet`.
     pub fn status(&self, line: impl AsRef<str>) {
         if !self.quiet {
-            eprintln!("{}", line.as_ref());
+            to_stderr(format_args!("{}", line.as_ref()));
         }
     }
 
     /// Detail shown with `-v` (level 1) or `-vv` (level 2).
     pub fn verbose(&self, level: u8, line: impl AsRef<str>) {
         if !self.quiet && self.verbosity >= level {
-            eprintln!("{}", Style::new().dim().apply_to(line.as_ref()));
+            to_stderr(format_args!(
+                "{}",
+                Style::new().dim().apply_to(line.as_ref())
+            ));
         }
     }
 
     /// A warning on stderr, hidden by `--quiet`.
     pub fn warn(&self, line: impl AsRef<str>) {
         if !self.quiet {
-            eprintln!(
+            to_stderr(format_args!(
                 "{} {}",
                 Style::new().yellow().bold().apply_to("warning:"),
                 line.as_ref()
-            );
+            ));
         }
     }
 
     /// An error on stderr, always shown: the message and its causes, one line.
     pub fn error(&self, err: &anyhow::Error) {
-        eprintln!("{} {err:#}", Style::new().red().bold().apply_to("error:"));
+        to_stderr(format_args!(
+            "{} {err:#}",
+            Style::new().red().bold().apply_to("error:")
+        ));
     }
 
     /// A follow-up line under an error or warning ("  hint: ...").
     pub fn hint(&self, line: impl AsRef<str>) {
-        eprintln!(
+        to_stderr(format_args!(
             "  {} {}",
             Style::new().cyan().apply_to("hint:"),
             line.as_ref()
-        );
+        ));
+    }
+}
+
+/// One line on stderr; a failed write is ignored (see the module documentation).
+fn to_stderr(line: fmt::Arguments<'_>) {
+    let _ = writeln!(std::io::stderr().lock(), "{line}");
+}
+
+/// Buffered stdout for data ([`Ui::data_out`]). After the first error (kept by the
+/// [`Ui`]) it writes nothing more.
+pub struct DataOut<'a> {
+    ui: &'a Ui,
+    out: BufWriter<StdoutLock<'static>>,
+}
+
+impl DataOut<'_> {
+    fn check<T>(&self, result: std::io::Result<T>) -> std::io::Result<T> {
+        if let Err(e) = &result {
+            self.ui.keep_data_error(e);
+        }
+        result
+    }
+}
+
+impl Write for DataOut<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.ui.data_failed() {
+            // The error itself is the Ui's to report; this only stops the caller.
+            return Err(ErrorKind::BrokenPipe.into());
+        }
+        let result = self.out.write(buf);
+        self.check(result)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        if self.ui.data_failed() {
+            return Ok(());
+        }
+        let result = self.out.flush();
+        self.check(result)
+    }
+}
+
+impl Drop for DataOut<'_> {
+    fn drop(&mut self) {
+        let _ = self.flush();
     }
 }

@@ -513,10 +513,7 @@ fn a_corrupt_file_fails_with_its_position_and_is_not_touched() {
         assert_eq!(stdout.trim_end(), path.display().to_string());
         h.ok(&["--help"]);
         h.ok(&["config", "--help"]);
-        assert_eq!(
-            names_in(&h.cnb_home),
-            vec!["config.toml", "config.toml.lock"]
-        );
+        assert_eq!(names_in(&h.cnb_home), vec!["config.toml"]);
     }
 }
 
@@ -664,6 +661,87 @@ fn bad_input_exits_2_and_writes_nothing() {
     );
 }
 
+/// Images and mirrors are refused alike when they carry whitespace around them,
+/// on the command line and in the file: nothing is trimmed, nothing is written.
+#[test]
+fn whitespace_around_images_and_mirrors_is_refused_alike() {
+    let h = Home::new();
+    h.write("# keep me\n");
+    for args in [
+        &[
+            "config",
+            "registry-mirrors",
+            "add",
+            "quay.io",
+            "-m",
+            " m.example",
+        ][..],
+        &[
+            "config",
+            "registry-mirrors",
+            "add",
+            "quay.io ",
+            "-m",
+            "m.example",
+        ],
+        &[
+            "config",
+            "run-image-mirrors",
+            "add",
+            " a/run",
+            "-m",
+            "x.example/run",
+        ],
+        &[
+            "config",
+            "run-image-mirrors",
+            "add",
+            "a/run",
+            "-m",
+            "x.example/run ",
+        ],
+        &["config", "default-builder", "paketobuildpacks/builder "],
+        &[
+            "config",
+            "trusted-builders",
+            "add",
+            "\tcorp.example/builder",
+        ],
+        &["config", "insecure-registries", "add", " reg.local"],
+        &["resolve", " busybox"],
+    ] {
+        let out = h.run(args);
+        let (_, stderr) = texts(&out);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("has whitespace around it (remove it)"),
+            "{args:?}: {stderr}"
+        );
+        assert_eq!(h.read(), "# keep me\n", "{args:?}");
+    }
+    for (text, position) in [
+        ("default-builder-image = \" a/b\"\n", ":1:25:"),
+        (
+            "[registry-mirrors]\n\"quay.io\" = [\"m.example \"]\n",
+            ":2:14:",
+        ),
+        (
+            "[[run-images]]\nimage = \"a/run\"\nmirrors = [\" x.example/run\"]\n",
+            ":3:12:",
+        ),
+    ] {
+        h.write(text);
+        let out = h.run(&["config", "registry-mirrors", "list"]);
+        let (_, stderr) = texts(&out);
+        assert_eq!(out.status.code(), Some(1), "{text}: {stderr}");
+        assert!(
+            stderr.contains(&format!("{}{position}", h.config().display()))
+                && stderr.contains("has whitespace around it (remove it)"),
+            "{text}: {stderr}"
+        );
+    }
+}
+
 #[test]
 fn a_mirror_error_names_the_value_and_the_expected_form() {
     let h = Home::new();
@@ -710,10 +788,9 @@ fn permissions_are_kept() {
     assert_eq!(mode, 0o640);
 }
 
-#[test]
-fn forty_concurrent_writers_lose_nothing() {
-    let h = Home::new();
-    h.write("# shared\n");
+/// Adds a registry from each of forty processes started at once, and checks that
+/// the file ends up with all forty and nothing beside it.
+fn forty_concurrent_adds(h: &Home) {
     let mut children: Vec<_> = (0..40)
         .map(|i| {
             let registry = format!("reg{i}.example:5000");
@@ -751,11 +828,22 @@ fn forty_concurrent_writers_lose_nothing() {
     let mut expected: Vec<String> = (0..40).map(|i| format!("reg{i}.example:5000")).collect();
     expected.sort();
     assert_eq!(registries, expected);
+    assert_eq!(names_in(&h.cnb_home), vec!["config.toml"]);
+}
+
+#[test]
+fn forty_concurrent_writers_lose_nothing() {
+    let h = Home::new();
+    h.write("# shared\n");
+    forty_concurrent_adds(&h);
     assert!(h.read().starts_with("# shared\n"));
-    assert_eq!(
-        names_in(&h.cnb_home),
-        vec!["config.toml", "config.toml.lock"]
-    );
+}
+
+/// The same when there is no file yet: the writers race to create it.
+#[test]
+fn forty_concurrent_first_writers_lose_nothing() {
+    let h = Home::new();
+    forty_concurrent_adds(&h);
 }
 
 #[test]
@@ -773,6 +861,396 @@ fn the_first_write_creates_the_directory_and_nothing_before_it() {
         h.read(),
         "default-builder-image = \"paketobuildpacks/builder-jammy-base\"\n"
     );
+}
+
+#[test]
+fn a_command_that_changes_nothing_creates_nothing() {
+    let h = Home::new();
+    for args in [
+        &["config", "registry-mirrors", "remove", "quay.io"][..],
+        &[
+            "config",
+            "registry-mirrors",
+            "remove",
+            "quay.io",
+            "-m",
+            "q.example",
+        ],
+        &["config", "run-image-mirrors", "remove", "a/run"],
+        &["config", "insecure-registries", "remove", "reg.local"],
+        &[
+            "config",
+            "trusted-builders",
+            "remove",
+            "corp.example/builder",
+        ],
+        &["config", "default-builder", "--unset"],
+        &["config", "pull-policy", "--unset"],
+    ] {
+        h.ok(args);
+        assert!(
+            !h.cnb_home.exists(),
+            "{args:?} created {}",
+            h.cnb_home.display()
+        );
+    }
+    // With a file: nothing beside it, and the file is not rewritten.
+    h.write("[registry-mirrors]\n\"quay.io\" = \"q.example\"\n");
+    let before = std::fs::metadata(h.config()).unwrap().modified().unwrap();
+    let (_, stderr) = h.ok(&[
+        "config",
+        "registry-mirrors",
+        "add",
+        "quay.io",
+        "-m",
+        "q.example",
+    ]);
+    assert!(stderr.contains("already configured"), "{stderr}");
+    h.ok(&["config", "insecure-registries", "remove", "reg.local"]);
+    assert_eq!(names_in(&h.cnb_home), vec!["config.toml"]);
+    assert_eq!(
+        std::fs::metadata(h.config()).unwrap().modified().unwrap(),
+        before
+    );
+}
+
+/// Device nodes, FIFOs and directories are never replaced by a write (the check
+/// comes before reading, so a FIFO without a writer does not block), but reading
+/// `/dev/null` is an empty config.
+#[cfg(unix)]
+#[test]
+fn special_files_are_never_replaced() {
+    use std::os::unix::fs::FileTypeExt;
+    let h = Home::new();
+    let fifo = h.home.join("fifo.toml");
+    let c_path = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    // SAFETY: a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(c_path.as_ptr(), 0o644) }, 0);
+    let link = h.home.join("null.toml");
+    std::os::unix::fs::symlink("/dev/null", &link).unwrap();
+    let add = [
+        "config",
+        "registry-mirrors",
+        "add",
+        "quay.io",
+        "-m",
+        "q.example",
+    ];
+    for (path, kind) in [
+        (Path::new("/dev/null"), "a character device"),
+        (link.as_path(), "a character device"),
+        (fifo.as_path(), "a FIFO (named pipe)"),
+    ] {
+        let config = path.to_str().unwrap();
+        let out = h.run(&[&["--config", config][..], &add].concat());
+        let (_, stderr) = texts(&out);
+        assert_eq!(out.status.code(), Some(1), "{config}: {stderr}");
+        assert!(
+            stderr.contains(&format!(
+                "is {kind}, not a regular file; cnb only writes regular files"
+            )),
+            "{config}: {stderr}"
+        );
+    }
+    assert!(
+        std::fs::metadata("/dev/null")
+            .unwrap()
+            .file_type()
+            .is_char_device()
+    );
+    assert!(
+        std::fs::symlink_metadata(&fifo)
+            .unwrap()
+            .file_type()
+            .is_fifo()
+    );
+    assert!(
+        std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    assert_eq!(names_in(&h.home), vec!["fifo.toml", "null.toml"]);
+
+    let (stdout, _) = h.ok(&[
+        "--config",
+        "/dev/null",
+        "config",
+        "registry-mirrors",
+        "list",
+        "-o",
+        "json",
+    ]);
+    assert_eq!(stdout, "[]\n");
+}
+
+/// A file without any write permission is refused, even for root (who could
+/// replace it; git 2.39's `git config` does), and keeps its mode; a change that
+/// changes nothing still succeeds.
+#[cfg(unix)]
+#[test]
+fn a_read_only_file_is_not_rewritten() {
+    use std::os::unix::fs::PermissionsExt;
+    let h = Home::new();
+    let text = "[registry-mirrors]\n\"quay.io\" = \"q.example\"\n";
+    h.write(text);
+    std::fs::set_permissions(h.config(), std::fs::Permissions::from_mode(0o444)).unwrap();
+    let out = h.run(&[
+        "config",
+        "registry-mirrors",
+        "add",
+        "ghcr.io",
+        "-m",
+        "g.example",
+    ]);
+    let (_, stderr) = texts(&out);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let path = h.config().display().to_string();
+    assert_eq!(
+        stderr,
+        format!(
+            "error: config file {path} is read-only; cnb does not change read-only files (make it writable with: chmod u+w {path})\n"
+        )
+    );
+    assert_eq!(h.read(), text);
+    let mode = std::fs::metadata(h.config()).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o444);
+    h.ok(&[
+        "config",
+        "registry-mirrors",
+        "add",
+        "quay.io",
+        "-m",
+        "q.example",
+    ]);
+    h.ok(&["config", "registry-mirrors", "list"]);
+    assert_eq!(names_in(&h.cnb_home), vec!["config.toml"]);
+}
+
+/// `--config /dev/zero` (or any file over the cap) fails at once with the limit,
+/// instead of reading until memory runs out.
+#[test]
+fn a_file_over_the_size_cap_is_refused() {
+    let h = Home::new();
+    h.write(&format!("# {}\n", "x".repeat(4 * 1024 * 1024)));
+    for config in ["/dev/zero", h.config().to_str().unwrap()] {
+        let out = h.run(&["--config", config, "config", "registry-mirrors", "list"]);
+        let (_, stderr) = texts(&out);
+        assert_eq!(out.status.code(), Some(1), "{config}: {stderr}");
+        assert_eq!(
+            stderr,
+            format!(
+                "error: config file {config} is larger than 4 MiB, the most cnb reads; is it the right file?\n"
+            )
+        );
+    }
+}
+
+#[test]
+fn invalid_utf8_is_reported_with_its_line_and_column() {
+    let h = Home::new();
+    std::fs::create_dir_all(&h.cnb_home).unwrap();
+    std::fs::write(
+        h.config(),
+        b"# \xc3\xa9t\xc3\xa9\npull-policy = \"al\xffways\"\n",
+    )
+    .unwrap();
+    let out = h.run(&["config", "pull-policy"]);
+    let (_, stderr) = texts(&out);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert_eq!(
+        stderr,
+        format!(
+            "error: invalid config file {}:2:18: not valid UTF-8; a config file is UTF-8 text\n",
+            h.config().display()
+        )
+    );
+}
+
+/// The operating system's reason is printed once, not once per layer of the error,
+/// and a directory given as the config file says what to give instead.
+#[test]
+fn an_os_error_is_printed_once() {
+    let h = Home::new();
+    let out = h.run(&[
+        "--config",
+        h.home.to_str().unwrap(),
+        "config",
+        "registry-mirrors",
+        "list",
+    ]);
+    let (_, stderr) = texts(&out);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert_eq!(
+        stderr,
+        format!(
+            "error: config file {} is a directory; pass --config with the path of a file (such as {})\n",
+            h.home.display(),
+            h.home.join("config.toml").display()
+        )
+    );
+
+    let file = h.home.join("file");
+    std::fs::write(&file, "").unwrap();
+    let config = file.join("config.toml");
+    let out = h.run(&[
+        "--config",
+        config.to_str().unwrap(),
+        "config",
+        "registry-mirrors",
+        "list",
+    ]);
+    let (_, stderr) = texts(&out);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert_eq!(
+        stderr,
+        format!(
+            "error: could not read config file {}: Not a directory (os error 20)\n",
+            config.display()
+        )
+    );
+}
+
+#[test]
+fn crlf_files_keep_crlf_line_breaks() {
+    let h = Home::new();
+    let text = "# mine\r\npull-policy = \"always\"\r\n\r\n[registry-mirrors]\r\n  \"quay.io\" = [\r\n    \"a.example\",\r\n    \"b.example\",\r\n  ]\r\n";
+    h.write(text);
+    h.ok(&[
+        "config",
+        "registry-mirrors",
+        "add",
+        "quay.io",
+        "-m",
+        "c.example",
+    ]);
+    h.ok(&["config", "insecure-registries", "add", "reg.local"]);
+    assert_eq!(
+        h.read(),
+        "# mine\r\npull-policy = \"always\"\r\ninsecure-registries = [\"reg.local\"]\r\n\r\n[registry-mirrors]\r\n  \"quay.io\" = [\r\n    \"a.example\",\r\n    \"b.example\",\r\n    \"c.example\",\r\n  ]\r\n"
+    );
+    h.ok(&["config", "insecure-registries", "remove", "reg.local"]);
+    h.ok(&[
+        "config",
+        "registry-mirrors",
+        "remove",
+        "quay.io",
+        "-m",
+        "c.example",
+    ]);
+    assert_eq!(h.read(), text);
+}
+
+/// A write interrupted after creating its temporary file (a crash, a kill) leaves
+/// it behind; the next write removes it, and only the temporary files of this
+/// config file.
+#[test]
+fn the_next_write_removes_temporary_files_an_interrupted_one_left() {
+    let h = Home::new();
+    h.write("pull-policy = \"always\"\n");
+    for name in [
+        ".config.toml.aB3xY9.tmp",
+        ".config.toml.000000.tmp",
+        ".other.toml.aB3xY9.tmp",
+    ] {
+        std::fs::write(h.cnb_home.join(name), "pull-policy = \"nev").unwrap();
+    }
+    h.ok(&["config", "pull-policy"]);
+    assert_eq!(names_in(&h.cnb_home).len(), 4, "a read removes nothing");
+    h.ok(&["config", "pull-policy", "never"]);
+    assert_eq!(
+        names_in(&h.cnb_home),
+        vec![".other.toml.aB3xY9.tmp", "config.toml"]
+    );
+    assert_eq!(h.read(), "pull-policy = \"never\"\n");
+}
+
+// ------------------------------------------------------------------ output
+
+/// A 1,000-registry file, so that a listing takes many writes.
+fn write_large_file(h: &Home) {
+    let mut text = String::from("[registry-mirrors]\n");
+    for i in 0..1000 {
+        text.push_str(&format!("\"reg{i}.example:5000\" = \"m{i}.example\"\n"));
+    }
+    h.write(&text);
+}
+
+/// Data that cannot be written fails the command with a message; stderr that
+/// cannot be written does not panic or change the outcome.
+#[cfg(target_os = "linux")]
+#[test]
+fn output_that_cannot_be_written_is_reported() {
+    let h = Home::new();
+    write_large_file(&h);
+    let full = || {
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .unwrap()
+    };
+    for args in [
+        &["config", "registry-mirrors", "list"][..],
+        &["config", "registry-mirrors", "list", "-o", "json"],
+        &["config", "path"],
+        &["--help"],
+    ] {
+        let out = h.command(args).stdout(full()).output().unwrap();
+        let (_, stderr) = texts(&out);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
+        assert_eq!(
+            stderr,
+            "error: could not write to standard output: No space left on device (os error 28)\n",
+            "{args:?}"
+        );
+    }
+    let out = h
+        .command(&[
+            "config",
+            "registry-mirrors",
+            "add",
+            "quay.io",
+            "-m",
+            "q.example",
+        ])
+        .stderr(full())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(h.read().contains("\"quay.io\" = \"q.example\""));
+    let out = h
+        .command(&[
+            "config",
+            "registry-mirrors",
+            "add",
+            "bad host",
+            "-m",
+            "q.example",
+        ])
+        .stderr(full())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
+
+/// A reader that goes away (`cnb ... | head -0`) ends the command quietly, with
+/// status 0.
+#[test]
+fn a_closed_pipe_ends_the_output_quietly() {
+    let h = Home::new();
+    write_large_file(&h);
+    for args in [
+        &["config", "registry-mirrors", "list"][..],
+        &["config", "registry-mirrors", "list", "-o", "json"],
+        &["--help"],
+    ] {
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let out = h.command(args).stdout(writer).output().unwrap();
+        let (_, stderr) = texts(&out);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {stderr}");
+        assert_eq!(stderr, "", "{args:?}");
+    }
 }
 
 // ------------------------------------------------------------------ location
@@ -1085,8 +1563,5 @@ fn large_files_are_checked_and_edited() {
         "{stderr}"
     );
     assert_eq!(h.read(), bad);
-    assert_eq!(
-        names_in(&h.cnb_home),
-        vec!["config.toml", "config.toml.lock"]
-    );
+    assert_eq!(names_in(&h.cnb_home), vec!["config.toml"]);
 }

@@ -580,3 +580,22 @@ fn ipv6_loopback_registries_work_as_origin_and_mirror() {
     out.assert_success();
     assert_eq!(json[0]["chosen"], origin.image("app", "6"));
 }
+
+/// A Docker config that cannot be read is a failure with its reason, printed once
+/// (not once more for each layer of the error).
+#[test]
+fn an_unreadable_docker_config_is_reported_once() {
+    let home = TestHome::new();
+    std::fs::create_dir_all(home.docker_config_dir().join("config.json")).unwrap();
+    let image = format!("{}/app:1", refused_addr());
+    let out = run_cnb(&home, ["resolve", &image, "--registry-timeout", "1"]);
+    assert_eq!(out.code(), 1, "{}", out.stderr);
+    let reason = "could not read the Docker config";
+    assert!(out.stderr.contains(reason), "{}", out.stderr);
+    assert_eq!(
+        out.stderr.matches("(os error 21)").count(),
+        1,
+        "{}",
+        out.stderr
+    );
+}

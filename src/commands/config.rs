@@ -17,7 +17,7 @@ use crate::cli::{
     PullPolicyArgs, RegistryMirrorsCommand, RunImageMirrorsCommand, TrustedBuildersCommand,
 };
 use crate::config::edits::{self, Added, Removed, Set};
-use crate::config::{self, ConfigFile, RegistryMirrorListing, keys};
+use crate::config::{self, ConfigFile, keys};
 use crate::error::UsageError;
 use crate::reference::{ImageRef, InsecureEntry, Mirror, MirrorKey};
 use crate::settings::PullPolicy;
@@ -68,10 +68,8 @@ fn registry_mirrors(path: &Path, cmd: RegistryMirrorsCommand, ui: &Ui) -> Result
         RegistryMirrorsCommand::Add { registry, mirrors } => {
             let key = MirrorKey::parse(&registry)?;
             let mirrors = parse_mirrors(&key, &mirrors)?;
-            let report = config::edit_registry_mirror(path, &key, |doc| {
-                edits::add_registry_mirrors(doc, &key, &mirrors)
-            })?
-            .value;
+            let report =
+                config::edit(path, |doc| edits::add_registry_mirrors(doc, &key, &mirrors))?.value;
             for m in &report.added {
                 ui.status(format!("Added mirror {m} for {key}"));
             }
@@ -92,17 +90,20 @@ fn registry_mirrors(path: &Path, cmd: RegistryMirrorsCommand, ui: &Ui) -> Result
         }
         RegistryMirrorsCommand::List(out) => {
             // Registries shown normalised (`docker.io`), mirrors as written.
-            let listing = RegistryMirrorListing::load(path)?;
+            let file = ConfigFile::load(path)?;
+            let rows = file
+                .config
+                .registry_mirrors
+                .iter()
+                .zip(&file.written.registry_mirrors)
+                .map(|(entry, (_, mirrors))| (&entry.key, mirrors.as_slice()));
             list_mirrors(
                 ui,
                 out.output,
                 "registry",
-                listing.entries(),
+                rows,
                 "No registry mirrors are configured (add one with: cnb config registry-mirrors add <REGISTRY> -m <MIRROR>)",
             );
-            // The command ends here: freeing thousands of small strings one by one
-            // would cost more than listing them, and the process exit frees them at once.
-            std::mem::forget(listing);
         }
     }
     Ok(())
@@ -148,7 +149,7 @@ fn parse_images(inputs: &[String]) -> Result<Vec<(String, ImageRef)>> {
     inputs
         .iter()
         .map(|s| {
-            let given = s.trim().to_string();
+            let given = s.clone();
             let image = ImageRef::parse(&given)?;
             Ok((given, image))
         })
@@ -158,7 +159,7 @@ fn parse_images(inputs: &[String]) -> Result<Vec<(String, ImageRef)>> {
 fn run_image_mirrors(path: &Path, cmd: RunImageMirrorsCommand, ui: &Ui) -> Result<()> {
     match cmd {
         RunImageMirrorsCommand::Add { image, mirrors } => {
-            let given = image.trim().to_string();
+            let given = image;
             let image = ImageRef::parse(&given)?;
             let mirrors = parse_images(&mirrors)?;
             if let Some((m, _)) = mirrors
@@ -184,7 +185,7 @@ fn run_image_mirrors(path: &Path, cmd: RunImageMirrorsCommand, ui: &Ui) -> Resul
             }
         }
         RunImageMirrorsCommand::Remove { image, mirrors } => {
-            let given = image.trim().to_string();
+            let given = image;
             let image = ImageRef::parse(&given)?;
             let mirrors = parse_images(&mirrors)?;
             let report = config::edit(path, |doc| {
@@ -294,17 +295,16 @@ fn list_mirrors<'a, K: fmt::Display, S: AsRef<str> + serde::Serialize + 'a>(
         ),
         OutputFormat::Text => {
             // Written as it goes: a listing of thousands of lines is never held whole.
+            // The first write error stops it (the Ui reports the error).
             let mut out = ui.data_out();
             let mut listed = false;
-            for (key, mirrors) in rows {
+            let _ = rows.into_iter().try_for_each(|(key, mirrors)| {
                 listed = true;
-                let _ = writeln!(out, "{key}");
-                for m in mirrors {
-                    let _ = out.write_all(b"  ");
-                    let _ = out.write_all(m.as_ref().as_bytes());
-                    let _ = out.write_all(b"\n");
-                }
-            }
+                writeln!(out, "{key}")?;
+                mirrors
+                    .iter()
+                    .try_for_each(|m| writeln!(out, "  {}", m.as_ref()))
+            });
             drop(out);
             if !listed {
                 ui.status(empty);
@@ -345,7 +345,7 @@ fn default_builder(path: &Path, args: DefaultBuilderArgs, ui: &Ui) -> Result<()>
     }
     match args.image {
         Some(image) => {
-            let given = image.trim().to_string();
+            let given = image;
             ImageRef::parse(&given)?;
             let set = config::edit(path, |doc| {
                 edits::set_top_level_string(doc, keys::DEFAULT_BUILDER, &given)
@@ -372,7 +372,7 @@ fn default_builder(path: &Path, args: DefaultBuilderArgs, ui: &Ui) -> Result<()>
 fn trusted_builders(path: &Path, cmd: TrustedBuildersCommand, ui: &Ui) -> Result<()> {
     match cmd {
         TrustedBuildersCommand::Add { image } => {
-            let given = image.trim().to_string();
+            let given = image;
             let parsed = ImageRef::parse(&given)?;
             let added =
                 config::edit(path, |doc| edits::add_trusted_builder(doc, &given, &parsed))?.value;
@@ -383,7 +383,7 @@ fn trusted_builders(path: &Path, cmd: TrustedBuildersCommand, ui: &Ui) -> Result
             }
         }
         TrustedBuildersCommand::Remove { image } => {
-            let given = image.trim().to_string();
+            let given = image;
             let parsed = ImageRef::parse(&given)?;
             let removed =
                 config::edit(path, |doc| edits::remove_trusted_builder(doc, &parsed))?.value;

@@ -32,8 +32,6 @@ pub fn run(global: &GlobalArgs, args: ResolveArgs, ui: &Ui) -> anyhow::Result<Ex
         1,
         format!("probe timeout {} ms", settings.timeout.as_millis()),
     );
-    // SAFETY: no thread has been started yet; the runtime comes next.
-    unsafe { crate::registry::roots::prefer_bundle() };
     let runtime = crate::app::runtime()?;
     // The Docker daemon is asked for its architecture only if an image index needs it.
     let resolver =

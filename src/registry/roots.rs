@@ -7,6 +7,9 @@
 //! the directory's hash links point into) and hands those roots to every client.
 //! `SSL_CERT_FILE` names another bundle; with `SSL_CERT_DIR` set, or no bundle found,
 //! or on macOS and Windows, the platform verifier is used as before.
+//!
+//! cnb reads these variables and never sets them: the process environment is shared
+//! with every thread and inherited by credential helpers and other child processes.
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -51,29 +54,6 @@ fn bundle_path() -> Option<PathBuf> {
     match std::env::var_os(SSL_CERT_FILE).filter(|v| !v.is_empty()) {
         Some(file) => Some(PathBuf::from(file)),
         None => BUNDLES.iter().map(PathBuf::from).find(|p| p.is_file()),
-    }
-}
-
-/// Points `SSL_CERT_FILE` at the distribution's bundle when neither `SSL_CERT_FILE`
-/// nor `SSL_CERT_DIR` is set.
-///
-/// oci-client builds a default reqwest client inside every client it makes, and that
-/// one reads the system roots through rustls-native-certs: the bundle *and* every file
-/// of the certificate directory, which on Debian holds the same certificates again
-/// (most of a `cnb resolve`'s CPU time). With `SSL_CERT_FILE` set it reads the bundle
-/// only. The trusted set is the same where the directory is generated from the bundle
-/// (`update-ca-certificates`, `update-ca-trust`).
-///
-/// # Safety
-///
-/// Sets a process environment variable: call it before any other thread exists.
-pub unsafe fn prefer_bundle() {
-    if std::env::var_os(SSL_CERT_FILE).is_some() || std::env::var_os(SSL_CERT_DIR).is_some() {
-        return;
-    }
-    if let Some(bundle) = BUNDLES.iter().map(PathBuf::from).find(|p| p.is_file()) {
-        // SAFETY: the caller guarantees no other thread is running.
-        unsafe { std::env::set_var(SSL_CERT_FILE, bundle) };
     }
 }
 

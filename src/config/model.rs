@@ -1,0 +1,108 @@
+//! What a config file says: the typed view the rest of cnb uses, and the values as
+//! the user wrote them (what `list` commands show).
+
+use std::path::Path;
+
+use super::{ConfigError, read};
+use crate::reference::{ImageRef, InsecureEntry, Mirror, MirrorKey, Registry};
+use crate::settings::PullPolicy;
+
+/// A registry's mirrors in preference order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegistryMirrors {
+    pub key: MirrorKey,
+    pub mirrors: Vec<Mirror>,
+}
+
+/// A run image's mirror images in preference order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunImageMirrors {
+    pub image: ImageRef,
+    pub mirrors: Vec<ImageRef>,
+}
+
+/// The validated contents of a config file. Lists keep file order.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Config {
+    pub default_builder: Option<ImageRef>,
+    pub pull_policy: Option<PullPolicy>,
+    pub registry_mirrors: Vec<RegistryMirrors>,
+    pub run_image_mirrors: Vec<RunImageMirrors>,
+    pub insecure_registries: Vec<InsecureEntry>,
+    pub trusted_builders: Vec<ImageRef>,
+}
+
+/// The values exactly as they are written in the file, in file order, parallel to
+/// [`Config`]'s lists (same length, same order). `list` commands show these, so a
+/// user sees what they wrote.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Written {
+    pub default_builder: Option<String>,
+    pub pull_policy: Option<String>,
+    /// Registry (or `*`) as written, mirrors as written.
+    pub registry_mirrors: Vec<(String, Vec<String>)>,
+    /// Image as written, mirror images as written.
+    pub run_image_mirrors: Vec<(String, Vec<String>)>,
+    pub insecure_registries: Vec<String>,
+    pub trusted_builders: Vec<String>,
+}
+
+/// A validated config file: the typed view and the values as written.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ConfigFile {
+    pub config: Config,
+    pub written: Written,
+}
+
+impl ConfigFile {
+    /// Reads and validates the file; a missing file is an empty config.
+    pub fn load(path: &Path) -> Result<ConfigFile, ConfigError> {
+        match read::read_file(path)? {
+            Some(text) => ConfigFile::parse(&text, path),
+            None => Ok(ConfigFile::default()),
+        }
+    }
+
+    /// Parses file contents (`path` is only used in error messages).
+    pub fn parse(text: &str, path: &Path) -> Result<ConfigFile, ConfigError> {
+        read::validate(&read::parse_document(text, path)?, text, path)
+    }
+}
+
+impl Config {
+    /// Reads and validates the file; a missing file is an empty config.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        ConfigFile::load(path).map(|f| f.config)
+    }
+
+    /// Parses file contents (`path` is only used in error messages).
+    pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
+        ConfigFile::parse(text, path).map(|f| f.config)
+    }
+
+    /// The `registry-mirrors` entry for `key` (matched on the normalised registry).
+    pub fn registry_mirrors_entry(&self, key: &MirrorKey) -> Option<&RegistryMirrors> {
+        self.registry_mirrors.iter().find(|e| &e.key == key)
+    }
+
+    /// The mirrors configured for `registry`: its own entry, else the `*` entry, else none.
+    /// An entry with an empty list (`"quay.io" = []`) means "no mirrors", and the `*` entry
+    /// does not apply to that registry.
+    pub fn mirrors_for(&self, registry: &Registry) -> &[Mirror] {
+        let own = MirrorKey::Registry(registry.clone());
+        self.registry_mirrors_entry(&own)
+            .or_else(|| self.registry_mirrors_entry(&MirrorKey::Any))
+            .map(|e| e.mirrors.as_slice())
+            .unwrap_or(&[])
+    }
+
+    /// The user's run-image mirrors for `image` (matched on repository, any tag).
+    pub fn run_image_mirrors_for(&self, image: &ImageRef) -> &[ImageRef] {
+        let wanted = image.repository_key();
+        self.run_image_mirrors
+            .iter()
+            .find(|e| e.image.repository_key() == wanted)
+            .map(|e| e.mirrors.as_slice())
+            .unwrap_or(&[])
+    }
+}
