@@ -215,6 +215,8 @@ pub enum ConfigCommand {
     /// Builders trusted to run the single-container creator
     #[command(subcommand)]
     TrustedBuilders(TrustedBuildersCommand),
+    /// Show or set the lifecycle image for untrusted builders (pack's lifecycle-image)
+    LifecycleImage(LifecycleImageArgs),
     /// Show or set when images are pulled
     PullPolicy(PullPolicyArgs),
     /// Print the config file's path
@@ -296,6 +298,17 @@ pub struct DefaultBuilderArgs {
     #[arg(value_name = "IMAGE", conflicts_with = "unset", add = ArgValueCandidates::new(completion::configured_builders))]
     pub image: Option<String>,
     /// Remove the default builder setting
+    #[arg(long)]
+    pub unset: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct LifecycleImageArgs {
+    /// Image the lifecycle's phases run from for an untrusted builder; without it, print the
+    /// current one
+    #[arg(value_name = "IMAGE", conflicts_with = "unset")]
+    pub image: Option<String>,
+    /// Remove the lifecycle image setting (use buildpacksio/lifecycle:<the builder's version>)
     #[arg(long)]
     pub unset: bool,
 }

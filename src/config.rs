@@ -38,6 +38,8 @@ pub use write::{Edited, edit};
 /// Top-level keys cnb reads. Every other key is kept as it is.
 pub mod keys {
     pub const DEFAULT_BUILDER: &str = "default-builder-image";
+    /// pack's key for the lifecycle image of untrusted builders.
+    pub const LIFECYCLE_IMAGE: &str = "lifecycle-image";
     pub const PULL_POLICY: &str = "pull-policy";
     pub const INSECURE_REGISTRIES: &str = "insecure-registries";
     pub const REGISTRY_MIRRORS: &str = "registry-mirrors";

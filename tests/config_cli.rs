@@ -864,6 +864,35 @@ fn the_first_write_creates_the_directory_and_nothing_before_it() {
 }
 
 #[test]
+fn lifecycle_image_is_packs_key_set_shown_and_unset() {
+    let h = Home::new();
+    let (_, stderr) = h.ok(&["config", "lifecycle-image"]);
+    assert!(stderr.contains("No lifecycle image is set"), "{stderr}");
+    let (_, stderr) = h.ok(&[
+        "config",
+        "lifecycle-image",
+        "registry.corp.example/buildpacksio/lifecycle:0.21.17",
+    ]);
+    assert!(
+        stderr.contains(
+            "Lifecycle image set to registry.corp.example/buildpacksio/lifecycle:0.21.17"
+        ),
+        "{stderr}"
+    );
+    assert_eq!(
+        h.read(),
+        "lifecycle-image = \"registry.corp.example/buildpacksio/lifecycle:0.21.17\"\n"
+    );
+    assert_eq!(
+        h.ok(&["config", "lifecycle-image"]).0,
+        "registry.corp.example/buildpacksio/lifecycle:0.21.17\n"
+    );
+    let (_, stderr) = h.ok(&["config", "lifecycle-image", "--unset"]);
+    assert!(stderr.contains("Removed the lifecycle image"), "{stderr}");
+    assert_eq!(h.read(), "");
+}
+
+#[test]
 fn a_command_that_changes_nothing_creates_nothing() {
     let h = Home::new();
     for args in [
@@ -885,6 +914,7 @@ fn a_command_that_changes_nothing_creates_nothing() {
             "corp.example/builder",
         ],
         &["config", "default-builder", "--unset"],
+        &["config", "lifecycle-image", "--unset"],
         &["config", "pull-policy", "--unset"],
     ] {
         h.ok(args);

@@ -211,9 +211,22 @@ fn publish_with_an_untrusted_builder() {
         .world
         .registry
         .image(&format!("cnbtest/{}-app", pw.world.id), "1");
-    let mut args = pw.args(&["--publish"]);
+    // The lifecycle image from the config (pack's key) this time, not the flag.
+    run_cnb(
+        &pw.world.home,
+        ["config", "lifecycle-image", &pw.lifecycle_image],
+    )
+    .assert_success();
+    let mut args = pw.world.build_args(&["--publish"]);
+    args.retain(|a| a != "--trust-builder");
     args[1] = image.clone();
     let out = run_cnb(&pw.world.home, &args);
+    assert!(
+        out.stderr
+            .contains(&format!("run from {}", pw.lifecycle_image)),
+        "{}",
+        out.stderr
+    );
     assert_built(&out);
     assert!(!in_daemon(&image));
     docker_pull(&image);

@@ -13,11 +13,12 @@ use anyhow::Result;
 use serde_json::json;
 
 use crate::cli::{
-    ConfigCommand, DefaultBuilderArgs, GlobalArgs, InsecureRegistriesCommand, OutputFormat,
-    PullPolicyArgs, RegistryMirrorsCommand, RunImageMirrorsCommand, TrustedBuildersCommand,
+    ConfigCommand, DefaultBuilderArgs, GlobalArgs, InsecureRegistriesCommand, LifecycleImageArgs,
+    OutputFormat, PullPolicyArgs, RegistryMirrorsCommand, RunImageMirrorsCommand,
+    TrustedBuildersCommand,
 };
 use crate::config::edits::{self, Added, Removed, Set};
-use crate::config::{self, ConfigFile, keys};
+use crate::config::{self, ConfigFile, Written, keys};
 use crate::error::UsageError;
 use crate::reference::{ImageRef, InsecureEntry, Mirror, MirrorKey};
 use crate::settings::PullPolicy;
@@ -35,6 +36,7 @@ pub fn run(global: &GlobalArgs, cmd: ConfigCommand, ui: &Ui) -> Result<ExitCode>
         ConfigCommand::RunImageMirrors(c) => run_image_mirrors(path, c, ui)?,
         ConfigCommand::InsecureRegistries(c) => insecure_registries(path, c, ui)?,
         ConfigCommand::DefaultBuilder(args) => default_builder(path, args, ui)?,
+        ConfigCommand::LifecycleImage(args) => lifecycle_image(path, args, ui)?,
         ConfigCommand::TrustedBuilders(c) => trusted_builders(path, c, ui)?,
         ConfigCommand::PullPolicy(args) => pull_policy(path, args, ui)?,
     }
@@ -331,38 +333,75 @@ fn list_strings(
     }
 }
 
+/// A top-level setting that holds one image (`default-builder-image`, `lifecycle-image`):
+/// what it is called in messages, and the command that sets it.
+struct ImageSetting {
+    key: &'static str,
+    what: &'static str,
+    command: &'static str,
+}
+
+const DEFAULT_BUILDER: ImageSetting = ImageSetting {
+    key: keys::DEFAULT_BUILDER,
+    what: "default builder",
+    command: "cnb config default-builder <IMAGE>",
+};
+
+const LIFECYCLE_IMAGE: ImageSetting = ImageSetting {
+    key: keys::LIFECYCLE_IMAGE,
+    what: "lifecycle image",
+    command: "cnb config lifecycle-image <IMAGE>",
+};
+
 fn default_builder(path: &Path, args: DefaultBuilderArgs, ui: &Ui) -> Result<()> {
-    if args.unset {
-        let removed = config::edit(path, |doc| {
-            edits::unset_top_level(doc, keys::DEFAULT_BUILDER)
-        })?
-        .value;
+    image_setting(path, &DEFAULT_BUILDER, args.image, args.unset, ui, |w| {
+        w.default_builder
+    })
+}
+
+fn lifecycle_image(path: &Path, args: LifecycleImageArgs, ui: &Ui) -> Result<()> {
+    image_setting(path, &LIFECYCLE_IMAGE, args.image, args.unset, ui, |w| {
+        w.lifecycle_image
+    })
+}
+
+/// Shows, sets or unsets one image setting; `current` picks it from the file as written.
+fn image_setting(
+    path: &Path,
+    setting: &ImageSetting,
+    image: Option<String>,
+    unset: bool,
+    ui: &Ui,
+    current: impl FnOnce(Written) -> Option<String>,
+) -> Result<()> {
+    let ImageSetting { key, what, command } = setting;
+    if unset {
+        let removed = config::edit(path, |doc| edits::unset_top_level(doc, key))?.value;
         match removed {
-            Some(old) => ui.status(format!("Removed the default builder ({old})")),
-            None => ui.status("No default builder is set; nothing to remove"),
+            Some(old) => ui.status(format!("Removed the {what} ({old})")),
+            None => ui.status(format!("No {what} is set; nothing to remove")),
         }
         return Ok(());
     }
-    match args.image {
-        Some(image) => {
-            let given = image;
+    match image {
+        Some(given) => {
             ImageRef::parse(&given)?;
-            let set = config::edit(path, |doc| {
-                edits::set_top_level_string(doc, keys::DEFAULT_BUILDER, &given)
-            })?
-            .value;
+            let set =
+                config::edit(path, |doc| edits::set_top_level_string(doc, key, &given))?.value;
             match set {
-                Set::Unchanged => ui.status(format!("The default builder is already {given}")),
-                Set::New | Set::Replaced(_) => ui.status(format!("Default builder set to {given}")),
+                Set::Unchanged => ui.status(format!("The {what} is already {given}")),
+                Set::New | Set::Replaced(_) => {
+                    let mut first = what.to_string();
+                    first[..1].make_ascii_uppercase();
+                    ui.status(format!("{first} set to {given}"))
+                }
             }
         }
         None => {
             let file = ConfigFile::load(path)?;
-            match file.written.default_builder {
-                Some(b) => ui.data(b),
-                None => ui.status(
-                    "No default builder is set (set one with: cnb config default-builder <IMAGE>)",
-                ),
+            match current(file.written) {
+                Some(value) => ui.data(value),
+                None => ui.status(format!("No {what} is set (set one with: {command})")),
             }
         }
     }

@@ -25,6 +25,8 @@ pub struct RunImageMirrors {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Config {
     pub default_builder: Option<ImageRef>,
+    /// The image the lifecycle's own phases run from for an untrusted builder.
+    pub lifecycle_image: Option<ImageRef>,
     pub pull_policy: Option<PullPolicy>,
     pub registry_mirrors: Vec<RegistryMirrors>,
     pub run_image_mirrors: Vec<RunImageMirrors>,
@@ -38,6 +40,7 @@ pub struct Config {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Written {
     pub default_builder: Option<String>,
+    pub lifecycle_image: Option<String>,
     pub pull_policy: Option<String>,
     /// Registry (or `*`) as written, mirrors as written.
     pub registry_mirrors: Vec<(String, Vec<String>)>,

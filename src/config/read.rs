@@ -151,6 +151,11 @@ pub(super) fn validate(
     if let Some((key, item)) = root.get_key_value(keys::DEFAULT_BUILDER) {
         v.default_builder(key, item)?;
     }
+    if let Some((key, item)) = root.get_key_value(keys::LIFECYCLE_IMAGE) {
+        let (image, written) = v.image(item, key, keys::LIFECYCLE_IMAGE)?;
+        v.file.config.lifecycle_image = Some(image);
+        v.file.written.lifecycle_image = Some(written);
+    }
     if let Some((key, item)) = root.get_key_value(keys::PULL_POLICY) {
         v.pull_policy(key, item)?;
     }

@@ -142,9 +142,10 @@ async fn build_with(
     // extensions, which the creator refuses.
     let phases = !trust.is_trusted() || metadata.has_extensions;
     let lifecycle_image = if phases {
-        let name = match &settings.lifecycle_image {
-            Some(name) => name.clone(),
-            None => default_lifecycle_image(&metadata)?,
+        let name = match (&settings.lifecycle_image, &settings.config.lifecycle_image) {
+            (Some(flag), _) => flag.clone(),
+            (None, Some(configured)) => configured.clone(),
+            (None, None) => default_lifecycle_image(&metadata)?,
         };
         let why = if trust.is_trusted() {
             "its order has image extensions, which the creator does not run".to_string()
