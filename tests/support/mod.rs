@@ -103,6 +103,9 @@
 //!   [`containers_from(image)`](containers_from), [`DaemonImages`] (removes names on drop),
 //!   [`in_daemon(name)`](in_daemon), [`daemon_tags()`](daemon_tags).
 //!
+//! Certificates ([`pki`]): [`TestCa::create(dir, name)`](TestCa::create): `cert_path()`,
+//! `issue(name, subject, &CertUsage::Server { sans } | Client) -> IssuedCert { cert, key }`.
+//!
 //! The real lifecycle, pack and the real builder ([`world`], [`real_builder`], files in
 //! `tests/world/` and `tests/real-builder/`):
 //! - [`world::lifecycle(LifecycleVersion) -> Option<Lifecycle>`](world::lifecycle)
@@ -118,6 +121,7 @@
 pub mod builder;
 pub mod net;
 pub mod netns;
+pub mod pki;
 pub mod process;
 pub mod real_builder;
 pub mod registry;
@@ -126,6 +130,7 @@ pub mod world;
 pub use builder::*;
 pub use net::*;
 pub use netns::*;
+pub use pki::*;
 pub use process::*;
 pub use real_builder::*;
 pub use registry::*;
