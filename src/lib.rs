@@ -11,6 +11,7 @@
 //! - [`lifecycle`]: builder metadata, platform API, run-image order, the creator container's spec (pure);
 //! - [`docker`]: everything that talks to the Docker daemon (bollard);
 //! - [`build`]: `cnb build` orchestration;
+//! - [`local_registry`]: the dev cluster's registry (KEP-1755) for `--local-registry`;
 //! - [`ui`], [`error`], [`env_vars`], [`completion`]: output, errors, environment names, shell completion.
 
 pub mod app;
@@ -24,6 +25,7 @@ pub mod docker;
 pub mod env_vars;
 pub mod error;
 pub mod lifecycle;
+pub mod local_registry;
 pub mod reference;
 pub mod registry;
 pub mod settings;
