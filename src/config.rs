@@ -36,6 +36,8 @@ pub mod keys {
     pub const RUN_IMAGE_MIRRORS: &str = "mirrors";
     pub const TRUSTED_BUILDERS: &str = "trusted-builders";
     pub const TRUSTED_BUILDER_NAME: &str = "name";
+    /// cnb's own: the dev cluster's registry, `host:port` (wins over discovery, SPEC §10).
+    pub const LOCAL_REGISTRY: &str = "local-registry";
 }
 
 /// Where the config file is and why.
@@ -148,6 +150,8 @@ pub struct Config {
     pub run_image_mirrors: Vec<RunImageMirrors>,
     pub insecure_registries: Vec<InsecureEntry>,
     pub trusted_builders: Vec<ImageRef>,
+    /// `local-registry`: used instead of asking the kube context's cluster.
+    pub local_registry: Option<Registry>,
 }
 
 /// The values exactly as they are written in the file, in file order, parallel to
@@ -546,6 +550,12 @@ impl Builder {
         Ok(())
     }
 
+    fn local_registry(&mut self, s: &str) -> Result<(), String> {
+        let registry = Registry::parse(s.trim()).map_err(|e| e.to_string())?;
+        self.file.config.local_registry = Some(registry);
+        Ok(())
+    }
+
     fn insecure_registry(&mut self, s: &str) -> Result<(), String> {
         let entry = InsecureEntry::parse(s).map_err(|e| e.to_string())?;
         if !self.file.config.insecure_registries.contains(&entry) {
@@ -715,6 +725,12 @@ fn validate_keeping(
     if let Some((key, item)) = root.get_key_value(keys::PULL_POLICY) {
         let s = v.string(item, Some(key), keys::PULL_POLICY)?;
         b.pull_policy(s)
+            .map_err(|m| v.err(Validator::span_of(item, Some(key)), m))?;
+    }
+
+    if let Some((key, item)) = root.get_key_value(keys::LOCAL_REGISTRY) {
+        let s = v.string(item, Some(key), keys::LOCAL_REGISTRY)?;
+        b.local_registry(s)
             .map_err(|m| v.err(Validator::span_of(item, Some(key)), m))?;
     }
 

@@ -201,7 +201,7 @@ impl<'i> Walker<'i> {
             return None;
         };
         self.line_has_expression = true;
-        if self.root_keys.contains(&name) {
+        if self.root_keys.contains(&name) || name == keys::LOCAL_REGISTRY {
             return None;
         }
         self.table_keys.clear();
@@ -264,7 +264,11 @@ impl<'i> Walker<'i> {
                     keys::DEFAULT_BUILDER => self.default_builder = Some(value.into_str()?),
                     keys::PULL_POLICY => self.pull_policy = Some(value.into_str()?),
                     keys::INSECURE_REGISTRIES => self.insecure = Some(value.into_strings()?),
-                    keys::REGISTRY_MIRRORS | keys::RUN_IMAGES | keys::TRUSTED_BUILDERS => {
+                    // `local-registry` is rare: the full reader takes files that have it.
+                    keys::REGISTRY_MIRRORS
+                    | keys::RUN_IMAGES
+                    | keys::TRUSTED_BUILDERS
+                    | keys::LOCAL_REGISTRY => {
                         return None;
                     }
                     _ => {}
