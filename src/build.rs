@@ -68,6 +68,9 @@ pub struct BuildSettings {
     pub log_level: LogLevel,
     /// The config file as read (run-image mirrors, trusted builders).
     pub config: Config,
+    /// `--local-registry`: where `image` points and the names to print (set by
+    /// [`crate::local_registry`] before the build; `None` otherwise).
+    pub local_registry: Option<crate::local_registry::BuildTarget>,
 }
 
 impl BuildSettings {
@@ -142,6 +145,7 @@ impl BuildSettings {
             output: args.output,
             log_level: LogLevel::from_verbosity(ui.verbosity(), ui.is_quiet()),
             config,
+            local_registry: None,
         })
     }
 }
@@ -638,7 +642,7 @@ pub async fn build(settings: BuildSettings, ui: &Ui) -> anyhow::Result<ExitCode>
             .fetch
             .clone()
             .unwrap_or_else(|| builder.name.clone());
-        let plan = Plan::new(&PlanFacts {
+        let mut plan = Plan::new(&PlanFacts {
             output: &settings.image,
             builder: &metadata,
             builder_fetch: &builder_fetch,
@@ -647,6 +651,7 @@ pub async fn build(settings: BuildSettings, ui: &Ui) -> anyhow::Result<ExitCode>
             run_image_fetch: &run.fetch,
             creator: &creator,
         });
+        plan.local_registry = settings.local_registry.as_ref().map(|t| t.plan());
         match settings.output {
             OutputFormat::Json => ui.data(plan.to_json()),
             OutputFormat::Text => ui.data(plan.render_text().trim_end()),

@@ -126,6 +126,14 @@ pub struct BuildArgs {
     #[arg(long)]
     pub publish: bool,
 
+    /// Publish to the registry the kube context's cluster declares (KEP-1755; see `cnb local-registry`)
+    #[arg(long)]
+    pub local_registry: bool,
+
+    /// Kube context whose cluster's registry --local-registry uses [default: the current context]
+    #[arg(long, value_name = "NAME", requires = "local_registry", add = ArgValueCandidates::new(crate::local_registry::kube_context_candidates))]
+    pub kube_context: Option<String>,
+
     /// When to pull the builder and run images [default: configured, else always]
     #[arg(long, value_enum)]
     pub pull_policy: Option<PullPolicyArg>,

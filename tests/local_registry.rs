@@ -1,6 +1,8 @@
 //! Local cluster registries (SPEC §10, KEP-1755) against a real Kubernetes API server on
 //! loopback (tests/support/cluster.rs): the ConfigMap written through the API, kubeconfigs
-//! with client certificates, bearer tokens and exec plugins, and `cnb local-registry`.
+//! with client certificates, bearer tokens and exec plugins, `cnb local-registry`, and
+//! `cnb build --local-registry` publishing with the real lifecycle into the registry the
+//! ConfigMap names. See docs/local-registry.md.
 
 mod support;
 
@@ -462,4 +464,315 @@ fn the_config_key_wins_over_discovery_and_needs_no_cluster() {
     // Without the key, discovery answers.
     kube.home.write_config("");
     assert_eq!(kube.report(&[])["host"], "localhost:5201");
+}
+
+// ------------------------------------------------------------------ cnb build --local-registry
+
+/// A stand-in builder on a loopback registry, and a test home with a kubeconfig for
+/// `cluster` whose ConfigMap names `local` (plus what `extra` adds to the v1 entry).
+fn build_world(
+    cluster: &TestCluster,
+    local_host: &str,
+    extra: &str,
+    v2: bool,
+) -> (Kube, TestRegistry, PublishedBuilder) {
+    let origin = TestRegistry::start(RegistryOptions::plain());
+    let builder = PublishedBuilder::publish_default(&origin);
+    let mut data = vec![(KEY_V1, format!("host: {local_host}\n{extra}"))];
+    if v2 {
+        data.push((KEY_V2, "host2: {}\n".to_string()));
+    }
+    let data: Vec<(&str, &str)> = data.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    cluster.set_local_registry_hosting(&data);
+    let kube = Kube::new();
+    Kubeconfig::new()
+        .context(
+            "dev",
+            cluster,
+            KubeUser::ClientCert(cluster.client_cert().clone()),
+        )
+        .current("dev")
+        .write(&kube.default_kubeconfig());
+    (kube, origin, builder)
+}
+
+#[test]
+fn dry_run_json_has_the_references_and_a_given_registry_is_replaced() {
+    if !docker_available() {
+        return;
+    }
+    let Some(cluster) = cluster() else {
+        return;
+    };
+    let local = TestRegistry::start(RegistryOptions::plain());
+    let (kube, _origin, builder) = build_world(
+        &cluster,
+        &local.host(),
+        "hostFromContainerRuntime: kind-registry:5000\nhostFromClusterNetwork: registry.kube-system.svc:5000\n",
+        true,
+    );
+    let app = kube.home.write_app("app", &[("message", "hi\n")]);
+    let id = unique_name("local");
+    let _volumes = DockerSweeper::new().volumes(&format!("{id}-app"));
+    let image = format!("quay.io/team/{id}-app:v1");
+    let out = kube.run(&[
+        "build",
+        &image,
+        "-B",
+        &builder.builder,
+        "-p",
+        app.to_str().unwrap(),
+        "--trust-builder",
+        "--local-registry",
+        "--dry-run",
+        "--output",
+        "json",
+    ]);
+    assert!(out.success(), "{}\n{}", out.stdout, out.stderr);
+    let plan: serde_json::Value = serde_json::from_str(&out.stdout)
+        .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", out.stdout));
+    let published = format!("{}/team/{id}-app:v1", local.host());
+    assert_eq!(plan["image"], published.as_str());
+    let local_plan = &plan["local_registry"];
+    assert_eq!(local_plan["image"], published.as_str());
+    assert_eq!(
+        local_plan["pod_image"],
+        format!("kind-registry:5000/team/{id}-app:v1").as_str()
+    );
+    assert_eq!(
+        local_plan["cluster_image"],
+        format!("registry.kube-system.svc:5000/team/{id}-app:v1").as_str()
+    );
+    assert_eq!(local_plan["replaced_registry"], "quay.io");
+    assert_eq!(
+        local_plan["registry"]["source"]["ignored_keys"],
+        serde_json::json!([KEY_V2])
+    );
+    // The normal publish path: the lifecycle exports to the local registry.
+    let command: Vec<&str> = plan["lifecycle"]["command"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|v| v.as_str())
+        .collect();
+    assert_eq!(command.last(), Some(&published.as_str()), "{command:?}");
+    assert!(!command.contains(&"-daemon"), "{command:?}");
+    assert!(
+        out.stderr.contains(&format!(
+            "{image} names the registry quay.io; --local-registry publishes it to {} instead",
+            local.host()
+        )),
+        "{}",
+        out.stderr
+    );
+
+    // The text plan shows the same.
+    let out = kube.run(&[
+        "build",
+        &format!("{id}-app"),
+        "-B",
+        &builder.builder,
+        "-p",
+        app.to_str().unwrap(),
+        "--trust-builder",
+        "--local-registry",
+        "--dry-run",
+    ]);
+    assert!(out.success(), "{}\n{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout.contains(&format!(
+            "  pod specs:    kind-registry:5000/{id}-app:latest"
+        )),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn a_plain_http_registry_off_loopback_needs_an_insecure_entry() {
+    if !docker_available() {
+        return;
+    }
+    let Some(netns) = NetnsHost::start() else {
+        return;
+    };
+    let Some(cluster) = cluster() else {
+        return;
+    };
+    let local = TestRegistry::start_in_netns(&netns, RegistryOptions::plain());
+    let (kube, _origin, builder) = build_world(
+        &cluster,
+        &local.host(),
+        "help: https://example.test/registry-help\n",
+        false,
+    );
+    let app = kube.home.write_app("app", &[("message", "hi\n")]);
+    let id = unique_name("local");
+    let _volumes = DockerSweeper::new().volumes(&format!("{id}-app"));
+    let image = format!("{id}-app");
+    let args = [
+        "build",
+        image.as_str(),
+        "-B",
+        builder.builder.as_str(),
+        "-p",
+        app.to_str().unwrap(),
+        "--trust-builder",
+        "--local-registry",
+        "--dry-run",
+        "--output",
+        "json",
+    ];
+    let out = kube.run(&args);
+    assert_eq!(out.code(), 1, "{}\n{}", out.stdout, out.stderr);
+    let error = out
+        .stderr
+        .lines()
+        .find(|l| l.starts_with("error: "))
+        .unwrap_or_else(|| panic!("no error line:\n{}", out.stderr));
+    assert!(
+        error.contains(&format!(
+            "cannot publish to the local registry {}",
+            local.host()
+        )),
+        "{error}"
+    );
+    assert!(
+        error.contains(&format!(
+            "cnb config insecure-registries add {}",
+            local.host()
+        )),
+        "{error}"
+    );
+    assert!(
+        error.ends_with("; help: https://example.test/registry-help"),
+        "{error}"
+    );
+
+    let mut allowed: Vec<&str> = args.to_vec();
+    let host = local.host();
+    allowed.extend(["--insecure-registry", host.as_str()]);
+    let out = kube.run(&allowed);
+    assert!(out.success(), "{}\n{}", out.stdout, out.stderr);
+    let plan: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(
+        plan["image"],
+        format!("{}/{id}-app:latest", local.host()).as_str()
+    );
+    let insecure = plan["lifecycle"]["env"]["CNB_INSECURE_REGISTRIES"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(insecure.split(',').any(|h| h == local.host()), "{insecure}");
+}
+
+#[test]
+fn build_publishes_with_the_real_lifecycle_and_the_image_pulls_from_host() {
+    if !docker_available() {
+        return;
+    }
+    let Some(cluster) = cluster() else {
+        return;
+    };
+    // The builder and its run image on an "origin" registry; the cluster's registry is
+    // another, named only by the ConfigMap.
+    let origin = TestRegistry::start(RegistryOptions::plain());
+    let local = TestRegistry::start(RegistryOptions::plain());
+    let id = unique_name("local");
+    let run_repo = format!("cnbtest/{id}-run:latest");
+    let builder_repo = format!("cnbtest/{id}-builder:latest");
+    let Some(made) = RealBuilder::create(RealBuilderOptions::new(
+        &origin.image(&format!("cnbtest/{id}-run"), "latest"),
+    )) else {
+        return;
+    };
+    push_image_to(made.run.tag(), &origin, &run_repo);
+    push_image_to(made.tag(), &origin, &builder_repo);
+    drop(made);
+    let builder = origin.image(&format!("cnbtest/{id}-builder"), "latest");
+    let published = local.image(&format!("{id}-app"), "latest");
+    let _images = DaemonImages(vec![builder.clone(), published.clone()]);
+    let _sweeper = DockerSweeper::new()
+        .registry(&origin)
+        .registry(&local)
+        .volumes(&format!("{id}-app"));
+
+    cluster.set_local_registry_hosting(&[(
+        KEY_V1,
+        &format!(
+            "host: \"{}\"\nhostFromContainerRuntime: \"kind-registry:5000\"\n\
+             hostFromClusterNetwork: \"kind-registry.local:5000\"\n",
+            local.host()
+        ),
+    )]);
+    let kube = Kube::new();
+    Kubeconfig::new()
+        .context(
+            "kind-dev",
+            &cluster,
+            KubeUser::ClientCert(cluster.client_cert().clone()),
+        )
+        .current("kind-dev")
+        .write(&kube.default_kubeconfig());
+    let app = kube
+        .home
+        .write_app("app", &[("message", "hi from the test\n")]);
+
+    let image = format!("{id}-app");
+    let out = kube.run(&[
+        "build",
+        &image,
+        "-B",
+        &builder,
+        "-p",
+        app.to_str().unwrap(),
+        "--trust-builder",
+        "--local-registry",
+    ]);
+    assert!(
+        out.success(),
+        "cnb build failed ({}):\n{}\n{}",
+        out.code(),
+        out.stdout,
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains(&format!(
+            "Published {published} to the local registry (ConfigMap kube-public/local-registry-hosting ({KEY_V1}) of kube context 'kind-dev'"
+        )),
+        "{}",
+        out.stderr
+    );
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert!(
+        lines
+            .contains(&format!("image for pod specs: kind-registry:5000/{id}-app:latest").as_str()),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        lines.contains(
+            &format!("image for in-cluster tools: kind-registry.local:5000/{id}-app:latest")
+                .as_str()
+        ),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        !in_daemon(&published),
+        "--local-registry publishes, it does not write to the daemon"
+    );
+
+    // The image is in the cluster's registry, under `host`, and runs.
+    must_run(
+        "docker",
+        ["pull", "-q", &published],
+        Duration::from_secs(120),
+    );
+    let ran = docker_run(&["--pull", "never", &published]);
+    assert!(ran.success(), "{}\n{}", ran.stdout, ran.stderr);
+    assert!(
+        ran.stdout.contains("hello from the app: hi from the test"),
+        "{}",
+        ran.stdout
+    );
 }

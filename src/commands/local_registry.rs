@@ -43,3 +43,42 @@ fn discovery_error(err: crate::local_registry::DiscoveryError) -> anyhow::Error 
         err.into()
     }
 }
+
+/// `cnb build --local-registry`: finds the registry, points the build at
+/// `<host>/<repository>:<tag>` with `--publish`, and checks that the registry can take
+/// the push, before the normal build flow runs.
+pub async fn publish_there(
+    global: &GlobalArgs,
+    args: &crate::cli::BuildArgs,
+    settings: &mut crate::build::BuildSettings,
+    ui: &Ui,
+) -> anyhow::Result<()> {
+    use crate::local_registry::{BuildTarget, check_reachable, find};
+    let location = config::locate(global.config.as_deref())?;
+    let found = find(
+        &settings.config,
+        &location.path,
+        args.kube_context.as_deref(),
+        ui,
+    )
+    .await
+    .map_err(discovery_error)?;
+    let target = BuildTarget::new(&args.image, &settings.image, found)?;
+    if let Some(replaced) = &target.replaced {
+        ui.status(format!(
+            "{} names the registry {replaced}; --local-registry publishes it to {} instead",
+            args.image,
+            target.found.host.key()
+        ));
+    }
+    ui.status(format!(
+        "Publishing {} to the local registry from {}",
+        target.image,
+        target.found.source.describe()
+    ));
+    check_reachable(&settings.registry, &target, ui).await?;
+    settings.image = target.image.clone();
+    settings.publish = true;
+    settings.local_registry = Some(target);
+    Ok(())
+}

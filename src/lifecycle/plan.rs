@@ -28,6 +28,9 @@ pub struct Plan {
     pub lifecycle: PlanLifecycle,
     /// Warnings the build would print (builder metadata, mirror recorded in the image, ...).
     pub warnings: Vec<String>,
+    /// `--local-registry`: the registry found and the names for pod specs and in-cluster
+    /// tools (SPEC §10); `null` without it.
+    pub local_registry: Option<crate::local_registry::LocalRegistryPlan>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -191,6 +194,7 @@ impl Plan {
                 platform_files: spec.platform_files.clone(),
             },
             warnings,
+            local_registry: None,
         }
     }
 
@@ -276,6 +280,9 @@ impl Plan {
         writeln!(out, "  mounts:")?;
         for m in &self.lifecycle.mounts {
             writeln!(out, "    {m}")?;
+        }
+        if let Some(local) = &self.local_registry {
+            local.write_text(out)?;
         }
         for w in &self.warnings {
             writeln!(out, "warning: {w}")?;

@@ -4,8 +4,8 @@
 //!
 //! - [`hosting`]: the KEP's rules on the ConfigMap's data (pure);
 //! - [`cluster`]: kubeconfig, context and the API request (the `kube` crate);
-//! - here: [`find`] (config key, else the cluster) and the reports `cnb local-registry`
-//!   prints.
+//! - here: [`find`] (config key, else the cluster), what `cnb build --local-registry`
+//!   publishes to ([`BuildTarget`]) and the reports `cnb local-registry` prints.
 
 pub mod cluster;
 pub mod hosting;
@@ -16,7 +16,9 @@ use serde::Serialize;
 use thiserror::Error;
 
 use crate::config::{Config, keys};
-use crate::reference::Registry;
+use crate::reference::{ImageRef, NameError, Registry};
+use crate::registry::{Platform, ProbeFailure, Resolver};
+use crate::settings::RegistrySettings;
 use crate::ui::Ui;
 use cluster::KubeContext;
 use hosting::{CONFIG_MAP, HostingError, NAMESPACE};
@@ -403,6 +405,178 @@ fn check_pushable(host: &Registry) -> Result<(), String> {
     }
 }
 
+/// What `cnb build --local-registry` publishes, and the names to use from each side.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BuildTarget {
+    /// `<host>/<repository>:<tag>`: what the lifecycle publishes.
+    pub image: ImageRef,
+    /// The same image as pod specs name it.
+    pub pod_image: String,
+    /// The same image as tools inside the cluster push or pull it, when they can.
+    pub cluster_image: Option<String>,
+    /// The registry the given IMAGE named, which the local registry replaced.
+    pub replaced: Option<Registry>,
+    pub found: Found,
+}
+
+/// Whether `typed` names a registry (Docker's rule: a first component with `.` or `:`,
+/// or `localhost`).
+fn names_registry(typed: &str) -> bool {
+    typed.split_once('/').is_some_and(|(first, _)| {
+        first.contains(['.', ':']) || first.eq_ignore_ascii_case("localhost")
+    })
+}
+
+impl BuildTarget {
+    /// The IMAGE the user gave (`typed`, parsed as `image`) on the local registry: its
+    /// repository as written (`app`, not Docker Hub's `library/app`), tag and digest kept.
+    pub fn new(typed: &str, image: &ImageRef, found: Found) -> Result<BuildTarget, NameError> {
+        let given_registry = names_registry(typed);
+        let repository = match image.repository().strip_prefix("library/") {
+            // `app` became `library/app` on Docker Hub; `docker.io/library/app` was typed so.
+            Some(short) if !given_registry && !typed.contains('/') => short,
+            _ => image.repository(),
+        };
+        let mut suffix = String::new();
+        if let Some(tag) = image.tag() {
+            suffix.push(':');
+            suffix.push_str(tag);
+        }
+        if let Some(digest) = image.digest() {
+            suffix.push('@');
+            suffix.push_str(digest);
+        }
+        let on = |host: &Registry| format!("{}/{repository}{suffix}", host.key());
+        let target = ImageRef::parse(&on(&found.host))?;
+        let replaced =
+            (given_registry && image.registry() != &found.host).then(|| image.registry().clone());
+        Ok(BuildTarget {
+            image: target,
+            pod_image: on(found.pod_host()),
+            cluster_image: found.cluster_host.as_ref().map(on),
+            replaced,
+            found,
+        })
+    }
+
+    /// The `local_registry` object of the `--dry-run` plan.
+    pub fn plan(&self) -> LocalRegistryPlan {
+        LocalRegistryPlan {
+            image: self.image.to_string(),
+            pod_image: self.pod_image.clone(),
+            cluster_image: self.cluster_image.clone(),
+            replaced_registry: self.replaced.as_ref().map(ToString::to_string),
+            registry: self.found.report(),
+        }
+    }
+
+    /// The lines printed after a successful build: data for scripts (stdout).
+    pub fn references(&self) -> Vec<String> {
+        let mut lines = vec![format!("image for pod specs: {}", self.pod_image)];
+        if let Some(cluster) = &self.cluster_image {
+            lines.push(format!("image for in-cluster tools: {cluster}"));
+        }
+        lines
+    }
+}
+
+/// The plan's `local_registry` (SPEC §7.11 shape, §10 fields).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LocalRegistryPlan {
+    /// What is published (`<host>/<repository>:<tag>`).
+    pub image: String,
+    /// The reference for pod specs.
+    pub pod_image: String,
+    /// The reference for tools inside the cluster; `null` when they cannot reach it.
+    pub cluster_image: Option<String>,
+    /// The registry IMAGE named, replaced by the local registry.
+    pub replaced_registry: Option<String>,
+    /// What was found and from where (as `cnb local-registry --output json`).
+    pub registry: Report,
+}
+
+impl LocalRegistryPlan {
+    /// The plan's text lines.
+    pub fn write_text(&self, out: &mut String) -> std::fmt::Result {
+        use std::fmt::Write as _;
+        writeln!(out, "Local registry: {}", self.registry.host)?;
+        let source = match &self.registry.source {
+            SourceReport::Config { path, key } => format!("{key} in {path}"),
+            SourceReport::Cluster {
+                kube_context,
+                server,
+                config_map,
+                key,
+                ..
+            } => format!("{config_map} ({key}) of kube context '{kube_context}' ({server})"),
+        };
+        writeln!(out, "  from:         {source}")?;
+        if let Some(replaced) = &self.replaced_registry {
+            writeln!(out, "  replaces:     {replaced}")?;
+        }
+        writeln!(out, "  publish:      {}", self.image)?;
+        writeln!(out, "  pod specs:    {}", self.pod_image)?;
+        match &self.cluster_image {
+            Some(image) => writeln!(out, "  in-cluster:   {image}")?,
+            None => writeln!(
+                out,
+                "  in-cluster:   (not reachable from the cluster network)"
+            )?,
+        }
+        Ok(())
+    }
+}
+
+/// The local registry could not be used for publishing.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error("cannot publish to the local registry {host} ({source_text}): {reason}{}{}",
+    hint.as_ref().map(|h| format!("; {h}")).unwrap_or_default(),
+    help_suffix(help.as_deref()))]
+pub struct UnusableError {
+    pub host: String,
+    pub source_text: String,
+    pub reason: String,
+    /// How to allow the host (an insecure-registries entry).
+    pub hint: Option<String>,
+    pub help: Option<String>,
+}
+
+/// Asks the local registry for the target image's manifest with cnb's registry client
+/// and the host's transport policy (SPEC §5), before anything is built: a registry that
+/// answers (with the image or "not found") can take the push; one that refuses the
+/// connection, does not answer, or speaks plain HTTP where TLS is required cannot, and
+/// the error says so, with the command that allows plain HTTP for the host.
+pub async fn check_reachable(
+    settings: &RegistrySettings,
+    target: &BuildTarget,
+    ui: &Ui,
+) -> Result<(), UnusableError> {
+    // The image is pushed to the registry itself, never to a mirror of it.
+    let direct = RegistrySettings {
+        mirrors: Vec::new(),
+        ..settings.clone()
+    };
+    let resolver = Resolver::new(direct, Platform::host_linux()).with_ui(ui.clone());
+    let resolution = resolver.resolve(&target.image).await;
+    let Some(original) = resolution.candidates.last() else {
+        return Ok(());
+    };
+    match original.failure() {
+        Some(
+            failure @ (ProbeFailure::Refused
+            | ProbeFailure::TimedOut { .. }
+            | ProbeFailure::Tls { .. }),
+        ) => Err(UnusableError {
+            host: target.found.host.key(),
+            source_text: target.found.source.describe(),
+            reason: failure.to_string(),
+            hint: original.hint(),
+            help: target.found.help.clone(),
+        }),
+        _ => Ok(()),
+    }
+}
+
 /// The contexts of the kubeconfig, for completing `--kube-context` (the current one
 /// first). Nothing when there is no readable kubeconfig.
 pub fn kube_context_candidates() -> Vec<clap_complete::CompletionCandidate> {
@@ -444,6 +618,54 @@ mod tests {
         }
     }
 
+    fn target(typed: &str, found: Found) -> BuildTarget {
+        BuildTarget::new(typed, &ImageRef::parse(typed).unwrap(), found).unwrap()
+    }
+
+    #[test]
+    fn a_short_name_keeps_its_repository_as_written() {
+        let t = target(
+            "app",
+            found(
+                "localhost:5001",
+                Some("kind-registry:5000"),
+                Some("registry.svc:5000"),
+            ),
+        );
+        assert_eq!(t.image.to_string(), "localhost:5001/app:latest");
+        assert_eq!(t.pod_image, "kind-registry:5000/app:latest");
+        assert_eq!(
+            t.cluster_image.as_deref(),
+            Some("registry.svc:5000/app:latest")
+        );
+        assert_eq!(t.replaced, None);
+        let t = target("team/app:v2", found("127.0.0.1:5000", None, None));
+        assert_eq!(t.image.to_string(), "127.0.0.1:5000/team/app:v2");
+        // hostFromContainerRuntime defaults to host; no cluster network, no reference.
+        assert_eq!(t.pod_image, "127.0.0.1:5000/team/app:v2");
+        assert_eq!(t.cluster_image, None);
+        assert_eq!(
+            t.references(),
+            vec!["image for pod specs: 127.0.0.1:5000/team/app:v2"]
+        );
+    }
+
+    #[test]
+    fn a_given_registry_is_replaced_and_reported() {
+        let t = target("quay.io/org/app:1", found("127.0.0.1:5000", None, None));
+        assert_eq!(t.image.to_string(), "127.0.0.1:5000/org/app:1");
+        assert_eq!(t.replaced, Some(Registry::parse("quay.io").unwrap()));
+        let t = target("docker.io/library/app", found("127.0.0.1:5000", None, None));
+        assert_eq!(t.image.to_string(), "127.0.0.1:5000/library/app:latest");
+        assert_eq!(t.replaced, Some(Registry::docker_hub()));
+        // Naming the local registry itself replaces nothing.
+        let t = target("127.0.0.1:5000/app", found("127.0.0.1:5000", None, None));
+        assert_eq!(t.replaced, None);
+        let t = target("localhost/app", found("[::1]:5000", None, None));
+        assert_eq!(t.image.to_string(), "[::1]:5000/app:latest");
+        assert_eq!(t.replaced, Some(Registry::parse("localhost").unwrap()));
+    }
+
     #[test]
     fn the_report_names_the_source_and_applies_the_defaults() {
         let mut f = found("127.0.0.1:5000", None, Some("r.svc:5000"));
@@ -463,6 +685,27 @@ mod tests {
         assert!(lines[3].ends_with("https://example.test/help"), "{lines:?}");
         let pods = found("localhost:5001", Some("kind-registry:5000"), None);
         assert_eq!(pods.pod_host().key(), "kind-registry:5000");
+    }
+
+    #[test]
+    fn the_plan_carries_the_references_and_the_report() {
+        let plan = target("app", found("127.0.0.1:5000", None, Some("r.svc:5000"))).plan();
+        let json = serde_json::to_value(&plan).unwrap();
+        assert_eq!(json["image"], "127.0.0.1:5000/app:latest");
+        assert_eq!(json["pod_image"], "127.0.0.1:5000/app:latest");
+        assert_eq!(json["cluster_image"], "r.svc:5000/app:latest");
+        assert_eq!(json["replaced_registry"], serde_json::Value::Null);
+        assert_eq!(json["registry"]["source"]["type"], "config");
+        let mut text = String::new();
+        plan.write_text(&mut text).unwrap();
+        assert!(
+            text.contains("  pod specs:    127.0.0.1:5000/app:latest"),
+            "{text}"
+        );
+        assert!(
+            text.contains("  in-cluster:   r.svc:5000/app:latest"),
+            "{text}"
+        );
     }
 
     #[test]
