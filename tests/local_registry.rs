@@ -30,6 +30,26 @@ impl Kube {
         }
     }
 
+    /// A new home whose `~/.kube/config` has one context, `name`, for `cluster`,
+    /// authenticating with the cluster's client certificate; it is the current one.
+    fn with_context(name: &str, cluster: &TestCluster) -> Kube {
+        let kube = Kube::new();
+        kube.write_context(name, cluster);
+        kube
+    }
+
+    /// Writes `~/.kube/config` as [`Kube::with_context`] does.
+    fn write_context(&self, name: &str, cluster: &TestCluster) {
+        Kubeconfig::new()
+            .context(
+                name,
+                cluster,
+                KubeUser::ClientCert(cluster.client_cert().clone()),
+            )
+            .current(name)
+            .write(&self.default_kubeconfig());
+    }
+
     /// `~/.kube/config` in the test home.
     fn default_kubeconfig(&self) -> PathBuf {
         self.home.path().join(".kube").join("config")
@@ -97,15 +117,7 @@ fn v1_only_is_found_through_a_client_certificate_context() {
          hostFromClusterNetwork: \"kind-registry.local:5000\"\n\
          help: \"https://kind.sigs.k8s.io/docs/user/local-registry/\"\n",
     )]);
-    let kube = Kube::new();
-    Kubeconfig::new()
-        .context(
-            "kind-dev",
-            &cluster,
-            KubeUser::ClientCert(cluster.client_cert().clone()),
-        )
-        .current("kind-dev")
-        .write(&kube.default_kubeconfig());
+    let kube = Kube::with_context("kind-dev", &cluster);
 
     let report = kube.report(&[]);
     assert_eq!(report["host"], "localhost:5001");
@@ -309,14 +321,7 @@ fn an_unknown_version_only_no_config_map_and_no_kubeconfig_are_one_line_errors()
         "{line}"
     );
 
-    Kubeconfig::new()
-        .context(
-            "dev",
-            &cluster,
-            KubeUser::ClientCert(cluster.client_cert().clone()),
-        )
-        .current("dev")
-        .write(&kube.default_kubeconfig());
+    kube.write_context("dev", &cluster);
     let line = kube.error(&[]);
     assert!(
         line.contains(&format!(
@@ -357,15 +362,7 @@ fn an_api_server_that_is_down_is_named_in_the_error() {
         return;
     };
     cluster.set_local_registry_hosting(&[(KEY_V1, "host: localhost:5000\n")]);
-    let kube = Kube::new();
-    Kubeconfig::new()
-        .context(
-            "dev",
-            &cluster,
-            KubeUser::ClientCert(cluster.client_cert().clone()),
-        )
-        .current("dev")
-        .write(&kube.default_kubeconfig());
+    let kube = Kube::with_context("dev", &cluster);
     assert_eq!(kube.report(&[])["host"], "localhost:5000");
 
     cluster.stop_apiserver();
@@ -438,14 +435,7 @@ fn the_config_key_wins_over_discovery_and_needs_no_cluster() {
         return;
     };
     cluster.set_local_registry_hosting(&[(KEY_V1, "host: localhost:5201\n")]);
-    Kubeconfig::new()
-        .context(
-            "dev",
-            &cluster,
-            KubeUser::ClientCert(cluster.client_cert().clone()),
-        )
-        .current("dev")
-        .write(&kube.default_kubeconfig());
+    kube.write_context("dev", &cluster);
     assert_eq!(kube.report(&[])["host"], "localhost:5200");
     let out = kube.run(&["local-registry", "--kube-context", "dev"]);
     out.assert_success();
@@ -468,32 +458,89 @@ fn the_config_key_wins_over_discovery_and_needs_no_cluster() {
 
 // ------------------------------------------------------------------ cnb build --local-registry
 
-/// A stand-in builder on a loopback registry, and a test home with a kubeconfig for
-/// `cluster` whose ConfigMap names `local` (plus what `extra` adds to the v1 entry).
-fn build_world(
-    cluster: &TestCluster,
-    local_host: &str,
-    extra: &str,
-    v2: bool,
-) -> (Kube, TestRegistry, PublishedBuilder) {
-    let origin = TestRegistry::start(RegistryOptions::plain());
-    let builder = PublishedBuilder::publish_default(&origin);
-    let mut data = vec![(KEY_V1, format!("host: {local_host}\n{extra}"))];
-    if v2 {
-        data.push((KEY_V2, "host2: {}\n".to_string()));
+/// A builder and its run image on an "origin" registry, an app, and a test home whose
+/// current kube context (`dev`, a client certificate) leads to the cluster.
+struct Builds {
+    kube: Kube,
+    builder: String,
+    app: PathBuf,
+    /// Unique per test: the app's repository is `<id>-app`.
+    id: String,
+    _stand_in: Option<PublishedBuilder>,
+    _sweeper: DockerSweeper,
+    _origin: TestRegistry,
+}
+
+impl Builds {
+    /// With the stand-in builder (fast; it reports, it builds nothing).
+    fn stand_in(cluster: &TestCluster) -> Builds {
+        let origin = TestRegistry::start(RegistryOptions::plain());
+        let published = PublishedBuilder::publish_default(&origin);
+        let builder = published.builder.clone();
+        Builds::with(cluster, origin, builder, Some(published))
     }
-    let data: Vec<(&str, &str)> = data.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    cluster.set_local_registry_hosting(&data);
-    let kube = Kube::new();
-    Kubeconfig::new()
-        .context(
-            "dev",
-            cluster,
-            KubeUser::ClientCert(cluster.client_cert().clone()),
-        )
-        .current("dev")
-        .write(&kube.default_kubeconfig());
-    (kube, origin, builder)
+
+    /// With a real builder (the pinned lifecycle, made by pack); `None` when the test
+    /// world cannot be had outside CI.
+    fn real(cluster: &TestCluster) -> Option<Builds> {
+        let origin = TestRegistry::start(RegistryOptions::plain());
+        let id = unique_name("local");
+        let run = origin.image(&format!("cnbtest/{id}-run"), "latest");
+        let made = RealBuilder::create(RealBuilderOptions::new(&run))?;
+        push_image_to(made.run.tag(), &origin, &format!("cnbtest/{id}-run:latest"));
+        push_image_to(made.tag(), &origin, &format!("cnbtest/{id}-builder:latest"));
+        let builder = origin.image(&format!("cnbtest/{id}-builder"), "latest");
+        Some(Builds::with(cluster, origin, builder, None))
+    }
+
+    fn with(
+        cluster: &TestCluster,
+        origin: TestRegistry,
+        builder: String,
+        stand_in: Option<PublishedBuilder>,
+    ) -> Builds {
+        let kube = Kube::with_context("dev", cluster);
+        let app = kube
+            .home
+            .write_app("app", &[("message", "hi from the test\n")]);
+        let id = unique_name("local");
+        Builds {
+            _sweeper: DockerSweeper::new()
+                .registry(&origin)
+                .volumes(&format!("{id}-app")),
+            kube,
+            builder,
+            app,
+            id,
+            _stand_in: stand_in,
+            _origin: origin,
+        }
+    }
+
+    /// `cnb build <image> -B <builder> -p <app> --trust-builder --local-registry <extra>`.
+    fn build(&self, image: &str, extra: &[&str]) -> Output {
+        let app = self.app.display().to_string();
+        let mut args = vec![
+            "build",
+            image,
+            "-B",
+            &self.builder,
+            "-p",
+            &app,
+            "--trust-builder",
+            "--local-registry",
+        ];
+        args.extend_from_slice(extra);
+        self.kube.run(&args)
+    }
+}
+
+/// The plan `--dry-run --output json` printed.
+#[track_caller]
+fn plan_of(out: &Output) -> serde_json::Value {
+    assert!(out.success(), "{}\n{}", out.stdout, out.stderr);
+    serde_json::from_str(&out.stdout)
+        .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", out.stdout))
 }
 
 #[test]
@@ -505,32 +552,22 @@ fn dry_run_json_has_the_references_and_a_given_registry_is_replaced() {
         return;
     };
     let local = TestRegistry::start(RegistryOptions::plain());
-    let (kube, _origin, builder) = build_world(
-        &cluster,
-        &local.host(),
-        "hostFromContainerRuntime: kind-registry:5000\nhostFromClusterNetwork: registry.kube-system.svc:5000\n",
-        true,
-    );
-    let app = kube.home.write_app("app", &[("message", "hi\n")]);
-    let id = unique_name("local");
-    let _volumes = DockerSweeper::new().volumes(&format!("{id}-app"));
-    let image = format!("quay.io/team/{id}-app:v1");
-    let out = kube.run(&[
-        "build",
-        &image,
-        "-B",
-        &builder.builder,
-        "-p",
-        app.to_str().unwrap(),
-        "--trust-builder",
-        "--local-registry",
-        "--dry-run",
-        "--output",
-        "json",
+    cluster.set_local_registry_hosting(&[
+        (
+            KEY_V1,
+            &format!(
+                "host: {}\nhostFromContainerRuntime: kind-registry:5000\n\
+                 hostFromClusterNetwork: registry.kube-system.svc:5000\n",
+                local.host()
+            ),
+        ),
+        (KEY_V2, "host2: {}\n"),
     ]);
-    assert!(out.success(), "{}\n{}", out.stdout, out.stderr);
-    let plan: serde_json::Value = serde_json::from_str(&out.stdout)
-        .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", out.stdout));
+    let builds = Builds::stand_in(&cluster);
+    let id = &builds.id;
+    let image = format!("quay.io/team/{id}-app:v1");
+    let out = builds.build(&image, &["--dry-run", "--output", "json"]);
+    let plan = plan_of(&out);
     let published = format!("{}/team/{id}-app:v1", local.host());
     assert_eq!(plan["image"], published.as_str());
     let local_plan = &plan["local_registry"];
@@ -549,14 +586,10 @@ fn dry_run_json_has_the_references_and_a_given_registry_is_replaced() {
         serde_json::json!([KEY_V2])
     );
     // The normal publish path: the lifecycle exports to the local registry.
-    let command: Vec<&str> = plan["lifecycle"]["command"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(|v| v.as_str())
-        .collect();
-    assert_eq!(command.last(), Some(&published.as_str()), "{command:?}");
-    assert!(!command.contains(&"-daemon"), "{command:?}");
+    let command = &plan["lifecycle"]["command"];
+    let last = command.as_array().and_then(|c| c.last());
+    assert_eq!(last, Some(&serde_json::Value::from(published)), "{command}");
+    assert!(!command.to_string().contains("\"-daemon\""), "{command}");
     assert!(
         out.stderr.contains(&format!(
             "{image} names the registry quay.io; --local-registry publishes it to {} instead",
@@ -567,17 +600,7 @@ fn dry_run_json_has_the_references_and_a_given_registry_is_replaced() {
     );
 
     // The text plan shows the same.
-    let out = kube.run(&[
-        "build",
-        &format!("{id}-app"),
-        "-B",
-        &builder.builder,
-        "-p",
-        app.to_str().unwrap(),
-        "--trust-builder",
-        "--local-registry",
-        "--dry-run",
-    ]);
+    let out = builds.build(&format!("{id}-app"), &["--dry-run"]);
     assert!(out.success(), "{}\n{}", out.stdout, out.stderr);
     assert!(
         out.stdout.contains(&format!(
@@ -600,69 +623,46 @@ fn a_plain_http_registry_off_loopback_needs_an_insecure_entry() {
         return;
     };
     let local = TestRegistry::start_in_netns(&netns, RegistryOptions::plain());
-    let (kube, _origin, builder) = build_world(
-        &cluster,
-        &local.host(),
-        "help: https://example.test/registry-help\n",
-        false,
-    );
-    let app = kube.home.write_app("app", &[("message", "hi\n")]);
-    let id = unique_name("local");
-    let _volumes = DockerSweeper::new().volumes(&format!("{id}-app"));
-    let image = format!("{id}-app");
-    let args = [
-        "build",
-        image.as_str(),
-        "-B",
-        builder.builder.as_str(),
-        "-p",
-        app.to_str().unwrap(),
-        "--trust-builder",
-        "--local-registry",
-        "--dry-run",
-        "--output",
-        "json",
-    ];
-    let out = kube.run(&args);
+    let host = local.host();
+    cluster.set_local_registry_hosting(&[(
+        KEY_V1,
+        &format!("host: {host}\nhelp: https://example.test/registry-help\n"),
+    )]);
+    let builds = Builds::stand_in(&cluster);
+    let image = format!("{}-app", builds.id);
+    let out = builds.build(&image, &["--dry-run", "--output", "json"]);
     assert_eq!(out.code(), 1, "{}\n{}", out.stdout, out.stderr);
     let error = out
         .stderr
         .lines()
         .find(|l| l.starts_with("error: "))
         .unwrap_or_else(|| panic!("no error line:\n{}", out.stderr));
-    assert!(
-        error.contains(&format!(
-            "cannot publish to the local registry {}",
-            local.host()
-        )),
-        "{error}"
-    );
-    assert!(
-        error.contains(&format!(
-            "cnb config insecure-registries add {}",
-            local.host()
-        )),
-        "{error}"
-    );
+    for part in [
+        format!("cannot publish to the local registry {host}"),
+        format!("cnb config insecure-registries add {host}"),
+    ] {
+        assert!(error.contains(&part), "{part:?} in {error}");
+    }
     assert!(
         error.ends_with("; help: https://example.test/registry-help"),
         "{error}"
     );
 
-    let mut allowed: Vec<&str> = args.to_vec();
-    let host = local.host();
-    allowed.extend(["--insecure-registry", host.as_str()]);
-    let out = kube.run(&allowed);
-    assert!(out.success(), "{}\n{}", out.stdout, out.stderr);
-    let plan: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
-    assert_eq!(
-        plan["image"],
-        format!("{}/{id}-app:latest", local.host()).as_str()
-    );
+    let plan = plan_of(&builds.build(
+        &image,
+        &[
+            "--dry-run",
+            "--output",
+            "json",
+            "--insecure-registry",
+            &host,
+        ],
+    ));
+    assert_eq!(plan["image"], format!("{host}/{image}:latest").as_str());
     let insecure = plan["lifecycle"]["env"]["CNB_INSECURE_REGISTRIES"]
         .as_str()
         .unwrap_or_default();
-    assert!(insecure.split(',').any(|h| h == local.host()), "{insecure}");
+    assert!(insecure.split(',').any(|h| h == host), "{insecure}");
 }
 
 #[test]
@@ -673,29 +673,8 @@ fn build_publishes_with_the_real_lifecycle_and_the_image_pulls_from_host() {
     let Some(cluster) = cluster() else {
         return;
     };
-    // The builder and its run image on an "origin" registry; the cluster's registry is
-    // another, named only by the ConfigMap.
-    let origin = TestRegistry::start(RegistryOptions::plain());
+    // The cluster's registry is named only by the ConfigMap; the builder is elsewhere.
     let local = TestRegistry::start(RegistryOptions::plain());
-    let id = unique_name("local");
-    let run_repo = format!("cnbtest/{id}-run:latest");
-    let builder_repo = format!("cnbtest/{id}-builder:latest");
-    let Some(made) = RealBuilder::create(RealBuilderOptions::new(
-        &origin.image(&format!("cnbtest/{id}-run"), "latest"),
-    )) else {
-        return;
-    };
-    push_image_to(made.run.tag(), &origin, &run_repo);
-    push_image_to(made.tag(), &origin, &builder_repo);
-    drop(made);
-    let builder = origin.image(&format!("cnbtest/{id}-builder"), "latest");
-    let published = local.image(&format!("{id}-app"), "latest");
-    let _images = DaemonImages(vec![builder.clone(), published.clone()]);
-    let _sweeper = DockerSweeper::new()
-        .registry(&origin)
-        .registry(&local)
-        .volumes(&format!("{id}-app"));
-
     cluster.set_local_registry_hosting(&[(
         KEY_V1,
         &format!(
@@ -704,30 +683,15 @@ fn build_publishes_with_the_real_lifecycle_and_the_image_pulls_from_host() {
             local.host()
         ),
     )]);
-    let kube = Kube::new();
-    Kubeconfig::new()
-        .context(
-            "kind-dev",
-            &cluster,
-            KubeUser::ClientCert(cluster.client_cert().clone()),
-        )
-        .current("kind-dev")
-        .write(&kube.default_kubeconfig());
-    let app = kube
-        .home
-        .write_app("app", &[("message", "hi from the test\n")]);
+    let Some(builds) = Builds::real(&cluster) else {
+        return;
+    };
+    let id = &builds.id;
+    let published = local.image(&format!("{id}-app"), "latest");
+    let _images = DaemonImages(vec![builds.builder.clone(), published.clone()]);
+    let _pulled = DockerSweeper::new().registry(&local);
 
-    let image = format!("{id}-app");
-    let out = kube.run(&[
-        "build",
-        &image,
-        "-B",
-        &builder,
-        "-p",
-        app.to_str().unwrap(),
-        "--trust-builder",
-        "--local-registry",
-    ]);
+    let out = builds.build(&format!("{id}-app"), &[]);
     assert!(
         out.success(),
         "cnb build failed ({}):\n{}\n{}",
@@ -737,26 +701,22 @@ fn build_publishes_with_the_real_lifecycle_and_the_image_pulls_from_host() {
     );
     assert!(
         out.stderr.contains(&format!(
-            "Published {published} to the local registry (ConfigMap kube-public/local-registry-hosting ({KEY_V1}) of kube context 'kind-dev'"
+            "Published {published} to the local registry (ConfigMap kube-public/local-registry-hosting ({KEY_V1}) of kube context 'dev'"
         )),
         "{}",
         out.stderr
     );
     let lines: Vec<&str> = out.stdout.lines().collect();
-    assert!(
-        lines
-            .contains(&format!("image for pod specs: kind-registry:5000/{id}-app:latest").as_str()),
-        "{}",
-        out.stdout
-    );
-    assert!(
-        lines.contains(
-            &format!("image for in-cluster tools: kind-registry.local:5000/{id}-app:latest")
-                .as_str()
-        ),
-        "{}",
-        out.stdout
-    );
+    for reference in [
+        format!("image for pod specs: kind-registry:5000/{id}-app:latest"),
+        format!("image for in-cluster tools: kind-registry.local:5000/{id}-app:latest"),
+    ] {
+        assert!(
+            lines.contains(&reference.as_str()),
+            "{reference:?} in:\n{}",
+            out.stdout
+        );
+    }
     assert!(
         !in_daemon(&published),
         "--local-registry publishes, it does not write to the daemon"

@@ -134,16 +134,7 @@ pub fn lifecycle(version: LifecycleVersion) -> Option<Lifecycle> {
             write_archive(out).map_err(|e| format!("lifecycle.tgz: {e}"))
         })
     });
-    match built {
-        Ok(dir) => Some(Lifecycle {
-            version,
-            dir: dir.clone(),
-        }),
-        Err(reason) => {
-            skip_or_fail(reason);
-            None
-        }
-    }
+    built_or_skip(built).map(|dir| Lifecycle { version, dir })
 }
 
 /// The pinned `pack` binary, built on first use; `None` as for [`lifecycle`].
@@ -158,13 +149,7 @@ pub fn pack() -> Option<PathBuf> {
         })
         .map(|dir| dir.join("pack"))
     });
-    match built {
-        Ok(path) => Some(path.clone()),
-        Err(reason) => {
-            skip_or_fail(reason);
-            None
-        }
-    }
+    built_or_skip(built)
 }
 
 /// The Kubernetes release whose kube-apiserver the test world builds (tests/world/kube-apiserver).
@@ -194,13 +179,7 @@ pub fn kube_apiserver() -> Option<PathBuf> {
         })
         .map(|dir| dir.join("kube-apiserver"))
     });
-    match built {
-        Ok(path) => Some(path.clone()),
-        Err(reason) => {
-            skip_or_fail(reason);
-            None
-        }
-    }
+    built_or_skip(built)
 }
 
 /// Debian's `etcd` (package `etcd-server`, which scripts/setup installs), for
@@ -215,6 +194,17 @@ pub fn etcd() -> Option<PathBuf> {
          it; scripts/setup installs Debian's etcd-server)",
     );
     None
+}
+
+/// A build's result for a test: the path, or `None` after the skip-or-fail rule.
+fn built_or_skip(built: &Result<PathBuf, String>) -> Option<PathBuf> {
+    match built {
+        Ok(path) => Some(path.clone()),
+        Err(reason) => {
+            skip_or_fail(reason);
+            None
+        }
+    }
 }
 
 /// The `go` command: on `PATH`, else the usual install location.
