@@ -666,6 +666,50 @@ fn a_plain_http_registry_off_loopback_needs_an_insecure_entry() {
 }
 
 #[test]
+fn a_failed_build_shows_the_clusters_help_and_keeps_the_lifecycles_status() {
+    if !docker_available() {
+        return;
+    }
+    let Some(cluster) = cluster() else {
+        return;
+    };
+    let local = TestRegistry::start(RegistryOptions::plain());
+    cluster.set_local_registry_hosting(&[(
+        KEY_V1,
+        &format!(
+            "host: {}\nhelp: https://example.test/registry-help\n",
+            local.host()
+        ),
+    )]);
+    let builds = Builds::stand_in(&cluster);
+    // The stand-in creator exits with the status the app asks for.
+    std::fs::write(builds.app.join("cnb-test-exit"), "3").unwrap();
+    let out = builds.build(&format!("{}-app", builds.id), &[]);
+    assert_eq!(out.code(), 3, "{}\n{}", out.stdout, out.stderr);
+    let error = out
+        .stderr
+        .lines()
+        .find(|l| l.starts_with("error: "))
+        .unwrap_or_else(|| panic!("no error line:\n{}", out.stderr));
+    assert!(
+        error.contains(&format!(
+            "building for the local registry {} failed (if the push failed, see the cluster's help: https://example.test/registry-help)",
+            local.host()
+        )),
+        "{error}"
+    );
+    assert!(
+        error.ends_with("the lifecycle failed with exit status 3"),
+        "{error}"
+    );
+    assert!(
+        !out.stdout.contains("image for pod specs"),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
 fn build_publishes_with_the_real_lifecycle_and_the_image_pulls_from_host() {
     if !docker_available() {
         return;
