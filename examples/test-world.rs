@@ -1,6 +1,7 @@
 //! The test world for scripts: `scripts/demo` and the benchmarks make their builders with
 //! the same code as the tests (`tests/support`): the pinned lifecycle and pack built from
-//! their Go modules, and a builder made by `pack builder create`.
+//! their Go modules, and a builder made by `pack builder create`; `scripts/setup` builds
+//! them (and the local-registry tests' kube-apiserver) ahead of the tests.
 //!
 //! ```text
 //! cargo run --example test-world -- builder <RUN-IMAGE> [--lifecycle 0.21|0.20]
@@ -8,6 +9,7 @@
 //!     the builder's local tag; both stay in the daemon
 //! cargo run --example test-world -- lifecycle [0.21|0.20]   prints the built lifecycle's directory
 //! cargo run --example test-world -- pack                    prints the path of the built pack
+//! cargo run --example test-world -- kube-apiserver          prints the path of the built kube-apiserver
 //! ```
 
 #[path = "../tests/support/mod.rs"]
@@ -51,8 +53,12 @@ fn run(args: &[String]) -> Result<String, String> {
             .ok_or_else(missing)?
             .display()
             .to_string()),
+        ["kube-apiserver"] => Ok(support::world::kube_apiserver()
+            .ok_or_else(missing)?
+            .display()
+            .to_string()),
         _ => Err(
-            "usage: test-world builder <RUN-IMAGE> [--lifecycle 0.21|0.20] | lifecycle [0.21|0.20] | pack"
+            "usage: test-world builder <RUN-IMAGE> [--lifecycle 0.21|0.20] | lifecycle [0.21|0.20] | pack | kube-apiserver"
                 .to_string(),
         ),
     }

@@ -53,6 +53,8 @@ pub enum Command {
     Config(ConfigCommand),
     /// Show where cnb would fetch images from, and why
     Resolve(ResolveArgs),
+    /// Show the registry your dev cluster declares (KEP-1755), and where it was found
+    LocalRegistry(LocalRegistryArgs),
     /// Print a shell completion script to stdout
     Completion(CompletionArgs),
 }
@@ -124,6 +126,14 @@ pub struct BuildArgs {
     #[arg(long)]
     pub publish: bool,
 
+    /// Publish to the registry the kube context's cluster declares (KEP-1755; see `cnb local-registry`)
+    #[arg(long)]
+    pub local_registry: bool,
+
+    /// Kube context whose cluster's registry --local-registry uses [default: the current context]
+    #[arg(long, value_name = "NAME", requires = "local_registry", add = ArgValueCandidates::new(crate::local_registry::kube_context_candidates))]
+    pub kube_context: Option<String>,
+
     /// When to pull the builder and run images [default: configured, else always]
     #[arg(long, value_enum)]
     pub pull_policy: Option<PullPolicyArg>,
@@ -177,6 +187,16 @@ pub struct ResolveArgs {
     /// Docker daemon address, asked for its architecture [default: DOCKER_HOST, else the platform's socket]
     #[arg(long, value_name = "URL")]
     pub docker_host: Option<String>,
+
+    #[command(flatten)]
+    pub output: OutputArg,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct LocalRegistryArgs {
+    /// Kube context to ask instead of the current one
+    #[arg(long, value_name = "NAME", add = ArgValueCandidates::new(crate::local_registry::kube_context_candidates))]
+    pub kube_context: Option<String>,
 
     #[command(flatten)]
     pub output: OutputArg,

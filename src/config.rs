@@ -48,6 +48,8 @@ pub mod keys {
     pub const RUN_IMAGE_MIRRORS: &str = "mirrors";
     pub const TRUSTED_BUILDERS: &str = "trusted-builders";
     pub const TRUSTED_BUILDER_NAME: &str = "name";
+    /// cnb's own: the dev cluster's registry, `host:port` (wins over discovery, SPEC §10).
+    pub const LOCAL_REGISTRY: &str = "local-registry";
 }
 
 /// Why the config file could not be found, read or written. Each message names the

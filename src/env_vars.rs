@@ -10,6 +10,8 @@ pub const NO_COLOR: &str = "NO_COLOR";
 pub const DOCKER_HOST: &str = "DOCKER_HOST";
 /// Directory holding the Docker client's `config.json` (credentials).
 pub const DOCKER_CONFIG: &str = "DOCKER_CONFIG";
+/// The kubeconfig files (a `:`-separated list), as kubectl reads it; else `~/.kube/config`.
+pub const KUBECONFIG: &str = "KUBECONFIG";
 /// OpenSSL's CA bundle and directory variables, honoured for registry TLS roots.
 pub const SSL_CERT_FILE: &str = "SSL_CERT_FILE";
 pub const SSL_CERT_DIR: &str = "SSL_CERT_DIR";

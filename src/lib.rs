@@ -11,6 +11,7 @@
 //! - [`registry`] and [`credentials`]: the resolution engine (concurrent mirror probes with oci-client);
 //! - [`lifecycle`]: builder metadata, platform API, run-image order, the creator container's spec (pure);
 //! - [`docker`]: everything that talks to the Docker daemon (bollard);
+//! - [`local_registry`]: the dev cluster's registry (KEP-1755) for `--local-registry`;
 //! - [`ui`], [`error`], [`env_vars`], [`completion`], [`interrupt`]: output, errors, environment
 //!   names, shell completion, stop signals.
 
@@ -25,6 +26,7 @@ pub mod env_vars;
 pub mod error;
 pub mod interrupt;
 pub mod lifecycle;
+pub mod local_registry;
 pub mod reference;
 pub mod registry;
 pub mod settings;

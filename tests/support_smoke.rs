@@ -760,3 +760,40 @@ fn a_real_builder_carries_what_pack_writes() {
         );
     }
 }
+
+#[test]
+fn the_test_cluster_runs_the_pinned_kube_apiserver_and_checks_credentials() {
+    let Some(cluster) = TestCluster::start() else {
+        return;
+    };
+    let with_token = HttpClient::trusting(&cluster.ca_path())
+        .with_authorization(Some(format!("Bearer {}", cluster.token())));
+    let version = with_token
+        .get(&format!("{}/version", cluster.server()))
+        .unwrap();
+    assert_eq!(version.status, 200, "{}", version.text());
+    assert_eq!(
+        version.json()["gitVersion"],
+        format!("v{}", support::world::KUBERNETES_VERSION)
+    );
+    // Anonymous requests are refused: a test that gets an answer sent credentials.
+    let namespaces = format!("{}/api/v1/namespaces", cluster.server());
+    let anonymous = HttpClient::trusting(&cluster.ca_path())
+        .get(&namespaces)
+        .unwrap();
+    assert_eq!(anonymous.status, 401);
+    // Created, then replaced: the API holds the last data written.
+    cluster.set_local_registry_hosting(&[("localRegistryHosting.v1", "host: a:1\n")]);
+    cluster.set_local_registry_hosting(&[("localRegistryHosting.v1", "host: b:2\n")]);
+    let read = with_token
+        .get(&format!(
+            "{}/api/v1/namespaces/{HOSTING_NAMESPACE}/configmaps/{HOSTING_NAME}",
+            cluster.server()
+        ))
+        .unwrap();
+    assert_eq!(read.status, 200, "{}", read.text());
+    assert_eq!(
+        read.json()["data"]["localRegistryHosting.v1"],
+        "host: b:2\n"
+    );
+}

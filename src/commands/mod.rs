@@ -3,4 +3,5 @@
 pub mod build;
 pub mod completion;
 pub mod config;
+pub mod local_registry;
 pub mod resolve;

@@ -32,6 +32,8 @@ pub struct Config {
     pub run_image_mirrors: Vec<RunImageMirrors>,
     pub insecure_registries: Vec<InsecureEntry>,
     pub trusted_builders: Vec<ImageRef>,
+    /// `local-registry`: used instead of asking the kube context's cluster.
+    pub local_registry: Option<Registry>,
 }
 
 /// The values exactly as they are written in the file, in file order, parallel to

@@ -13,7 +13,7 @@ use toml_edit::{Document, Item, Key, TableLike, Value};
 
 use super::model::{ConfigFile, RegistryMirrors, RunImageMirrors};
 use super::{ConfigError, keys};
-use crate::reference::{ImageRef, InsecureEntry, Mirror, MirrorKey};
+use crate::reference::{ImageRef, InsecureEntry, Mirror, MirrorKey, Registry};
 use crate::settings::PullPolicy;
 
 /// The largest config file cnb reads: 4 MiB. A file with 1,000 registries is about
@@ -155,6 +155,12 @@ pub(super) fn validate(
         let (image, written) = v.image(item, key, keys::LIFECYCLE_IMAGE)?;
         v.file.config.lifecycle_image = Some(image);
         v.file.written.lifecycle_image = Some(written);
+    }
+    if let Some((key, item)) = root.get_key_value(keys::LOCAL_REGISTRY) {
+        let s = v.string(item, Some(key), keys::LOCAL_REGISTRY)?;
+        let registry =
+            Registry::parse(s).map_err(|e| v.err(Validator::span_of(item, Some(key)), e.to_string()))?;
+        v.file.config.local_registry = Some(registry);
     }
     if let Some((key, item)) = root.get_key_value(keys::PULL_POLICY) {
         v.pull_policy(key, item)?;

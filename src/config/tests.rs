@@ -968,3 +968,36 @@ fn adding_mirrors_to_every_shape_of_file_changes_only_that_entry() {
         }
     }
 }
+
+// ------------------------------------------------------------------ local-registry
+
+#[test]
+fn local_registry_is_a_host_and_port() {
+    let config = Config::parse(
+        "# the dev cluster's registry\nlocal-registry = \"Localhost:5001\"\npull-policy = \"never\"\n",
+        p(),
+    )
+    .unwrap();
+    assert_eq!(config.local_registry, Some(reg("localhost:5001")));
+    assert_eq!(config.pull_policy, Some(PullPolicy::Never));
+    assert_eq!(Config::parse("", p()).unwrap().local_registry, None);
+
+    let (line, column, message) = invalid("local-registry = 5000\n");
+    assert_eq!((line, column), (1, 18));
+    assert_eq!(
+        message,
+        "expected a string for local-registry, found an integer"
+    );
+    let (line, _, message) =
+        invalid("pull-policy = \"never\"\nlocal-registry = \"http://r:5000\"\n");
+    assert_eq!(line, 2);
+    assert!(message.contains("drop 'http://'"), "{message}");
+    // A table of that name is the wrong type too (both readers agree: the quick one
+    // leaves files with this key to the full one).
+    let (line, _, message) = invalid("[local-registry]\nhost = \"r:5000\"\n");
+    assert_eq!(line, 1);
+    assert!(
+        message.contains("expected a string for local-registry"),
+        "{message}"
+    );
+}

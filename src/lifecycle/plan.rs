@@ -28,6 +28,9 @@ pub struct Plan {
     pub lifecycle: PlanLifecycle,
     /// Warnings the build would print (builder metadata, mirror recorded in the image, ...).
     pub warnings: Vec<String>,
+    /// `--local-registry`: the registry found and the names for pod specs and in-cluster
+    /// tools (SPEC §10); `null` without it.
+    pub local_registry: Option<crate::local_registry::LocalRegistryPlan>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -318,6 +321,7 @@ impl Plan {
             },
             lifecycle,
             warnings,
+            local_registry: None,
         }
     }
 
@@ -400,6 +404,9 @@ impl Plan {
                     phase.container.write_text(out, "     ")?;
                 }
             }
+        }
+        if let Some(local) = &self.local_registry {
+            local.write_text(out)?;
         }
         for w in &self.warnings {
             writeln!(out, "warning: {w}")?;

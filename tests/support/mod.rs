@@ -103,12 +103,22 @@
 //!   [`containers_from(image)`](containers_from), [`DaemonImages`] (removes names on drop),
 //!   [`in_daemon(name)`](in_daemon), [`daemon_tags()`](daemon_tags).
 //!
+//! A Kubernetes API server ([`cluster`], built from `tests/world/kube-apiserver`) and certificates ([`pki`]):
+//! - [`TestCluster::start() -> Option<TestCluster>`](TestCluster::start): `server()`, `ca_path()`,
+//!   `client_cert()`, `token()`, `set_local_registry_hosting(&[(key, yaml)])`, `stop_apiserver()`,
+//!   `log()`; [`Kubeconfig`] (`new()`, `context(name, &cluster, KubeUser)`, `context_at(name,
+//!   server, ca, KubeUser)`, `current(name)`, `yaml()`, `write(path)`), [`KubeUser`]
+//!   (`ClientCert`, `Token`, `Exec`), [`write_exec_plugin(path, token) -> calls file`](write_exec_plugin);
+//! - [`TestCa::create(dir, name)`](TestCa::create): `cert_path()`, `issue(name, subject,
+//!   &CertUsage::Server { sans } | Client) -> IssuedCert { cert, key }`.
+//!
 //! The real lifecycle, pack and the real builder ([`world`], [`real_builder`], files in
 //! `tests/world/` and `tests/real-builder/`):
 //! - [`world::lifecycle(LifecycleVersion) -> Option<Lifecycle>`](world::lifecycle)
 //!   (`V0_21`, `V0_20`; `dir`, `bin_dir()`, `descriptor()`, `archive()`), [`world::pack()`]
-//!   `-> Option<PathBuf>`: built from their Go modules once per machine; `None` after
-//!   `skipping: ...` when Go is missing (a panic in CI);
+//!   `-> Option<PathBuf>`, [`world::kube_apiserver()`], [`world::etcd()`] (Debian's): built
+//!   from their Go modules once per machine; `None` after `skipping: ...` when Go (or etcd) is
+//!   missing (a panic in CI);
 //! - [`RealBuilder::create(RealBuilderOptions) -> Option<RealBuilder>`](RealBuilder::create)
 //!   (`RealBuilderOptions::new(run_image).lifecycle(v).platform_apis(&["0.11"])`; fields
 //!   `builder`, `run`: [`LocalImage`]s, `tag()`), [`base_images()`](base_images).
@@ -116,16 +126,20 @@
 #![allow(dead_code, unused_imports)]
 
 pub mod builder;
+pub mod cluster;
 pub mod net;
 pub mod netns;
+pub mod pki;
 pub mod process;
 pub mod real_builder;
 pub mod registry;
 pub mod world;
 
 pub use builder::*;
+pub use cluster::*;
 pub use net::*;
 pub use netns::*;
+pub use pki::*;
 pub use process::*;
 pub use real_builder::*;
 pub use registry::*;
@@ -503,6 +517,7 @@ const SCRUBBED_ENV: &[&str] = &[
     "all_proxy",
     "no_proxy",
     "COMPLETE",
+    "KUBECONFIG",
 ];
 
 /// A `Command` for the built `cnb` binary, isolated in `home` (see [`TestHome`]), with

@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use super::pki::{CertUsage, TestCa};
 use super::{
     Credentials, HttpClient, HttpResponse, NetnsHost, START_TIMEOUT, must_run, next_id,
     sha256_digest, wait_for,
@@ -346,79 +347,13 @@ impl Drop for DockerTrust {
 /// A test CA (`ca.crt`, `ca.key`) and a server certificate it signed (`server.crt`,
 /// `server.key`) for `localhost`, `127.0.0.1` and `ip`, in `dir`.
 fn make_certificates(dir: &Path, ip: IpAddr) {
-    let limit = Duration::from_secs(60);
-    let p = |name: &str| dir.join(name).display().to_string();
-    let ec = [
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:prime256v1",
-        "-nodes",
-    ];
-    let mut args: Vec<String> = vec!["req".into(), "-x509".into()];
-    args.extend(ec.iter().map(|s| s.to_string()));
-    args.extend(
-        [
-            "-keyout",
-            &p("ca.key"),
-            "-out",
-            &p("ca.crt"),
-            "-days",
-            "3",
-            "-subj",
-            "/CN=cnb test CA",
-            "-addext",
-            "keyUsage=critical,keyCertSign,cRLSign",
-        ]
-        .iter()
-        .map(|s| s.to_string()),
-    );
-    must_run("openssl", &args, limit);
-    let mut args: Vec<String> = vec!["req".into()];
-    args.extend(ec.iter().map(|s| s.to_string()));
-    args.extend(
-        [
-            "-keyout",
-            &p("server.key"),
-            "-out",
-            &p("server.csr"),
-            "-subj",
-            "/CN=localhost",
-        ]
-        .iter()
-        .map(|s| s.to_string()),
-    );
-    must_run("openssl", &args, limit);
-    let mut ext = std::fs::File::create(dir.join("server.ext")).expect("server.ext");
-    writeln!(
-        ext,
-        "basicConstraints=critical,CA:FALSE\n\
-         keyUsage=critical,digitalSignature,keyEncipherment\n\
-         extendedKeyUsage=serverAuth\n\
-         subjectAltName=IP:127.0.0.1,DNS:localhost,IP:{ip}"
-    )
-    .expect("write server.ext");
-    drop(ext);
-    must_run(
-        "openssl",
-        [
-            "x509",
-            "-req",
-            "-in",
-            &p("server.csr"),
-            "-CA",
-            &p("ca.crt"),
-            "-CAkey",
-            &p("ca.key"),
-            "-CAcreateserial",
-            "-out",
-            &p("server.crt"),
-            "-days",
-            "3",
-            "-extfile",
-            &p("server.ext"),
-        ],
-        limit,
+    let ca = TestCa::create(dir, "cnb test CA");
+    ca.issue(
+        "server",
+        "/CN=localhost",
+        &CertUsage::Server {
+            sans: format!("IP:127.0.0.1,DNS:localhost,IP:{ip}"),
+        },
     );
 }
 

@@ -44,11 +44,42 @@ use crate::reference::ImageRef;
 use crate::registry::{Platform, Resolver};
 use crate::ui::Ui;
 
-/// `cnb build`.
+/// `cnb build`; with `--local-registry` ([`crate::local_registry`]) only where the image
+/// is published changes, and the names for the cluster are printed afterwards.
 pub fn run(global: &GlobalArgs, args: BuildArgs, ui: &Ui) -> anyhow::Result<ExitCode> {
-    let settings = BuildSettings::from_args(global, &args, ui)?;
+    let mut settings = BuildSettings::from_args(global, &args, ui)?;
     let runtime = crate::app::runtime()?;
-    runtime.block_on(build(settings, ui))
+    runtime.block_on(async {
+        if args.local_registry {
+            super::local_registry::publish_there(global, &args, &mut settings, ui).await?;
+        }
+        let target = settings.local_registry.clone();
+        let dry_run = settings.dry_run;
+        let result = build(settings, ui).await;
+        match (target, result) {
+            (Some(target), Ok(code)) if !dry_run => {
+                ui.status(format!(
+                    "Published {} to the local registry ({})",
+                    target.image,
+                    target.found.source.describe()
+                ));
+                for line in target.references() {
+                    ui.data(line);
+                }
+                Ok(code)
+            }
+            // The KEP asks tools to show the cluster's help when a push to its registry fails.
+            (Some(target), Err(err)) => match &target.found.help {
+                Some(help) => Err(err.context(format!(
+                    "building for the local registry {} failed (if the push failed, see the \
+                     cluster's help: {help})",
+                    target.found.host.key()
+                ))),
+                None => Err(err),
+            },
+            (_, result) => result,
+        }
+    })
 }
 
 /// The lifecycle image when none is configured: the one pack uses for the builder's
@@ -266,7 +297,7 @@ async fn build_with(
     }
 
     if settings.dry_run {
-        let plan = Plan::new(&PlanFacts {
+        let mut plan = Plan::new(&PlanFacts {
             output: &settings.image,
             builder: &metadata,
             builder_fetch: builder.location(),
@@ -275,6 +306,7 @@ async fn build_with(
             run_image_fetch: &run.fetch,
             execution: &execution,
         });
+        plan.local_registry = settings.local_registry.as_ref().map(|t| t.plan());
         match settings.output {
             OutputFormat::Json => ui.data(plan.to_json()),
             OutputFormat::Text => ui.data(plan.render_text().trim_end()),

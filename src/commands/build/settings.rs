@@ -42,6 +42,9 @@ pub struct BuildSettings {
     pub log_level: LogLevel,
     /// The config file as read (run-image mirrors, trusted builders).
     pub config: Config,
+    /// `--local-registry`: where `image` points and the names to print (set by
+    /// [`crate::local_registry`] before the build; `None` otherwise).
+    pub local_registry: Option<crate::local_registry::BuildTarget>,
 }
 
 impl BuildSettings {
@@ -122,6 +125,7 @@ impl BuildSettings {
             output: args.output,
             log_level: LogLevel::from_verbosity(ui.verbosity(), ui.is_quiet()),
             config,
+            local_registry: None,
         })
     }
 }
