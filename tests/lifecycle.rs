@@ -99,65 +99,6 @@ fn assert_built(out: &Output) {
     );
 }
 
-/// Runs the app image's default process.
-#[track_caller]
-fn run_app(image: &str) -> String {
-    let ran = docker_run(&["--pull", "never", image]);
-    assert!(
-        ran.success(),
-        "docker run {image} failed:\n{}\n{}",
-        ran.stdout,
-        ran.stderr
-    );
-    ran.stdout
-}
-
-/// `docker image inspect`, the first (only) object.
-fn inspect(image: &str) -> serde_json::Value {
-    let text = must_run("docker", ["image", "inspect", image], DOCKER_LIMIT);
-    let all: serde_json::Value = serde_json::from_str(&text).expect("inspect JSON");
-    all[0].clone()
-}
-
-/// A JSON label of an image.
-fn label(image: &str, name: &str) -> serde_json::Value {
-    let config = inspect(image);
-    let text = config["Config"]["Labels"][name]
-        .as_str()
-        .unwrap_or_else(|| panic!("{image} has no label {name}"));
-    serde_json::from_str(text).unwrap_or_else(|e| panic!("label {name} is not JSON: {e}"))
-}
-
-/// Every byte of the image as `docker save` writes it (config, manifests, uncompressed
-/// layers): where a host name would be if it were anywhere in the image.
-fn saved(image: &str) -> Vec<u8> {
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("image.tar");
-    must_run(
-        "docker",
-        ["save", "-o", file.to_str().unwrap(), image],
-        DOCKER_LIMIT,
-    );
-    std::fs::read(&file).unwrap()
-}
-
-/// The run image an app image records: `runImage.image` (platform API 0.12 and later), or
-/// `stack.runImage.image` for older APIs.
-fn recorded_run_image(image: &str) -> String {
-    let md = label(image, "io.buildpacks.lifecycle.metadata");
-    md["runImage"]["image"]
-        .as_str()
-        .or_else(|| md["stack"]["runImage"]["image"].as_str())
-        .unwrap_or_else(|| panic!("{image} records no run image: {md:#}"))
-        .to_string()
-}
-
-fn contains(haystack: &[u8], needle: &str) -> bool {
-    haystack
-        .windows(needle.len())
-        .any(|w| w == needle.as_bytes())
-}
-
 #[test]
 fn outage_build_through_the_second_mirror_runs_and_names_only_originals() {
     if !docker_available() {
@@ -226,16 +167,22 @@ fn outage_build_through_the_second_mirror_runs_and_names_only_originals() {
 
     // Its metadata names the run image by its original name.
     assert_eq!(recorded_run_image(&image), run_image);
-    let build = label(&image, "io.buildpacks.build.metadata");
+    let build = image_label(&image, "io.buildpacks.build.metadata");
     assert_eq!(build["processes"][0]["type"], "web", "{build:#}");
     assert_eq!(build["buildpacks"][0]["id"], "cnb-test/hello", "{build:#}");
 
     // No mirror host anywhere in the image, and no mirror tag in the daemon.
-    let bytes = saved(&image);
+    let bytes = saved_image(&image);
     for host in [mirror.host(), hole.host()] {
-        assert!(!contains(&bytes, &host), "{host} appears in the app image");
+        assert!(
+            !bytes_contain(&bytes, &host),
+            "{host} appears in the app image"
+        );
     }
-    assert!(contains(&bytes, &run_image), "the save holds the metadata");
+    assert!(
+        bytes_contain(&bytes, &run_image),
+        "the save holds the metadata"
+    );
     let leaked: Vec<String> = daemon_tags()
         .into_iter()
         .filter(|t| t.contains(&id) && t.contains(&mirror.host()))

@@ -17,7 +17,7 @@ use std::time::Duration;
 use sha2::{Digest, Sha256};
 
 use super::world::{Lifecycle, LifecycleVersion};
-use super::{LocalImage, TestHome, must_run, run_with_timeout, unique_name, world};
+use super::{LocalImage, Pack, must_run, run_with_timeout, unique_name, world};
 
 const DOCKER_LIMIT: Duration = Duration::from_secs(180);
 
@@ -80,7 +80,7 @@ impl RealBuilder {
     /// Makes the builder; `None` (after printing why) when Go is missing outside CI.
     pub fn create(options: RealBuilderOptions) -> Option<RealBuilder> {
         let lifecycle = world::lifecycle(options.lifecycle)?;
-        let pack = world::pack()?;
+        let pack = Pack::new()?;
         let (build_base, run_base) = base_images();
         must_run(
             "docker",
@@ -105,19 +105,16 @@ impl RealBuilder {
         let config = work.path().join("builder.toml");
         std::fs::write(&config, toml).expect("write builder.toml");
         let tag = format!("{}:latest", unique_name("real-builder"));
-        let home = TestHome::new();
-        let mut cmd = Command::new(&pack);
-        cmd.env("PACK_HOME", home.path().join("pack"))
-            .env("DOCKER_CONFIG", home.docker_config_dir())
-            .args([
-                "builder",
-                "create",
-                &tag,
-                "--pull-policy",
-                "never",
-                "--config",
-            ])
-            .arg(&config);
+        let mut cmd = pack.cmd();
+        cmd.args([
+            "builder",
+            "create",
+            &tag,
+            "--pull-policy",
+            "never",
+            "--config",
+        ])
+        .arg(&config);
         let out = run_with_timeout(&mut cmd, DOCKER_LIMIT)
             .unwrap_or_else(|e| panic!("test support: pack builder create: {e}"));
         assert!(
@@ -286,4 +283,32 @@ pub fn base_images() -> (String, String) {
         );
     }
     (build, run)
+}
+
+/// A copy of the test world's run image with the label `io.cnbtest.variant=<variant>`,
+/// tagged `tag` (a different image ID, the same layers): to tell from an app image which
+/// of several run images a build used (the app image keeps its run image's labels).
+pub fn run_image_variant(tag: &str, variant: &str) -> LocalImage {
+    let (_, run_base) = base_images();
+    let ctx = tempfile::Builder::new()
+        .prefix("cnbtest-ctx-")
+        .tempdir()
+        .expect("context dir");
+    std::fs::write(ctx.path().join("Dockerfile"), format!("FROM {run_base}\n"))
+        .expect("write Dockerfile");
+    let mut cmd = Command::new("docker");
+    cmd.env("DOCKER_BUILDKIT", "0")
+        .args(["build", "--quiet", "--network", "host", "--label"])
+        .arg(format!("io.cnbtest.variant={variant}"))
+        .args(["-t", tag])
+        .arg(ctx.path());
+    let out = run_with_timeout(&mut cmd, DOCKER_LIMIT)
+        .unwrap_or_else(|e| panic!("test support: docker build {tag}: {e}"));
+    assert!(
+        out.success(),
+        "test support: docker build {tag} failed:\n{}\n{}",
+        out.stdout,
+        out.stderr
+    );
+    LocalImage::adopt(tag)
 }
