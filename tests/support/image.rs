@@ -51,13 +51,18 @@ pub fn run_app(image: &str) -> String {
 /// layers): where a host name would be if it were anywhere in the image.
 pub fn saved_image(image: &str) -> Vec<u8> {
     let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("image.tar");
+    std::fs::read(save_into(image, dir.path())).unwrap()
+}
+
+/// `docker save -o <dir>/image.tar <image>`; returns the file.
+fn save_into(image: &str, dir: &std::path::Path) -> std::path::PathBuf {
+    let file = dir.join("image.tar");
     must_run(
         "docker",
         ["save", "-o", file.to_str().unwrap(), image],
         DOCKER_LIMIT,
     );
-    std::fs::read(&file).unwrap()
+    file
 }
 
 /// Whether `needle` occurs in `haystack`.
@@ -73,12 +78,7 @@ pub fn bytes_contain(haystack: &[u8], needle: &str) -> bool {
 pub fn layer_listing(image: &str, diff_id: &str) -> Vec<String> {
     use std::io::Read;
     let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("image.tar");
-    must_run(
-        "docker",
-        ["save", "-o", file.to_str().unwrap(), image],
-        DOCKER_LIMIT,
-    );
+    let file = save_into(image, dir.path());
     let read_member = |name: &str| -> Option<Vec<u8>> {
         let mut archive = tar::Archive::new(std::fs::File::open(&file).ok()?);
         for entry in archive.entries().ok()? {

@@ -273,16 +273,21 @@ pub fn base_images() -> (String, String) {
             ])
             .arg(tag)
             .arg(ctx.path());
-        let out = run_with_timeout(&mut cmd, DOCKER_LIMIT)
-            .unwrap_or_else(|e| panic!("test support: docker build {tag}: {e}"));
-        assert!(
-            out.success(),
-            "test support: docker build {tag} failed:\n{}\n{}",
-            out.stdout,
-            out.stderr
-        );
+        docker_build(&mut cmd, tag);
     }
     (build, run)
+}
+
+/// Runs a `docker build` command of `tag`; panics with its output when it fails.
+fn docker_build(cmd: &mut Command, tag: &str) {
+    let out = run_with_timeout(cmd, DOCKER_LIMIT)
+        .unwrap_or_else(|e| panic!("test support: docker build {tag}: {e}"));
+    assert!(
+        out.success(),
+        "test support: docker build {tag} failed:\n{}\n{}",
+        out.stdout,
+        out.stderr
+    );
 }
 
 /// A copy of the test world's run image with the label `io.cnbtest.variant=<variant>`,
@@ -302,13 +307,6 @@ pub fn run_image_variant(tag: &str, variant: &str) -> LocalImage {
         .arg(format!("io.cnbtest.variant={variant}"))
         .args(["-t", tag])
         .arg(ctx.path());
-    let out = run_with_timeout(&mut cmd, DOCKER_LIMIT)
-        .unwrap_or_else(|e| panic!("test support: docker build {tag}: {e}"));
-    assert!(
-        out.success(),
-        "test support: docker build {tag} failed:\n{}\n{}",
-        out.stdout,
-        out.stderr
-    );
+    docker_build(&mut cmd, tag);
     LocalImage::adopt(tag)
 }
