@@ -80,20 +80,20 @@ fn outage_build_through_the_second_mirror_runs_and_names_only_originals() {
 
     // Its metadata names the run image by its original name.
     assert_eq!(recorded_run_image(&image), run_image);
-    let build = label(&image, "io.buildpacks.build.metadata");
+    let build = image_label(&image, "io.buildpacks.build.metadata");
     assert_eq!(build["processes"][0]["type"], "web", "{build:#}");
     assert_eq!(build["buildpacks"][0]["id"], "cnb-test/hello", "{build:#}");
 
     // No mirror host anywhere in the image, and no mirror tag in the daemon.
-    let bytes = saved(&image);
+    let bytes = saved_image(&image);
     for host in [mirror.host(), hole.host()] {
         assert!(
-            !contains_bytes(&bytes, &host),
+            !bytes_contain(&bytes, &host),
             "{host} appears in the app image"
         );
     }
     assert!(
-        contains_bytes(&bytes, &run_image),
+        bytes_contain(&bytes, &run_image),
         "the save holds the metadata"
     );
     let leaked: Vec<String> = daemon_tags()

@@ -64,8 +64,8 @@ fn volume_exists(name: &str) -> bool {
 /// The layer digests and process metadata an app image records: what must be the same
 /// whichever way the lifecycle ran.
 fn app_layers_and_processes(image: &str) -> serde_json::Value {
-    let md = label(image, "io.buildpacks.lifecycle.metadata");
-    let build = label(image, "io.buildpacks.build.metadata");
+    let md = image_label(image, "io.buildpacks.lifecycle.metadata");
+    let build = image_label(image, "io.buildpacks.build.metadata");
     serde_json::json!({
         "app": md["app"],
         "buildpacks": md["buildpacks"],

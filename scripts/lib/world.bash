@@ -1,4 +1,4 @@
-# Shared by scripts/demo and scripts/bench-build (source it; bash only).
+# Shared by scripts/demo, scripts/bench-build and scripts/bench-pack (source it; bash only).
 # Loopback registries and the test world's real builder, so nothing is pulled from a
 # public registry. Callers set $root (the repository) and $work (a scratch directory)
 # and call world_cleanup from their EXIT trap.

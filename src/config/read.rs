@@ -158,8 +158,8 @@ pub(super) fn validate(
     }
     if let Some((key, item)) = root.get_key_value(keys::LOCAL_REGISTRY) {
         let s = v.string(item, Some(key), keys::LOCAL_REGISTRY)?;
-        let registry =
-            Registry::parse(s).map_err(|e| v.err(Validator::span_of(item, Some(key)), e.to_string()))?;
+        let registry = Registry::parse(s)
+            .map_err(|e| v.err(Validator::span_of(item, Some(key)), e.to_string()))?;
         v.file.config.local_registry = Some(registry);
     }
     if let Some((key, item)) = root.get_key_value(keys::PULL_POLICY) {

@@ -18,6 +18,8 @@ use tokio::sync::mpsc;
 const CHUNK: usize = 256 * 1024;
 /// Chunks buffered between the tar writer and the request.
 const CHANNEL_DEPTH: usize = 8;
+/// The mode of `/workspace` in the app archive (pack's).
+const WORKSPACE_MODE: u32 = 0o777;
 
 /// A `Write` that sends its bytes, in chunks, to an async receiver.
 pub(crate) struct ChannelWriter {
@@ -117,7 +119,10 @@ pub fn write_app_archive<W: Write>(
                 format!("app path {} is not a directory", app_dir.display()),
             ));
         }
-        append_dir(&mut tar, "workspace", &meta, owner)?;
+        // `/workspace` itself is 0777 whatever the app directory's mode, as pack writes
+        // it: the lifecycle exports the directory with its mode, so this keeps the app
+        // layer the same.
+        append_synthetic_dir(&mut tar, "workspace", WORKSPACE_MODE, owner)?;
         append_tree(&mut tar, app_dir, Path::new("workspace"), owner)?;
     }
     let dir_mode = 0o755;
@@ -341,6 +346,10 @@ mod tests {
         assert_eq!(seen["platform/cnb"].0, EntryType::Directory);
         assert_eq!(seen["platform/cnb/run.toml"].2, "[[images]]\n");
         assert_eq!(seen["workspace"].0, EntryType::Directory);
+        assert_eq!(
+            seen["workspace"].1, 0o777,
+            "pack's mode, not the app directory's"
+        );
         assert_eq!(seen["workspace/bin"].0, EntryType::Directory);
         assert_eq!(seen["workspace/bin/run"].1, 0o755);
         assert_eq!(seen["workspace/README"].1, 0o600);

@@ -42,7 +42,9 @@
 //!   [`Output`] has `status`, `stdout`, `stderr`, `success()`, `code()`, `assert_success()`;
 //! - [`BackgroundProcess::spawn(cmd)`](BackgroundProcess::spawn): `wait_for_output(needle,
 //!   limit) -> bool`, `signal(libc::SIGINT)`, `stdout()`, `stderr()`, `pid()`,
-//!   `wait(limit) -> Output` (for Ctrl-C and streaming tests);
+//!   `wait(limit) -> Output` (for Ctrl-C and streaming tests), `wait_or_kill(limit) ->`
+//!   [`Bounded`] (`status: Option<ExitStatus>`, `stdout`, `stderr`, `killed()`, `success()`:
+//!   SIGKILL at the limit, for a process that may never end by itself);
 //! - [`docker_available()`], [`in_ci()`], [`skip_or_fail(reason)`](skip_or_fail);
 //!   [`run_with_timeout`], [`must_run`], [`wait_for`], [`unique_name`], [`sha256_digest`];
 //!   [`spawn_tied(cmd)`](spawn_tied) (the child is killed if the test process dies).
@@ -121,14 +123,24 @@
 //!   missing (a panic in CI);
 //! - [`RealBuilder::create(RealBuilderOptions) -> Option<RealBuilder>`](RealBuilder::create)
 //!   (`RealBuilderOptions::new(run_image).lifecycle(v).platform_apis(&["0.11"])`; fields
-//!   `builder`, `run`: [`LocalImage`]s, `tag()`), [`base_images()`](base_images).
+//!   `builder`, `run`: [`LocalImage`]s, `tag()`), [`base_images()`](base_images);
+//! - [`Pack::new() -> Option<Pack>`](Pack::new) ([`pack`]): the real pack with its own
+//!   `PACK_HOME` and `DOCKER_CONFIG`; `cmd()`, `run(args) -> Output` ([`PACK_LIMIT`]),
+//!   `run_bounded(args, limit) -> Bounded`, `config_path()`, `pack_home()`, `binary()`.
+//!
+//! App images in the daemon ([`image`]): [`image_inspect(image)`](image_inspect),
+//! [`image_label(image, name) -> Value`](image_label), [`recorded_run_image(image)`](recorded_run_image),
+//! [`run_app(image) -> stdout`](run_app), [`saved_image(image) -> Vec<u8>`](saved_image)
+//! (`docker save` bytes), [`bytes_contain(haystack, needle)`](bytes_contain).
 // Each test file uses a different part of the support code.
 #![allow(dead_code, unused_imports)]
 
 pub mod builder;
 pub mod cluster;
+pub mod image;
 pub mod net;
 pub mod netns;
+pub mod pack;
 pub mod pki;
 pub mod process;
 pub mod real_builder;
@@ -137,8 +149,10 @@ pub mod world;
 
 pub use builder::*;
 pub use cluster::*;
+pub use image::*;
 pub use net::*;
 pub use netns::*;
+pub use pack::*;
 pub use pki::*;
 pub use process::*;
 pub use real_builder::*;

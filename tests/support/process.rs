@@ -9,6 +9,27 @@ use std::time::Duration;
 
 use super::{Output, wait_for};
 
+/// How a process bounded by [`BackgroundProcess::wait_or_kill`] ended: `status` is `None`
+/// when it was still running at the limit and was killed.
+#[derive(Debug)]
+pub struct Bounded {
+    pub status: Option<std::process::ExitStatus>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Bounded {
+    /// Whether it had to be killed.
+    pub fn killed(&self) -> bool {
+        self.status.is_none()
+    }
+
+    /// Whether it exited on its own with status 0.
+    pub fn success(&self) -> bool {
+        self.status.is_some_and(|s| s.success())
+    }
+}
+
 /// A spawned process whose stdout and stderr are read continuously. Killed on drop.
 pub struct BackgroundProcess {
     child: Child,
@@ -88,23 +109,35 @@ impl BackgroundProcess {
     /// Waits up to `limit` for the exit and returns everything it printed; kills it and
     /// panics on timeout.
     #[track_caller]
-    pub fn wait(mut self, limit: Duration) -> Output {
-        let status = wait_for(limit, || self.child.try_wait().ok().flatten());
-        let Some(status) = status else {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
+    pub fn wait(self, limit: Duration) -> Output {
+        let ended = self.wait_or_kill(limit);
+        let Some(status) = ended.status else {
             panic!(
                 "process did not exit within {limit:?}\n--- stdout\n{}\n--- stderr\n{}",
-                self.stdout(),
-                self.stderr()
+                ended.stdout, ended.stderr
             );
         };
+        Output {
+            status,
+            stdout: ended.stdout,
+            stderr: ended.stderr,
+        }
+    }
+
+    /// Waits up to `limit` for the exit; a process still running then gets SIGKILL (so one
+    /// that ignores SIGTERM ends too). Returns everything it printed either way.
+    pub fn wait_or_kill(mut self, limit: Duration) -> Bounded {
+        let status = wait_for(limit, || self.child.try_wait().ok().flatten());
+        if status.is_none() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
         // The pipes close when every holder exits; a grandchild that inherited them could
         // keep them open, so wait for the readers only briefly.
         let _ = wait_for(Duration::from_secs(2), || {
             self.readers.iter().all(|r| r.is_finished()).then_some(())
         });
-        Output {
+        Bounded {
             status,
             stdout: self.stdout(),
             stderr: self.stderr(),

@@ -18,9 +18,8 @@ use sha2::{Digest, Sha256};
 
 use super::world::{Lifecycle, LifecycleVersion};
 use super::{
-    DaemonImages, DockerSweeper, LocalImage, Output, RegistryOptions, TestHome, TestRegistry,
-    classic_build, docker_run, must_run, push_image_to, run_cnb, run_with_timeout, unique_name,
-    world,
+    DaemonImages, DockerSweeper, LocalImage, Output, Pack, RegistryOptions, TestHome, TestRegistry,
+    classic_build, must_run, push_image_to, run_cnb, run_with_timeout, unique_name, world,
 };
 
 const DOCKER_LIMIT: Duration = Duration::from_secs(180);
@@ -97,7 +96,7 @@ impl RealBuilder {
     /// Makes the builder; `None` (after printing why) when Go is missing outside CI.
     pub fn create(options: RealBuilderOptions) -> Option<RealBuilder> {
         let lifecycle = world::lifecycle(options.lifecycle)?;
-        let pack = world::pack()?;
+        let pack = Pack::new()?;
         let (build_base, run_base) = base_images();
         must_run(
             "docker",
@@ -122,19 +121,16 @@ impl RealBuilder {
         let config = work.path().join("builder.toml");
         std::fs::write(&config, toml).expect("write builder.toml");
         let tag = format!("{}:latest", unique_name("real-builder"));
-        let home = TestHome::new();
-        let mut cmd = Command::new(&pack);
-        cmd.env("PACK_HOME", home.path().join("pack"))
-            .env("DOCKER_CONFIG", home.docker_config_dir())
-            .args([
-                "builder",
-                "create",
-                &tag,
-                "--pull-policy",
-                "never",
-                "--config",
-            ])
-            .arg(&config);
+        let mut cmd = pack.cmd();
+        cmd.args([
+            "builder",
+            "create",
+            &tag,
+            "--pull-policy",
+            "never",
+            "--config",
+        ])
+        .arg(&config);
         let out = run_with_timeout(&mut cmd, DOCKER_LIMIT)
             .unwrap_or_else(|e| panic!("test support: pack builder create: {e}"));
         assert!(
@@ -309,15 +305,42 @@ pub fn base_images() -> (String, String) {
             ])
             .arg(tag)
             .arg(ctx.path());
-        let out = classic_build(&mut cmd);
-        assert!(
-            out.success(),
-            "test support: docker build {tag} failed:\n{}\n{}",
-            out.stdout,
-            out.stderr
-        );
+        docker_build(&mut cmd, tag);
     }
     (build, run)
+}
+
+/// Runs a `docker build` command of `tag` (retrying a lost cache race, see
+/// [`classic_build`]); panics with its output when it fails.
+fn docker_build(cmd: &mut Command, tag: &str) {
+    let out = classic_build(cmd);
+    assert!(
+        out.success(),
+        "test support: docker build {tag} failed:\n{}\n{}",
+        out.stdout,
+        out.stderr
+    );
+}
+
+/// A copy of the test world's run image with the label `io.cnbtest.variant=<variant>`,
+/// tagged `tag` (a different image ID, the same layers): to tell from an app image which
+/// of several run images a build used (the app image keeps its run image's labels).
+pub fn run_image_variant(tag: &str, variant: &str) -> LocalImage {
+    let (_, run_base) = base_images();
+    let ctx = tempfile::Builder::new()
+        .prefix("cnbtest-ctx-")
+        .tempdir()
+        .expect("context dir");
+    std::fs::write(ctx.path().join("Dockerfile"), format!("FROM {run_base}\n"))
+        .expect("write Dockerfile");
+    let mut cmd = Command::new("docker");
+    cmd.env("DOCKER_BUILDKIT", "0")
+        .args(["build", "--quiet", "--network", "host", "--label"])
+        .arg(format!("io.cnbtest.variant={variant}"))
+        .args(["-t", tag])
+        .arg(ctx.path());
+    docker_build(&mut cmd, tag);
+    LocalImage::adopt(tag)
 }
 
 /// The lifecycle image of the test world for `version`: built like the lifecycle's own
@@ -427,13 +450,7 @@ pub fn lifecycle_image(version: LifecycleVersion) -> Option<String> {
         ])
         .args(["-t", &tag])
         .arg(ctx.path());
-    let out = classic_build(&mut cmd);
-    assert!(
-        out.success(),
-        "test support: docker build {tag} failed:\n{}\n{}",
-        out.stdout,
-        out.stderr
-    );
+    docker_build(&mut cmd, &tag);
     Some(tag)
 }
 
@@ -526,64 +543,4 @@ pub fn assert_built(out: &Output) {
 /// `docker pull -q image` (a loopback registry: the daemon allows plain HTTP there).
 pub fn docker_pull(image: &str) {
     must_run("docker", ["pull", "-q", image], DOCKER_LIMIT);
-}
-
-/// Runs the app image's default process.
-#[track_caller]
-pub fn run_app(image: &str) -> String {
-    let ran = docker_run(&["--pull", "never", image]);
-    assert!(
-        ran.success(),
-        "docker run {image} failed:\n{}\n{}",
-        ran.stdout,
-        ran.stderr
-    );
-    ran.stdout
-}
-
-/// `docker image inspect`, the first (only) object.
-pub fn inspect_image(image: &str) -> serde_json::Value {
-    let text = must_run("docker", ["image", "inspect", image], DOCKER_LIMIT);
-    let all: serde_json::Value = serde_json::from_str(&text).expect("inspect JSON");
-    all[0].clone()
-}
-
-/// A JSON label of an image.
-pub fn label(image: &str, name: &str) -> serde_json::Value {
-    let config = inspect_image(image);
-    let text = config["Config"]["Labels"][name]
-        .as_str()
-        .unwrap_or_else(|| panic!("{image} has no label {name}"));
-    serde_json::from_str(text).unwrap_or_else(|e| panic!("label {name} is not JSON: {e}"))
-}
-
-/// Every byte of the image as `docker save` writes it (config, manifests, uncompressed
-/// layers): where a host name would be if it were anywhere in the image.
-pub fn saved(image: &str) -> Vec<u8> {
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("image.tar");
-    must_run(
-        "docker",
-        ["save", "-o", file.to_str().unwrap(), image],
-        DOCKER_LIMIT,
-    );
-    std::fs::read(&file).unwrap()
-}
-
-/// The run image an app image records: `runImage.image` (platform API 0.12 and later), or
-/// `stack.runImage.image` for older APIs.
-pub fn recorded_run_image(image: &str) -> String {
-    let md = label(image, "io.buildpacks.lifecycle.metadata");
-    md["runImage"]["image"]
-        .as_str()
-        .or_else(|| md["stack"]["runImage"]["image"].as_str())
-        .unwrap_or_else(|| panic!("{image} records no run image: {md:#}"))
-        .to_string()
-}
-
-/// Whether `needle` occurs in `haystack`.
-pub fn contains_bytes(haystack: &[u8], needle: &str) -> bool {
-    haystack
-        .windows(needle.len())
-        .any(|w| w == needle.as_bytes())
 }
