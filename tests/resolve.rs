@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
+use serde_json::{Value, json};
 use support::*;
 
 /// Generous slack on top of the probe timeout for process start-up and a busy machine.
@@ -598,4 +598,52 @@ fn an_unreadable_docker_config_is_reported_once() {
         "{}",
         out.stderr
     );
+}
+
+/// A credential helper that never answers (one waiting for a prompt or a locked keyring),
+/// in a directory to put on `PATH`.
+fn hung_helper(home: &TestHome) -> std::path::PathBuf {
+    let dir = home.mkdir("helpers");
+    let helper = dir.join("docker-credential-cnbtest-hang");
+    std::fs::write(&helper, "#!/bin/sh\nexec sleep 3600\n").unwrap();
+    std::fs::set_permissions(&helper, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    dir
+}
+
+#[test]
+fn a_hung_credential_helper_is_bounded_named_and_does_not_stop_other_candidates() {
+    let home = TestHome::new();
+    let origin = TestRegistry::start(RegistryOptions::plain());
+    let mirror = TestRegistry::start(RegistryOptions::plain());
+    push_test_image(&origin, "app/run", "1");
+    push_test_image(&mirror, "app/run", "1");
+    let helpers = hung_helper(&home);
+    home.write_docker_config(&json!({"credHelpers": {origin.host(): "cnbtest-hang"}}));
+    let path = format!(
+        "{}:{}",
+        helpers.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let resolve = |extra: &[&str]| {
+        let mut cmd = cnb_cmd(&home);
+        cmd.env("PATH", &path)
+            .args(["resolve", &origin.image("app/run", "1")])
+            .args(extra);
+        run_with_timeout(&mut cmd, Duration::from_secs(60)).unwrap()
+    };
+
+    // With a mirror (which has no helper), the mirror is probed meanwhile and chosen.
+    let out = resolve(&[&mirror_flag(&origin.host(), &mirror.host())]);
+    assert!(out.success(), "{}\n{}", out.stdout, out.stderr);
+    assert!(out.stdout.contains(&mirror.host()), "{}", out.stdout);
+
+    // Alone, the probe gives up at its timeout and names the helper, not the registry.
+    let out = resolve(&[]);
+    assert!(!out.success(), "{}", out.stdout);
+    let text = format!("{}{}", out.stdout, out.stderr);
+    assert!(
+        text.contains("the credential helper docker-credential-cnbtest-hang did not answer within"),
+        "{text}"
+    );
+    assert!(!text.contains("timed out"), "{text}");
 }

@@ -394,6 +394,14 @@ impl Resolver {
         Ok((client, auth))
     }
 
+    /// The credential helper of `registry` when its credentials are still being looked up.
+    fn pending_helper(&self, registry: &Registry) -> Option<String> {
+        if self.host(registry).credential.initialized() {
+            return None;
+        }
+        credentials::helper_for(registry)
+    }
+
     /// Remembers that `registry` is unreachable for the rest of this process.
     fn mark_dead(&self, registry: &Registry, failure: ProbeFailure) {
         lock(&self.host(registry).dead).get_or_insert(failure);
@@ -512,12 +520,25 @@ impl Resolver {
                 Err(_) => {
                     for (i, outcome) in outcomes.iter_mut().enumerate() {
                         if outcome.is_none() {
-                            self.ui.verbose(
-                                1,
-                                format!("probe {}: no answer within {timeout_ms} ms", specs[i].0),
-                            );
-                            let failure = ProbeFailure::TimedOut { millis: timeout_ms };
-                            self.mark_dead(specs[i].0.registry(), failure.clone());
+                            let registry = specs[i].0.registry();
+                            // Still asking a credential helper: that is what did not answer,
+                            // not the registry (which stays usable for later probes).
+                            let failure = match self.pending_helper(registry) {
+                                Some(helper) => ProbeFailure::Other {
+                                    detail: format!(
+                                        "the credential helper {helper} did not answer within \
+                                         {timeout_ms} ms for {}",
+                                        registry.key()
+                                    ),
+                                },
+                                None => {
+                                    let failure = ProbeFailure::TimedOut { millis: timeout_ms };
+                                    self.mark_dead(registry, failure.clone());
+                                    failure
+                                }
+                            };
+                            self.ui
+                                .verbose(1, format!("probe {}: {failure}", specs[i].0));
                             *outcome = Some((Err(failure), timeout_ms));
                         }
                     }
