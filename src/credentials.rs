@@ -141,7 +141,7 @@ pub fn lookup(registry: &Registry) -> anyhow::Result<Option<Credential>> {
 
 /// Looks up credentials for `registry` in the Docker config at `path`.
 pub fn lookup_in(path: &Path, registry: &Registry) -> Result<Option<Credential>, CredentialError> {
-    let bytes = match std::fs::read(path) {
+    let bytes = match read_bounded(path) {
         Ok(bytes) => bytes,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(error) => {
@@ -169,11 +169,33 @@ pub fn lookup_in(path: &Path, registry: &Registry) -> Result<Option<Credential>,
     Ok(None)
 }
 
+/// The most of a Docker config cnb reads (the same cap as its own config file).
+const MAX_DOCKER_CONFIG_BYTES: u64 = 4 * 1024 * 1024;
+
+/// The Docker config's bytes, refusing a file over [`MAX_DOCKER_CONFIG_BYTES`] (a device
+/// or a runaway file would otherwise be read until memory runs out).
+fn read_bounded(path: &Path) -> std::io::Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)?
+        .take(MAX_DOCKER_CONFIG_BYTES + 1)
+        .read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > MAX_DOCKER_CONFIG_BYTES {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!(
+                "it is larger than {} MiB",
+                MAX_DOCKER_CONFIG_BYTES / (1024 * 1024)
+            ),
+        ));
+    }
+    Ok(bytes)
+}
+
 /// The credential helper program (`docker-credential-<name>`) the Docker config names
 /// for `registry` (`credHelpers`, else `credsStore` when no `auths` entry has it), without
 /// running it; `None` when there is none or the config cannot be read.
 pub fn helper_for(registry: &Registry) -> Option<String> {
-    let bytes = std::fs::read(docker_config_path()?).ok()?;
+    let bytes = read_bounded(&docker_config_path()?).ok()?;
     let config: DockerConfig = serde_json::from_slice(&bytes).ok()?;
     let key = auth_key(registry);
     if let Some(helper) = config.cred_helpers.get(&key).filter(|h| !h.is_empty()) {

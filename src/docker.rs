@@ -103,8 +103,10 @@ fn root_cause(err: &(dyn std::error::Error + 'static)) -> String {
     best
 }
 
+/// The daemon's (or a registry's, through it) message on one line, bounded in length.
 fn one_line(text: &str) -> String {
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
+    let joined = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    crate::text::bounded(&joined, crate::text::MAX_EXTERNAL_MESSAGE).into_owned()
 }
 
 /// Whether a bollard error is the daemon's 404.

@@ -30,4 +30,5 @@ pub mod local_registry;
 pub mod reference;
 pub mod registry;
 pub mod settings;
+pub mod text;
 pub mod ui;

@@ -647,3 +647,34 @@ fn a_hung_credential_helper_is_bounded_named_and_does_not_stop_other_candidates(
     );
     assert!(!text.contains("timed out"), "{text}");
 }
+
+#[test]
+fn control_characters_from_outside_are_shown_escaped() {
+    let home = TestHome::new();
+    // An image name with an escape sequence and a carriage return that would forge a line.
+    let out = run_cnb(&home, ["resolve", "bad\u{1b}[2J\rerror: forged"]);
+    assert_eq!(out.code(), 2, "{}", out.stderr);
+    assert!(!out.stderr.contains('\u{1b}'), "{:?}", out.stderr);
+    assert!(!out.stderr.contains('\r'), "{:?}", out.stderr);
+    assert!(
+        out.stderr.contains("\\u{1b}[2J\\rerror: forged"),
+        "{:?}",
+        out.stderr
+    );
+}
+
+#[test]
+fn an_endless_docker_config_is_refused_not_read_forever() {
+    let home = TestHome::new();
+    let registry = TestRegistry::start(RegistryOptions::plain());
+    push_test_image(&registry, "app/run", "1");
+    std::fs::create_dir_all(home.docker_config_dir()).unwrap();
+    std::os::unix::fs::symlink("/dev/zero", home.docker_config_dir().join("config.json")).unwrap();
+    let out = run_cnb(&home, ["resolve", &registry.image("app/run", "1")]);
+    assert!(!out.success(), "{}", out.stdout);
+    assert!(
+        out.stderr.contains("config.json") && out.stderr.contains("larger than 4 MiB"),
+        "{}",
+        out.stderr
+    );
+}

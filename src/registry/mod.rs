@@ -66,6 +66,10 @@ pub enum ProbeFailure {
     Other { detail: String },
 }
 
+fn cut(detail: &str) -> std::borrow::Cow<'_, str> {
+    crate::text::bounded(detail, crate::text::MAX_EXTERNAL_MESSAGE)
+}
+
 impl fmt::Display for ProbeFailure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -74,10 +78,11 @@ impl fmt::Display for ProbeFailure {
                 write!(f, "no answer within {millis} ms (timed out)")
             }
             ProbeFailure::NotFound => write!(f, "image not found (404)"),
-            ProbeFailure::Unauthorized { detail } => write!(f, "unauthorized: {detail}"),
-            ProbeFailure::Tls { detail, .. } => write!(f, "TLS failure: {detail}"),
+            // The details carry what the registry said: bounded (see crate::text).
+            ProbeFailure::Unauthorized { detail } => write!(f, "unauthorized: {}", cut(detail)),
+            ProbeFailure::Tls { detail, .. } => write!(f, "TLS failure: {}", cut(detail)),
             ProbeFailure::Server { status } => write!(f, "server error (HTTP {status})"),
-            ProbeFailure::Other { detail } => write!(f, "{detail}"),
+            ProbeFailure::Other { detail } => write!(f, "{}", cut(detail)),
         }
     }
 }
