@@ -102,6 +102,11 @@ pub struct RegistryArgs {
     /// Seconds to wait for a registry candidate before moving on [default: 3]
     #[arg(long, value_name = "SECS")]
     pub registry_timeout: Option<f64>,
+
+    /// Verify REGISTRY against the system roots plus the CA certificates in PEM-FILE in this
+    /// run (repeatable)
+    #[arg(long = "registry-ca", value_name = "REGISTRY=PEM-FILE")]
+    pub registry_cas: Vec<String>,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -239,6 +244,9 @@ pub enum ConfigCommand {
     LifecycleImage(LifecycleImageArgs),
     /// Show or set when images are pulled
     PullPolicy(PullPolicyArgs),
+    /// Extra CA certificates per registry: registry -> PEM file (instead of insecure)
+    #[command(subcommand)]
+    RegistryCa(RegistryCaCommand),
     /// Print the config file's path
     Path,
 }
@@ -309,6 +317,28 @@ pub enum InsecureRegistriesCommand {
         entries: Vec<String>,
     },
     /// List insecure entries
+    List(OutputArg),
+}
+
+#[derive(Debug, Subcommand)]
+#[command(defer = true)]
+pub enum RegistryCaCommand {
+    /// Verify REGISTRY against the system roots plus the CA certificates in PEM-FILE
+    Add {
+        /// Registry (host for every port, or host:port)
+        #[arg(value_name = "REGISTRY")]
+        registry: String,
+        /// PEM file with the CA certificate(s); its absolute path is stored
+        #[arg(value_name = "PEM-FILE", value_hint = clap::ValueHint::FilePath)]
+        file: PathBuf,
+    },
+    /// Stop using an extra CA for REGISTRY
+    Remove {
+        /// Registry whose CA entry goes
+        #[arg(value_name = "REGISTRY", add = ArgValueCandidates::new(completion::configured_registry_cas))]
+        registry: String,
+    },
+    /// List registries and their CA files
     List(OutputArg),
 }
 

@@ -13,7 +13,9 @@
 //! - [`docker`]: everything that talks to the Docker daemon (bollard);
 //! - [`local_registry`]: the dev cluster's registry (KEP-1755) for `--local-registry`;
 //! - [`ui`], [`error`], [`env_vars`], [`completion`], [`interrupt`]: output, errors, environment
-//!   names, shell completion, stop signals.
+//!   names, shell completion, stop signals;
+//! - [`proxy`] and [`project`]: behind a corporate network (SPEC §9): HTTP proxies, and the
+//!   app's `project.toml`.
 
 pub mod app;
 pub mod cli;
@@ -27,6 +29,8 @@ pub mod error;
 pub mod interrupt;
 pub mod lifecycle;
 pub mod local_registry;
+pub mod project;
+pub mod proxy;
 pub mod reference;
 pub mod registry;
 pub mod settings;

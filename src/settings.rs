@@ -5,7 +5,9 @@ use std::time::Duration;
 use crate::cli::PullPolicyArg;
 use crate::config::Config;
 use crate::error::UsageError;
+use crate::proxy::ProxySettings;
 use crate::reference::{InsecureEntry, Mirror, MirrorKey, Registry, parse_mirror_flag};
+use crate::registry::ca::{self, RegistryCa};
 
 /// The default probe timeout for a registry candidate (SPEC §4).
 pub const DEFAULT_REGISTRY_TIMEOUT: Duration = Duration::from_secs(3);
@@ -57,6 +59,10 @@ pub struct RegistrySettings {
     pub insecure: Vec<InsecureEntry>,
     /// How long an earlier candidate is waited for.
     pub timeout: Duration,
+    /// Extra CAs per registry: `--registry-ca` entries, then the config's (SPEC §9).
+    pub cas: Vec<RegistryCa>,
+    /// `HTTP_PROXY`, `HTTPS_PROXY`, `NO_PROXY` (SPEC §9).
+    pub proxy: ProxySettings,
 }
 
 impl RegistrySettings {
@@ -95,11 +101,25 @@ impl RegistrySettings {
             None => DEFAULT_REGISTRY_TIMEOUT,
             Some(secs) => parse_timeout(secs)?,
         };
+        let mut cas = Vec::new();
+        for flag in &args.registry_cas {
+            cas.push(ca::parse_flag(flag)?);
+        }
+        for entry in &config.registry_cas {
+            cas.push(RegistryCa::load(entry.registry.clone(), &entry.path)?);
+        }
         Ok(RegistrySettings {
             mirrors,
             insecure,
             timeout,
+            cas,
+            proxy: ProxySettings::from_env()?,
         })
+    }
+
+    /// The extra CAs for `registry` (empty for most registries).
+    pub fn cas_for<'a>(&'a self, registry: &'a Registry) -> Vec<&'a RegistryCa> {
+        ca::for_registry(&self.cas, registry).collect()
     }
 
     /// The candidates' mirrors for `registry`, in preference order: flag mirrors for it

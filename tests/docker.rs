@@ -576,6 +576,8 @@ fn resolver(arch: &str, mirrors: &[(String, String)], insecure: &[String]) -> Re
             .map(|e| InsecureEntry::parse(e).unwrap())
             .collect(),
         timeout: Duration::from_secs(3),
+        cas: Vec::new(),
+        proxy: Default::default(),
     };
     let platform = Platform {
         os: "linux".into(),

@@ -4,4 +4,5 @@ pub mod build;
 pub mod completion;
 pub mod config;
 pub mod local_registry;
+pub mod registry_ca;
 pub mod resolve;

@@ -44,7 +44,7 @@ pub use phases::{
 };
 pub use plan::{
     Plan, PlanBuilder, PlanCandidate, PlanContainer, PlanFacts, PlanLifecycle, PlanPhase,
-    PlanRunImage, REDACTED,
+    PlanRunImage, REDACTED, redact_url_passwords,
 };
 pub use platform_api::{
     ApiVersion, MAX_PLATFORM_API, MIN_PLATFORM_API, negotiate_platform_api, supported_platform_apis,

@@ -11,6 +11,7 @@
 //! Submodules: [`policy`] (TLS/HTTP per host), [`probe`] (one manifest request and
 //! what its failure means), [`platform`] (which manifest of an index).
 
+pub mod ca;
 mod platform;
 pub mod policy;
 mod probe;
@@ -23,7 +24,7 @@ use std::time::Duration;
 
 use futures_util::StreamExt;
 use futures_util::stream::FuturesUnordered;
-use oci_client::client::{ClientConfig, ClientProtocol};
+use oci_client::client::{Certificate, CertificateEncoding, ClientConfig, ClientProtocol};
 use oci_client::manifest::ImageIndexEntry;
 use oci_client::secrets::RegistryAuth;
 use oci_client::{Client, Reference};
@@ -32,6 +33,7 @@ use tokio::sync::OnceCell;
 use tokio::time::Instant;
 
 use crate::credentials::{self, Credential};
+use crate::proxy::ProxySettings;
 use crate::reference::{ImageRef, Mirror, Registry, Scheme};
 use crate::settings::RegistrySettings;
 use crate::ui::Ui;
@@ -130,8 +132,14 @@ impl Candidate {
         match self.failure() {
             Some(ProbeFailure::Tls {
                 insecure_hint: true,
+                detail,
+            }) if detail.starts_with(probe::NOT_TLS) => {
+                Some(insecure_hint(self.location.registry()))
+            }
+            Some(ProbeFailure::Tls {
+                insecure_hint: true,
                 ..
-            }) => Some(insecure_hint(self.location.registry())),
+            }) => Some(certificate_hint(self.location.registry())),
             _ => None,
         }
     }
@@ -142,6 +150,16 @@ pub fn insecure_hint(registry: &Registry) -> String {
     let key = registry.key();
     format!(
         "if you trust {key}, allow plain HTTP and unverified TLS for it with `cnb config insecure-registries add {key}` (or --insecure-registry {key} for one run)"
+    )
+}
+
+/// For a certificate that does not verify: trust the CA that issued it (SPEC §9), or,
+/// failing that, do not verify.
+pub fn certificate_hint(registry: &Registry) -> String {
+    let key = registry.key();
+    format!(
+        "if {key}'s certificate comes from a private CA, trust that CA for it with `cnb config registry-ca add {key} <PEM-FILE>` (or --registry-ca {key}=<PEM-FILE> for one run); {}",
+        insecure_hint(registry).replacen("if you trust", "otherwise, if you trust", 1)
     )
 }
 
@@ -239,7 +257,10 @@ struct Host {
 /// off the async threads. Sharing is safe for credentials: oci-client keys both its
 /// credential store and its token cache by registry host (and repository), attaches
 /// credentials only to requests for that host, and cnb stores each host's own.
-type ClientKey = (Scheme, bool);
+///
+/// A registry with extra CAs (SPEC §9) gets a client of its own per CA set, so those CAs
+/// are trusted for that registry only; the key holds the CA files' paths.
+type ClientKey = (Scheme, bool, Option<String>);
 type ClientCell = Arc<OnceCell<Client>>;
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -395,7 +416,7 @@ impl Resolver {
                 learned.unwrap_or(Scheme::Https)
             }
         };
-        let client = self.client(scheme, transport).await?;
+        let client = self.client(registry, scheme, transport).await?;
         Ok((client, auth))
     }
 
@@ -439,28 +460,56 @@ impl Resolver {
             .clone()
     }
 
-    fn client_cell(&self, scheme: Scheme, transport: Transport) -> (ClientCell, ClientConfigSeed) {
-        let key = (scheme, transport.skip_tls_verify);
+    fn client_cell(
+        &self,
+        registry: &Registry,
+        scheme: Scheme,
+        transport: Transport,
+    ) -> (ClientCell, ClientConfigSeed) {
+        let cas = self.settings.cas_for(registry);
+        let ca_key = (!cas.is_empty()).then(|| {
+            cas.iter()
+                .map(|ca| ca.path.display().to_string())
+                .collect::<Vec<_>>()
+                .join("\n")
+        });
+        let extra_roots = cas
+            .iter()
+            .flat_map(|ca| ca.certificates.iter())
+            .map(|der| Certificate {
+                encoding: CertificateEncoding::Der,
+                data: der.clone(),
+            })
+            .collect();
+        let key = (scheme, transport.skip_tls_verify, ca_key);
         let cell = lock(&self.clients).entry(key).or_default().clone();
         let seed = ClientConfigSeed {
             scheme,
             skip_tls_verify: transport.skip_tls_verify,
             platform: self.platform.clone(),
             connect_timeout: self.settings.timeout,
+            extra_roots,
+            proxy: self.settings.proxy.clone(),
         };
         (cell, seed)
     }
 
-    /// The shared client for `scheme` and `transport`'s certificate policy.
-    async fn client(&self, scheme: Scheme, transport: Transport) -> anyhow::Result<Client> {
-        let (cell, seed) = self.client_cell(scheme, transport);
+    /// The shared client for `registry` (its extra CAs), `scheme` and `transport`'s
+    /// certificate policy.
+    async fn client(
+        &self,
+        registry: &Registry,
+        scheme: Scheme,
+        transport: Transport,
+    ) -> anyhow::Result<Client> {
+        let (cell, seed) = self.client_cell(registry, scheme, transport);
         let client = cell.get_or_try_init(|| seed.build()).await?;
         Ok(client.clone())
     }
 
     /// Starts building a client that will probably be needed soon (in the background).
-    fn warm(&self, scheme: Scheme, transport: Transport) {
-        let (cell, seed) = self.client_cell(scheme, transport);
+    fn warm(&self, registry: &Registry, scheme: Scheme, transport: Transport) {
+        let (cell, seed) = self.client_cell(registry, scheme, transport);
         if cell.initialized() {
             return;
         }
@@ -587,9 +636,42 @@ impl Resolver {
         }
     }
 
+    /// One candidate (see [`Resolver::probe_candidate_with`]); a certificate failure on a
+    /// registry with extra CAs says which CA files it was checked against.
+    async fn probe_candidate(
+        &self,
+        location: &ImageRef,
+        mirror: Option<&Mirror>,
+    ) -> Result<Found, ProbeFailure> {
+        let result = self.probe_candidate_with(location, mirror).await;
+        match result {
+            Err(ProbeFailure::Tls {
+                detail,
+                insecure_hint,
+            }) if !detail.starts_with(probe::NOT_TLS) => {
+                let cas = self.settings.cas_for(location.registry());
+                let detail = if cas.is_empty() {
+                    detail
+                } else {
+                    let files: Vec<String> =
+                        cas.iter().map(|ca| ca.path.display().to_string()).collect();
+                    format!(
+                        "{detail}; checked against the system roots and the CA file {}, which did not sign it",
+                        files.join(", ")
+                    )
+                };
+                Err(ProbeFailure::Tls {
+                    detail,
+                    insecure_hint,
+                })
+            }
+            other => other,
+        }
+    }
+
     /// One candidate: its host's transport and credentials, then a manifest request
     /// (HTTPS, then plain HTTP where the host allows it and HTTPS got no HTTP answer).
-    async fn probe_candidate(
+    async fn probe_candidate_with(
         &self,
         location: &ImageRef,
         mirror: Option<&Mirror>,
@@ -618,7 +700,12 @@ impl Resolver {
         let reference = oci_reference(location);
 
         let forced_http = mirror.is_some_and(|m| m.scheme() == Scheme::Http);
-        let unknown = !forced_http && transport.allow_http && lock(&host.scheme).is_none();
+        // Behind a proxy the host may not be reachable directly: the request through the
+        // proxy decides the scheme instead.
+        let unknown = !forced_http
+            && transport.allow_http
+            && lock(&host.scheme).is_none()
+            && !self.settings.proxy.proxies(registry);
         if let (true, Some(port)) = (unknown, registry.port()) {
             match probe::sniff_scheme(registry.host(), port, &registry.key()).await {
                 Ok(Some(scheme)) => {
@@ -673,14 +760,14 @@ impl Resolver {
                 ),
             );
             if k == 0 && schemes.len() > 1 {
-                self.warm(schemes[1], transport);
+                self.warm(registry, schemes[1], transport);
             }
-            let client =
-                self.client(*scheme, transport)
-                    .await
-                    .map_err(|e| ProbeFailure::Other {
-                        detail: format!("{e:#}"),
-                    })?;
+            let client = self
+                .client(registry, *scheme, transport)
+                .await
+                .map_err(|e| ProbeFailure::Other {
+                    detail: format!("{e:#}"),
+                })?;
             match probe::attempt(&client, &reference, &auth).await {
                 Attempt::Manifest(manifest) => {
                     *lock(&host.scheme) = Some(*scheme);
@@ -858,13 +945,21 @@ struct ClientConfigSeed {
     skip_tls_verify: bool,
     platform: Arc<PlatformState>,
     connect_timeout: Duration,
+    /// A registry's extra CAs (DER), trusted besides the system roots.
+    extra_roots: Vec<Certificate>,
+    proxy: ProxySettings,
 }
+
+/// A proxy address that is never used: with `NO_PROXY=*` it only stops reqwest from
+/// reading proxies from the environment on its own (`ALL_PROXY`, for one), so that cnb's
+/// clients use exactly what [`ProxySettings`] says.
+const NO_PROXY_PLACEHOLDER: &str = "http://127.0.0.1:9";
 
 impl ClientConfigSeed {
     async fn build(self) -> anyhow::Result<Client> {
         tokio::task::spawn_blocking(move || {
             let platform = self.platform;
-            let config = ClientConfig {
+            let mut config = ClientConfig {
                 protocol: match self.scheme {
                     Scheme::Http => ClientProtocol::Http,
                     Scheme::Https => ClientProtocol::Https,
@@ -874,10 +969,25 @@ impl ClientConfigSeed {
                     select_entry(entries, platform.current())
                 })),
                 connect_timeout: Some(self.connect_timeout),
-                tls_certs_only: roots::system_roots().to_vec(),
                 user_agent: concat!("cnb/", env!("CARGO_PKG_VERSION")),
                 ..ClientConfig::default()
             };
+            // The system roots (when cnb read them) plus the registry's own CAs; with
+            // the platform verifier, the CAs are added to the platform's roots.
+            let system = roots::system_roots();
+            if system.is_empty() {
+                config.extra_root_certificates = self.extra_roots;
+            } else {
+                config.tls_certs_only = system.iter().cloned().chain(self.extra_roots).collect();
+            }
+            if self.proxy.is_empty() {
+                config.https_proxy = Some(NO_PROXY_PLACEHOLDER.to_string());
+                config.no_proxy = Some("*".to_string());
+            } else {
+                config.https_proxy = self.proxy.https.clone();
+                config.http_proxy = self.proxy.http.clone();
+                config.no_proxy = Some(self.proxy.client_no_proxy());
+            }
             Client::try_from(config)
                 .map_err(|e| anyhow::anyhow!("could not set up a registry client: {e}"))
         })
@@ -1016,6 +1126,8 @@ mod tests {
             )],
             insecure: Vec::new(),
             timeout: Duration::from_secs(3),
+            cas: Vec::new(),
+            proxy: Default::default(),
         };
         let image = ImageRef::parse("quay.io/org/app:1").unwrap();
         let specs = candidate_specs(&settings, &image);
@@ -1138,6 +1250,8 @@ mod tests {
             mirrors: Vec::new(),
             insecure: Vec::new(),
             timeout: Duration::from_secs(5),
+            cas: Vec::new(),
+            proxy: Default::default(),
         };
         let resolver = Resolver::new(settings, Platform::linux("amd64")).with_ui(Ui::plain());
         let image = ImageRef::parse(&format!("127.0.0.1:{port}/app:1")).unwrap();
@@ -1175,6 +1289,8 @@ mod tests {
             )],
             insecure: Vec::new(),
             timeout,
+            cas: Vec::new(),
+            proxy: Default::default(),
         };
         let resolver = Resolver::new(settings, Platform::linux("amd64")).with_ui(Ui::plain());
         let first = ImageRef::parse(&format!("127.0.0.1:{port}/app:1")).unwrap();

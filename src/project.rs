@@ -1,0 +1,1 @@
+//! The app's project descriptor (SPEC §9).
