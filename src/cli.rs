@@ -151,6 +151,20 @@ pub struct BuildArgs {
     #[arg(short, long = "env", value_name = "K=V")]
     pub env: Vec<String>,
 
+    /// File of build-time environment variables, one K=V or K per line; --env values win
+    /// (repeatable)
+    #[arg(long = "env-file", value_name = "FILE", value_hint = clap::ValueHint::FilePath)]
+    pub env_files: Vec<PathBuf>,
+
+    /// Mount a host path (or volume) into the containers that run buildpacks, read-only
+    /// unless :rw; bindings go to /platform/bindings/<name> (repeatable)
+    #[arg(long = "volume", value_name = "HOST-PATH:TARGET[:ro|rw]")]
+    pub volumes: Vec<String>,
+
+    /// Project descriptor [default: project.toml in the app directory, when there is one]
+    #[arg(short = 'd', long, value_name = "FILE", value_hint = clap::ValueHint::FilePath)]
+    pub descriptor: Option<PathBuf>,
+
     #[command(flatten)]
     pub registry: RegistryArgs,
 

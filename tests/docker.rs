@@ -138,6 +138,7 @@ fn spec(image: &str, app_dir: &Path, script: &str) -> ContainerSpec {
         platform_env: BTreeMap::new(),
         files: BTreeMap::new(),
         app_dir: Some(app_dir.to_path_buf()),
+        app_filter: None,
         app_owner: (0, 0),
     }
 }

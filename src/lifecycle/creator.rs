@@ -285,6 +285,7 @@ pub fn creator_spec(inputs: &CreatorInputs<'_>) -> Creator {
             platform_env: inputs.platform_env.clone(),
             files,
             app_dir: Some(inputs.app_dir.to_path_buf()),
+            app_filter: None,
             app_owner: (inputs.builder.uid, inputs.builder.gid),
         },
         platform_api: inputs.platform_api,

@@ -14,6 +14,7 @@ use super::{ContainerSpec, Execution};
 use crate::env_vars::lifecycle::CNB_REGISTRY_AUTH;
 use crate::reference::ImageRef;
 
+use crate::project::AppFilter;
 /// What a secret is shown as.
 pub use crate::ui::REDACTED;
 
@@ -107,6 +108,9 @@ pub struct PlanContainer {
     pub files: BTreeMap<String, String>,
     /// Whether the app directory is sent into this container.
     pub gets_app: bool,
+    /// `project.toml`'s filter of the app's files: `include: a, b` or `exclude: a, b`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub app_filter: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -137,8 +141,20 @@ impl PlanContainer {
             mounts,
             user: spec.user.clone(),
             security_opt: spec.security_opt.clone(),
-            files: spec.files.clone(),
+            files: spec
+                .files
+                .iter()
+                .map(|(path, content)| (path.clone(), shown_file(path, content)))
+                .collect(),
             gets_app: spec.app_dir.is_some(),
+            app_filter: spec
+                .app_filter
+                .as_ref()
+                .filter(|_| spec.app_dir.is_some())
+                .map(|f| match f {
+                    AppFilter::Include(p) => format!("include: {}", p.lines().join(", ")),
+                    AppFilter::Exclude(p) => format!("exclude: {}", p.lines().join(", ")),
+                }),
         }
     }
 
@@ -160,7 +176,13 @@ impl PlanContainer {
             }
         }
         if self.gets_app {
-            writeln!(out, "{indent}app:      sent to /workspace")?;
+            match &self.app_filter {
+                Some(filter) => writeln!(
+                    out,
+                    "{indent}app:      sent to /workspace (project.toml {filter})"
+                )?,
+                None => writeln!(out, "{indent}app:      sent to /workspace")?,
+            }
         }
         for (path, content) in &self.files {
             writeln!(out, "{indent}{path}:")?;
@@ -173,6 +195,18 @@ impl PlanContainer {
             writeln!(out, "{indent}  {m}")?;
         }
         Ok(())
+    }
+}
+
+/// A file as the plan shows it: registry CAs as a count of certificates (their PEM is
+/// long and says nothing to a reader), everything else as it is.
+fn shown_file(path: &str, content: &str) -> String {
+    if !path.starts_with(super::extras::CA_DIR) {
+        return content.to_string();
+    }
+    match content.matches("-----BEGIN CERTIFICATE-----").count() {
+        1 => "(1 PEM certificate)".to_string(),
+        n => format!("({n} PEM certificates)"),
     }
 }
 

@@ -5,10 +5,13 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 
+use super::corporate;
 use crate::cli::{BuildArgs, GlobalArgs, OutputFormat};
 use crate::config::{self, Config};
 use crate::error::UsageError;
-use crate::lifecycle::{self, LogLevel};
+use crate::lifecycle::LogLevel;
+use crate::lifecycle::volumes::{Volume, parse_volume};
+use crate::project::Descriptor;
 use crate::reference::ImageRef;
 use crate::settings::{PullPolicy, RegistrySettings};
 use crate::ui::Ui;
@@ -45,6 +48,10 @@ pub struct BuildSettings {
     /// `--local-registry`: where `image` points and the names to print (set by
     /// [`crate::local_registry`] before the build; `None` otherwise).
     pub local_registry: Option<crate::local_registry::BuildTarget>,
+    /// `--volume`s (SPEC §9).
+    pub volumes: Vec<Volume>,
+    /// The app's `project.toml` (or `--descriptor`), when there is one.
+    pub descriptor: Option<Descriptor>,
 }
 
 impl BuildSettings {
@@ -72,10 +79,15 @@ impl BuildSettings {
         env: impl Fn(&str) -> Option<String>,
     ) -> anyhow::Result<Self> {
         let image = ImageRef::parse(&args.image)?;
-        let builder = match (&args.builder, &config.default_builder) {
-            (Some(flag), _) => ImageRef::parse(flag)?,
-            (None, Some(configured)) => configured.clone(),
-            (None, None) => {
+        let app_dir = app_dir(args.path.as_deref())?;
+        let descriptor = corporate::descriptor(&app_dir, args.descriptor.as_deref())?;
+        let from_descriptor = descriptor.as_ref().and_then(|d| d.builder.as_deref());
+        // pack's order: the flag, then the descriptor's builder, then the configured default.
+        let builder = match (&args.builder, from_descriptor, &config.default_builder) {
+            (Some(flag), _, _) => ImageRef::parse(flag)?,
+            (None, Some(named), _) => corporate::descriptor_builder(named, descriptor.as_ref())?,
+            (None, None, Some(configured)) => configured.clone(),
+            (None, None, None) => {
                 return Err(UsageError(
                     "no builder given; pass one with -B <image> or set a default with \
                      `cnb config default-builder <image>`"
@@ -95,8 +107,14 @@ impl BuildSettings {
             .map(PullPolicy::from)
             .or(config.pull_policy)
             .unwrap_or_default();
-        let app_dir = app_dir(args.path.as_deref())?;
-        let platform_env = lifecycle::parse_user_env(&args.env, env)?;
+        let platform_env =
+            corporate::platform_env(descriptor.as_ref(), &args.env_files, &args.env, &env)?;
+        let cwd = std::env::current_dir().context("could not read the current directory")?;
+        let volumes = args
+            .volumes
+            .iter()
+            .map(|v| parse_volume(v, &cwd))
+            .collect::<Result<Vec<_>, _>>()?;
         let network = match args.network.as_deref().map(str::trim) {
             Some("") => {
                 return Err(UsageError(
@@ -126,6 +144,8 @@ impl BuildSettings {
             log_level: LogLevel::from_verbosity(ui.verbosity(), ui.is_quiet()),
             config,
             local_registry: None,
+            volumes,
+            descriptor,
         })
     }
 }
