@@ -58,7 +58,7 @@ fn run(cli: Cli, ui: &Ui) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Config(cmd) => commands::config::run(&global, cmd, ui),
         Command::Resolve(args) => commands::resolve::run(&global, args, ui),
-        Command::Build(args) => commands::build::run(&global, args, ui),
+        Command::Build(args) => commands::build::run(&global, *args, ui),
         Command::LocalRegistry(args) => commands::local_registry::run(&global, args, ui),
         Command::Completion(args) => commands::completion::run(args),
     }

@@ -47,7 +47,7 @@ pub struct GlobalArgs {
 #[command(defer = true)]
 pub enum Command {
     /// Build an app image from source with a builder's lifecycle
-    Build(BuildArgs),
+    Build(Box<BuildArgs>),
     /// Show and change cnb's configuration
     #[command(subcommand)]
     Config(ConfigCommand),

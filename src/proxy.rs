@@ -39,6 +39,10 @@ pub struct ProxySettings {
 /// What `NO_PROXY` adds for cnb's own clients: loopback, which Go never proxies.
 const LOOPBACK_NO_PROXY: &str = "localhost,127.0.0.0/8,::1";
 
+/// A `NO_PROXY` for reqwest that matches every host: its `*` covers host names only, so
+/// IP addresses are listed as the whole of both address families.
+pub const EVERYTHING: &str = "*,0.0.0.0/0,::/0";
+
 impl ProxySettings {
     /// From the process environment.
     pub fn from_env() -> Result<ProxySettings, UsageError> {
@@ -124,6 +128,8 @@ impl ProxySettings {
     /// `NO_PROXY` for cnb's own clients: the user's list plus loopback.
     pub fn client_no_proxy(&self) -> String {
         match &self.no_proxy {
+            // `*` means every host, IP addresses too, as for Go.
+            Some(list) if list.split(',').any(|e| e.trim() == "*") => EVERYTHING.to_string(),
             Some(list) => format!("{list},{LOOPBACK_NO_PROXY}"),
             None => LOOPBACK_NO_PROXY.to_string(),
         }
@@ -268,10 +274,8 @@ mod tests {
         assert!(s.proxies(&reg("quay.io")));
         let all = settings(&[("HTTP_PROXY", "http://p:1"), ("NO_PROXY", "*")]).unwrap();
         assert!(!all.proxies(&reg("quay.io")));
-        assert_eq!(
-            all.client_no_proxy(),
-            "*,localhost,127.0.0.0/8,::1".to_string()
-        );
+        assert_eq!(all.client_no_proxy(), EVERYTHING);
+        assert!(!all.proxies(&reg("192.0.2.1:5000")));
     }
 
     #[test]

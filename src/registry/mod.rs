@@ -129,19 +129,25 @@ impl Candidate {
 
     /// The command that would let cnb through a TLS failure on this candidate's host.
     pub fn hint(&self) -> Option<String> {
-        match self.failure() {
-            Some(ProbeFailure::Tls {
-                insecure_hint: true,
-                detail,
-            }) if detail.starts_with(probe::NOT_TLS) => {
-                Some(insecure_hint(self.location.registry()))
-            }
-            Some(ProbeFailure::Tls {
-                insecure_hint: true,
-                ..
-            }) => Some(certificate_hint(self.location.registry())),
-            _ => None,
-        }
+        self.failure()
+            .and_then(|f| tls_hint(self.location.registry(), f))
+    }
+}
+
+/// The command that would let cnb through `failure` on `registry`, when there is one: a
+/// registry CA for a certificate that does not verify, an insecure entry for a host that
+/// does not speak TLS.
+pub fn tls_hint(registry: &Registry, failure: &ProbeFailure) -> Option<String> {
+    match failure {
+        ProbeFailure::Tls {
+            insecure_hint: true,
+            detail,
+        } if detail.starts_with(probe::NOT_TLS) => Some(insecure_hint(registry)),
+        ProbeFailure::Tls {
+            insecure_hint: true,
+            ..
+        } => Some(certificate_hint(registry)),
+        _ => None,
     }
 }
 
@@ -426,6 +432,18 @@ impl Resolver {
             return None;
         }
         credentials::helper_for(registry)
+    }
+
+    /// One probe of `image` at its own registry (no mirrors) that fails only when the
+    /// registry's TLS does not pass cnb's policy: a missing image, an answer that wants
+    /// credentials or no answer within the probe timeout are left to whoever uses it.
+    /// With `--publish` the lifecycle writes to a registry cnb does not otherwise ask, and
+    /// this lets a certificate it would refuse fail before the build, with the hint.
+    pub async fn check_tls(&self, image: &ImageRef) -> Result<(), ProbeFailure> {
+        match tokio::time::timeout(self.settings.timeout, self.probe_candidate(image, None)).await {
+            Ok(Err(failure @ ProbeFailure::Tls { .. })) => Err(failure),
+            _ => Ok(()),
+        }
     }
 
     /// Remembers that `registry` is unreachable for the rest of this process.
@@ -950,7 +968,7 @@ struct ClientConfigSeed {
     proxy: ProxySettings,
 }
 
-/// A proxy address that is never used: with `NO_PROXY=*` it only stops reqwest from
+/// A proxy address that is never used: with a `NO_PROXY` of everything it only stops reqwest from
 /// reading proxies from the environment on its own (`ALL_PROXY`, for one), so that cnb's
 /// clients use exactly what [`ProxySettings`] says.
 const NO_PROXY_PLACEHOLDER: &str = "http://127.0.0.1:9";
@@ -982,7 +1000,7 @@ impl ClientConfigSeed {
             }
             if self.proxy.is_empty() {
                 config.https_proxy = Some(NO_PROXY_PLACEHOLDER.to_string());
-                config.no_proxy = Some("*".to_string());
+                config.no_proxy = Some(crate::proxy::EVERYTHING.to_string());
             } else {
                 config.https_proxy = self.proxy.https.clone();
                 config.http_proxy = self.proxy.http.clone();

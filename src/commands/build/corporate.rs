@@ -218,6 +218,25 @@ pub(super) fn apply(
             format!("Proxies for the lifecycle: {}", proxy.describe()),
         );
     }
+    // The lifecycle's transport for insecure registries (imgutil's) has no proxy.
+    let insecure = match &*execution {
+        Execution::Creator(c) => &c.insecure_registries,
+        Execution::Phases(p) => &p.insecure_registries,
+    };
+    if settings.publish {
+        for host in insecure {
+            let behind_proxy = crate::reference::Registry::parse(host)
+                .is_ok_and(|registry| proxy.proxies(&registry));
+            if behind_proxy {
+                ui.warn(format!(
+                    "the lifecycle reaches the insecure registry {host} directly, not through the proxy \
+                     (its transport for insecure registries ignores HTTP_PROXY and HTTPS_PROXY); if {host} \
+                     is only reachable through the proxy, trust its CA with `cnb config registry-ca add {host} <PEM-FILE>` \
+                     instead of an insecure entry"
+                ));
+            }
+        }
+    }
     if !settings.volumes.is_empty() && !matches!(execution, Execution::Creator(_)) {
         ui.warn(
             "the builder is not trusted and gets your --volume mounts in its detect and build \
@@ -236,6 +255,27 @@ pub(super) fn apply(
             filter: settings.descriptor.as_ref().and_then(|d| d.filter.as_ref()),
         },
     );
+}
+
+/// With `--publish`, that cnb's TLS policy lets it reach the output's registry (the
+/// lifecycle's is the same): a certificate that does not verify fails here with the
+/// host, the reason and the fix, rather than deep in the lifecycle.
+pub(super) async fn check_output_registry(
+    settings: &BuildSettings,
+    resolver: &crate::registry::Resolver,
+) -> anyhow::Result<()> {
+    if !settings.publish {
+        return Ok(());
+    }
+    let image = &settings.image;
+    if let Err(failure) = resolver.check_tls(image).await {
+        let mut message = format!("cannot publish {image}: {}: {failure}", image.registry());
+        if let Some(hint) = crate::registry::tls_hint(image.registry(), &failure) {
+            message.push_str(&format!(" ({hint})"));
+        }
+        anyhow::bail!(message);
+    }
+    Ok(())
 }
 
 /// Says which descriptor is used and what it warns about.

@@ -224,6 +224,7 @@ async fn build_with(
 
     // Run image.
     let run = images::run_image(daemon, &resolver, settings, &metadata, ui).await?;
+    corporate::check_output_registry(settings, &resolver).await?;
 
     // What the lifecycle will reach: names resolved, credentials looked up.
     let mirrors = images::chosen_mirrors(run.resolution.iter().chain(builder.resolution.iter()));

@@ -188,7 +188,7 @@ mod tests {
     fn build_args(args: &[&str]) -> BuildArgs {
         let cli = Cli::try_parse_from(["cnb", "build"].iter().chain(args)).unwrap();
         match cli.command {
-            Command::Build(args) => args,
+            Command::Build(args) => *args,
             _ => unreachable!(),
         }
     }
@@ -268,6 +268,39 @@ mod tests {
             BuildSettings::merge(Config::default(), &args, &Ui::plain(), |_| None).unwrap_err();
         assert_eq!(crate::error::exit_code(&err), 2);
         assert!(err.to_string().contains("is not a directory"), "{err}");
+    }
+
+    #[test]
+    fn the_descriptors_builder_is_below_the_flag_and_above_the_default() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("project.toml"),
+            "[_]\nschema-version = \"0.2\"\n[io.buildpacks]\nbuilder = \"reg.example/project\"\n",
+        )
+        .unwrap();
+        let app = dir.path().to_str().unwrap();
+        let cfg = config("default-builder-image = \"reg.example/default\"\n");
+        let with = |args: &[&str]| {
+            let mut all = vec!["app", "-p", app];
+            all.extend_from_slice(args);
+            BuildSettings::merge(cfg.clone(), &build_args(&all), &Ui::plain(), |_| None)
+        };
+        assert_eq!(
+            with(&[]).unwrap().builder.key(),
+            "reg.example/project:latest"
+        );
+        assert_eq!(
+            with(&["-B", "reg.example/flag"]).unwrap().builder.key(),
+            "reg.example/flag:latest"
+        );
+        // Another descriptor without a builder: the configured default.
+        let other = dir.path().join("other.toml");
+        std::fs::write(&other, "[build]\n").unwrap();
+        let s = with(&["-d", other.to_str().unwrap()]).unwrap();
+        assert_eq!(s.builder.key(), "reg.example/default:latest");
+        assert_eq!(s.descriptor.unwrap().schema, "0.1");
+        let err = with(&["-d", "/nonexistent/project.toml"]).unwrap_err();
+        assert_eq!(crate::error::exit_code(&err), 2, "{err}");
     }
 
     #[test]
