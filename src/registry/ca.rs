@@ -36,7 +36,8 @@ pub struct RegistryCa {
 pub enum CaError {
     #[error(
         "cannot read the CA file {path} for {registry}: {reason}; give the path of a PEM file \
-         (`cnb config registry-ca add {registry} <PEM-FILE>`)"
+         (`cnb config registry-ca add {registry} <PEM-FILE>`), or drop the entry with \
+         `cnb config registry-ca remove {registry}`"
     )]
     Read {
         registry: String,
