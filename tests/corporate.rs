@@ -255,16 +255,14 @@ fn publish_to_a_private_ca_registry_keeps_the_builders_own_roots() {
 
     // The phases of an untrusted builder: the lifecycle image has no roots of its own,
     // so both CAs come from cnb.
-    let Some(local) = lifecycle_image(LifecycleVersion::V0_21) else {
+    let Some(lifecycle) = world.push_lifecycle_image() else {
         return;
     };
-    let repo = format!("cnbtest/{}-lifecycle:0.21.17", world.id);
-    push_image_to(&local, &world.registry, &repo);
     let mut phases = with_ca.clone();
     phases.retain(|a| a != "--trust-builder");
     phases.extend(strings(&[
         "--lifecycle-image",
-        &format!("{}/{repo}", world.registry.host()),
+        &lifecycle,
         "--registry-ca",
         &format!("{}={}", world.registry.host(), origin_ca.display()),
     ]));
@@ -484,12 +482,9 @@ value = "from project.toml"
     assert!(run_app(&world.image).contains("hello from the app: hi from the test"));
 
     // The phases: volumes reach the builder's detect and build.
-    let Some(local) = lifecycle_image(LifecycleVersion::V0_21) else {
+    let Some(lifecycle) = world.push_lifecycle_image() else {
         return;
     };
-    let repo = format!("cnbtest/{}-lifecycle:0.21.17", world.id);
-    push_image_to(&local, &world.registry, &repo);
-    let lifecycle = format!("{}/{repo}", world.registry.host());
     let mut args = world.build_args(&extra);
     args.retain(|a| a != "--trust-builder");
     args.extend(strings(&["--lifecycle-image", &lifecycle]));

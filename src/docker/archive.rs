@@ -253,17 +253,22 @@ fn append_dir<W: Write>(
     tar.append_data(&mut header, path, io::empty())
 }
 
+/// A directory's entries sorted by name, so the archive is the same for the same tree.
+fn sorted_entries(dir: &Path) -> io::Result<Vec<fs::DirEntry>> {
+    let mut entries = fs::read_dir(dir)
+        .map_err(|e| io::Error::new(e.kind(), format!("cannot read {}: {e}", dir.display())))?
+        .collect::<io::Result<Vec<_>>>()?;
+    entries.sort_by_key(|e| e.file_name());
+    Ok(entries)
+}
+
 fn append_tree<W: Write>(
     tar: &mut tar::Builder<W>,
     dir: &Path,
     prefix: &Path,
     owner: (u32, u32),
 ) -> io::Result<()> {
-    let mut entries = fs::read_dir(dir)
-        .map_err(|e| io::Error::new(e.kind(), format!("cannot read {}: {e}", dir.display())))?
-        .collect::<io::Result<Vec<_>>>()?;
-    entries.sort_by_key(|e| e.file_name());
-    for entry in entries {
+    for entry in sorted_entries(dir)? {
         let path = entry.path();
         let name = prefix.join(entry.file_name());
         let meta = fs::symlink_metadata(&path).map_err(|e| {
@@ -311,11 +316,7 @@ impl FilteredWalk<'_> {
         dir: &Path,
         rel: &str,
     ) -> io::Result<()> {
-        let mut entries = fs::read_dir(dir)
-            .map_err(|e| io::Error::new(e.kind(), format!("cannot read {}: {e}", dir.display())))?
-            .collect::<io::Result<Vec<_>>>()?;
-        entries.sort_by_key(|e| e.file_name());
-        for entry in entries {
+        for entry in sorted_entries(dir)? {
             let path = entry.path();
             let name = entry.file_name().to_string_lossy().into_owned();
             let rel = if rel.is_empty() {

@@ -21,7 +21,7 @@
 
 use std::collections::BTreeMap;
 
-use super::creator::PLATFORM_DIR;
+use super::creator::name_safe;
 use super::phases::Phase;
 use super::volumes::Volume;
 use super::{ContainerSpec, Execution};
@@ -126,18 +126,7 @@ fn ca_files(cas: &[RegistryCa], reached: &[Registry]) -> Vec<(String, String)> {
         if !reached.iter().any(|r| ca.covers(r)) {
             continue;
         }
-        let name: String = ca
-            .registry
-            .key()
-            .chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
-                    c
-                } else {
-                    '_'
-                }
-            })
-            .collect();
+        let name = name_safe(&ca.registry.key());
         let path = format!("{CA_DIR}/{}-{name}.crt", files.len() + 1);
         files.push((path, ca.pem()));
     }
@@ -190,9 +179,6 @@ pub fn order_toml(group: &[(String, String)]) -> String {
     doc["order"] = toml_edit::Item::ArrayOfTables(orders);
     doc.to_string()
 }
-
-/// `PLATFORM_DIR` is where cnb's files live; the CA directory is under it.
-const _: () = assert!(CA_DIR.len() > PLATFORM_DIR.len());
 
 #[cfg(test)]
 mod tests {

@@ -281,27 +281,27 @@ fn build_image_with_ca(base: &str, ca: &Path) -> LocalImage {
     )
     .expect("write Dockerfile");
     let tag = format!("{}:latest", unique_name("build-ca"));
-    let mut cmd = Command::new("docker");
-    cmd.env("DOCKER_BUILDKIT", "0")
-        .args([
-            "build",
-            "--quiet",
-            "--network",
-            "host",
-            "--rm",
-            "--force-rm",
-            "-t",
-        ])
-        .arg(&tag)
-        .arg(ctx.path());
-    let out = classic_build(&mut cmd);
-    assert!(
-        out.success(),
-        "test support: docker build {tag} failed:\n{}\n{}",
-        out.stdout,
-        out.stderr
-    );
+    build_context(&tag, ctx.path(), &[]);
     LocalImage::adopt(&tag)
+}
+
+/// `docker build` of `context` as `tag` with the classic builder, on the host network, with
+/// `labels` (`key=value`); panics with docker's output when it fails.
+fn build_context(tag: &str, context: &Path, labels: &[String]) {
+    let mut cmd = Command::new("docker");
+    cmd.env("DOCKER_BUILDKIT", "0").args([
+        "build",
+        "--quiet",
+        "--network",
+        "host",
+        "--rm",
+        "--force-rm",
+    ]);
+    for label in labels {
+        cmd.arg("--label").arg(label);
+    }
+    cmd.arg("-t").arg(tag).arg(context);
+    docker_build(&mut cmd, tag);
 }
 
 /// The build and run base images, built once per content: `cnbtest-world-build:<hash>`
@@ -348,20 +348,7 @@ pub fn base_images() -> (String, String) {
             std::os::unix::fs::PermissionsExt::from_mode(0o755),
         )
         .expect("chmod busybox");
-        let mut cmd = Command::new("docker");
-        cmd.env("DOCKER_BUILDKIT", "0")
-            .args([
-                "build",
-                "--quiet",
-                "--network",
-                "host",
-                "--rm",
-                "--force-rm",
-                "-t",
-            ])
-            .arg(tag)
-            .arg(ctx.path());
-        docker_build(&mut cmd, tag);
+        build_context(tag, ctx.path(), &[]);
     }
     (build, run)
 }
@@ -485,28 +472,15 @@ pub fn lifecycle_image(version: LifecycleVersion) -> Option<String> {
         "FROM scratch\nCOPY rootfs/ /\nWORKDIR /layers\n",
     )
     .expect("write Dockerfile");
-    let mut cmd = Command::new("docker");
-    cmd.env("DOCKER_BUILDKIT", "0")
-        .args([
-            "build",
-            "--quiet",
-            "--network",
-            "host",
-            "--rm",
-            "--force-rm",
-        ])
-        .args([
-            "--label",
-            &format!("io.buildpacks.lifecycle.version={}", version.version()),
-        ])
-        .args(["--label", &format!("io.buildpacks.lifecycle.apis={apis}")])
-        .args([
-            "--label",
-            &format!("io.buildpacks.builder.metadata={legacy}"),
-        ])
-        .args(["-t", &tag])
-        .arg(ctx.path());
-    docker_build(&mut cmd, &tag);
+    build_context(
+        &tag,
+        ctx.path(),
+        &[
+            format!("io.buildpacks.lifecycle.version={}", version.version()),
+            format!("io.buildpacks.lifecycle.apis={apis}"),
+            format!("io.buildpacks.builder.metadata={legacy}"),
+        ],
+    );
     Some(tag)
 }
 
@@ -564,6 +538,15 @@ impl RealWorld {
             image,
             app,
         })
+    }
+
+    /// The test world's lifecycle image (v0.21) pushed to this world's registry, by its
+    /// name there (for `--lifecycle-image`); `None` when Go is missing outside CI.
+    pub fn push_lifecycle_image(&self) -> Option<String> {
+        let local = lifecycle_image(LifecycleVersion::V0_21)?;
+        let repo = format!("cnbtest/{}-lifecycle:0.21.17", self.id);
+        push_image_to(&local, &self.registry, &repo);
+        Some(format!("{}/{repo}", self.registry.host()))
     }
 
     /// `cnb build <image> -B <builder> -p <app> --trust-builder <extra>`.
