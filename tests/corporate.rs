@@ -375,8 +375,10 @@ fn registry_traffic_goes_through_a_real_proxy_and_no_proxy_is_honoured() {
     );
     assert!(
         connects() - before > by_cnb,
-        "the lifecycle did not publish through the proxy: {:#?}",
-        proxy.requests()
+        "the lifecycle did not publish through the proxy ({by_cnb} tunnels by cnb alone, {} by the build): {:#?}\n{}",
+        connects() - before,
+        proxy.requests(),
+        out.stderr
     );
     let client = HttpClient::trusting(target.cert_path().unwrap());
     let manifest = client
