@@ -12,8 +12,8 @@
 //! - [`lifecycle`]: builder metadata, platform API, run-image order, the creator container's spec (pure);
 //! - [`docker`]: everything that talks to the Docker daemon (bollard);
 //! - [`local_registry`]: the dev cluster's registry (KEP-1755) for `--local-registry`;
-//! - [`ui`], [`error`], [`env_vars`], [`completion`], [`interrupt`]: output, errors, environment
-//!   names, shell completion, stop signals.
+//! - [`ui`], [`error`], [`env_vars`], [`secret`], [`completion`], [`interrupt`]: output, errors,
+//!   environment names, how secrets are shown, shell completion, stop signals.
 
 pub mod app;
 pub mod cli;
@@ -29,6 +29,7 @@ pub mod lifecycle;
 pub mod local_registry;
 pub mod reference;
 pub mod registry;
+pub mod secret;
 pub mod settings;
 pub mod text;
 pub mod ui;

@@ -44,7 +44,7 @@ use std::fmt;
 
 use thiserror::Error;
 
-use crate::ui::REDACTED;
+use crate::secret::REDACTED;
 
 pub use image::ImageRef;
 pub use insecure::InsecureEntry;

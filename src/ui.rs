@@ -22,9 +22,6 @@ use crate::cli::GlobalArgs;
 use crate::env_vars;
 use crate::text::escape_controls;
 
-/// What every secret (passwords, tokens, `CNB_REGISTRY_AUTH`) is shown as, in any output.
-pub const REDACTED: &str = "<redacted>";
-
 #[derive(Debug, Clone)]
 pub struct Ui {
     verbosity: u8,
