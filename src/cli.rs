@@ -11,6 +11,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use clap_complete::engine::ArgValueCandidates;
 
 use crate::completion;
+use crate::config::PullPolicy;
 
 /// Build app images with Cloud Native Buildpacks, through registry mirrors you control.
 #[derive(Debug, Parser)]
@@ -69,17 +70,6 @@ pub enum OutputFormat {
     Json,
 }
 
-/// When images are pulled.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum PullPolicyArg {
-    /// Pull every time
-    Always,
-    /// Pull only when the image is not in the daemon
-    IfNotPresent,
-    /// Never pull; use what the daemon has
-    Never,
-}
-
 #[derive(Debug, Clone, Args)]
 pub struct OutputArg {
     /// Output format
@@ -136,7 +126,7 @@ pub struct BuildArgs {
 
     /// When to pull the builder and run images [default: configured, else always]
     #[arg(long, value_enum)]
-    pub pull_policy: Option<PullPolicyArg>,
+    pub pull_policy: Option<PullPolicy>,
 
     /// Network for the lifecycle container [default: host when a registry is on loopback]
     #[arg(long, value_name = "MODE")]
@@ -356,7 +346,7 @@ pub enum TrustedBuildersCommand {
 pub struct PullPolicyArgs {
     /// New pull policy; without it, print the current one
     #[arg(value_enum, conflicts_with = "unset")]
-    pub policy: Option<PullPolicyArg>,
+    pub policy: Option<PullPolicy>,
     /// Remove the pull-policy setting (back to the default, always)
     #[arg(long)]
     pub unset: bool,

@@ -27,8 +27,8 @@ use thiserror::Error;
 use crate::env_vars;
 use crate::lifecycle::ContainerSpec;
 use crate::reference::ImageRef;
+use crate::config::PullPolicy;
 use crate::registry::Resolver;
-use crate::settings::PullPolicy;
 use crate::ui::Ui;
 
 pub use archive::{app_archive, write_app_archive};

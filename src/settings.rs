@@ -2,51 +2,12 @@
 
 use std::time::Duration;
 
-use crate::cli::PullPolicyArg;
 use crate::config::Config;
 use crate::error::UsageError;
 use crate::reference::{InsecureEntry, Mirror, MirrorKey, Registry, parse_mirror_flag};
 
 /// The default probe timeout for a registry candidate (SPEC §4).
 pub const DEFAULT_REGISTRY_TIMEOUT: Duration = Duration::from_secs(3);
-
-/// When images are pulled. The strings are pack's.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum PullPolicy {
-    #[default]
-    Always,
-    IfNotPresent,
-    Never,
-}
-
-impl PullPolicy {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            PullPolicy::Always => "always",
-            PullPolicy::IfNotPresent => "if-not-present",
-            PullPolicy::Never => "never",
-        }
-    }
-
-    pub fn parse(value: &str) -> Option<PullPolicy> {
-        match value {
-            "always" => Some(PullPolicy::Always),
-            "if-not-present" => Some(PullPolicy::IfNotPresent),
-            "never" => Some(PullPolicy::Never),
-            _ => None,
-        }
-    }
-}
-
-impl From<PullPolicyArg> for PullPolicy {
-    fn from(arg: PullPolicyArg) -> Self {
-        match arg {
-            PullPolicyArg::Always => PullPolicy::Always,
-            PullPolicyArg::IfNotPresent => PullPolicy::IfNotPresent,
-            PullPolicyArg::Never => PullPolicy::Never,
-        }
-    }
-}
 
 /// Everything the resolution engine needs to know about registries for one invocation.
 #[derive(Debug, Clone)]

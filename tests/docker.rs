@@ -21,7 +21,8 @@ use cnb::docker::{Daemon, RunOptions};
 use cnb::lifecycle::ContainerSpec;
 use cnb::reference::{ImageRef, InsecureEntry, Mirror, MirrorKey};
 use cnb::registry::{Platform, Resolver};
-use cnb::settings::{PullPolicy, RegistrySettings};
+use cnb::config::PullPolicy;
+use cnb::settings::RegistrySettings;
 use cnb::ui::Ui;
 use futures_util::StreamExt;
 use support::{

@@ -18,10 +18,9 @@ use crate::cli::{
     TrustedBuildersCommand,
 };
 use crate::config::edits::{self, Added, Removed, Set};
-use crate::config::{self, ConfigFile, Written, keys};
+use crate::config::{self, ConfigFile, PullPolicy, Written, keys};
 use crate::error::UsageError;
 use crate::reference::{ImageRef, InsecureEntry, Mirror, MirrorKey};
-use crate::settings::PullPolicy;
 use crate::ui::Ui;
 
 pub fn run(global: &GlobalArgs, cmd: ConfigCommand, ui: &Ui) -> Result<ExitCode> {
@@ -461,8 +460,7 @@ fn pull_policy(path: &Path, args: PullPolicyArgs, ui: &Ui) -> Result<()> {
         return Ok(());
     }
     match args.policy {
-        Some(arg) => {
-            let policy = PullPolicy::from(arg);
+        Some(policy) => {
             let set = config::edit(path, |doc| {
                 edits::set_top_level_string(doc, keys::PULL_POLICY, policy.as_str())
             })?

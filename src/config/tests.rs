@@ -6,7 +6,6 @@ use super::edits::{self, Removed, Set};
 use super::locate::locate_from;
 use super::*;
 use crate::reference::{ImageRef, InsecureEntry, Mirror, MirrorKey, Registry};
-use crate::settings::PullPolicy;
 
 fn p() -> &'static Path {
     Path::new("/cfg/config.toml")

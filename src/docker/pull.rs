@@ -16,7 +16,7 @@ use crate::credentials::{self, Credential, DOCKER_HUB_AUTH_KEY};
 use crate::lifecycle::daemon_name;
 use crate::reference::{ImageRef, Registry};
 use crate::registry::{CandidateStatus, Resolver};
-use crate::settings::PullPolicy;
+use crate::config::PullPolicy;
 use crate::ui::Ui;
 
 /// Why the daemon could not pull.

@@ -17,7 +17,7 @@ use crate::docker::{Daemon, ImageInfo};
 use crate::lifecycle::{self, BuilderMetadata, Readability, RunImageSelection};
 use crate::reference::{ImageRef, InsecureEntry, Mirror, Registry};
 use crate::registry::{Resolution, Resolver};
-use crate::settings::PullPolicy;
+use crate::config::PullPolicy;
 use crate::ui::Ui;
 
 /// What cnb found out about one run-image candidate (SPEC §6.4).

@@ -6,11 +6,11 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 
 use crate::cli::{BuildArgs, GlobalArgs, OutputFormat};
-use crate::config::{self, Config};
+use crate::config::{self, Config, PullPolicy};
 use crate::error::UsageError;
 use crate::lifecycle::{self, LogLevel};
 use crate::reference::ImageRef;
-use crate::settings::{PullPolicy, RegistrySettings};
+use crate::settings::RegistrySettings;
 use crate::ui::Ui;
 
 /// Everything `cnb build` was asked to do, resolved once (flag > env > config > default).
@@ -92,7 +92,6 @@ impl BuildSettings {
             .transpose()?;
         let pull_policy = args
             .pull_policy
-            .map(PullPolicy::from)
             .or(config.pull_policy)
             .unwrap_or_default();
         let app_dir = app_dir(args.path.as_deref())?;
