@@ -8,7 +8,7 @@ use clap_complete::CompleteEnv;
 use crate::cli::{Cli, Command};
 use crate::commands;
 use crate::error::{ExitStatus, exit_code};
-use crate::ui::{OutputError, Ui};
+use crate::ui::{OutputError, OutputOptions, Ui};
 
 pub fn main() -> ExitCode {
     // When a shell asks for completions (COMPLETE=bash cnb ...), answer and exit.
@@ -22,7 +22,11 @@ pub fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(e) => return usage(&e),
     };
-    let ui = Ui::new(&cli.global);
+    let ui = Ui::new(OutputOptions {
+        verbosity: cli.global.verbose,
+        quiet: cli.global.quiet,
+        no_color: cli.global.no_color,
+    });
     // Data that could not be written fails a command that otherwise worked.
     let result = run(cli, &ui).and_then(|code| ui.finish().map(|()| code).map_err(Into::into));
     match result {

@@ -252,9 +252,8 @@ mod tests {
     #[test]
     fn env_values_and_log_level() {
         let args = build_args(&["app", "-B", "b", "-e", "A=1", "-e", "FROM_ENV", "-v"]);
-        let ui = Ui::new(&GlobalArgs {
-            config: None,
-            verbose: 1,
+        let ui = Ui::new(crate::ui::OutputOptions {
+            verbosity: 1,
             quiet: false,
             no_color: true,
         });
