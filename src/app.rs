@@ -67,11 +67,3 @@ fn run(cli: Cli, ui: &Ui) -> anyhow::Result<ExitCode> {
         Command::Completion(args) => commands::completion::run(args),
     }
 }
-
-/// The async runtime for commands that do network or Docker work.
-pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| anyhow::anyhow!("could not start the async runtime: {e}"))
-}

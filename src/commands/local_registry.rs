@@ -12,7 +12,7 @@ use crate::ui::Ui;
 pub fn run(global: &GlobalArgs, args: LocalRegistryArgs, ui: &Ui) -> anyhow::Result<ExitCode> {
     let location = config::locate(global.config.as_deref())?;
     let config = Config::load(&location.path)?;
-    let runtime = crate::app::runtime()?;
+    let runtime = super::runtime()?;
     let found = runtime.block_on(crate::local_registry::find(
         &config,
         &location.path,

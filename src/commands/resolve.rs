@@ -32,7 +32,7 @@ pub fn run(global: &GlobalArgs, args: ResolveArgs, ui: &Ui) -> anyhow::Result<Ex
         1,
         format!("probe timeout {} ms", settings.timeout.as_millis()),
     );
-    let runtime = crate::app::runtime()?;
+    let runtime = super::runtime()?;
     // The Docker daemon is asked for its architecture only if an image index needs it.
     let resolver =
         Resolver::detecting_platform(settings, args.docker_host.clone()).with_ui(ui.clone());
