@@ -13,7 +13,8 @@ use serde_json::{Value, json};
 use crate::cli::{GlobalArgs, OutputFormat, ResolveArgs};
 use crate::config::{self, Config};
 use crate::reference::ImageRef;
-use crate::registry::{CandidateStatus, Resolution, Resolver};
+use crate::docker;
+use crate::registry::{CandidateStatus, Platform, Resolution, Resolver};
 use crate::settings::RegistrySettings;
 use crate::ui::Ui;
 
@@ -34,8 +35,12 @@ pub fn run(global: &GlobalArgs, args: ResolveArgs, ui: &Ui) -> anyhow::Result<Ex
     );
     let runtime = super::runtime()?;
     // The Docker daemon is asked for its architecture only if an image index needs it.
-    let resolver =
-        Resolver::detecting_platform(settings, args.docker_host.clone()).with_ui(ui.clone());
+    let resolver = Resolver::detecting_platform(
+        settings,
+        Platform::host_linux(),
+        docker::daemon_platform(args.docker_host.clone()),
+    )
+    .with_ui(ui.clone());
     let results = runtime.block_on(resolver.resolve_all(&images));
 
     match args.output.output {

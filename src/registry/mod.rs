@@ -5,7 +5,8 @@
 //! concurrently with a manifest request (oci-client), each with its own host's
 //! credentials and TLS policy; the first candidate in preference order that
 //! answered wins, and no earlier candidate is waited on past the timeout.
-//! Results are memoised per [`Resolver`] (one per process). Docker is not used here.
+//! Results are memoised per [`Resolver`] (one per process). Docker is not used here:
+//! the platform an image index resolves for is handed in by the command layer.
 
 //!
 //! Submodules: [`policy`] (TLS/HTTP per host), [`probe`] (one manifest request and
@@ -18,6 +19,7 @@ pub mod roots;
 
 use std::collections::HashMap;
 use std::fmt;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::Duration;
 
@@ -36,7 +38,6 @@ use crate::reference::{ImageRef, Mirror, Registry, Scheme};
 use crate::settings::RegistrySettings;
 use crate::ui::Ui;
 
-pub use platform::DAEMON_TIMEOUT;
 use probe::{Attempt, Found, TransportFailure};
 
 /// The platform a multi-platform index is resolved for.
@@ -264,25 +265,26 @@ impl Resolver {
         let state = PlatformState {
             fallback: platform.clone(),
             value: OnceLock::new(),
-            docker_host: None,
-            early: Mutex::new(None),
+            detection: Mutex::new(Detection::Done),
             done: OnceCell::new(),
         };
         let _ = state.value.set(platform);
         Resolver::with_platform_state(settings, state)
     }
 
-    /// A resolver that asks the Docker daemon for its architecture (through
-    /// `docker_host`, else `DOCKER_HOST`, else the default socket) only when an image
-    /// index needs it (or a client is handed out), so that images that are not indexes
-    /// never wait for the daemon. Without an answer within
-    /// [`DAEMON_TIMEOUT`], indexes resolve for [`Platform::host_linux`].
-    pub fn detecting_platform(settings: RegistrySettings, docker_host: Option<String>) -> Resolver {
+    /// A resolver whose platform comes from `detect` (the command layer asks the Docker
+    /// daemon), awaited only when an image index needs it (or a client is handed out),
+    /// so that images that are not indexes never wait for it. Until it answers, the
+    /// platform is `fallback`.
+    pub fn detecting_platform(
+        settings: RegistrySettings,
+        fallback: Platform,
+        detect: impl Future<Output = Platform> + Send + 'static,
+    ) -> Resolver {
         let state = PlatformState {
-            fallback: Platform::host_linux(),
+            fallback,
             value: OnceLock::new(),
-            docker_host: Some(docker_host),
-            early: Mutex::new(None),
+            detection: Mutex::new(Detection::Pending(Box::pin(detect))),
             done: OnceCell::new(),
         };
         Resolver::with_platform_state(settings, state)
@@ -802,13 +804,24 @@ fn next_step(found: &[Option<bool>]) -> Step {
 /// The platform indexes resolve for: given, or asked of the Docker daemon once, in the
 /// background, and awaited only by a probe that found an index.
 struct PlatformState {
-    /// Used until (and unless) the daemon answers.
+    /// Used until (and unless) the detection answers.
     fallback: Platform,
     value: OnceLock<Platform>,
-    /// `Some` when the daemon is to be asked (through this address, else the defaults).
-    docker_host: Option<Option<String>>,
-    early: Mutex<Option<tokio::task::JoinHandle<Platform>>>,
+    detection: Mutex<Detection>,
     done: OnceCell<()>,
+}
+
+/// The command layer's way to find the platform (it asks the Docker daemon).
+type DetectPlatform = Pin<Box<dyn Future<Output = Platform> + Send>>;
+
+/// Where the detection of the platform stands.
+enum Detection {
+    /// Not started.
+    Pending(DetectPlatform),
+    /// Started in the background by [`PlatformState::start`].
+    Running(tokio::task::JoinHandle<Platform>),
+    /// Nothing to detect (the platform was given), or taken by [`PlatformState::get`].
+    Done,
 }
 
 impl PlatformState {
@@ -816,20 +829,13 @@ impl PlatformState {
         self.value.get().unwrap_or(&self.fallback)
     }
 
-    /// Starts asking the daemon in the background (once; needs a tokio runtime).
+    /// Starts detecting in the background (once; needs a tokio runtime).
     fn start(&self) {
-        let Some(docker_host) = &self.docker_host else {
-            return;
-        };
-        if self.value.get().is_some() || self.done.initialized() {
-            return;
-        }
-        let mut early = lock(&self.early);
-        if early.is_none() {
-            let docker_host = docker_host.clone();
-            *early = Some(tokio::spawn(async move {
-                Platform::detect(docker_host.as_deref()).await
-            }));
+        let mut detection = lock(&self.detection);
+        if let Detection::Pending(_) = &*detection
+            && let Detection::Pending(detect) = std::mem::replace(&mut *detection, Detection::Done)
+        {
+            *detection = Detection::Running(tokio::spawn(detect));
         }
     }
 
@@ -839,11 +845,13 @@ impl PlatformState {
         }
         self.done
             .get_or_init(|| async {
-                let early = lock(&self.early).take();
-                let platform = match (early, &self.docker_host) {
-                    (Some(task), _) => task.await.unwrap_or_else(|_| self.fallback.clone()),
-                    (None, Some(host)) => Platform::detect(host.as_deref()).await,
-                    (None, None) => self.fallback.clone(),
+                let detection = std::mem::replace(&mut *lock(&self.detection), Detection::Done);
+                let platform = match detection {
+                    Detection::Running(task) => {
+                        task.await.unwrap_or_else(|_| self.fallback.clone())
+                    }
+                    Detection::Pending(detect) => detect.await,
+                    Detection::Done => self.fallback.clone(),
                 };
                 let _ = self.value.set(platform);
             })

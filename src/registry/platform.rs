@@ -1,15 +1,12 @@
-//! Which manifest of a multi-platform index cnb resolves to: `linux` and the Docker
-//! daemon's architecture when a daemon answers, else the host's architecture.
+//! Which manifest of a multi-platform index cnb resolves to. The command layer says
+//! which platform that is (`linux` and the Docker daemon's architecture, see
+//! [`crate::docker::daemon_platform`]); this module only matches index entries to it.
 
 use std::fmt;
-use std::time::Duration;
 
 use serde::Deserialize;
 
 use super::Platform;
-
-/// How long the daemon is given to say what it runs on.
-pub const DAEMON_TIMEOUT: Duration = Duration::from_millis(1500);
 
 impl Platform {
     /// `linux` and the host's architecture in OCI spelling (`amd64`, `arm64`, ...).
@@ -24,16 +21,6 @@ impl Platform {
             os: "linux".to_string(),
             architecture: architecture.to_string(),
             variant: variant.map(str::to_string),
-        }
-    }
-
-    /// `linux` and the Docker daemon's architecture when a daemon answers within
-    /// [`DAEMON_TIMEOUT`], else [`Platform::host_linux`]. The daemon is found through
-    /// `docker_host`, else `DOCKER_HOST`, else the platform's default socket.
-    pub async fn detect(docker_host: Option<&str>) -> Platform {
-        match daemon_architecture(docker_host).await {
-            Some(arch) => Platform::linux(&arch),
-            None => Platform::host_linux(),
         }
     }
 
@@ -108,21 +95,6 @@ pub(crate) fn select<'a>(entries: &'a [IndexEntry], platform: &Platform) -> Opti
             e.platform.as_ref().and_then(|p| p.variant.as_deref()) == platform.variant.as_deref()
         })
         .or_else(|| entries.iter().find(of))
-}
-
-/// The Docker daemon's architecture, or `None` when no daemon answers in time.
-///
-/// Connects the way every cnb command does (`--docker-host`, `DOCKER_HOST`, the default
-/// socket); the engine itself never needs the daemon for anything else.
-async fn daemon_architecture(docker_host: Option<&str>) -> Option<String> {
-    let ask = async {
-        let daemon = crate::docker::Daemon::connect(docker_host).await.ok()?;
-        daemon.architecture().await.ok()
-    };
-    tokio::time::timeout(DAEMON_TIMEOUT, ask)
-        .await
-        .ok()
-        .flatten()
 }
 
 #[cfg(test)]
