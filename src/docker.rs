@@ -24,10 +24,10 @@ use std::time::Duration;
 use bollard::errors::Error as BollardError;
 use thiserror::Error;
 
+use crate::config::PullPolicy;
 use crate::env_vars;
 use crate::lifecycle::ContainerSpec;
 use crate::reference::ImageRef;
-use crate::config::PullPolicy;
 use crate::registry::{Platform, Resolver};
 use crate::ui::Ui;
 

@@ -12,8 +12,8 @@ use serde_json::{Value, json};
 
 use crate::cli::{GlobalArgs, OutputFormat, ResolveArgs};
 use crate::config::{self, Config};
-use crate::reference::ImageRef;
 use crate::docker;
+use crate::reference::ImageRef;
 use crate::registry::{CandidateStatus, Platform, Resolution, Resolver};
 use crate::settings::RegistrySettings;
 use crate::ui::Ui;

@@ -3,10 +3,21 @@
 //! [`crate::docker::daemon_platform`]); this module only matches index entries to it.
 
 use std::fmt;
+use std::pin::Pin;
+use std::sync::{Mutex, OnceLock};
 
 use serde::Deserialize;
+use tokio::sync::OnceCell;
 
-use super::Platform;
+use super::lock;
+
+/// The platform a multi-platform index is resolved for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Platform {
+    pub os: String,
+    pub architecture: String,
+    pub variant: Option<String>,
+}
 
 impl Platform {
     /// `linux` and the host's architecture in OCI spelling (`amd64`, `arm64`, ...).
@@ -95,6 +106,65 @@ pub(crate) fn select<'a>(entries: &'a [IndexEntry], platform: &Platform) -> Opti
             e.platform.as_ref().and_then(|p| p.variant.as_deref()) == platform.variant.as_deref()
         })
         .or_else(|| entries.iter().find(of))
+}
+
+/// The platform indexes resolve for: given, or asked of the Docker daemon once, in the
+/// background, and awaited only by a probe that found an index.
+pub(super) struct PlatformState {
+    /// Used until (and unless) the detection answers.
+    pub(super) fallback: Platform,
+    pub(super) value: OnceLock<Platform>,
+    pub(super) detection: Mutex<Detection>,
+    pub(super) done: OnceCell<()>,
+}
+
+/// The command layer's way to find the platform (it asks the Docker daemon).
+pub(super) type DetectPlatform = Pin<Box<dyn Future<Output = Platform> + Send>>;
+
+/// Where the detection of the platform stands.
+pub(super) enum Detection {
+    /// Not started.
+    Pending(DetectPlatform),
+    /// Started in the background by [`PlatformState::start`].
+    Running(tokio::task::JoinHandle<Platform>),
+    /// Nothing to detect (the platform was given), or taken by [`PlatformState::get`].
+    Done,
+}
+
+impl PlatformState {
+    pub(super) fn current(&self) -> &Platform {
+        self.value.get().unwrap_or(&self.fallback)
+    }
+
+    /// Starts detecting in the background (once; needs a tokio runtime).
+    pub(super) fn start(&self) {
+        let mut detection = lock(&self.detection);
+        if let Detection::Pending(_) = &*detection
+            && let Detection::Pending(detect) = std::mem::replace(&mut *detection, Detection::Done)
+        {
+            *detection = Detection::Running(tokio::spawn(detect));
+        }
+    }
+
+    pub(super) async fn get(&self) -> Platform {
+        if let Some(platform) = self.value.get() {
+            return platform.clone();
+        }
+        self.done
+            .get_or_init(|| async {
+                let detection = std::mem::replace(&mut *lock(&self.detection), Detection::Done);
+                let platform = match detection {
+                    Detection::Running(task) => {
+                        task.await.unwrap_or_else(|_| self.fallback.clone())
+                    }
+                    Detection::Pending(detect) => detect.await,
+                    Detection::Done => self.fallback.clone(),
+                };
+                let _ = self.value.set(platform);
+            })
+            .await;
+        self.current().clone()
+    }
 }
 
 #[cfg(test)]

@@ -90,10 +90,7 @@ impl BuildSettings {
             .as_deref()
             .map(ImageRef::parse)
             .transpose()?;
-        let pull_policy = args
-            .pull_policy
-            .or(config.pull_policy)
-            .unwrap_or_default();
+        let pull_policy = args.pull_policy.or(config.pull_policy).unwrap_or_default();
         let app_dir = app_dir(args.path.as_deref())?;
         let platform_env = lifecycle::parse_user_env(&args.env, env)?;
         let network = match args.network.as_deref().map(str::trim) {
