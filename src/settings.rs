@@ -2,9 +2,9 @@
 
 use std::time::Duration;
 
+use crate::cli::{RegistryArgs, RegistryMirrorFlag};
 use crate::config::Config;
-use crate::error::UsageError;
-use crate::reference::{InsecureEntry, Mirror, MirrorKey, Registry, parse_mirror_flag};
+use crate::reference::{InsecureEntry, Mirror, MirrorKey, Registry};
 
 /// The default probe timeout for a registry candidate (SPEC §4).
 pub const DEFAULT_REGISTRY_TIMEOUT: Duration = Duration::from_secs(3);
@@ -21,18 +21,13 @@ pub struct RegistrySettings {
 }
 
 impl RegistrySettings {
-    /// Merges the command-line registry flags over the config file.
-    /// Bad flag values are [`crate::reference::NameError`]s (exit status 2).
-    pub fn resolve(
-        config: &Config,
-        args: &crate::cli::RegistryArgs,
-    ) -> anyhow::Result<RegistrySettings> {
+    /// Merges the command-line registry flags (already parsed) over the config file.
+    pub fn resolve(config: &Config, args: &RegistryArgs) -> RegistrySettings {
         let mut mirrors: Vec<(MirrorKey, Vec<Mirror>)> = Vec::new();
-        for flag in &args.registry_mirrors {
-            let (key, mirror) = parse_mirror_flag(flag)?;
-            match mirrors.iter_mut().find(|(k, _)| *k == key) {
-                Some((_, list)) => list.push(mirror),
-                None => mirrors.push((key, vec![mirror])),
+        for RegistryMirrorFlag { registry, mirror } in &args.registry_mirrors {
+            match mirrors.iter_mut().find(|(k, _)| k == registry) {
+                Some((_, list)) => list.push(mirror.clone()),
+                None => mirrors.push((registry.clone(), vec![mirror.clone()])),
             }
         }
         for entry in &config.registry_mirrors {
@@ -40,27 +35,21 @@ impl RegistrySettings {
         }
 
         let mut insecure: Vec<InsecureEntry> = Vec::new();
-        for flag in &args.insecure_registries {
-            let entry = InsecureEntry::parse(flag)?;
-            if !insecure.contains(&entry) {
-                insecure.push(entry);
-            }
-        }
-        for entry in &config.insecure_registries {
+        for entry in args
+            .insecure_registries
+            .iter()
+            .chain(&config.insecure_registries)
+        {
             if !insecure.contains(entry) {
                 insecure.push(entry.clone());
             }
         }
 
-        let timeout = match args.registry_timeout {
-            None => DEFAULT_REGISTRY_TIMEOUT,
-            Some(secs) => parse_timeout(secs)?,
-        };
-        Ok(RegistrySettings {
+        RegistrySettings {
             mirrors,
             insecure,
-            timeout,
-        })
+            timeout: args.registry_timeout.unwrap_or(DEFAULT_REGISTRY_TIMEOUT),
+        }
     }
 
     /// The candidates' mirrors for `registry`, in preference order: flag mirrors for it
@@ -96,22 +85,10 @@ impl RegistrySettings {
     }
 }
 
-/// The longest probe timeout accepted (an hour): anything longer is a typo.
-const MAX_REGISTRY_TIMEOUT_SECS: f64 = 3600.0;
-
-fn parse_timeout(secs: f64) -> Result<Duration, UsageError> {
-    if !secs.is_finite() || secs <= 0.0 || secs > MAX_REGISTRY_TIMEOUT_SECS {
-        return Err(UsageError(format!(
-            "invalid --registry-timeout '{secs}'; expected a number of seconds greater than 0 and at most {MAX_REGISTRY_TIMEOUT_SECS}"
-        )));
-    }
-    Ok(Duration::from_secs_f64(secs))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cli::RegistryArgs;
+    use crate::cli::values;
     use crate::config::RegistryMirrors;
 
     fn reg(s: &str) -> Registry {
@@ -133,7 +110,10 @@ mod tests {
 
     fn args(mirrors: &[&str]) -> RegistryArgs {
         RegistryArgs {
-            registry_mirrors: mirrors.iter().map(|s| s.to_string()).collect(),
+            registry_mirrors: mirrors
+                .iter()
+                .map(|s| values::registry_mirror(s).unwrap())
+                .collect(),
             ..RegistryArgs::default()
         }
     }
@@ -151,8 +131,7 @@ mod tests {
         let settings = RegistrySettings::resolve(
             &config,
             &args(&["quay.io=fast.example", "quay.io=q1.corp.example"]),
-        )
-        .unwrap();
+        );
         assert_eq!(
             urls(settings.mirrors_for(&reg("quay.io"))),
             [
@@ -167,7 +146,7 @@ mod tests {
     #[test]
     fn wildcard_applies_only_without_an_own_entry() {
         let config = config(&[("*", &["all.example"]), ("quay.io", &["q.example"])]);
-        let settings = RegistrySettings::resolve(&config, &args(&["*=flag-all.example"])).unwrap();
+        let settings = RegistrySettings::resolve(&config, &args(&["*=flag-all.example"]));
         assert_eq!(
             urls(settings.mirrors_for(&reg("quay.io"))),
             ["https://q.example"]
@@ -177,8 +156,7 @@ mod tests {
             ["https://flag-all.example", "https://all.example"]
         );
         // Docker Hub's aliases are one registry.
-        let hub = RegistrySettings::resolve(&Config::default(), &args(&["docker.io=hub.example"]))
-            .unwrap();
+        let hub = RegistrySettings::resolve(&Config::default(), &args(&["docker.io=hub.example"]));
         assert_eq!(
             urls(hub.mirrors_for(&Registry::docker_hub())),
             ["https://hub.example"]
@@ -188,7 +166,7 @@ mod tests {
     #[test]
     fn duplicates_and_self_mirrors_are_dropped() {
         let config = config(&[("*", &["https://m.example", "reg.example:5000"])]);
-        let settings = RegistrySettings::resolve(&config, &args(&["*=m.example"])).unwrap();
+        let settings = RegistrySettings::resolve(&config, &args(&["*=m.example"]));
         assert_eq!(
             urls(settings.mirrors_for(&reg("reg.example:5000"))),
             ["https://m.example"]
@@ -201,41 +179,27 @@ mod tests {
     }
 
     #[test]
-    fn bad_flags_are_usage_errors() {
-        let config = Config::default();
-        for bad in [
-            args(&["no-equals"]),
-            RegistryArgs {
-                insecure_registries: vec!["10.0.0.1/8".into()],
-                ..RegistryArgs::default()
-            },
-            RegistryArgs {
-                registry_timeout: Some(0.0),
-                ..RegistryArgs::default()
-            },
-            RegistryArgs {
-                registry_timeout: Some(f64::NAN),
-                ..RegistryArgs::default()
-            },
-        ] {
-            let err = RegistrySettings::resolve(&config, &bad).unwrap_err();
-            assert_eq!(crate::error::exit_code(&err), 2, "{err:#}");
-        }
-        let ok = RegistrySettings::resolve(
+    fn flag_entries_come_first_once_and_the_timeout_defaults_to_3_s() {
+        let config = Config {
+            insecure_registries: vec![InsecureEntry::parse("10.20.0.0/16").unwrap()],
+            ..Config::default()
+        };
+        let entry = InsecureEntry::parse("reg.example").unwrap();
+        let settings = RegistrySettings::resolve(
             &config,
             &RegistryArgs {
-                registry_timeout: Some(0.5),
-                insecure_registries: vec!["reg.example".into(), "reg.example".into()],
+                registry_timeout: Some(Duration::from_millis(500)),
+                insecure_registries: vec![entry.clone(), entry.clone()],
                 ..RegistryArgs::default()
             },
-        )
-        .unwrap();
-        assert_eq!(ok.timeout, Duration::from_millis(500));
-        assert_eq!(ok.insecure.len(), 1);
+        );
+        assert_eq!(settings.timeout, Duration::from_millis(500));
         assert_eq!(
-            RegistrySettings::resolve(&config, &RegistryArgs::default())
-                .unwrap()
-                .timeout,
+            settings.insecure,
+            [entry, InsecureEntry::parse("10.20.0.0/16").unwrap()]
+        );
+        assert_eq!(
+            RegistrySettings::resolve(&config, &RegistryArgs::default()).timeout,
             DEFAULT_REGISTRY_TIMEOUT
         );
     }

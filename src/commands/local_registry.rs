@@ -63,7 +63,7 @@ pub async fn publish_there(
     )
     .await
     .map_err(discovery_error)?;
-    let target = BuildTarget::new(&args.image, &settings.image, found)?;
+    let target = BuildTarget::new(&args.image.text, &settings.image, found)?;
     if let Some(replaced) = &target.replaced {
         ui.status(format!(
             "{} names the registry {replaced}; --local-registry publishes it to {} instead",

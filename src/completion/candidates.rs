@@ -8,11 +8,10 @@ use std::collections::HashMap;
 use std::ffi::OsString;
 use std::path::PathBuf;
 
-use clap::CommandFactory;
 use clap_complete::engine::CompletionCandidate;
 
 use super::shell_words;
-use crate::cli::Cli;
+use crate::cli;
 use crate::config::{self, Config};
 use crate::env_vars;
 use crate::reference::{ImageRef, MirrorKey};
@@ -214,10 +213,8 @@ impl Context {
 
     /// Parses the words before the one being completed, leniently.
     pub(super) fn from_words(words: &[OsString]) -> Context {
-        let Ok(matches) = Cli::command()
-            .ignore_errors(true)
-            .try_get_matches_from(words)
-        else {
+        // Values as typed: a bad one earlier on the line must not hide what follows.
+        let Ok(matches) = cli::lenient_command().try_get_matches_from(words) else {
             return Context::default();
         };
         let mut ctx = Context::default();
