@@ -415,9 +415,14 @@ impl Credentials {
     }
 }
 
-/// A temporary home for one test: `HOME`, `CNB_HOME` (`<home>/.cnb`), `DOCKER_CONFIG`
-/// (`<home>/.docker`) and `XDG_CONFIG_HOME` (`<home>/.config`) all point inside it, so a
-/// test's config file and docker credentials are its own. Removed on drop.
+/// A temporary home for one test: `HOME`, `CNB_HOME` (`<home>/.cnb`, not created until
+/// something writes there), `DOCKER_CONFIG` (`<home>/.docker`) and `XDG_CONFIG_HOME`
+/// (`<home>/.config`) all point inside it, so a test's config file and docker credentials
+/// are its own. Removed on drop.
+///
+/// It also runs cnb: `home.ok("config registry-mirrors list")` (see [`CnbArgs`]), and
+/// checks text against snapshots with the home's path shown as `[HOME]`
+/// ([`TestHome::assert_text`]).
 pub struct TestHome {
     dir: tempfile::TempDir,
 }
@@ -434,7 +439,8 @@ impl TestHome {
             .prefix("cnbtest-home-")
             .tempdir()
             .expect("test support: cannot create a temporary home");
-        for sub in [".cnb", ".docker", ".config"] {
+        // `$CNB_HOME` is made by the first write (cnb's or the test's): a read must not need it.
+        for sub in [".docker", ".config"] {
             std::fs::create_dir_all(dir.path().join(sub)).expect("test support: mkdir in home");
         }
         TestHome { dir }
@@ -460,11 +466,56 @@ impl TestHome {
         self.dir.path().join(".docker")
     }
 
-    /// Writes `$CNB_HOME/config.toml`.
+    /// Writes `$CNB_HOME/config.toml` (creating `$CNB_HOME`).
     pub fn write_config(&self, toml: &str) -> PathBuf {
         let path = self.config_path();
+        std::fs::create_dir_all(self.cnb_home()).expect("test support: mkdir CNB_HOME");
         std::fs::write(&path, toml).expect("test support: write config.toml");
         path
+    }
+
+    /// A `Command` for `cnb <args>` in this home ([`cnb_cmd`]).
+    pub fn command(&self, args: impl CnbArgs) -> Command {
+        let mut cmd = cnb_cmd(self);
+        cmd.args(args.words());
+        cmd
+    }
+
+    /// Runs `cnb <args>` in this home ([`run_cnb`]).
+    #[track_caller]
+    pub fn run(&self, args: impl CnbArgs) -> Output {
+        run_cnb(self, args.words())
+    }
+
+    /// Runs `cnb <args>` and panics with both streams unless it succeeds.
+    #[track_caller]
+    pub fn ok(&self, args: impl CnbArgs) -> Output {
+        let out = self.run(args);
+        out.assert_success();
+        out
+    }
+
+    /// Runs `cnb <args>`, which must succeed and print JSON; the JSON.
+    #[track_caller]
+    pub fn json(&self, args: impl CnbArgs) -> serde_json::Value {
+        let out = self.ok(args);
+        serde_json::from_str(&out.stdout)
+            .unwrap_or_else(|e| panic!("no JSON on stdout ({e}): {}", out.stdout))
+    }
+
+    /// Checks `actual` against a snapshot (`snapbox::str![...]`; `SNAPSHOTS=overwrite`
+    /// rewrites it), with this home's path shown as `[HOME]` and `[..]` matching
+    /// anything within a line.
+    #[track_caller]
+    pub fn assert_text(&self, actual: &str, expected: impl snapbox::data::IntoData) {
+        let mut redactions = snapbox::Redactions::new();
+        redactions
+            .insert("[HOME]", self.path().to_path_buf())
+            .expect("test support: [HOME] redaction");
+        snapbox::Assert::new()
+            .action_env(snapbox::assert::DEFAULT_ACTION_ENV)
+            .redact_with(redactions)
+            .eq(actual, expected);
     }
 
     /// Reads `$CNB_HOME/config.toml` (`None` when it does not exist).
@@ -554,6 +605,49 @@ pub fn cnb_cmd(home: &TestHome) -> Command {
         .current_dir(home.path())
         .stdin(Stdio::null());
     cmd
+}
+
+/// The words of a cnb command line, for [`TestHome`]'s helpers: one string split as a
+/// shell splits it (`"config registry-mirrors add quay.io -m 'bad host'"`, no globbing),
+/// or the words themselves (`&["resolve", &image]`) when values are computed.
+pub trait CnbArgs {
+    fn words(self) -> Vec<String>;
+}
+
+impl CnbArgs for &str {
+    fn words(self) -> Vec<String> {
+        shlex::split(self).unwrap_or_else(|| panic!("test support: cannot split {self:?}"))
+    }
+}
+
+impl CnbArgs for &String {
+    fn words(self) -> Vec<String> {
+        self.as_str().words()
+    }
+}
+
+impl<S: AsRef<str>> CnbArgs for &[S] {
+    fn words(self) -> Vec<String> {
+        self.iter().map(|s| s.as_ref().to_string()).collect()
+    }
+}
+
+impl<S: AsRef<str>, const N: usize> CnbArgs for &[S; N] {
+    fn words(self) -> Vec<String> {
+        self.as_slice().words()
+    }
+}
+
+impl<T: CnbArgs + Copy> CnbArgs for &T {
+    fn words(self) -> Vec<String> {
+        (*self).words()
+    }
+}
+
+impl<S: AsRef<str>> CnbArgs for &Vec<S> {
+    fn words(self) -> Vec<String> {
+        self.as_slice().words()
+    }
 }
 
 /// Runs `cnb <args>` in `home`, killing it after 120 s.
