@@ -22,35 +22,42 @@ fn names_in(dir: &Path) -> Vec<String> {
 #[test]
 fn registry_mirrors_are_appended_in_the_order_given_and_keep_their_place() {
     let h = TestHome::new();
-    let Output { stdout, stderr, .. } =
-        h.ok("config registry-mirrors add quay.io -m b.example -m http://a.example:5000");
-    assert_eq!(stdout, "");
-    assert!(
-        stderr.contains("Added mirror b.example for quay.io"),
-        "{stderr}"
-    );
-    assert!(
-        stderr.contains("Added mirror http://a.example:5000 for quay.io"),
-        "{stderr}"
-    );
-    let Output {
-        stdout: _, stderr, ..
-    } = h.ok("config registry-mirrors add quay.io -m c.example -m B.example");
-    assert!(stderr.contains("already configured"), "{stderr}");
+    h.cnb("config registry-mirrors add quay.io -m b.example -m http://a.example:5000")
+        .stdout(str![])
+        .stderr(str![[r#"
+Added mirror b.example for quay.io
+Added mirror http://a.example:5000 for quay.io
+
+"#]])
+        .run();
+    h.cnb("config registry-mirrors add quay.io -m c.example -m B.example")
+        .stderr(str![[r#"
+Added mirror c.example for quay.io
+Mirror b.example is already configured for quay.io; it keeps its place
+
+"#]])
+        .run();
     assert_eq!(
         h.json("config registry-mirrors list --output json"),
         json!([{"registry": "quay.io", "mirrors": ["b.example", "http://a.example:5000", "c.example"]}])
     );
-    let Output {
-        stdout, stderr: _, ..
-    } = h.ok("config registry-mirrors list");
-    assert_eq!(
-        stdout,
-        "quay.io\n  b.example\n  http://a.example:5000\n  c.example\n"
-    );
-    assert_eq!(
-        h.read_config().unwrap(),
-        "[registry-mirrors]\n\"quay.io\" = [\"b.example\", \"http://a.example:5000\", \"c.example\"]\n"
+    h.cnb("config registry-mirrors list")
+        .stdout(str![[r#"
+quay.io
+  b.example
+  http://a.example:5000
+  c.example
+
+"#]])
+        .stderr(str![])
+        .run();
+    h.assert_text(
+        &h.read_config().unwrap(),
+        str![[r#"
+[registry-mirrors]
+"quay.io" = ["b.example", "http://a.example:5000", "c.example"]
+
+"#]],
     );
 }
 
@@ -58,9 +65,13 @@ fn registry_mirrors_are_appended_in_the_order_given_and_keep_their_place() {
 fn docker_hub_has_one_entry_whatever_it_is_called() {
     let h = TestHome::new();
     h.ok("config registry-mirrors add docker.io -m one.example");
-    assert_eq!(
-        h.read_config().unwrap(),
-        "[registry-mirrors]\n\"index.docker.io\" = \"one.example\"\n"
+    h.assert_text(
+        &h.read_config().unwrap(),
+        str![[r#"
+[registry-mirrors]
+"index.docker.io" = "one.example"
+
+"#]],
     );
     h.ok("config registry-mirrors add registry-1.docker.io -m two.example");
     h.ok("config registry-mirrors add Index.Docker.IO -m three.example");
@@ -68,25 +79,32 @@ fn docker_hub_has_one_entry_whatever_it_is_called() {
         h.json("config registry-mirrors list -o json"),
         json!([{"registry": "docker.io", "mirrors": ["one.example", "two.example", "three.example"]}])
     );
-    let Output {
-        stdout: _, stderr, ..
-    } = h.ok("config registry-mirrors remove index.docker.io -m two.example");
-    assert!(
-        stderr.contains("Removed mirror two.example for docker.io"),
-        "{stderr}"
-    );
+    h.cnb("config registry-mirrors remove index.docker.io -m two.example")
+        .stderr(str![[r#"
+Removed mirror two.example for docker.io
+
+"#]])
+        .run();
     h.ok("config registry-mirrors remove docker.io -m three.example");
     // One mirror left: pack's string form again.
-    assert_eq!(
-        h.read_config().unwrap(),
-        "[registry-mirrors]\n\"index.docker.io\" = \"one.example\"\n"
+    h.assert_text(
+        &h.read_config().unwrap(),
+        str![[r#"
+[registry-mirrors]
+"index.docker.io" = "one.example"
+
+"#]],
     );
     // A hand-written "docker.io" key is found through the other spellings.
     h.write_config("[registry-mirrors]\n\"docker.io\" = \"hand.example\"\n");
     h.ok("config registry-mirrors add index.docker.io -m x.example");
-    assert_eq!(
-        h.read_config().unwrap(),
-        "[registry-mirrors]\n\"docker.io\" = [\"hand.example\", \"x.example\"]\n"
+    h.assert_text(
+        &h.read_config().unwrap(),
+        str![[r#"
+[registry-mirrors]
+"docker.io" = ["hand.example", "x.example"]
+
+"#]],
     );
     h.ok("config registry-mirrors remove index.docker.io");
     assert_eq!(h.json("config registry-mirrors list -o json"), json!([]));
@@ -97,49 +115,70 @@ fn the_wildcard_entry() {
     let h = TestHome::new();
     h.ok("config registry-mirrors add '*' -m all.example");
     h.ok("config registry-mirrors add quay.io -m q.example");
-    assert_eq!(
-        h.read_config().unwrap(),
-        "[registry-mirrors]\n\"*\" = \"all.example\"\n\"quay.io\" = \"q.example\"\n"
+    h.assert_text(
+        &h.read_config().unwrap(),
+        str![[r#"
+[registry-mirrors]
+"*" = "all.example"
+"quay.io" = "q.example"
+
+"#]],
     );
     assert_eq!(
         h.json("config registry-mirrors list -o json"),
         json!([{"registry": "*", "mirrors": ["all.example"]}, {"registry": "quay.io", "mirrors": ["q.example"]}])
     );
+    h.cnb("config registry-mirrors list")
+        .stdout(str![[r#"
+*
+  all.example
+quay.io
+  q.example
+
+"#]])
+        .run();
     h.ok("config registry-mirrors remove '*' -m all.example");
-    assert_eq!(
-        h.read_config().unwrap(),
-        "[registry-mirrors]\n\"quay.io\" = \"q.example\"\n"
+    h.assert_text(
+        &h.read_config().unwrap(),
+        str![[r#"
+[registry-mirrors]
+"quay.io" = "q.example"
+
+"#]],
     );
 }
 
 #[test]
 fn removing_what_is_not_there_says_so_and_succeeds() {
     let h = TestHome::new();
-    let Output {
-        stdout: _, stderr, ..
-    } = h.ok("config registry-mirrors remove quay.io");
-    assert!(
-        stderr.contains("No registry mirrors are configured for quay.io"),
-        "{stderr}"
-    );
+    h.cnb("config registry-mirrors remove quay.io")
+        .stdout(str![])
+        .stderr(str![[r#"
+No registry mirrors are configured for quay.io; nothing to remove
+
+"#]])
+        .run();
     assert!(
         !h.config_path().exists(),
         "a no-op must not create the file"
     );
     h.ok("config registry-mirrors add quay.io -m a.example -m b.example");
     let before = h.read_config().unwrap();
-    let Output {
-        stdout: _, stderr, ..
-    } = h.ok("config registry-mirrors remove quay.io -m zzz.example");
-    assert!(
-        stderr.contains("Mirror zzz.example is not configured for quay.io"),
-        "{stderr}"
-    );
+    h.cnb("config registry-mirrors remove quay.io -m zzz.example")
+        .stderr(str![[r#"
+Mirror zzz.example is not configured for quay.io; nothing to remove
+
+"#]])
+        .run();
     assert_eq!(h.read_config().unwrap(), before);
-    let Output {
-        stdout: _, stderr, ..
-    } = h.ok("config registry-mirrors remove quay.io -m a.example -m b.example");
-    assert!(stderr.contains("no registry mirrors left"), "{stderr}");
+    h.cnb("config registry-mirrors remove quay.io -m a.example -m b.example")
+        .stderr(str![[r#"
+Removed mirror a.example for quay.io
+Removed mirror b.example for quay.io
+quay.io has no registry mirrors left; removed its entry
+
+"#]])
+        .run();
     assert_eq!(h.read_config().unwrap(), "");
 }
 
@@ -259,51 +298,96 @@ fn comments_survive_every_kind_of_edit() {
 #[test]
 fn a_corrupt_file_fails_with_its_position_and_is_not_touched() {
     let h = TestHome::new();
-    let path = h.config_path();
-    for (text, position) in [
-        ("pull-policy = \"never\"\n[registry-mirrors\n", ":2:"),
-        ("# ok\npull-policy = 3\n", ":2:15:"),
-        (
-            "[registry-mirrors]\n\"quay.io\" = [\"a.example\", 7]\n",
-            ":2:27:",
-        ),
-        ("[registry-mirrors]\n\"quay.io\" = \"https://\"\n", ":2:13:"),
+    let mut transcript = String::new();
+    for text in [
+        "pull-policy = \"never\"\n[registry-mirrors\n",
+        "# ok\npull-policy = 3\n",
+        "[registry-mirrors]\n\"quay.io\" = [\"a.example\", 7]\n",
+        "[registry-mirrors]\n\"quay.io\" = \"https://\"\n",
     ] {
         h.write_config(text);
-        for args in [
-            &["config", "registry-mirrors", "list"][..],
-            &[
-                "config",
-                "registry-mirrors",
-                "add",
-                "ghcr.io",
-                "-m",
-                "g.example",
-            ],
-            &["config", "registry-mirrors", "remove", "quay.io"],
-            &["config", "insecure-registries", "add", "reg.local"],
-            &["config", "pull-policy"],
-        ] {
-            let out = h.run(args);
-            let stderr = out.stderr.clone();
-            assert_eq!(out.status.code(), Some(1), "{args:?} on {text:?}: {stderr}");
-            let expected = format!("{}{position}", path.display());
-            assert!(
-                stderr.contains(&expected),
-                "{args:?}: expected {expected} in {stderr}"
-            );
-            assert!(stderr.starts_with("error: invalid config file"), "{stderr}");
-            assert_eq!(h.read_config().unwrap(), text, "{args:?} changed the file");
-        }
+        transcript.push_str(&h.transcript(&[
+            "config registry-mirrors list",
+            "config registry-mirrors add ghcr.io -m g.example",
+            "config registry-mirrors remove quay.io",
+            "config insecure-registries add reg.local",
+            "config pull-policy",
+        ]));
+        assert_eq!(h.read_config().unwrap(), text, "{text:?} was changed");
         // Commands that do not need the config still work.
-        let Output {
-            stdout, stderr: _, ..
-        } = h.ok("config path");
-        assert_eq!(stdout.trim_end(), path.display().to_string());
+        h.cnb("config path")
+            .stdout(str![[r#"
+[HOME]/.cnb/config.toml
+
+"#]])
+            .run();
         h.ok("--help");
         h.ok("config --help");
         assert_eq!(names_in(&h.cnb_home()), vec!["config.toml"]);
     }
+    h.assert_text(&transcript, str![[r#"
+$ cnb config registry-mirrors list
+error: invalid config file [HOME]/.cnb/config.toml:2:18: not valid TOML: unclosed table, expected `]`
+[exit 1]
+$ cnb config registry-mirrors add ghcr.io -m g.example
+error: invalid config file [HOME]/.cnb/config.toml:2:18: not valid TOML: unclosed table, expected `]`
+[exit 1]
+$ cnb config registry-mirrors remove quay.io
+error: invalid config file [HOME]/.cnb/config.toml:2:18: not valid TOML: unclosed table, expected `]`
+[exit 1]
+$ cnb config insecure-registries add reg.local
+error: invalid config file [HOME]/.cnb/config.toml:2:18: not valid TOML: unclosed table, expected `]`
+[exit 1]
+$ cnb config pull-policy
+error: invalid config file [HOME]/.cnb/config.toml:2:18: not valid TOML: unclosed table, expected `]`
+[exit 1]
+$ cnb config registry-mirrors list
+error: invalid config file [HOME]/.cnb/config.toml:2:15: expected a string for pull-policy, found an integer
+[exit 1]
+$ cnb config registry-mirrors add ghcr.io -m g.example
+error: invalid config file [HOME]/.cnb/config.toml:2:15: expected a string for pull-policy, found an integer
+[exit 1]
+$ cnb config registry-mirrors remove quay.io
+error: invalid config file [HOME]/.cnb/config.toml:2:15: expected a string for pull-policy, found an integer
+[exit 1]
+$ cnb config insecure-registries add reg.local
+error: invalid config file [HOME]/.cnb/config.toml:2:15: expected a string for pull-policy, found an integer
+[exit 1]
+$ cnb config pull-policy
+error: invalid config file [HOME]/.cnb/config.toml:2:15: expected a string for pull-policy, found an integer
+[exit 1]
+$ cnb config registry-mirrors list
+error: invalid config file [HOME]/.cnb/config.toml:2:27: expected a string in the mirrors of 'quay.io', found an integer
+[exit 1]
+$ cnb config registry-mirrors add ghcr.io -m g.example
+error: invalid config file [HOME]/.cnb/config.toml:2:27: expected a string in the mirrors of 'quay.io', found an integer
+[exit 1]
+$ cnb config registry-mirrors remove quay.io
+error: invalid config file [HOME]/.cnb/config.toml:2:27: expected a string in the mirrors of 'quay.io', found an integer
+[exit 1]
+$ cnb config insecure-registries add reg.local
+error: invalid config file [HOME]/.cnb/config.toml:2:27: expected a string in the mirrors of 'quay.io', found an integer
+[exit 1]
+$ cnb config pull-policy
+error: invalid config file [HOME]/.cnb/config.toml:2:27: expected a string in the mirrors of 'quay.io', found an integer
+[exit 1]
+$ cnb config registry-mirrors list
+error: invalid config file [HOME]/.cnb/config.toml:2:13: registry mirror 'https://' has no host; expected [http[s]://]host[:port][/path]
+[exit 1]
+$ cnb config registry-mirrors add ghcr.io -m g.example
+error: invalid config file [HOME]/.cnb/config.toml:2:13: registry mirror 'https://' has no host; expected [http[s]://]host[:port][/path]
+[exit 1]
+$ cnb config registry-mirrors remove quay.io
+error: invalid config file [HOME]/.cnb/config.toml:2:13: registry mirror 'https://' has no host; expected [http[s]://]host[:port][/path]
+[exit 1]
+$ cnb config insecure-registries add reg.local
+error: invalid config file [HOME]/.cnb/config.toml:2:13: registry mirror 'https://' has no host; expected [http[s]://]host[:port][/path]
+[exit 1]
+$ cnb config pull-policy
+error: invalid config file [HOME]/.cnb/config.toml:2:13: registry mirror 'https://' has no host; expected [http[s]://]host[:port][/path]
+[exit 1]
+
+"#]]);
 }
 
 #[test]
@@ -311,142 +395,112 @@ fn bad_input_exits_2_and_writes_nothing() {
     let h = TestHome::new();
     h.write_config("# keep me\n[registry-mirrors]\n\"quay.io\" = \"q.example\"\n");
     let before = h.read_config().unwrap();
-    let cases: &[&[&str]] = &[
-        &[
-            "config",
-            "registry-mirrors",
-            "add",
-            "https://quay.io",
-            "-m",
-            "m.example",
-        ],
-        &[
-            "config",
-            "registry-mirrors",
-            "add",
-            "bad host",
-            "-m",
-            "m.example",
-        ],
-        &[
-            "config",
-            "registry-mirrors",
-            "add",
-            "quay.io:99999",
-            "-m",
-            "m.example",
-        ],
-        &[
-            "config",
-            "registry-mirrors",
-            "add",
-            "quay.io",
-            "-m",
-            "ok.example",
-            "-m",
-            "https://",
-        ],
-        &[
-            "config",
-            "registry-mirrors",
-            "add",
-            "quay.io",
-            "-m",
-            "user@m.example",
-        ],
-        &[
-            "config",
-            "registry-mirrors",
-            "add",
-            "quay.io",
-            "-m",
-            "m.example?x=1",
-        ],
-        &[
-            "config",
-            "registry-mirrors",
-            "add",
-            "quay.io",
-            "-m",
-            "ftp://m.example",
-        ],
-        &[
-            "config",
-            "registry-mirrors",
-            "add",
-            "quay.io",
-            "-m",
-            "quay.io",
-        ],
-        &[
-            "config",
-            "registry-mirrors",
-            "remove",
-            "quay.io",
-            "-m",
-            "https://",
-        ],
-        &["config", "registry-mirrors", "remove", "quay.io/x"],
-        &[
-            "config",
-            "run-image-mirrors",
-            "add",
-            "UPPER/case",
-            "-m",
-            "x.example/run",
-        ],
-        &[
-            "config",
-            "run-image-mirrors",
-            "add",
-            "a/run",
-            "-m",
-            "x.example//run",
-        ],
-        &[
-            "config",
-            "run-image-mirrors",
-            "add",
-            "a/run",
-            "-m",
-            "docker.io/a/run:2",
-        ],
-        &["config", "run-image-mirrors", "remove", "a/run:bad tag"],
-        &[
-            "config",
-            "insecure-registries",
-            "add",
-            "ok.local",
-            "10.20.0.1/16",
-        ],
-        &["config", "insecure-registries", "add", "reg.local:0"],
-        &[
-            "config",
-            "insecure-registries",
-            "remove",
-            "http://reg.local",
-        ],
-        &["config", "default-builder", "Bad/Builder"],
-        &["config", "trusted-builders", "add", "a/b:c:d"],
-        &["config", "trusted-builders", "remove", ""],
-        &["config", "pull-policy", "sometimes"],
-        &["config", "registry-mirrors", "add", "quay.io"],
-    ];
-    for args in cases {
-        let out = h.run(args);
-        let (stdout, stderr) = (out.stdout.clone(), out.stderr.clone());
-        assert_eq!(
-            out.status.code(),
-            Some(2),
-            "{args:?}: stdout {stdout} stderr {stderr}"
-        );
-        assert!(stderr.contains("error"), "{args:?}: {stderr}");
-        assert_eq!(
-            h.read_config().unwrap(),
-            before,
-            "{args:?} changed the file"
-        );
-    }
+    let transcript = h.transcript(&[
+        "config registry-mirrors add https://quay.io -m m.example",
+        "config registry-mirrors add 'bad host' -m m.example",
+        "config registry-mirrors add quay.io:99999 -m m.example",
+        "config registry-mirrors add quay.io -m ok.example -m https://",
+        "config registry-mirrors add quay.io -m user@m.example",
+        "config registry-mirrors add quay.io -m 'm.example?x=1'",
+        "config registry-mirrors add quay.io -m ftp://m.example",
+        "config registry-mirrors add quay.io -m quay.io",
+        "config registry-mirrors remove quay.io -m https://",
+        "config registry-mirrors remove quay.io/x",
+        "config run-image-mirrors add UPPER/case -m x.example/run",
+        "config run-image-mirrors add a/run -m x.example//run",
+        "config run-image-mirrors add a/run -m docker.io/a/run:2",
+        "config run-image-mirrors remove 'a/run:bad tag'",
+        "config insecure-registries add ok.local 10.20.0.1/16",
+        "config insecure-registries add reg.local:0",
+        "config insecure-registries remove http://reg.local",
+        "config default-builder Bad/Builder",
+        "config trusted-builders add a/b:c:d",
+        "config trusted-builders remove ''",
+        "config pull-policy sometimes",
+        "config registry-mirrors add quay.io",
+    ]);
+    h.assert_text(&transcript, str![[r#"
+$ cnb config registry-mirrors add https://quay.io -m m.example
+error: invalid registry 'https://quay.io': a registry is not a URL; drop 'https://'; expected host[:port]
+[exit 2]
+$ cnb config registry-mirrors add 'bad host' -m m.example
+error: invalid registry 'bad host': host name 'bad host' contains ' '; expected letters, digits, '-' and '.'; expected host[:port]
+[exit 2]
+$ cnb config registry-mirrors add quay.io:99999 -m m.example
+error: invalid registry 'quay.io:99999': port 99999 is out of range 1-65535; expected host[:port]
+[exit 2]
+$ cnb config registry-mirrors add quay.io -m ok.example -m https://
+error: registry mirror 'https://' has no host; expected [http[s]://]host[:port][/path]
+[exit 2]
+$ cnb config registry-mirrors add quay.io -m user@m.example
+error: registry mirror 'user@m.example' contains user info, which is not allowed; keep credentials in the Docker config; expected [http[s]://]host[:port][/path]
+[exit 2]
+$ cnb config registry-mirrors add quay.io -m 'm.example?x=1'
+error: registry mirror 'm.example?x=1' has a query string, which is not allowed; expected [http[s]://]host[:port][/path]
+[exit 2]
+$ cnb config registry-mirrors add quay.io -m ftp://m.example
+error: registry mirror 'ftp://m.example' has the unsupported scheme 'ftp://'; use http://, https:// or none; expected [http[s]://]host[:port][/path]
+[exit 2]
+$ cnb config registry-mirrors add quay.io -m quay.io
+error: registry mirror 'quay.io' is the registry 'quay.io' itself; give another address as its mirror
+[exit 2]
+$ cnb config registry-mirrors remove quay.io -m https://
+error: registry mirror 'https://' has no host; expected [http[s]://]host[:port][/path]
+[exit 2]
+$ cnb config registry-mirrors remove quay.io/x
+error: invalid registry 'quay.io/x': a registry has no path; drop everything from the first '/'; expected host[:port]
+[exit 2]
+$ cnb config run-image-mirrors add UPPER/case -m x.example/run
+error: invalid image reference 'UPPER/case': repository names must be lower-case ('UPPER')
+[exit 2]
+$ cnb config run-image-mirrors add a/run -m x.example//run
+error: invalid image reference 'x.example//run': the repository path has an empty component
+[exit 2]
+$ cnb config run-image-mirrors add a/run -m docker.io/a/run:2
+error: run-image mirror 'docker.io/a/run:2' is the run image 'a/run' itself; give another image as its mirror
+[exit 2]
+$ cnb config run-image-mirrors remove 'a/run:bad tag'
+error: invalid image reference 'a/run:bad tag': tag 'bad tag' is invalid; tags are letters, digits, '_', '.' and '-', not starting with '.' or '-'
+[exit 2]
+$ cnb config insecure-registries add ok.local 10.20.0.1/16
+error: invalid insecure registry '10.20.0.1/16': host bits are set (did you mean 10.20.0.0/16?); expected host, host:port or a CIDR such as 10.20.0.0/16
+[exit 2]
+$ cnb config insecure-registries add reg.local:0
+error: invalid insecure registry 'reg.local:0': port 0 is out of range 1-65535; expected host, host:port or a CIDR such as 10.20.0.0/16
+[exit 2]
+$ cnb config insecure-registries remove http://reg.local
+error: invalid insecure registry 'http://reg.local': a scheme is not allowed; drop 'http://' and give the host only; expected host, host:port or a CIDR such as 10.20.0.0/16
+[exit 2]
+$ cnb config default-builder Bad/Builder
+error: invalid image reference 'Bad/Builder': repository names must be lower-case ('Bad')
+[exit 2]
+$ cnb config trusted-builders add a/b:c:d
+error: invalid image reference 'a/b:c:d': repository path component 'b:c' is invalid; expected lower-case letters and digits separated by '.', '_', '__' or '-'
+[exit 2]
+$ cnb config trusted-builders remove ''
+error: invalid image reference '': the value is empty
+[exit 2]
+$ cnb config pull-policy sometimes
+error: invalid value 'sometimes' for '[POLICY]'
+  [possible values: always, if-not-present, never]
+
+For more information, try '--help'.
+[exit 2]
+$ cnb config registry-mirrors add quay.io
+error: the following required arguments were not provided:
+  --mirror <MIRROR>
+
+Usage: cnb config registry-mirrors add --mirror <MIRROR> <REGISTRY>
+
+For more information, try '--help'.
+[exit 2]
+
+"#]]);
+    assert_eq!(
+        h.read_config().unwrap(),
+        before,
+        "bad input changed the file"
+    );
     assert_eq!(
         names_in(&h.cnb_home()),
         vec!["config.toml"],
@@ -460,92 +514,78 @@ fn bad_input_exits_2_and_writes_nothing() {
 fn whitespace_around_images_and_mirrors_is_refused_alike() {
     let h = TestHome::new();
     h.write_config("# keep me\n");
-    for args in [
-        &[
-            "config",
-            "registry-mirrors",
-            "add",
-            "quay.io",
-            "-m",
-            " m.example",
-        ][..],
-        &[
-            "config",
-            "registry-mirrors",
-            "add",
-            "quay.io ",
-            "-m",
-            "m.example",
-        ],
-        &[
-            "config",
-            "run-image-mirrors",
-            "add",
-            " a/run",
-            "-m",
-            "x.example/run",
-        ],
-        &[
-            "config",
-            "run-image-mirrors",
-            "add",
-            "a/run",
-            "-m",
-            "x.example/run ",
-        ],
-        &["config", "default-builder", "paketobuildpacks/builder "],
-        &[
-            "config",
-            "trusted-builders",
-            "add",
-            "\tcorp.example/builder",
-        ],
-        &["config", "insecure-registries", "add", " reg.local"],
-        &["resolve", " busybox"],
-    ] {
-        let out = h.run(args);
-        let stderr = out.stderr.clone();
-        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
-        assert!(
-            stderr.contains("has whitespace around it (remove it)"),
-            "{args:?}: {stderr}"
-        );
-        assert_eq!(h.read_config().unwrap(), "# keep me\n", "{args:?}");
-    }
-    for (text, position) in [
-        ("default-builder-image = \" a/b\"\n", ":1:25:"),
-        (
-            "[registry-mirrors]\n\"quay.io\" = [\"m.example \"]\n",
-            ":2:14:",
-        ),
-        (
-            "[[run-images]]\nimage = \"a/run\"\nmirrors = [\" x.example/run\"]\n",
-            ":3:12:",
-        ),
+    let transcript = h.transcript(&[
+        "config registry-mirrors add quay.io -m ' m.example'",
+        "config registry-mirrors add 'quay.io ' -m m.example",
+        "config run-image-mirrors add ' a/run' -m x.example/run",
+        "config run-image-mirrors add a/run -m 'x.example/run '",
+        "config default-builder 'paketobuildpacks/builder '",
+        "config trusted-builders add '\tcorp.example/builder'",
+        "config insecure-registries add ' reg.local'",
+        "resolve ' busybox'",
+    ]);
+    h.assert_text(&transcript, str![[r#"
+$ cnb config registry-mirrors add quay.io -m ' m.example'
+error: registry mirror ' m.example' has whitespace around it (remove it); expected [http[s]://]host[:port][/path]
+[exit 2]
+$ cnb config registry-mirrors add 'quay.io ' -m m.example
+error: invalid registry 'quay.io ': it has whitespace around it (remove it); expected host[:port]
+[exit 2]
+$ cnb config run-image-mirrors add ' a/run' -m x.example/run
+error: invalid image reference ' a/run': it has whitespace around it (remove it)
+[exit 2]
+$ cnb config run-image-mirrors add a/run -m 'x.example/run '
+error: invalid image reference 'x.example/run ': it has whitespace around it (remove it)
+[exit 2]
+$ cnb config default-builder 'paketobuildpacks/builder '
+error: invalid image reference 'paketobuildpacks/builder ': it has whitespace around it (remove it)
+[exit 2]
+$ cnb config trusted-builders add '	corp.example/builder'
+error: invalid image reference '	corp.example/builder': it has whitespace around it (remove it)
+[exit 2]
+$ cnb config insecure-registries add ' reg.local'
+error: invalid insecure registry ' reg.local': it has whitespace around it (remove it); expected host, host:port or a CIDR such as 10.20.0.0/16
+[exit 2]
+$ cnb resolve ' busybox'
+error: invalid image reference ' busybox': it has whitespace around it (remove it)
+[exit 2]
+
+"#]]);
+    assert_eq!(h.read_config().unwrap(), "# keep me\n");
+    let mut transcript = String::new();
+    for text in [
+        "default-builder-image = \" a/b\"\n",
+        "[registry-mirrors]\n\"quay.io\" = [\"m.example \"]\n",
+        "[[run-images]]\nimage = \"a/run\"\nmirrors = [\" x.example/run\"]\n",
     ] {
         h.write_config(text);
-        let out = h.run("config registry-mirrors list");
-        let stderr = out.stderr.clone();
-        assert_eq!(out.status.code(), Some(1), "{text}: {stderr}");
-        assert!(
-            stderr.contains(&format!("{}{position}", h.config_path().display()))
-                && stderr.contains("has whitespace around it (remove it)"),
-            "{text}: {stderr}"
-        );
+        transcript.push_str(&h.transcript(&["config registry-mirrors list"]));
     }
+    h.assert_text(&transcript, str![[r#"
+$ cnb config registry-mirrors list
+error: invalid config file [HOME]/.cnb/config.toml:1:25: invalid image reference ' a/b': it has whitespace around it (remove it)
+[exit 1]
+$ cnb config registry-mirrors list
+error: invalid config file [HOME]/.cnb/config.toml:2:14: registry mirror 'm.example ' has whitespace around it (remove it); expected [http[s]://]host[:port][/path]
+[exit 1]
+$ cnb config registry-mirrors list
+error: invalid config file [HOME]/.cnb/config.toml:3:12: invalid image reference ' x.example/run': it has whitespace around it (remove it)
+[exit 1]
+
+"#]]);
 }
 
 #[test]
 fn a_mirror_error_names_the_value_and_the_expected_form() {
     let h = TestHome::new();
-    let out = h.run("config registry-mirrors add quay.io -m https://");
-    let stderr = out.stderr.clone();
-    assert!(stderr.contains("'https://'"), "{stderr}");
-    assert!(
-        stderr.contains("[http[s]://]host[:port][/path]"),
-        "{stderr}"
-    );
-    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    h.cnb("config registry-mirrors add quay.io -m https://")
+        .code(2)
+        .stdout(str![])
+        .stderr(str![[r#"
+error: registry mirror 'https://' has no host; expected [http[s]://]host[:port][/path]
+
+"#]])
+        .run();
 }
 
 // ------------------------------------------------------------------ the file
@@ -649,31 +689,36 @@ fn the_first_write_creates_the_directory_and_nothing_before_it() {
 #[test]
 fn lifecycle_image_is_packs_key_set_shown_and_unset() {
     let h = TestHome::new();
-    let Output {
-        stdout: _, stderr, ..
-    } = h.ok("config lifecycle-image");
-    assert!(stderr.contains("No lifecycle image is set"), "{stderr}");
-    let Output {
-        stdout: _, stderr, ..
-    } = h.ok("config lifecycle-image registry.corp.example/buildpacksio/lifecycle:0.21.17");
-    assert!(
-        stderr.contains(
-            "Lifecycle image set to registry.corp.example/buildpacksio/lifecycle:0.21.17"
-        ),
-        "{stderr}"
+    let image = "registry.corp.example/buildpacksio/lifecycle:0.21.17";
+    h.assert_text(
+        &h.transcript(&[
+            "config lifecycle-image",
+            &format!("config lifecycle-image {image}"),
+            "config lifecycle-image",
+        ]),
+        str![[r#"
+$ cnb config lifecycle-image
+No lifecycle image is set (set one with: cnb config lifecycle-image <IMAGE>)
+$ cnb config lifecycle-image registry.corp.example/buildpacksio/lifecycle:0.21.17
+Lifecycle image set to registry.corp.example/buildpacksio/lifecycle:0.21.17
+$ cnb config lifecycle-image
+registry.corp.example/buildpacksio/lifecycle:0.21.17
+
+"#]],
     );
-    assert_eq!(
-        h.read_config().unwrap(),
-        "lifecycle-image = \"registry.corp.example/buildpacksio/lifecycle:0.21.17\"\n"
+    h.assert_text(
+        &h.read_config().unwrap(),
+        str![[r#"
+lifecycle-image = "registry.corp.example/buildpacksio/lifecycle:0.21.17"
+
+"#]],
     );
-    assert_eq!(
-        h.ok("config lifecycle-image").stdout,
-        "registry.corp.example/buildpacksio/lifecycle:0.21.17\n"
-    );
-    let Output {
-        stdout: _, stderr, ..
-    } = h.ok("config lifecycle-image --unset");
-    assert!(stderr.contains("Removed the lifecycle image"), "{stderr}");
+    h.cnb("config lifecycle-image --unset")
+        .stderr(str![[r#"
+Removed the lifecycle image (registry.corp.example/buildpacksio/lifecycle:0.21.17)
+
+"#]])
+        .run();
     assert_eq!(h.read_config().unwrap(), "");
 }
 
@@ -715,10 +760,12 @@ fn a_command_that_changes_nothing_creates_nothing() {
         .unwrap()
         .modified()
         .unwrap();
-    let Output {
-        stdout: _, stderr, ..
-    } = h.ok("config registry-mirrors add quay.io -m q.example");
-    assert!(stderr.contains("already configured"), "{stderr}");
+    h.cnb("config registry-mirrors add quay.io -m q.example")
+        .stderr(str![[r#"
+Mirror q.example is already configured for quay.io; it keeps its place
+
+"#]])
+        .run();
     h.ok("config insecure-registries remove reg.local");
     assert_eq!(names_in(&h.cnb_home()), vec!["config.toml"]);
     assert_eq!(
@@ -799,6 +846,7 @@ fn special_files_are_never_replaced() {
 /// replace it; git 2.39's `git config` does), and keeps its mode; a change that
 /// changes nothing still succeeds.
 #[cfg(unix)]
+#[cfg(unix)]
 #[test]
 fn a_read_only_file_is_not_rewritten() {
     use std::os::unix::fs::PermissionsExt;
@@ -806,16 +854,13 @@ fn a_read_only_file_is_not_rewritten() {
     let text = "[registry-mirrors]\n\"quay.io\" = \"q.example\"\n";
     h.write_config(text);
     std::fs::set_permissions(h.config_path(), std::fs::Permissions::from_mode(0o444)).unwrap();
-    let out = h.run("config registry-mirrors add ghcr.io -m g.example");
-    let stderr = out.stderr.clone();
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
-    let path = h.config_path().display().to_string();
-    assert_eq!(
-        stderr,
-        format!(
-            "error: config file {path} is read-only; cnb does not change read-only files (make it writable with: chmod u+w {path})\n"
-        )
-    );
+    h.cnb("config registry-mirrors add ghcr.io -m g.example")
+        .code(1)
+        .stderr(str![[r#"
+error: config file [HOME]/.cnb/config.toml is read-only; cnb does not change read-only files (make it writable with: chmod u+w [HOME]/.cnb/config.toml)
+
+"#]])
+        .run();
     assert_eq!(h.read_config().unwrap(), text);
     let mode = std::fs::metadata(h.config_path())
         .unwrap()
@@ -834,38 +879,34 @@ fn a_read_only_file_is_not_rewritten() {
 fn a_file_over_the_size_cap_is_refused() {
     let h = TestHome::new();
     h.write_config(&format!("# {}\n", "x".repeat(4 * 1024 * 1024)));
-    for config in ["/dev/zero", h.config_path().to_str().unwrap()] {
-        let out = h.run(&["--config", config, "config", "registry-mirrors", "list"]);
-        let stderr = out.stderr.clone();
-        assert_eq!(out.status.code(), Some(1), "{config}: {stderr}");
-        assert_eq!(
-            stderr,
-            format!(
-                "error: config file {config} is larger than 4 MiB, the most cnb reads; is it the right file?\n"
-            )
-        );
-    }
+    let transcript = h.transcript(&[
+        "--config /dev/zero config registry-mirrors list",
+        "config registry-mirrors list",
+    ]);
+    h.assert_text(&transcript, str![[r#"
+$ cnb --config /dev/zero config registry-mirrors list
+error: config file /dev/zero is larger than 4 MiB, the most cnb reads; is it the right file?
+[exit 1]
+$ cnb config registry-mirrors list
+error: config file [HOME]/.cnb/config.toml is larger than 4 MiB, the most cnb reads; is it the right file?
+[exit 1]
+
+"#]]);
 }
 
 #[test]
 fn invalid_utf8_is_reported_with_its_line_and_column() {
     let h = TestHome::new();
-    std::fs::create_dir_all(&h.cnb_home()).unwrap();
+    std::fs::create_dir_all(h.cnb_home()).unwrap();
     std::fs::write(
         h.config_path(),
         b"# \xc3\xa9t\xc3\xa9\npull-policy = \"al\xffways\"\n",
     )
     .unwrap();
-    let out = h.run("config pull-policy");
-    let stderr = out.stderr.clone();
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
-    assert_eq!(
-        stderr,
-        format!(
-            "error: invalid config file {}:2:18: not valid UTF-8; a config file is UTF-8 text\n",
-            h.config_path().display()
-        )
-    );
+    h.cnb("config pull-policy").code(1).stderr(str![[r#"
+error: invalid config file [HOME]/.cnb/config.toml:2:18: not valid UTF-8; a config file is UTF-8 text
+
+"#]]).run();
 }
 
 /// The operating system's reason is printed once, not once per layer of the error,
@@ -873,43 +914,26 @@ fn invalid_utf8_is_reported_with_its_line_and_column() {
 #[test]
 fn an_os_error_is_printed_once() {
     let h = TestHome::new();
-    let out = h.run(&[
-        "--config",
-        h.path().to_str().unwrap(),
-        "config",
-        "registry-mirrors",
-        "list",
+    std::fs::write(h.path().join("file"), "").unwrap();
+    let transcript = h.transcript(&[
+        &format!(
+            "--config {} config registry-mirrors list",
+            h.path().display()
+        ),
+        &format!(
+            "--config {} config registry-mirrors list",
+            h.path().join("file/config.toml").display()
+        ),
     ]);
-    let stderr = out.stderr.clone();
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
-    assert_eq!(
-        stderr,
-        format!(
-            "error: config file {} is a directory; pass --config with the path of a file (such as {})\n",
-            h.path().display(),
-            h.path().join("config.toml").display()
-        )
-    );
+    h.assert_text(&transcript, str![[r#"
+$ cnb --config [HOME] config registry-mirrors list
+error: config file [HOME] is a directory; pass --config with the path of a file (such as [HOME]/config.toml)
+[exit 1]
+$ cnb --config [HOME]/file/config.toml config registry-mirrors list
+error: could not read config file [HOME]/file/config.toml: Not a directory (os error 20)
+[exit 1]
 
-    let file = h.path().join("file");
-    std::fs::write(&file, "").unwrap();
-    let config = file.join("config.toml");
-    let out = h.run(&[
-        "--config",
-        config.to_str().unwrap(),
-        "config",
-        "registry-mirrors",
-        "list",
-    ]);
-    let stderr = out.stderr.clone();
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
-    assert_eq!(
-        stderr,
-        format!(
-            "error: could not read config file {}: Not a directory (os error 20)\n",
-            config.display()
-        )
-    );
+"#]]);
 }
 
 #[test]
@@ -1049,27 +1073,43 @@ fn a_closed_pipe_ends_the_output_quietly() {
 #[test]
 fn path_follows_flag_then_cnb_config_then_cnb_home_then_the_platform_dir() {
     let h = TestHome::new();
-    let Output {
-        stdout, stderr: _, ..
-    } = h.ok("config path");
-    assert_eq!(stdout, format!("{}\n", h.config_path().display()));
-    let mut cmd = h.command("config path");
-    cmd.env("CNB_CONFIG", "/elsewhere/cnb.toml");
-    assert_eq!(
-        String::from_utf8(cmd.output().unwrap().stdout).unwrap(),
-        "/elsewhere/cnb.toml\n"
+    h.cnb("config path")
+        .stdout(str![[r#"
+[HOME]/.cnb/config.toml
+
+"#]])
+        .run();
+    let path_with = |args: &str, change: &dyn Fn(&mut std::process::Command)| {
+        let mut cmd = h.command(args);
+        change(&mut cmd);
+        String::from_utf8(cmd.output().unwrap().stdout).unwrap()
+    };
+    let elsewhere = |cmd: &mut std::process::Command| {
+        cmd.env("CNB_CONFIG", "/elsewhere/cnb.toml");
+    };
+    h.assert_text(
+        &path_with("config path", &elsewhere),
+        str![[r#"
+/elsewhere/cnb.toml
+
+"#]],
     );
-    let mut cmd = h.command("--config /flag/cnb.toml config path");
-    cmd.env("CNB_CONFIG", "/elsewhere/cnb.toml");
-    assert_eq!(
-        String::from_utf8(cmd.output().unwrap().stdout).unwrap(),
-        "/flag/cnb.toml\n"
+    h.assert_text(
+        &path_with("--config /flag/cnb.toml config path", &elsewhere),
+        str![[r#"
+/flag/cnb.toml
+
+"#]],
     );
-    let mut cmd = h.command("config path");
-    cmd.env_remove("CNB_HOME");
-    assert_eq!(
-        String::from_utf8(cmd.output().unwrap().stdout).unwrap(),
-        format!("{}\n", h.path().join(".config/cnb/config.toml").display())
+    let no_cnb_home = |cmd: &mut std::process::Command| {
+        cmd.env_remove("CNB_HOME");
+    };
+    h.assert_text(
+        &path_with("config path", &no_cnb_home),
+        str![[r#"
+[HOME]/.config/cnb/config.toml
+
+"#]],
     );
 }
 
@@ -1100,24 +1140,46 @@ fn the_config_flag_reads_and_writes_that_file() {
 #[test]
 fn run_image_mirrors_keep_the_order_given() {
     let h = TestHome::new();
-    h.ok("config run-image-mirrors add paketobuildpacks/run-jammy-base -m z.example/run -m a.example/run");
-    h.ok("config run-image-mirrors add docker.io/paketobuildpacks/run-jammy-base:latest -m m.example/run -m z.example/run");
+    h.cnb("config run-image-mirrors add paketobuildpacks/run-jammy-base -m z.example/run -m a.example/run")
+        .stderr(str![[r#"
+Added run-image mirror z.example/run for paketobuildpacks/run-jammy-base
+Added run-image mirror a.example/run for paketobuildpacks/run-jammy-base
+
+"#]])
+        .run();
+    h.cnb("config run-image-mirrors add docker.io/paketobuildpacks/run-jammy-base:latest -m m.example/run -m z.example/run")
+        .stderr(str![[r#"
+Added run-image mirror m.example/run for docker.io/paketobuildpacks/run-jammy-base:latest
+Run-image mirror z.example/run is already configured for docker.io/paketobuildpacks/run-jammy-base:latest; it keeps its place
+
+"#]])
+        .run();
     assert_eq!(
         h.json("config run-image-mirrors list -o json"),
         json!([{"image": "paketobuildpacks/run-jammy-base", "mirrors": ["z.example/run", "a.example/run", "m.example/run"]}])
     );
-    let Output {
-        stdout, stderr: _, ..
-    } = h.ok("config run-image-mirrors list");
-    assert_eq!(
-        stdout,
-        "paketobuildpacks/run-jammy-base\n  z.example/run\n  a.example/run\n  m.example/run\n"
-    );
-    let Output {
-        stdout: _, stderr, ..
-    } = h.ok("config run-image-mirrors remove paketobuildpacks/run-jammy-base -m nope.example/run");
-    assert!(stderr.contains("not configured"), "{stderr}");
-    h.ok("config run-image-mirrors remove paketobuildpacks/run-jammy-base");
+    h.cnb("config run-image-mirrors list")
+        .stdout(str![[r#"
+paketobuildpacks/run-jammy-base
+  z.example/run
+  a.example/run
+  m.example/run
+
+"#]])
+        .stderr(str![])
+        .run();
+    h.cnb("config run-image-mirrors remove paketobuildpacks/run-jammy-base -m nope.example/run")
+        .stderr(str![[r#"
+Run-image mirror nope.example/run is not configured for paketobuildpacks/run-jammy-base; nothing to remove
+
+"#]])
+        .run();
+    h.cnb("config run-image-mirrors remove paketobuildpacks/run-jammy-base")
+        .stderr(str![[r#"
+Removed the run-image mirrors of paketobuildpacks/run-jammy-base
+
+"#]])
+        .run();
     assert_eq!(h.json("config run-image-mirrors list -o json"), json!([]));
     assert_eq!(h.read_config().unwrap(), "");
 }
@@ -1125,42 +1187,45 @@ fn run_image_mirrors_keep_the_order_given() {
 #[test]
 fn insecure_registries_add_remove_list() {
     let h = TestHome::new();
-    let Output {
-        stdout: _, stderr, ..
-    } = h.ok("config insecure-registries add registry.local:5000 10.20.0.0/16 fd00::/8");
-    assert!(
-        stderr.contains("Added insecure registry 10.20.0.0/16"),
-        "{stderr}"
-    );
-    let Output {
-        stdout: _, stderr, ..
-    } = h.ok("config insecure-registries add Registry.Local:5000");
-    assert!(
-        stderr.contains("registry.local:5000 is already an insecure registry"),
-        "{stderr}"
-    );
+    h.cnb("config insecure-registries add registry.local:5000 10.20.0.0/16 fd00::/8")
+        .stderr(str![[r#"
+Added insecure registry registry.local:5000
+Added insecure registry 10.20.0.0/16
+Added insecure registry fd00::/8
+
+"#]])
+        .run();
+    h.cnb("config insecure-registries add Registry.Local:5000")
+        .stderr(str![[r#"
+registry.local:5000 is already an insecure registry
+
+"#]])
+        .run();
     assert_eq!(
         h.json("config insecure-registries list --output json"),
         json!(["registry.local:5000", "10.20.0.0/16", "fd00::/8"])
     );
-    let Output {
-        stdout, stderr: _, ..
-    } = h.ok("config insecure-registries list");
-    assert_eq!(stdout, "registry.local:5000\n10.20.0.0/16\nfd00::/8\n");
-    let Output {
-        stdout: _, stderr, ..
-    } = h.ok("config insecure-registries remove 10.20.0.0/16 other.local");
-    assert!(
-        stderr.contains("Removed insecure registry 10.20.0.0/16"),
-        "{stderr}"
-    );
-    assert!(
-        stderr.contains("other.local is not an insecure registry"),
-        "{stderr}"
-    );
-    assert_eq!(
-        h.read_config().unwrap(),
-        "insecure-registries = [\"registry.local:5000\", \"fd00::/8\"]\n"
+    h.cnb("config insecure-registries list")
+        .stdout(str![[r#"
+registry.local:5000
+10.20.0.0/16
+fd00::/8
+
+"#]])
+        .run();
+    h.cnb("config insecure-registries remove 10.20.0.0/16 other.local")
+        .stderr(str![[r#"
+Removed insecure registry 10.20.0.0/16
+other.local is not an insecure registry; nothing to remove
+
+"#]])
+        .run();
+    h.assert_text(
+        &h.read_config().unwrap(),
+        str![[r#"
+insecure-registries = ["registry.local:5000", "fd00::/8"]
+
+"#]],
     );
 }
 
@@ -1168,85 +1233,154 @@ fn insecure_registries_add_remove_list() {
 fn trusted_builders_add_remove_list() {
     let h = TestHome::new();
     assert_eq!(h.json("config trusted-builders list -o json"), json!([]));
-    h.ok("config trusted-builders add registry.corp.example/builder");
-    let Output {
-        stdout: _, stderr, ..
-    } = h.ok("config trusted-builders add registry.corp.example/builder:latest");
-    assert!(stderr.contains("already a trusted builder"), "{stderr}");
+    h.assert_text(
+        &h.transcript(&[
+            "config trusted-builders add registry.corp.example/builder",
+            "config trusted-builders add registry.corp.example/builder:latest",
+            "config trusted-builders list",
+        ]),
+        str![[r#"
+$ cnb config trusted-builders add registry.corp.example/builder
+Trusted builder registry.corp.example/builder
+$ cnb config trusted-builders add registry.corp.example/builder:latest
+registry.corp.example/builder:latest is already a trusted builder
+$ cnb config trusted-builders list
+registry.corp.example/builder
+
+"#]],
+    );
     assert_eq!(
         h.json("config trusted-builders list -o json"),
         json!(["registry.corp.example/builder"])
     );
-    assert_eq!(
-        h.read_config().unwrap(),
-        "[[trusted-builders]]\nname = \"registry.corp.example/builder\"\n"
+    h.assert_text(
+        &h.read_config().unwrap(),
+        str![[r#"
+[[trusted-builders]]
+name = "registry.corp.example/builder"
+
+"#]],
     );
-    let Output {
-        stdout: _, stderr, ..
-    } = h.ok("config trusted-builders remove other/builder");
-    assert!(stderr.contains("not a trusted builder"), "{stderr}");
-    h.ok("config trusted-builders remove registry.corp.example/builder");
+    h.assert_text(
+        &h.transcript(&[
+            "config trusted-builders remove other/builder",
+            "config trusted-builders remove registry.corp.example/builder",
+        ]),
+        str![[r#"
+$ cnb config trusted-builders remove other/builder
+other/builder is not a trusted builder; nothing to remove
+$ cnb config trusted-builders remove registry.corp.example/builder
+registry.corp.example/builder is no longer a trusted builder
+
+"#]],
+    );
     assert_eq!(h.read_config().unwrap(), "");
 }
 
 #[test]
 fn default_builder_and_pull_policy_show_set_and_unset() {
     let h = TestHome::new();
-    let Output { stdout, stderr, .. } = h.ok("config default-builder");
-    assert_eq!(stdout, "");
-    assert!(stderr.contains("No default builder is set"), "{stderr}");
-    assert_eq!(h.ok("config pull-policy").stdout, "always\n");
-    h.ok("config default-builder paketobuildpacks/builder-jammy-base");
-    h.ok("config pull-policy if-not-present");
-    assert_eq!(
-        h.ok("config default-builder").stdout,
-        "paketobuildpacks/builder-jammy-base\n"
+    let transcript = h.transcript(&[
+        "config default-builder",
+        "config pull-policy",
+        "config default-builder paketobuildpacks/builder-jammy-base",
+        "config pull-policy if-not-present",
+        "config default-builder",
+        "config pull-policy",
+    ]);
+    h.assert_text(
+        &transcript,
+        str![[r#"
+$ cnb config default-builder
+No default builder is set (set one with: cnb config default-builder <IMAGE>)
+$ cnb config pull-policy
+always
+$ cnb config default-builder paketobuildpacks/builder-jammy-base
+Default builder set to paketobuildpacks/builder-jammy-base
+$ cnb config pull-policy if-not-present
+Pull policy set to if-not-present
+$ cnb config default-builder
+paketobuildpacks/builder-jammy-base
+$ cnb config pull-policy
+if-not-present
+
+"#]],
     );
-    assert_eq!(h.ok("config pull-policy").stdout, "if-not-present\n");
-    assert_eq!(
-        h.read_config().unwrap(),
-        "default-builder-image = \"paketobuildpacks/builder-jammy-base\"\npull-policy = \"if-not-present\"\n"
+    h.assert_text(
+        &h.read_config().unwrap(),
+        str![[r#"
+default-builder-image = "paketobuildpacks/builder-jammy-base"
+pull-policy = "if-not-present"
+
+"#]],
     );
-    h.ok("config default-builder --unset");
-    h.ok("config pull-policy --unset");
-    let Output {
-        stdout: _, stderr, ..
-    } = h.ok("config pull-policy --unset");
-    assert!(stderr.contains("nothing to remove"), "{stderr}");
+    let transcript = h.transcript(&[
+        "config default-builder --unset",
+        "config pull-policy --unset",
+        "config pull-policy --unset",
+    ]);
+    h.assert_text(
+        &transcript,
+        str![[r#"
+$ cnb config default-builder --unset
+Removed the default builder (paketobuildpacks/builder-jammy-base)
+$ cnb config pull-policy --unset
+Removed the pull-policy setting; the default, always, applies
+$ cnb config pull-policy --unset
+No pull-policy is set; nothing to remove
+
+"#]],
+    );
     assert_eq!(h.read_config().unwrap(), "");
 }
 
 #[test]
 fn quiet_hides_confirmations_but_not_data() {
     let h = TestHome::new();
-    let Output {
-        stdout: _, stderr, ..
-    } = h.ok("-q config registry-mirrors add quay.io -m q.example");
-    assert_eq!(stderr, "");
-    let Output {
-        stdout, stderr: _, ..
-    } = h.ok("config registry-mirrors list --quiet");
-    assert_eq!(stdout, "quay.io\n  q.example\n");
+    h.cnb("-q config registry-mirrors add quay.io -m q.example")
+        .stdout(str![])
+        .stderr(str![])
+        .run();
+    h.cnb("config registry-mirrors list --quiet")
+        .stdout(str![[r#"
+quay.io
+  q.example
+
+"#]])
+        .stderr(str![])
+        .run();
 }
 
 #[test]
 fn empty_lists_print_empty_json_arrays() {
     let h = TestHome::new();
-    for list in [
+    let lists = [
         "registry-mirrors",
         "run-image-mirrors",
         "insecure-registries",
         "trusted-builders",
-    ] {
-        assert_eq!(
-            h.json(&["config", list, "list", "-o", "json"]),
-            json!([]),
-            "{list}"
-        );
-        let Output { stdout, stderr, .. } = h.ok(&["config", list, "list"]);
-        assert_eq!(stdout, "", "{list}");
-        assert!(stderr.starts_with("No "), "{list}: {stderr}");
+    ];
+    for list in lists {
+        h.cnb(&["config", list, "list", "-o", "json"])
+            .stdout(str![[r#"
+[]
+
+"#]])
+            .stderr(str![])
+            .run();
     }
+    let lines: Vec<String> = lists.iter().map(|l| format!("config {l} list")).collect();
+    h.assert_text(&h.transcript(&lines), str![[r#"
+$ cnb config registry-mirrors list
+No registry mirrors are configured (add one with: cnb config registry-mirrors add <REGISTRY> -m <MIRROR>)
+$ cnb config run-image-mirrors list
+No run-image mirrors are configured (add one with: cnb config run-image-mirrors add <IMAGE> -m <MIRROR>)
+$ cnb config insecure-registries list
+No insecure registries are configured (add one with: cnb config insecure-registries add <HOST>)
+$ cnb config trusted-builders list
+No trusted builders are configured (the well-known builders are always trusted; add one with: cnb config trusted-builders add <IMAGE>)
+
+"#]]);
 }
 
 #[test]

@@ -503,6 +503,44 @@ impl TestHome {
             .unwrap_or_else(|e| panic!("no JSON on stdout ({e}): {}", out.stdout))
     }
 
+    /// Runs each command line in turn and returns the transcript a terminal would show:
+    /// `$ cnb <line>`, what it printed (stdout, then stderr), and `[exit N]` when it did
+    /// not exit 0. For tables of commands checked against one snapshot.
+    #[track_caller]
+    pub fn transcript<A>(&self, lines: &[A]) -> String
+    where
+        for<'a> &'a A: CnbArgs,
+    {
+        let mut text = String::new();
+        for args in lines {
+            let words = args.words();
+            let out = self.run(&words);
+            text.push_str(&format!(
+                "$ cnb {}\n",
+                shlex::try_join(words.iter().map(String::as_str)).unwrap_or_default()
+            ));
+            text.push_str(&out.stdout);
+            text.push_str(&out.stderr);
+            if out.code() != 0 {
+                text.push_str(&format!("[exit {}]\n", out.code()));
+            }
+        }
+        text
+    }
+
+    /// `cnb <args>` with what it must print and how it must end, checked by
+    /// [`Expect::run`]: exit status 0 unless [`Expect::code`] says otherwise, stdout and
+    /// stderr against snapshots when given (`SNAPSHOTS=overwrite` rewrites them).
+    pub fn cnb(&self, args: impl CnbArgs) -> Expect<'_> {
+        Expect {
+            home: self,
+            args: args.words(),
+            code: 0,
+            stdout: None,
+            stderr: None,
+        }
+    }
+
     /// Checks `actual` against a snapshot (`snapbox::str![...]`; `SNAPSHOTS=overwrite`
     /// rewrites it), with this home's path shown as `[HOME]` and `[..]` matching
     /// anything within a line.
@@ -605,6 +643,60 @@ pub fn cnb_cmd(home: &TestHome) -> Command {
         .current_dir(home.path())
         .stdin(Stdio::null());
     cmd
+}
+
+/// A cnb run and what it must do ([`TestHome::cnb`]).
+#[must_use = "nothing runs until `.run()`"]
+pub struct Expect<'a> {
+    home: &'a TestHome,
+    args: Vec<String>,
+    code: i32,
+    stdout: Option<snapbox::Data>,
+    stderr: Option<snapbox::Data>,
+}
+
+impl Expect<'_> {
+    /// The exit status it must end with.
+    pub fn code(mut self, code: i32) -> Self {
+        self.code = code;
+        self
+    }
+
+    /// What stdout must be, whole (`[HOME]` for the home's path, `[..]` for anything
+    /// within a line, `...` for any lines).
+    pub fn stdout(mut self, expected: impl snapbox::data::IntoData) -> Self {
+        self.stdout = Some(expected.into_data());
+        self
+    }
+
+    /// What stderr must be, whole (as [`Expect::stdout`]).
+    pub fn stderr(mut self, expected: impl snapbox::data::IntoData) -> Self {
+        self.stderr = Some(expected.into_data());
+        self
+    }
+
+    /// Runs cnb and checks the exit status, then the snapshots.
+    #[track_caller]
+    pub fn run(self) -> Output {
+        let out = self.home.run(&self.args);
+        assert_eq!(
+            out.code(),
+            self.code,
+            "cnb {:?} exited {} (expected {}):\n--- stdout\n{}\n--- stderr\n{}",
+            self.args,
+            out.code(),
+            self.code,
+            out.stdout,
+            out.stderr
+        );
+        if let Some(expected) = self.stdout {
+            self.home.assert_text(&out.stdout, expected);
+        }
+        if let Some(expected) = self.stderr {
+            self.home.assert_text(&out.stderr, expected);
+        }
+        out
+    }
 }
 
 /// The words of a cnb command line, for [`TestHome`]'s helpers: one string split as a
