@@ -546,10 +546,27 @@ impl TestHome {
     /// anything within a line.
     #[track_caller]
     pub fn assert_text(&self, actual: &str, expected: impl snapbox::data::IntoData) {
+        self.assert_text_with(actual, expected, &[]);
+    }
+
+    /// [`TestHome::assert_text`], also showing each `(placeholder, value)` as its
+    /// placeholder: `("[ORIGIN]", origin.host())`. Longer values are replaced first.
+    #[track_caller]
+    pub fn assert_text_with(
+        &self,
+        actual: &str,
+        expected: impl snapbox::data::IntoData,
+        shown_as: &[(&'static str, String)],
+    ) {
         let mut redactions = snapbox::Redactions::new();
         redactions
             .insert("[HOME]", self.path().to_path_buf())
             .expect("test support: [HOME] redaction");
+        for (placeholder, value) in shown_as {
+            redactions
+                .insert(placeholder, value.clone())
+                .unwrap_or_else(|e| panic!("test support: {placeholder}: {e}"));
+        }
         snapbox::Assert::new()
             .action_env(snapbox::assert::DEFAULT_ACTION_ENV)
             .redact_with(redactions)
