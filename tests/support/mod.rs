@@ -32,10 +32,16 @@
 //! # API
 //!
 //! Homes, the binary, processes:
-//! - [`TestHome::new()`], `.path()`, `.cnb_home()`, `.config_path()`, `.docker_config_dir()`,
-//!   `.write_config(toml) -> PathBuf`, `.read_config() -> Option<String>`,
+//! - [`TestHome::new()`], `.path()`, `.cnb_home()` (made by the first write), `.config_path()`,
+//!   `.docker_config_dir()`, `.write_config(toml) -> PathBuf`, `.read_config() -> Option<String>`,
 //!   `.write_docker_config(&serde_json::Value)`, `.write_docker_auth(&[(host, &Credentials)])`,
 //!   `.mkdir(rel) -> PathBuf`, `.write_app(name, &[(path, content)]) -> PathBuf`;
+//! - running cnb in a home, the command line as one shell-split string or as words
+//!   ([`CnbArgs`]): `.command(args) -> Command`, `.run(args) -> Output`, `.ok(args)` (must
+//!   succeed), `.json(args) -> Value`, `.transcript(&[lines]) -> String` (`$ cnb <line>`, what
+//!   it printed, `[exit N]`), and [`Expect`]: `.cnb(args).code(n).stdout(str![..]).stderr(str![..])
+//!   .run()`; snapshots: `.assert_text(actual, str![..])` (`[HOME]` for the home's path),
+//!   `.assert_text_with(actual, str![..], &[("[ORIGIN]", host)])`;
 //! - [`cnb_cmd(&home)`](cnb_cmd) → `std::process::Command` for the built `cnb`, with `HOME`,
 //!   `CNB_HOME`, `DOCKER_CONFIG`, `XDG_CONFIG_HOME` inside the home, `NO_COLOR=1`, no proxy
 //!   variables, cwd = home; [`run_cnb(&home, args) -> Output`](run_cnb) runs it (120 s limit);
