@@ -13,11 +13,11 @@ use clap_complete::engine::ArgValueCandidates;
 
 use crate::completion;
 use crate::config::PullPolicy;
-use crate::reference::{Given, ImageRef, InsecureEntry, Mirror, MirrorKey};
+use crate::reference::{Given, ImageRef, InsecureEntry, Mirror, MirrorFlag, MirrorKey};
 
 pub mod values;
 
-pub use values::{RegistryMirrorFlag, lenient_command, no_color_in, refused_value};
+pub use values::{lenient_command, no_color_in, refused_value};
 
 /// Build app images with Cloud Native Buildpacks, through registry mirrors you control.
 #[derive(Debug, Parser)]
@@ -89,7 +89,7 @@ pub struct OutputArg {
 pub struct RegistryArgs {
     /// Use MIRROR for REGISTRY in this run, ahead of configured mirrors (repeatable)
     #[arg(long = "registry-mirror", value_name = "REGISTRY=MIRROR", value_parser = values::registry_mirror)]
-    pub registry_mirrors: Vec<RegistryMirrorFlag>,
+    pub registry_mirrors: Vec<MirrorFlag>,
 
     /// Allow plain HTTP and unverified TLS for this host, host:port or CIDR in this run (repeatable)
     #[arg(long = "insecure-registry", value_name = "HOST", value_parser = values::insecure_entry)]
@@ -98,6 +98,18 @@ pub struct RegistryArgs {
     /// Seconds to wait for a registry candidate before moving on [default: 3]
     #[arg(long, value_name = "SECS", value_parser = values::registry_timeout)]
     pub registry_timeout: Option<Duration>,
+}
+
+impl RegistryArgs {
+    /// These flags over the config's registry settings.
+    pub fn settings(&self, config: &crate::config::Config) -> crate::settings::RegistrySettings {
+        crate::settings::RegistrySettings::resolve(
+            config,
+            &self.registry_mirrors,
+            &self.insecure_registries,
+            self.registry_timeout,
+        )
+    }
 }
 
 #[derive(Debug, Clone, Args)]

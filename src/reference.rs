@@ -48,7 +48,7 @@ use crate::secret::REDACTED;
 
 pub use image::ImageRef;
 pub use insecure::InsecureEntry;
-pub use mirror::{Mirror, Scheme, parse_mirror_flag};
+pub use mirror::{Mirror, MirrorFlag, Scheme, parse_mirror_flag};
 pub use registry::{MirrorKey, Registry};
 
 /// How Docker Hub is stored in config files and passed to the lifecycle.

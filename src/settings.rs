@@ -2,9 +2,8 @@
 
 use std::time::Duration;
 
-use crate::cli::{RegistryArgs, RegistryMirrorFlag};
 use crate::config::Config;
-use crate::reference::{InsecureEntry, Mirror, MirrorKey, Registry};
+use crate::reference::{InsecureEntry, Mirror, MirrorFlag, MirrorKey, Registry};
 
 /// The default probe timeout for a registry candidate (SPEC §4).
 pub const DEFAULT_REGISTRY_TIMEOUT: Duration = Duration::from_secs(3);
@@ -21,10 +20,16 @@ pub struct RegistrySettings {
 }
 
 impl RegistrySettings {
-    /// Merges the command-line registry flags (already parsed) over the config file.
-    pub fn resolve(config: &Config, args: &RegistryArgs) -> RegistrySettings {
+    /// Merges the registry flags of one invocation (`--registry-mirror`,
+    /// `--insecure-registry`, `--registry-timeout`, already parsed) over the config file.
+    pub fn resolve(
+        config: &Config,
+        flag_mirrors: &[MirrorFlag],
+        flag_insecure: &[InsecureEntry],
+        flag_timeout: Option<Duration>,
+    ) -> RegistrySettings {
         let mut mirrors: Vec<(MirrorKey, Vec<Mirror>)> = Vec::new();
-        for RegistryMirrorFlag { registry, mirror } in &args.registry_mirrors {
+        for MirrorFlag { registry, mirror } in flag_mirrors {
             match mirrors.iter_mut().find(|(k, _)| k == registry) {
                 Some((_, list)) => list.push(mirror.clone()),
                 None => mirrors.push((registry.clone(), vec![mirror.clone()])),
@@ -35,11 +40,7 @@ impl RegistrySettings {
         }
 
         let mut insecure: Vec<InsecureEntry> = Vec::new();
-        for entry in args
-            .insecure_registries
-            .iter()
-            .chain(&config.insecure_registries)
-        {
+        for entry in flag_insecure.iter().chain(&config.insecure_registries) {
             if !insecure.contains(entry) {
                 insecure.push(entry.clone());
             }
@@ -48,7 +49,7 @@ impl RegistrySettings {
         RegistrySettings {
             mirrors,
             insecure,
-            timeout: args.registry_timeout.unwrap_or(DEFAULT_REGISTRY_TIMEOUT),
+            timeout: flag_timeout.unwrap_or(DEFAULT_REGISTRY_TIMEOUT),
         }
     }
 
@@ -88,7 +89,6 @@ impl RegistrySettings {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cli::values;
     use crate::config::RegistryMirrors;
 
     fn reg(s: &str) -> Registry {
@@ -108,14 +108,11 @@ mod tests {
         }
     }
 
-    fn args(mirrors: &[&str]) -> RegistryArgs {
-        RegistryArgs {
-            registry_mirrors: mirrors
-                .iter()
-                .map(|s| values::registry_mirror(s).unwrap())
-                .collect(),
-            ..RegistryArgs::default()
-        }
+    fn flags(mirrors: &[&str]) -> Vec<MirrorFlag> {
+        mirrors
+            .iter()
+            .map(|s| MirrorFlag::parse(s).unwrap())
+            .collect()
     }
 
     fn urls(list: Vec<Mirror>) -> Vec<String> {
@@ -130,7 +127,9 @@ mod tests {
         )]);
         let settings = RegistrySettings::resolve(
             &config,
-            &args(&["quay.io=fast.example", "quay.io=q1.corp.example"]),
+            &flags(&["quay.io=fast.example", "quay.io=q1.corp.example"]),
+            &[],
+            None,
         );
         assert_eq!(
             urls(settings.mirrors_for(&reg("quay.io"))),
@@ -146,7 +145,8 @@ mod tests {
     #[test]
     fn wildcard_applies_only_without_an_own_entry() {
         let config = config(&[("*", &["all.example"]), ("quay.io", &["q.example"])]);
-        let settings = RegistrySettings::resolve(&config, &args(&["*=flag-all.example"]));
+        let settings =
+            RegistrySettings::resolve(&config, &flags(&["*=flag-all.example"]), &[], None);
         assert_eq!(
             urls(settings.mirrors_for(&reg("quay.io"))),
             ["https://q.example"]
@@ -156,7 +156,12 @@ mod tests {
             ["https://flag-all.example", "https://all.example"]
         );
         // Docker Hub's aliases are one registry.
-        let hub = RegistrySettings::resolve(&Config::default(), &args(&["docker.io=hub.example"]));
+        let hub = RegistrySettings::resolve(
+            &Config::default(),
+            &flags(&["docker.io=hub.example"]),
+            &[],
+            None,
+        );
         assert_eq!(
             urls(hub.mirrors_for(&Registry::docker_hub())),
             ["https://hub.example"]
@@ -166,7 +171,7 @@ mod tests {
     #[test]
     fn duplicates_and_self_mirrors_are_dropped() {
         let config = config(&[("*", &["https://m.example", "reg.example:5000"])]);
-        let settings = RegistrySettings::resolve(&config, &args(&["*=m.example"]));
+        let settings = RegistrySettings::resolve(&config, &flags(&["*=m.example"]), &[], None);
         assert_eq!(
             urls(settings.mirrors_for(&reg("reg.example:5000"))),
             ["https://m.example"]
@@ -187,11 +192,9 @@ mod tests {
         let entry = InsecureEntry::parse("reg.example").unwrap();
         let settings = RegistrySettings::resolve(
             &config,
-            &RegistryArgs {
-                registry_timeout: Some(Duration::from_millis(500)),
-                insecure_registries: vec![entry.clone(), entry.clone()],
-                ..RegistryArgs::default()
-            },
+            &[],
+            &[entry.clone(), entry.clone()],
+            Some(Duration::from_millis(500)),
         );
         assert_eq!(settings.timeout, Duration::from_millis(500));
         assert_eq!(
@@ -199,7 +202,7 @@ mod tests {
             [entry, InsecureEntry::parse("10.20.0.0/16").unwrap()]
         );
         assert_eq!(
-            RegistrySettings::resolve(&config, &RegistryArgs::default()).timeout,
+            RegistrySettings::resolve(&config, &[], &[], None).timeout,
             DEFAULT_REGISTRY_TIMEOUT
         );
     }

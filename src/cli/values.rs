@@ -15,20 +15,10 @@ use std::time::Duration;
 use clap::builder::ValueParser;
 
 use crate::error::UsageError;
-use crate::reference::{
-    Given, ImageRef, InsecureEntry, Mirror, MirrorKey, NameError, parse_mirror_flag,
-};
+use crate::reference::{Given, ImageRef, InsecureEntry, Mirror, MirrorFlag, MirrorKey, NameError};
 
 /// The longest probe timeout accepted (an hour): anything longer is a typo.
 pub const MAX_REGISTRY_TIMEOUT_SECS: f64 = 3600.0;
-
-/// `--registry-mirror REGISTRY=MIRROR`, parsed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RegistryMirrorFlag {
-    /// The registry, or `*`.
-    pub registry: MirrorKey,
-    pub mirror: Mirror,
-}
 
 /// An image reference.
 pub fn image(value: &str) -> Result<ImageRef, NameError> {
@@ -56,9 +46,8 @@ pub fn insecure_entry(value: &str) -> Result<InsecureEntry, NameError> {
 }
 
 /// `REGISTRY=MIRROR`; a mirror that is its registry's own address is refused.
-pub fn registry_mirror(value: &str) -> Result<RegistryMirrorFlag, NameError> {
-    let (registry, mirror) = parse_mirror_flag(value)?;
-    Ok(RegistryMirrorFlag { registry, mirror })
+pub fn registry_mirror(value: &str) -> Result<MirrorFlag, NameError> {
+    MirrorFlag::parse(value)
 }
 
 /// `--registry-timeout SECS`: a number of seconds, more than 0 and at most an hour.
@@ -190,7 +179,7 @@ mod tests {
         );
         assert_eq!(
             args.registry.registry_mirrors,
-            [RegistryMirrorFlag {
+            [MirrorFlag {
                 registry: MirrorKey::parse("docker.io").unwrap(),
                 mirror: Mirror::parse("m.example").unwrap(),
             }]

@@ -15,7 +15,6 @@ use crate::config::{self, Config};
 use crate::docker;
 use crate::reference::{Given, ImageRef};
 use crate::registry::{CandidateStatus, Platform, Resolution, Resolver};
-use crate::settings::RegistrySettings;
 use crate::ui::Ui;
 
 pub fn run(global: &GlobalArgs, args: ResolveArgs, ui: &Ui) -> anyhow::Result<ExitCode> {
@@ -26,7 +25,7 @@ pub fn run(global: &GlobalArgs, args: ResolveArgs, ui: &Ui) -> anyhow::Result<Ex
         .collect();
     let location = config::locate(global.config.as_deref())?;
     let config = Config::load(&location.path)?;
-    let settings = RegistrySettings::resolve(&config, &args.registry);
+    let settings = args.registry.settings(&config);
 
     ui.verbose(
         1,

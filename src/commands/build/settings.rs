@@ -96,7 +96,7 @@ impl BuildSettings {
             }
             other => other.map(str::to_string),
         };
-        let registry = RegistrySettings::resolve(&config, &args.registry);
+        let registry = args.registry.settings(&config);
         Ok(BuildSettings {
             image,
             builder,
