@@ -31,7 +31,9 @@ use std::path::PathBuf;
 use thiserror::Error;
 
 pub use locate::{CONFIG_FILE_NAME, ConfigLocation, locate};
-pub use model::{Config, ConfigFile, ConfiguredCa, RegistryMirrors, RunImageMirrors, Written};
+pub use model::{
+    CaFile, Config, ConfigFile, PullPolicy, RegistryMirrors, RunImageMirrors, Written,
+};
 pub use read::{MAX_FILE_BYTES, line_column};
 pub use write::{Edited, edit};
 

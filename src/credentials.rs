@@ -27,7 +27,7 @@ use thiserror::Error;
 
 use crate::env_vars;
 use crate::reference::Registry;
-use crate::ui::REDACTED;
+use crate::secret::REDACTED;
 
 /// The key Docker uses for Docker Hub in `config.json`.
 pub const DOCKER_HUB_AUTH_KEY: &str = "https://index.docker.io/v1/";

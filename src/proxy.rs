@@ -22,8 +22,8 @@ use crate::env_vars::{
     HTTP_PROXY, HTTP_PROXY_LOWER, HTTPS_PROXY, HTTPS_PROXY_LOWER, NO_PROXY, NO_PROXY_LOWER,
 };
 use crate::error::UsageError;
-use crate::lifecycle::redact_url_passwords;
 use crate::reference::{Registry, Scheme};
+use crate::secret::redact_url_passwords;
 
 /// The proxy settings of one command.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

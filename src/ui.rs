@@ -18,12 +18,17 @@ use std::sync::{Arc, Mutex, PoisonError};
 use console::{Style, Term};
 use thiserror::Error;
 
-use crate::cli::GlobalArgs;
 use crate::env_vars;
 use crate::text::escape_controls;
 
-/// What every secret (passwords, tokens, `CNB_REGISTRY_AUTH`) is shown as, in any output.
-pub const REDACTED: &str = "<redacted>";
+/// What the user asked of the output (`-v`, `--quiet`, `--no-color`), as plain values.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct OutputOptions {
+    /// How many `-v` were given.
+    pub verbosity: u8,
+    pub quiet: bool,
+    pub no_color: bool,
+}
 
 #[derive(Debug, Clone)]
 pub struct Ui {
@@ -48,15 +53,17 @@ impl From<std::io::Error> for OutputError {
 }
 
 impl Ui {
-    pub fn new(global: &GlobalArgs) -> Ui {
+    /// The Ui for a command: `options` from the command line, colour also off with
+    /// `NO_COLOR` or when stderr is not a terminal.
+    pub fn new(options: OutputOptions) -> Ui {
         let stderr_is_term = Term::stderr().is_term();
         let no_color_env = std::env::var_os(env_vars::NO_COLOR).is_some_and(|v| !v.is_empty());
-        let color = stderr_is_term && !global.no_color && !no_color_env;
+        let color = stderr_is_term && !options.no_color && !no_color_env;
         console::set_colors_enabled_stderr(color);
         console::set_colors_enabled(color && Term::stdout().is_term());
         Ui {
-            verbosity: global.verbose,
-            quiet: global.quiet,
+            verbosity: options.verbosity,
+            quiet: options.quiet,
             color,
             stderr_is_term,
             data_error: Arc::default(),

@@ -6,18 +6,16 @@ use std::path::Path;
 use anyhow::Result;
 use serde_json::json;
 
+use crate::ca::RegistryCa;
 use crate::cli::{OutputFormat, RegistryCaCommand};
 use crate::config::edits::{self, Set};
 use crate::config::{self, ConfigFile};
 use crate::error::UsageError;
-use crate::reference::Registry;
-use crate::registry::ca::RegistryCa;
 use crate::ui::Ui;
 
 pub fn run(path: &Path, cmd: RegistryCaCommand, ui: &Ui) -> Result<()> {
     match cmd {
         RegistryCaCommand::Add { registry, file } => {
-            let registry = Registry::parse(&registry)?;
             // Read now, so a file that is not a CA is refused before anything is written.
             let ca =
                 RegistryCa::load(registry.clone(), &file).map_err(|e| UsageError(e.to_string()))?;
@@ -45,7 +43,6 @@ pub fn run(path: &Path, cmd: RegistryCaCommand, ui: &Ui) -> Result<()> {
             }
         }
         RegistryCaCommand::Remove { registry } => {
-            let registry = Registry::parse(&registry)?;
             let removed =
                 config::edit(path, |doc| edits::remove_registry_ca(doc, &registry))?.value;
             match removed {

@@ -5,7 +5,38 @@ use std::path::Path;
 
 use super::{ConfigError, read};
 use crate::reference::{ImageRef, InsecureEntry, Mirror, MirrorKey, Registry};
-use crate::settings::PullPolicy;
+
+/// When images are pulled (`pull-policy`, `--pull-policy`). The strings are pack's; the
+/// doc comments are the help text of the command-line values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum PullPolicy {
+    /// Pull every time
+    #[default]
+    Always,
+    /// Pull only when the image is not in the daemon
+    IfNotPresent,
+    /// Never pull; use what the daemon has
+    Never,
+}
+
+impl PullPolicy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PullPolicy::Always => "always",
+            PullPolicy::IfNotPresent => "if-not-present",
+            PullPolicy::Never => "never",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<PullPolicy> {
+        match value {
+            "always" => Some(PullPolicy::Always),
+            "if-not-present" => Some(PullPolicy::IfNotPresent),
+            "never" => Some(PullPolicy::Never),
+            _ => None,
+        }
+    }
+}
 
 /// A registry's mirrors in preference order.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,10 +52,10 @@ pub struct RunImageMirrors {
     pub mirrors: Vec<ImageRef>,
 }
 
-/// A registry's extra CA (`[registry-ca]`, SPEC §9): the PEM file's path, absolute
+/// A registry's extra CA file (`[registry-ca]` or `--registry-ca`, SPEC §9): the PEM file's path, absolute
 /// (a relative path in the file is relative to the config file's directory).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConfiguredCa {
+pub struct CaFile {
     pub registry: Registry,
     pub path: std::path::PathBuf,
 }
@@ -42,7 +73,7 @@ pub struct Config {
     pub trusted_builders: Vec<ImageRef>,
     /// `local-registry`: used instead of asking the kube context's cluster.
     pub local_registry: Option<Registry>,
-    pub registry_cas: Vec<ConfiguredCa>,
+    pub registry_cas: Vec<CaFile>,
 }
 
 /// The values exactly as they are written in the file, in file order, parallel to

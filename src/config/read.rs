@@ -11,10 +11,9 @@ use std::path::Path;
 
 use toml_edit::{Document, Item, Key, TableLike, Value};
 
-use super::model::{ConfigFile, ConfiguredCa, RegistryMirrors, RunImageMirrors};
+use super::model::{CaFile, ConfigFile, PullPolicy, RegistryMirrors, RunImageMirrors};
 use super::{ConfigError, keys};
 use crate::reference::{ImageRef, InsecureEntry, Mirror, MirrorKey, Registry};
-use crate::settings::PullPolicy;
 
 /// The largest config file cnb reads: 4 MiB. A file with 1,000 registries is about
 /// 80 KiB; anything near the cap is not a config file (`--config /dev/zero`).
@@ -380,7 +379,7 @@ impl Validator<'_> {
                     format!("{what} is empty; expected the path of a PEM file"),
                 ));
             }
-            self.file.config.registry_cas.push(ConfiguredCa {
+            self.file.config.registry_cas.push(CaFile {
                 registry,
                 path: base.join(written),
             });

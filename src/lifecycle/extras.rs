@@ -25,11 +25,11 @@ use super::creator::name_safe;
 use super::phases::Phase;
 use super::volumes::Volume;
 use super::{ContainerSpec, Execution};
+use crate::ca::RegistryCa;
 use crate::env_vars::lifecycle::SSL_CERT_DIR;
 use crate::project::AppFilter;
 use crate::proxy::ProxySettings;
 use crate::reference::Registry;
-use crate::registry::ca::RegistryCa;
 
 /// Where the registry CAs are copied in each container.
 pub const CA_DIR: &str = "/platform/cnb/registry-ca";

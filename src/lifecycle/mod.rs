@@ -3,7 +3,7 @@
 //! container's [`ContainerSpec`] (command, flags, `CNB_*` variables, mounts, network),
 //! plus the `--dry-run` [`Plan`].
 //!
-//! Nothing here talks to Docker, a registry or DNS; [`crate::build`] gathers the facts
+//! Nothing here talks to Docker, a registry or DNS; [`crate::commands::build`] gathers the facts
 //! (labels, probe results, credentials, resolved addresses) and calls these functions.
 //!
 //! The usual order of calls:
@@ -46,7 +46,7 @@ pub use phases::{
 };
 pub use plan::{
     Plan, PlanBuilder, PlanCandidate, PlanContainer, PlanFacts, PlanLifecycle, PlanPhase,
-    PlanRunImage, REDACTED, redact_url_passwords,
+    PlanRunImage,
 };
 pub use platform_api::{
     ApiVersion, MAX_PLATFORM_API, MIN_PLATFORM_API, negotiate_platform_api, supported_platform_apis,
@@ -57,6 +57,7 @@ pub use run_image::{
 };
 pub use translate::lifecycle_registries;
 pub use trust::{KNOWN_TRUSTED_BUILDERS, Trust, check_trust, is_known_trusted_builder};
+pub use volumes::{Volume, parse_volume};
 
 /// The name an image has in the Docker daemon once cnb has fetched it: its own name
 /// when it has a tag and no digest; for a reference pinned by digest, the original

@@ -17,7 +17,6 @@ use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject;
 use thiserror::Error;
 
-use crate::error::UsageError;
 use crate::reference::Registry;
 
 /// One registry's extra CA.
@@ -127,23 +126,6 @@ fn read_certificates(path: &Path) -> Result<Vec<Vec<u8>>, String> {
     Ok(out)
 }
 
-/// Parses `--registry-ca REGISTRY=PEM-FILE` and reads the file. Bad values are usage
-/// errors (exit status 2).
-pub fn parse_flag(input: &str) -> Result<RegistryCa, UsageError> {
-    let Some((registry, path)) = input.split_once('=') else {
-        return Err(UsageError(format!(
-            "invalid --registry-ca '{input}'; expected REGISTRY=PEM-FILE, such as registry.corp.example=/etc/corp/ca.pem"
-        )));
-    };
-    let registry = Registry::parse(registry).map_err(|e| UsageError(e.to_string()))?;
-    if path.is_empty() {
-        return Err(UsageError(format!(
-            "--registry-ca {registry}= has no file; expected REGISTRY=PEM-FILE"
-        )));
-    }
-    RegistryCa::load(registry, Path::new(path)).map_err(|e| UsageError(e.to_string()))
-}
-
 /// The CAs that apply to `registry`, in the order given (flags first).
 pub fn for_registry<'a>(
     cas: &'a [RegistryCa],
@@ -198,17 +180,5 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("directory"), "{err}");
-    }
-
-    #[test]
-    fn flags_name_the_registry_and_the_file() {
-        let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("ca.pem");
-        std::fs::write(&file, PEM).unwrap();
-        let ca = parse_flag(&format!("docker.io={}", file.display())).unwrap();
-        assert!(ca.registry.is_docker_hub());
-        for bad in ["no-equals", "https://reg.example=x", "reg.example="] {
-            assert!(parse_flag(bad).is_err(), "{bad}");
-        }
     }
 }
