@@ -12,8 +12,9 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use clap_complete::engine::ArgValueCandidates;
 
 use crate::completion;
-use crate::config::PullPolicy;
-use crate::reference::{Given, ImageRef, InsecureEntry, Mirror, MirrorFlag, MirrorKey};
+use crate::config::{CaFile, PullPolicy};
+use crate::lifecycle::Volume;
+use crate::reference::{Given, ImageRef, InsecureEntry, Mirror, MirrorFlag, MirrorKey, Registry};
 
 pub mod values;
 
@@ -98,17 +99,35 @@ pub struct RegistryArgs {
     /// Seconds to wait for a registry candidate before moving on [default: 3]
     #[arg(long, value_name = "SECS", value_parser = values::registry_timeout)]
     pub registry_timeout: Option<Duration>,
+
+    /// Verify REGISTRY against the system roots plus the CA certificates in PEM-FILE in this
+    /// run (repeatable)
+    #[arg(long = "registry-ca", value_name = "REGISTRY=PEM-FILE", value_parser = values::registry_ca)]
+    pub registry_cas: Vec<CaFile>,
 }
 
 impl RegistryArgs {
-    /// These flags over the config's registry settings.
-    pub fn settings(&self, config: &crate::config::Config) -> crate::settings::RegistrySettings {
-        crate::settings::RegistrySettings::resolve(
+    /// These flags over the config's registry settings and the environment's proxies.
+    /// The CA files (the flags', then the config's) are read here.
+    pub fn settings(
+        &self,
+        config: &crate::config::Config,
+    ) -> anyhow::Result<crate::settings::RegistrySettings> {
+        let cas = self
+            .registry_cas
+            .iter()
+            .chain(&config.registry_cas)
+            .map(|entry| crate::ca::RegistryCa::load(entry.registry.clone(), &entry.path))
+            .collect::<Result<Vec<_>, _>>()?;
+        let proxy = crate::proxy::ProxySettings::from_env()?;
+        Ok(crate::settings::RegistrySettings::resolve(
             config,
             &self.registry_mirrors,
             &self.insecure_registries,
             self.registry_timeout,
-        )
+            cas,
+            proxy,
+        ))
     }
 }
 
@@ -153,6 +172,20 @@ pub struct BuildArgs {
     /// Build-time environment variable K=V, or K to take its value from the environment (repeatable)
     #[arg(short, long = "env", value_name = "K=V")]
     pub env: Vec<String>,
+
+    /// File of build-time environment variables, one K=V or K per line; --env values win
+    /// (repeatable)
+    #[arg(long = "env-file", value_name = "FILE", value_hint = clap::ValueHint::FilePath)]
+    pub env_files: Vec<PathBuf>,
+
+    /// Mount a host path (or volume) into the containers that run buildpacks, read-only
+    /// unless :rw; bindings go to /platform/bindings/<name> (repeatable)
+    #[arg(long = "volume", value_name = "HOST-PATH:TARGET[:ro|rw]", value_parser = values::volume)]
+    pub volumes: Vec<Volume>,
+
+    /// Project descriptor [default: project.toml in the app directory, when there is one]
+    #[arg(short = 'd', long, value_name = "FILE", value_hint = clap::ValueHint::FilePath)]
+    pub descriptor: Option<PathBuf>,
 
     #[command(flatten)]
     pub registry: RegistryArgs,
@@ -247,6 +280,9 @@ pub enum ConfigCommand {
     LifecycleImage(LifecycleImageArgs),
     /// Show or set when images are pulled
     PullPolicy(PullPolicyArgs),
+    /// Extra CA certificates per registry: registry -> PEM file (instead of insecure)
+    #[command(subcommand)]
+    RegistryCa(RegistryCaCommand),
     /// Print the config file's path
     Path,
 }
@@ -317,6 +353,28 @@ pub enum InsecureRegistriesCommand {
         entries: Vec<InsecureEntry>,
     },
     /// List insecure entries
+    List(OutputArg),
+}
+
+#[derive(Debug, Subcommand)]
+#[command(defer = true)]
+pub enum RegistryCaCommand {
+    /// Verify REGISTRY against the system roots plus the CA certificates in PEM-FILE
+    Add {
+        /// Registry (host for every port, or host:port)
+        #[arg(value_name = "REGISTRY", value_parser = values::registry)]
+        registry: Registry,
+        /// PEM file with the CA certificate(s); its absolute path is stored
+        #[arg(value_name = "PEM-FILE", value_hint = clap::ValueHint::FilePath)]
+        file: PathBuf,
+    },
+    /// Stop using an extra CA for REGISTRY
+    Remove {
+        /// Registry whose CA entry goes
+        #[arg(value_name = "REGISTRY", value_parser = values::registry, add = ArgValueCandidates::new(completion::configured_registry_cas))]
+        registry: Registry,
+    },
+    /// List registries and their CA files
     List(OutputArg),
 }
 

@@ -31,7 +31,9 @@ use std::path::PathBuf;
 use thiserror::Error;
 
 pub use locate::{CONFIG_FILE_NAME, ConfigLocation, locate};
-pub use model::{Config, ConfigFile, PullPolicy, RegistryMirrors, RunImageMirrors, Written};
+pub use model::{
+    CaFile, Config, ConfigFile, PullPolicy, RegistryMirrors, RunImageMirrors, Written,
+};
 pub use read::{MAX_FILE_BYTES, line_column};
 pub use write::{Edited, edit};
 
@@ -50,6 +52,8 @@ pub mod keys {
     pub const TRUSTED_BUILDER_NAME: &str = "name";
     /// cnb's own: the dev cluster's registry, `host:port` (wins over discovery, SPEC §10).
     pub const LOCAL_REGISTRY: &str = "local-registry";
+    /// cnb's own: registry -> path of a PEM file with extra CA certificates (pack ignores it).
+    pub const REGISTRY_CA: &str = "registry-ca";
 }
 
 /// Why the config file could not be found, read or written. Each message names the

@@ -66,6 +66,10 @@ pub enum DockerError {
         "the Docker daemon refused registry {host} ({detail}); if the registry is trusted, allow it with `cnb config insecure-registries add {host}`"
     )]
     RegistryRefused { host: String, detail: String },
+    #[error(
+        "the Docker daemon refused the certificate of registry {host} ({detail}); if it comes from a private CA, trust that CA with `cnb config registry-ca add {host} <PEM-FILE>` (cnb then fetches the image itself), or, if the registry is trusted, allow it with `cnb config insecure-registries add {host}`"
+    )]
+    CertificateRefused { host: String, detail: String },
     #[error("docker: {0}")]
     Api(String),
 }

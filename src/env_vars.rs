@@ -15,6 +15,14 @@ pub const KUBECONFIG: &str = "KUBECONFIG";
 /// OpenSSL's CA bundle and directory variables, honoured for registry TLS roots.
 pub const SSL_CERT_FILE: &str = "SSL_CERT_FILE";
 pub const SSL_CERT_DIR: &str = "SSL_CERT_DIR";
+/// Proxies for cnb's registry traffic and the lifecycle's (SPEC §9), read upper case
+/// first, then lower case, and passed to the lifecycle's containers in both spellings.
+pub const HTTP_PROXY: &str = "HTTP_PROXY";
+pub const HTTP_PROXY_LOWER: &str = "http_proxy";
+pub const HTTPS_PROXY: &str = "HTTPS_PROXY";
+pub const HTTPS_PROXY_LOWER: &str = "https_proxy";
+pub const NO_PROXY: &str = "NO_PROXY";
+pub const NO_PROXY_LOWER: &str = "no_proxy";
 /// Set by the shell when it asks cnb for completions (clap_complete's `CompleteEnv`).
 pub const COMPLETE: &str = "COMPLETE";
 /// Set by the bash, zsh and elvish completion scripts: the index of the word being completed.
@@ -35,4 +43,7 @@ pub mod lifecycle {
     /// Read from the builder image's config.
     pub const CNB_USER_ID: &str = "CNB_USER_ID";
     pub const CNB_GROUP_ID: &str = "CNB_GROUP_ID";
+    /// The roots the lifecycle's Go TLS stack reads besides its default bundle: cnb lists
+    /// the default directories and the directory of the registry CAs it copies in.
+    pub const SSL_CERT_DIR: &str = "SSL_CERT_DIR";
 }

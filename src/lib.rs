@@ -13,12 +13,15 @@
 //! - [`docker`]: everything that talks to the Docker daemon (bollard);
 //! - [`local_registry`]: the dev cluster's registry (KEP-1755) for `--local-registry`;
 //! - [`ui`], [`error`], [`env_vars`], [`secret`], [`completion`], [`interrupt`]: output, errors,
-//!   environment names, how secrets are shown, shell completion, stop signals.
+//!   environment names, how secrets are shown, shell completion, stop signals;
+//! - [`proxy`], [`ca`] and [`project`]: behind a corporate network (SPEC §9): HTTP proxies,
+//!   private CAs per registry, and the app's `project.toml`.
 //!
 //! Modules import each other without cycles, except [`cli`] and [`completion`]
 //! (tests/structure.rs checks it).
 
 pub mod app;
+pub mod ca;
 pub mod cli;
 pub mod commands;
 pub mod completion;
@@ -30,6 +33,8 @@ pub mod error;
 pub mod interrupt;
 pub mod lifecycle;
 pub mod local_registry;
+pub mod project;
+pub mod proxy;
 pub mod reference;
 pub mod registry;
 pub mod secret;

@@ -2,7 +2,9 @@
 
 use std::time::Duration;
 
+use crate::ca::{self, RegistryCa};
 use crate::config::Config;
+use crate::proxy::ProxySettings;
 use crate::reference::{InsecureEntry, Mirror, MirrorFlag, MirrorKey, Registry};
 
 /// The default probe timeout for a registry candidate (SPEC §4).
@@ -17,16 +19,24 @@ pub struct RegistrySettings {
     pub insecure: Vec<InsecureEntry>,
     /// How long an earlier candidate is waited for.
     pub timeout: Duration,
+    /// Extra CAs per registry: `--registry-ca` entries, then the config's (SPEC §9).
+    pub cas: Vec<RegistryCa>,
+    /// `HTTP_PROXY`, `HTTPS_PROXY`, `NO_PROXY` (SPEC §9).
+    pub proxy: ProxySettings,
 }
 
 impl RegistrySettings {
     /// Merges the registry flags of one invocation (`--registry-mirror`,
     /// `--insecure-registry`, `--registry-timeout`, already parsed) over the config file.
+    /// `cas` are the CAs already read (`--registry-ca`'s first, then the config's) and
+    /// `proxy` the environment's proxies.
     pub fn resolve(
         config: &Config,
         flag_mirrors: &[MirrorFlag],
         flag_insecure: &[InsecureEntry],
         flag_timeout: Option<Duration>,
+        cas: Vec<RegistryCa>,
+        proxy: ProxySettings,
     ) -> RegistrySettings {
         let mut mirrors: Vec<(MirrorKey, Vec<Mirror>)> = Vec::new();
         for MirrorFlag { registry, mirror } in flag_mirrors {
@@ -50,7 +60,14 @@ impl RegistrySettings {
             mirrors,
             insecure,
             timeout: flag_timeout.unwrap_or(DEFAULT_REGISTRY_TIMEOUT),
+            cas,
+            proxy,
         }
+    }
+
+    /// The extra CAs for `registry` (empty for most registries).
+    pub fn cas_for<'a>(&'a self, registry: &'a Registry) -> Vec<&'a RegistryCa> {
+        ca::for_registry(&self.cas, registry).collect()
     }
 
     /// The candidates' mirrors for `registry`, in preference order: flag mirrors for it
@@ -130,6 +147,8 @@ mod tests {
             &flags(&["quay.io=fast.example", "quay.io=q1.corp.example"]),
             &[],
             None,
+            Vec::new(),
+            ProxySettings::default(),
         );
         assert_eq!(
             urls(settings.mirrors_for(&reg("quay.io"))),
@@ -145,8 +164,14 @@ mod tests {
     #[test]
     fn wildcard_applies_only_without_an_own_entry() {
         let config = config(&[("*", &["all.example"]), ("quay.io", &["q.example"])]);
-        let settings =
-            RegistrySettings::resolve(&config, &flags(&["*=flag-all.example"]), &[], None);
+        let settings = RegistrySettings::resolve(
+            &config,
+            &flags(&["*=flag-all.example"]),
+            &[],
+            None,
+            Vec::new(),
+            ProxySettings::default(),
+        );
         assert_eq!(
             urls(settings.mirrors_for(&reg("quay.io"))),
             ["https://q.example"]
@@ -161,6 +186,8 @@ mod tests {
             &flags(&["docker.io=hub.example"]),
             &[],
             None,
+            Vec::new(),
+            ProxySettings::default(),
         );
         assert_eq!(
             urls(hub.mirrors_for(&Registry::docker_hub())),
@@ -171,7 +198,14 @@ mod tests {
     #[test]
     fn duplicates_and_self_mirrors_are_dropped() {
         let config = config(&[("*", &["https://m.example", "reg.example:5000"])]);
-        let settings = RegistrySettings::resolve(&config, &flags(&["*=m.example"]), &[], None);
+        let settings = RegistrySettings::resolve(
+            &config,
+            &flags(&["*=m.example"]),
+            &[],
+            None,
+            Vec::new(),
+            ProxySettings::default(),
+        );
         assert_eq!(
             urls(settings.mirrors_for(&reg("reg.example:5000"))),
             ["https://m.example"]
@@ -195,6 +229,8 @@ mod tests {
             &[],
             &[entry.clone(), entry.clone()],
             Some(Duration::from_millis(500)),
+            Vec::new(),
+            ProxySettings::default(),
         );
         assert_eq!(settings.timeout, Duration::from_millis(500));
         assert_eq!(
@@ -202,7 +238,15 @@ mod tests {
             [entry, InsecureEntry::parse("10.20.0.0/16").unwrap()]
         );
         assert_eq!(
-            RegistrySettings::resolve(&config, &[], &[], None).timeout,
+            RegistrySettings::resolve(
+                &config,
+                &[],
+                &[],
+                None,
+                Vec::new(),
+                ProxySettings::default()
+            )
+            .timeout,
             DEFAULT_REGISTRY_TIMEOUT
         );
     }

@@ -139,6 +139,7 @@ fn spec(image: &str, app_dir: &Path, script: &str) -> ContainerSpec {
         platform_env: BTreeMap::new(),
         files: BTreeMap::new(),
         app_dir: Some(app_dir.to_path_buf()),
+        app_filter: None,
         app_owner: (0, 0),
     }
 }
@@ -577,6 +578,8 @@ fn resolver(arch: &str, mirrors: &[(String, String)], insecure: &[String]) -> Re
             .map(|e| InsecureEntry::parse(e).unwrap())
             .collect(),
         timeout: Duration::from_secs(3),
+        cas: Vec::new(),
+        proxy: Default::default(),
     };
     let platform = Platform {
         os: "linux".into(),

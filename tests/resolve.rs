@@ -303,7 +303,7 @@ fn self_signed_registry_needs_an_insecure_entry() {
     let refused = run_cnb(&home, ["resolve", &image]);
     assert_eq!(refused.code(), 1, "{}", refused.stderr);
     home.assert_text_with(&refused.stderr, str![[r#"
-error: could not fetch [TLS]/app:1 from any location: [TLS]/app:1: TLS failure: the server's certificate is not trusted (unknown issuer, e.g. self-signed) (if you trust [TLS], allow plain HTTP and unverified TLS for it with `cnb config insecure-registries add [TLS]` (or --insecure-registry [TLS] for one run))
+error: could not fetch [TLS]/app:1 from any location: [TLS]/app:1: TLS failure: the server's certificate is not trusted (unknown issuer, e.g. self-signed) (if [TLS]'s certificate comes from a private CA, trust that CA for it with `cnb config registry-ca add [TLS] <PEM-FILE>` (or --registry-ca [TLS]=<PEM-FILE> for one run); otherwise, if you trust [TLS], allow plain HTTP and unverified TLS for it with `cnb config insecure-registries add [TLS]` (or --insecure-registry [TLS] for one run))
 
 "#]], &[("[TLS]", tls.host())]);
 

@@ -10,12 +10,17 @@
 
 use std::error::Error;
 use std::ffi::OsString;
+use std::path::Path;
 use std::time::Duration;
 
 use clap::builder::ValueParser;
 
+use crate::config::CaFile;
 use crate::error::UsageError;
-use crate::reference::{Given, ImageRef, InsecureEntry, Mirror, MirrorFlag, MirrorKey, NameError};
+use crate::lifecycle::{Volume, parse_volume};
+use crate::reference::{
+    Given, ImageRef, InsecureEntry, Mirror, MirrorFlag, MirrorKey, NameError, Registry,
+};
 
 /// The longest probe timeout accepted (an hour): anything longer is a typo.
 pub const MAX_REGISTRY_TIMEOUT_SECS: f64 = 3600.0;
@@ -48,6 +53,42 @@ pub fn insecure_entry(value: &str) -> Result<InsecureEntry, NameError> {
 /// `REGISTRY=MIRROR`; a mirror that is its registry's own address is refused.
 pub fn registry_mirror(value: &str) -> Result<MirrorFlag, NameError> {
     MirrorFlag::parse(value)
+}
+
+/// A registry: `host` or `host:port`.
+pub fn registry(value: &str) -> Result<Registry, NameError> {
+    Registry::parse(value)
+}
+
+/// `--registry-ca REGISTRY=PEM-FILE`. The file is read when the settings are resolved
+/// (a missing or empty file is reported then, with the registry and the fix).
+pub fn registry_ca(value: &str) -> Result<CaFile, Box<dyn Error + Send + Sync>> {
+    let Some((registry, path)) = value.split_once('=') else {
+        return Err(Box::new(UsageError(format!(
+            "invalid --registry-ca '{value}'; expected REGISTRY=PEM-FILE, such as registry.corp.example=/etc/corp/ca.pem"
+        ))));
+    };
+    let registry = Registry::parse(registry)?;
+    if path.is_empty() {
+        return Err(Box::new(UsageError(format!(
+            "--registry-ca {registry}= has no file; expected REGISTRY=PEM-FILE"
+        ))));
+    }
+    Ok(CaFile {
+        registry,
+        path: crate::ca::absolute(Path::new(path)),
+    })
+}
+
+/// `--volume HOST-PATH:TARGET[:ro|rw]`, a relative host path taken from the current
+/// directory (as docker does).
+pub fn volume(value: &str) -> Result<Volume, UsageError> {
+    let cwd = std::env::current_dir().map_err(|e| {
+        UsageError(format!(
+            "could not read the current directory for --volume '{value}': {e}"
+        ))
+    })?;
+    parse_volume(value, &cwd)
 }
 
 /// `--registry-timeout SECS`: a number of seconds, more than 0 and at most an hour.
@@ -141,6 +182,27 @@ mod tests {
             (
                 &["build", "UPPER/case"],
                 "invalid image reference 'UPPER/case'",
+            ),
+            (
+                &["resolve", "app", "--registry-ca", "no-equals"],
+                "invalid --registry-ca 'no-equals'; expected REGISTRY=PEM-FILE",
+            ),
+            (
+                &["resolve", "app", "--registry-ca", "reg.example="],
+                "--registry-ca reg.example= has no file",
+            ),
+            (
+                &[
+                    "resolve",
+                    "app",
+                    "--registry-ca",
+                    "https://reg.example=ca.pem",
+                ],
+                "invalid registry",
+            ),
+            (
+                &["build", "app", "--volume", "only-one-part"],
+                "invalid --volume 'only-one-part'",
             ),
         ] {
             let err = parse(args).unwrap_err();

@@ -38,6 +38,7 @@ pub fn run(global: &GlobalArgs, cmd: ConfigCommand, ui: &Ui) -> Result<ExitCode>
         ConfigCommand::LifecycleImage(args) => lifecycle_image(path, args, ui)?,
         ConfigCommand::TrustedBuilders(c) => trusted_builders(path, c, ui)?,
         ConfigCommand::PullPolicy(args) => pull_policy(path, args, ui)?,
+        ConfigCommand::RegistryCa(c) => super::registry_ca::run(path, c, ui)?,
     }
     Ok(ExitCode::SUCCESS)
 }

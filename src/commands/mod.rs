@@ -4,6 +4,7 @@ pub mod build;
 pub mod completion;
 pub mod config;
 pub mod local_registry;
+pub mod registry_ca;
 pub mod resolve;
 
 /// The async runtime for commands that do network or Docker work.

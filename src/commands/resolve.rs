@@ -25,7 +25,7 @@ pub fn run(global: &GlobalArgs, args: ResolveArgs, ui: &Ui) -> anyhow::Result<Ex
         .collect();
     let location = config::locate(global.config.as_deref())?;
     let config = Config::load(&location.path)?;
-    let settings = args.registry.settings(&config);
+    let settings = args.registry.settings(&config)?;
 
     ui.verbose(
         1,

@@ -136,6 +136,21 @@ pub fn configured_insecure_registries() -> Vec<CompletionCandidate> {
         .collect()
 }
 
+/// Registries with a `registry-ca` entry.
+pub fn configured_registry_cas() -> Vec<CompletionCandidate> {
+    let ctx = Context::current();
+    let Some(config) = load_config(&ctx) else {
+        return Vec::new();
+    };
+    config
+        .registry_cas
+        .iter()
+        .map(|ca| ca.registry.to_string())
+        .filter(|entry| !ctx.given.contains(entry))
+        .map(CompletionCandidate::new)
+        .collect()
+}
+
 /// Configured trusted builders.
 pub fn configured_trusted_builders() -> Vec<CompletionCandidate> {
     let Some(config) = load_config(&Context::current()) else {

@@ -15,7 +15,8 @@ mod generated;
 
 pub use candidates::{
     configured_builders, configured_insecure_registries, configured_mirrors, configured_registries,
-    configured_run_image_mirrors, configured_run_images, configured_trusted_builders,
+    configured_registry_cas, configured_run_image_mirrors, configured_run_images,
+    configured_trusted_builders,
 };
 pub use generated::{generated_files, man_pages};
 

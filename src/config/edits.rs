@@ -13,6 +13,7 @@
 //! are always an array (pack's shape); removing the last value removes its entry.
 
 mod decor;
+mod registry_ca;
 
 use std::path::Path;
 
@@ -26,6 +27,7 @@ use self::decor::{
 };
 use super::{ConfigError, keys, read};
 use crate::reference::{Given, ImageRef, InsecureEntry, Mirror, MirrorKey};
+pub use registry_ca::{remove_registry_ca, set_registry_ca};
 
 /// Applies `change` to the config text `text` (read from `path`, which only names
 /// it in errors). The text is checked first: an invalid file is an error, whatever

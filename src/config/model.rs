@@ -52,6 +52,14 @@ pub struct RunImageMirrors {
     pub mirrors: Vec<ImageRef>,
 }
 
+/// A registry's extra CA file (`[registry-ca]` or `--registry-ca`, SPEC §9): the PEM file's path, absolute
+/// (a relative path in the file is relative to the config file's directory).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaFile {
+    pub registry: Registry,
+    pub path: std::path::PathBuf,
+}
+
 /// The validated contents of a config file. Lists keep file order.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Config {
@@ -65,6 +73,7 @@ pub struct Config {
     pub trusted_builders: Vec<ImageRef>,
     /// `local-registry`: used instead of asking the kube context's cluster.
     pub local_registry: Option<Registry>,
+    pub registry_cas: Vec<CaFile>,
 }
 
 /// The values exactly as they are written in the file, in file order, parallel to
@@ -81,6 +90,8 @@ pub struct Written {
     pub run_image_mirrors: Vec<(String, Vec<String>)>,
     pub insecure_registries: Vec<String>,
     pub trusted_builders: Vec<String>,
+    /// Registry as written, path as written.
+    pub registry_cas: Vec<(String, String)>,
 }
 
 /// A validated config file: the typed view and the values as written.

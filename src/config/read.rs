@@ -11,7 +11,7 @@ use std::path::Path;
 
 use toml_edit::{Document, Item, Key, TableLike, Value};
 
-use super::model::{ConfigFile, PullPolicy, RegistryMirrors, RunImageMirrors};
+use super::model::{CaFile, ConfigFile, PullPolicy, RegistryMirrors, RunImageMirrors};
 use super::{ConfigError, keys};
 use crate::reference::{ImageRef, InsecureEntry, Mirror, MirrorKey, Registry};
 
@@ -180,6 +180,9 @@ pub(super) fn validate(
             v.trusted_builder(table, span)?;
         }
     }
+    if let Some((key, item)) = root.get_key_value(keys::REGISTRY_CA) {
+        v.registry_cas(key, item)?;
+    }
     Ok(v.file)
 }
 
@@ -330,6 +333,60 @@ impl Validator<'_> {
                 self.file.config.insecure_registries.push(entry);
                 self.file.written.insecure_registries.push(s.to_string());
             }
+        }
+        Ok(())
+    }
+
+    /// `[registry-ca]`: registry -> PEM file path. The file itself is read by the
+    /// commands that use it, not here: a config with a moved CA file still lists.
+    fn registry_cas(&mut self, key: &Key, item: &Item) -> Result<(), ConfigError> {
+        let table = item.as_table_like().ok_or_else(|| {
+            self.err(
+                Self::span_of(item, Some(key)),
+                format!(
+                    "expected a table for {}, found {}",
+                    keys::REGISTRY_CA,
+                    describe(item)
+                ),
+            )
+        })?;
+        let base = self.path.parent().unwrap_or(Path::new(""));
+        for (name, value) in table.iter() {
+            let name_key = table.key(name);
+            let name_span = name_key.and_then(|k| k.span());
+            let registry =
+                Registry::parse(name).map_err(|e| self.err(name_span.clone(), e.to_string()))?;
+            if self
+                .file
+                .config
+                .registry_cas
+                .iter()
+                .any(|c| c.registry == registry)
+            {
+                return Err(self.err(
+                    name_span,
+                    format!(
+                        "registry '{registry}' has two entries in [{}]; keep one",
+                        keys::REGISTRY_CA
+                    ),
+                ));
+            }
+            let what = format!("the CA file of '{name}'");
+            let written = self.string(value, name_key, &what)?;
+            if written.trim().is_empty() {
+                return Err(self.err(
+                    Self::span_of(value, name_key),
+                    format!("{what} is empty; expected the path of a PEM file"),
+                ));
+            }
+            self.file.config.registry_cas.push(CaFile {
+                registry,
+                path: base.join(written),
+            });
+            self.file
+                .written
+                .registry_cas
+                .push((name.to_string(), written.to_string()));
         }
         Ok(())
     }

@@ -14,6 +14,8 @@ use futures_util::Stream;
 use tar::{EntryType, Header};
 use tokio::sync::mpsc;
 
+use crate::project::AppFilter;
+
 /// Size of the chunks handed to the request body.
 const CHUNK: usize = 256 * 1024;
 /// Chunks buffered between the tar writer and the request.
@@ -81,14 +83,24 @@ where
 /// The archive uploaded to `/` of a lifecycle container: `workspace/` holding the app
 /// directory (when there is one), `platform/env/<NAME>` files and cnb's own files (by
 /// absolute path, parent directories included), every entry owned by `owner`.
+///
+/// `filter` (`project.toml`'s include/exclude) chooses which of the app's files go.
 pub fn app_archive(
     app_dir: Option<PathBuf>,
+    filter: Option<AppFilter>,
     platform_env: BTreeMap<String, String>,
     files: BTreeMap<String, String>,
     owner: (u32, u32),
 ) -> impl Stream<Item = io::Result<Bytes>> + Send {
     stream_from_writer(move |w| {
-        write_app_archive(w, app_dir.as_deref(), &platform_env, &files, owner)
+        write_filtered_app_archive(
+            w,
+            app_dir.as_deref(),
+            filter.as_ref(),
+            &platform_env,
+            &files,
+            owner,
+        )
     })
 }
 
@@ -100,6 +112,21 @@ pub fn app_archive(
 pub fn write_app_archive<W: Write>(
     out: W,
     app_dir: Option<&Path>,
+    platform_env: &BTreeMap<String, String>,
+    files: &BTreeMap<String, String>,
+    owner: (u32, u32),
+) -> io::Result<()> {
+    write_filtered_app_archive(out, app_dir, None, platform_env, files, owner)
+}
+
+/// [`write_app_archive`] with only the app's files that `filter` accepts. Every path is
+/// tested on its own, as pack does (an excluded directory's entries are tested too, so a
+/// negated pattern can bring one back); a directory that was not accepted itself but
+/// holds an accepted entry is still written, so the entry keeps its owner and parents.
+pub fn write_filtered_app_archive<W: Write>(
+    out: W,
+    app_dir: Option<&Path>,
+    filter: Option<&AppFilter>,
     platform_env: &BTreeMap<String, String>,
     files: &BTreeMap<String, String>,
     owner: (u32, u32),
@@ -123,7 +150,18 @@ pub fn write_app_archive<W: Write>(
         // it: the lifecycle exports the directory with its mode, so this keeps the app
         // layer the same.
         append_synthetic_dir(&mut tar, "workspace", WORKSPACE_MODE, owner)?;
-        append_tree(&mut tar, app_dir, Path::new("workspace"), owner)?;
+        match filter {
+            None => append_tree(&mut tar, app_dir, Path::new("workspace"), owner)?,
+            Some(filter) => {
+                let mut walk = FilteredWalk {
+                    root: app_dir,
+                    filter,
+                    owner,
+                    written: BTreeSet::new(),
+                };
+                walk.tree(&mut tar, app_dir, "")?;
+            }
+        }
     }
     let dir_mode = 0o755;
     let mut dirs: BTreeSet<String> = BTreeSet::new();
@@ -215,17 +253,22 @@ fn append_dir<W: Write>(
     tar.append_data(&mut header, path, io::empty())
 }
 
+/// A directory's entries sorted by name, so the archive is the same for the same tree.
+fn sorted_entries(dir: &Path) -> io::Result<Vec<fs::DirEntry>> {
+    let mut entries = fs::read_dir(dir)
+        .map_err(|e| io::Error::new(e.kind(), format!("cannot read {}: {e}", dir.display())))?
+        .collect::<io::Result<Vec<_>>>()?;
+    entries.sort_by_key(|e| e.file_name());
+    Ok(entries)
+}
+
 fn append_tree<W: Write>(
     tar: &mut tar::Builder<W>,
     dir: &Path,
     prefix: &Path,
     owner: (u32, u32),
 ) -> io::Result<()> {
-    let mut entries = fs::read_dir(dir)
-        .map_err(|e| io::Error::new(e.kind(), format!("cannot read {}: {e}", dir.display())))?
-        .collect::<io::Result<Vec<_>>>()?;
-    entries.sort_by_key(|e| e.file_name());
-    for entry in entries {
+    for entry in sorted_entries(dir)? {
         let path = entry.path();
         let name = prefix.join(entry.file_name());
         let meta = fs::symlink_metadata(&path).map_err(|e| {
@@ -255,6 +298,83 @@ fn append_tree<W: Write>(
         // Sockets, FIFOs and devices have no place in an app directory.
     }
     Ok(())
+}
+
+/// The app's tree with `project.toml`'s filter (see [`write_filtered_app_archive`]).
+struct FilteredWalk<'a> {
+    root: &'a Path,
+    filter: &'a AppFilter,
+    owner: (u32, u32),
+    /// Directories written, relative (`a`, `a/b`).
+    written: BTreeSet<String>,
+}
+
+impl FilteredWalk<'_> {
+    fn tree<W: Write>(
+        &mut self,
+        tar: &mut tar::Builder<W>,
+        dir: &Path,
+        rel: &str,
+    ) -> io::Result<()> {
+        for entry in sorted_entries(dir)? {
+            let path = entry.path();
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let rel = if rel.is_empty() {
+                name
+            } else {
+                format!("{rel}/{name}")
+            };
+            let meta = fs::symlink_metadata(&path).map_err(|e| {
+                io::Error::new(e.kind(), format!("cannot read {}: {e}", path.display()))
+            })?;
+            let kind = meta.file_type();
+            let accepted = self.filter.accepts(&rel);
+            let in_tar = Path::new("workspace").join(&rel);
+            if kind.is_dir() {
+                if accepted {
+                    self.parents(tar, &rel)?;
+                    append_dir(tar, &in_tar, &meta, self.owner)?;
+                    self.written.insert(rel.clone());
+                }
+                self.tree(tar, &path, &rel)?;
+                continue;
+            }
+            if !accepted || !(kind.is_file() || kind.is_symlink()) {
+                continue;
+            }
+            self.parents(tar, &rel)?;
+            let mut header = Header::new_gnu();
+            header.set_metadata_in_mode(&meta, tar::HeaderMode::Complete);
+            set_owner(&mut header, self.owner);
+            if kind.is_symlink() {
+                let target = fs::read_link(&path)?;
+                header.set_entry_type(EntryType::Symlink);
+                header.set_size(0);
+                tar.append_link(&mut header, &in_tar, &target)?;
+            } else {
+                let file = fs::File::open(&path).map_err(|e| {
+                    io::Error::new(e.kind(), format!("cannot read {}: {e}", path.display()))
+                })?;
+                tar.append_data(&mut header, &in_tar, file)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes the directories above `rel` that are not written yet.
+    fn parents<W: Write>(&mut self, tar: &mut tar::Builder<W>, rel: &str) -> io::Result<()> {
+        let mut at = 0;
+        while let Some(slash) = rel[at..].find('/') {
+            let dir = &rel[..at + slash];
+            if !self.written.contains(dir) {
+                let meta = fs::symlink_metadata(self.root.join(dir))?;
+                append_dir(tar, Path::new("workspace").join(dir), &meta, self.owner)?;
+                self.written.insert(dir.to_string());
+            }
+            at += slash + 1;
+        }
+        Ok(())
+    }
 }
 
 /// One file of a docker-save archive, read from disk.
@@ -391,6 +511,70 @@ mod tests {
         let bad = BTreeMap::from([("/layers/../etc/passwd".to_string(), "v".to_string())]);
         let err = write_app_archive(Vec::new(), None, &BTreeMap::new(), &bad, (0, 0)).unwrap_err();
         assert!(err.to_string().contains("/layers/../etc/passwd"), "{err}");
+    }
+
+    #[test]
+    fn project_filters_choose_the_uploaded_files_and_keep_their_parents() {
+        let dir = tempfile::tempdir().unwrap();
+        let app = dir.path();
+        fs::create_dir_all(app.join("docs/deep")).unwrap();
+        fs::write(app.join("docs/deep/keep.md"), "k").unwrap();
+        fs::write(app.join("docs/drop.md"), "d").unwrap();
+        fs::write(app.join("secret.key"), "s").unwrap();
+        fs::write(app.join("message"), "m").unwrap();
+        let names = |filter: AppFilter| {
+            let mut buf = Vec::new();
+            write_filtered_app_archive(
+                &mut buf,
+                Some(app),
+                Some(&filter),
+                &BTreeMap::new(),
+                &BTreeMap::new(),
+                (1000, 1001),
+            )
+            .unwrap();
+            let mut archive = tar::Archive::new(buf.as_slice());
+            archive
+                .entries()
+                .unwrap()
+                .map(|e| {
+                    let e = e.unwrap();
+                    assert_eq!(e.header().uid().unwrap(), 1000);
+                    e.path()
+                        .unwrap()
+                        .to_string_lossy()
+                        .trim_end_matches('/')
+                        .to_string()
+                })
+                .collect::<Vec<_>>()
+        };
+        let patterns = |lines: &[&str]| {
+            crate::project::Patterns::new(&lines.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+                .unwrap()
+        };
+        assert_eq!(
+            names(AppFilter::Exclude(patterns(&[
+                "*.key",
+                "docs",
+                "!docs/deep/keep.md"
+            ]))),
+            [
+                "workspace",
+                "workspace/docs",
+                "workspace/docs/deep",
+                "workspace/docs/deep/keep.md",
+                "workspace/message"
+            ]
+        );
+        assert_eq!(
+            names(AppFilter::Include(patterns(&["keep.md"]))),
+            [
+                "workspace",
+                "workspace/docs",
+                "workspace/docs/deep",
+                "workspace/docs/deep/keep.md"
+            ]
+        );
     }
 
     #[test]

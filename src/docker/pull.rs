@@ -216,12 +216,22 @@ async fn pull_and_rename(
                     "plain HTTP to",
                     "cnb may use plain HTTP with it (an insecure registry or an http:// mirror)",
                 ),
-                PullFailure::Certificate(d) => (
-                    d,
-                    transport.skip_tls_verify,
-                    "the certificate of",
-                    "it is an insecure registry for cnb",
-                ),
+                PullFailure::Certificate(d) => {
+                    let has_ca = !resolver.settings().cas_for(registry).is_empty();
+                    if !transport.skip_tls_verify && !has_ca {
+                        return Err(DockerError::CertificateRefused {
+                            host: registry.key(),
+                            detail: d,
+                        }
+                        .into());
+                    }
+                    let why = if transport.skip_tls_verify {
+                        "it is an insecure registry for cnb"
+                    } else {
+                        "cnb verifies it with the registry CA configured for it"
+                    };
+                    (d, true, "the certificate of", why)
+                }
                 PullFailure::Other(d) => {
                     return Err(DockerError::Api(format!("cannot pull {location}: {d}")).into());
                 }

@@ -267,6 +267,7 @@ async fn drive(
     if spec.app_dir.is_some() || !spec.platform_env.is_empty() || !spec.files.is_empty() {
         let archive = archive::app_archive(
             spec.app_dir.clone(),
+            spec.app_filter.clone(),
             spec.platform_env.clone(),
             spec.files.clone(),
             spec.app_owner,

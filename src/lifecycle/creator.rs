@@ -184,9 +184,15 @@ pub fn parse_user_env(
 pub fn cache_volume_name(output: &ImageRef, kind: &str) -> String {
     let digest = Sha256::digest(output.key().as_bytes());
     let hash: String = digest[..6].iter().map(|b| format!("{b:02x}")).collect();
-    let mut readable: String = output
-        .repository()
-        .chars()
+    let mut readable = name_safe(output.repository());
+    readable.truncate(64);
+    format!("cnb-cache-{readable}-{hash}.{kind}")
+}
+
+/// `s` with every character other than ASCII letters, digits, `.` and `-` as `_`: usable in
+/// Docker volume names and file names.
+pub(crate) fn name_safe(s: &str) -> String {
+    s.chars()
         .map(|c| {
             if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
                 c
@@ -194,9 +200,7 @@ pub fn cache_volume_name(output: &ImageRef, kind: &str) -> String {
                 '_'
             }
         })
-        .collect();
-    readable.truncate(64);
-    format!("cnb-cache-{readable}-{hash}.{kind}")
+        .collect()
 }
 
 /// The run-image metadata file naming `run_image` for the lifecycle: the flag that points
@@ -285,6 +289,7 @@ pub fn creator_spec(inputs: &CreatorInputs<'_>) -> Creator {
             platform_env: inputs.platform_env.clone(),
             files,
             app_dir: Some(inputs.app_dir.to_path_buf()),
+            app_filter: None,
             app_owner: (inputs.builder.uid, inputs.builder.gid),
         },
         platform_api: inputs.platform_api,

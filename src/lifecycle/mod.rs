@@ -15,6 +15,7 @@
 //! 6. for `--dry-run`, [`Plan::new`] then [`Plan::to_json`] or [`Plan::render_text`].
 
 mod creator;
+pub mod extras;
 mod metadata;
 mod phases;
 mod plan;
@@ -22,6 +23,7 @@ mod platform_api;
 mod run_image;
 mod translate;
 mod trust;
+pub mod volumes;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -55,6 +57,7 @@ pub use run_image::{
 };
 pub use translate::lifecycle_registries;
 pub use trust::{KNOWN_TRUSTED_BUILDERS, Trust, check_trust, is_known_trusted_builder};
+pub use volumes::{Volume, parse_volume};
 
 /// The name an image has in the Docker daemon once cnb has fetched it: its own name
 /// when it has a tag and no digest; for a reference pinned by digest, the original
@@ -140,6 +143,8 @@ pub struct ContainerSpec {
     /// The app directory, uploaded to `/workspace` as a tar owned by `app_owner`; `None`
     /// for a container that does not get the app (a later phase finds it in a volume).
     pub app_dir: Option<PathBuf>,
+    /// Which of the app's files are uploaded (`project.toml`'s include or exclude).
+    pub app_filter: Option<crate::project::AppFilter>,
     pub app_owner: (u32, u32),
 }
 

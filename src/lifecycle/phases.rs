@@ -213,6 +213,7 @@ pub fn phases_spec(inputs: &PhasesInputs<'_>) -> Phases {
             platform_env: BTreeMap::new(),
             files: BTreeMap::new(),
             app_dir: None,
+            app_filter: None,
             app_owner: (common.builder.uid, common.builder.gid),
         }
     };
@@ -233,6 +234,7 @@ pub fn phases_spec(inputs: &PhasesInputs<'_>) -> Phases {
         platform_env: common.platform_env.clone(),
         files: BTreeMap::new(),
         app_dir: None,
+        app_filter: None,
         app_owner: (common.builder.uid, common.builder.gid),
     };
     let cmd = |phase: Phase, args: &[&str]| -> Vec<String> {

@@ -14,7 +14,8 @@ use super::{ContainerSpec, Execution};
 use crate::env_vars::lifecycle::CNB_REGISTRY_AUTH;
 use crate::reference::ImageRef;
 
-use crate::secret::REDACTED;
+use crate::project::AppFilter;
+use crate::secret::{REDACTED, redact_url_passwords};
 
 /// The dry-run plan. Field names are a contract (SPEC §7.11): add, never rename.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -106,6 +107,9 @@ pub struct PlanContainer {
     pub files: BTreeMap<String, String>,
     /// Whether the app directory is sent into this container.
     pub gets_app: bool,
+    /// `project.toml`'s filter of the app's files: `include: a, b` or `exclude: a, b`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub app_filter: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -136,8 +140,20 @@ impl PlanContainer {
             mounts,
             user: spec.user.clone(),
             security_opt: spec.security_opt.clone(),
-            files: spec.files.clone(),
+            files: spec
+                .files
+                .iter()
+                .map(|(path, content)| (path.clone(), shown_file(path, content)))
+                .collect(),
             gets_app: spec.app_dir.is_some(),
+            app_filter: spec
+                .app_filter
+                .as_ref()
+                .filter(|_| spec.app_dir.is_some())
+                .map(|f| match f {
+                    AppFilter::Include(p) => format!("include: {}", p.lines().join(", ")),
+                    AppFilter::Exclude(p) => format!("exclude: {}", p.lines().join(", ")),
+                }),
         }
     }
 
@@ -159,7 +175,13 @@ impl PlanContainer {
             }
         }
         if self.gets_app {
-            writeln!(out, "{indent}app:      sent to /workspace")?;
+            match &self.app_filter {
+                Some(filter) => writeln!(
+                    out,
+                    "{indent}app:      sent to /workspace (project.toml {filter})"
+                )?,
+                None => writeln!(out, "{indent}app:      sent to /workspace")?,
+            }
         }
         for (path, content) in &self.files {
             writeln!(out, "{indent}{path}:")?;
@@ -172,6 +194,18 @@ impl PlanContainer {
             writeln!(out, "{indent}  {m}")?;
         }
         Ok(())
+    }
+}
+
+/// A file as the plan shows it: registry CAs as a count of certificates (their PEM is
+/// long and says nothing to a reader), everything else as it is.
+fn shown_file(path: &str, content: &str) -> String {
+    if !path.starts_with(super::extras::CA_DIR) {
+        return content.to_string();
+    }
+    match content.matches("-----BEGIN CERTIFICATE-----").count() {
+        1 => "(1 PEM certificate)".to_string(),
+        n => format!("({n} PEM certificates)"),
     }
 }
 
@@ -218,38 +252,6 @@ pub(super) fn redact(env: &BTreeMap<String, String>) -> BTreeMap<String, String>
             (k.clone(), v)
         })
         .collect()
-}
-
-/// `postgres://user:secret@db:5432/app` -> `postgres://user:<redacted>@db:5432/app`: the
-/// password of every URL in `value`, whatever the variable is called.
-pub fn redact_url_passwords(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    let mut rest = value;
-    while let Some(at) = rest.find("://") {
-        let (before, after) = rest.split_at(at + 3);
-        out.push_str(before);
-        // The authority ends at the first '/', '?', '#' or whitespace.
-        let end = after
-            .find(|c: char| matches!(c, '/' | '?' | '#') || c.is_whitespace())
-            .unwrap_or(after.len());
-        let authority = &after[..end];
-        match authority.rsplit_once('@') {
-            Some((userinfo, host)) => match userinfo.split_once(':') {
-                Some((user, _password)) => {
-                    out.push_str(user);
-                    out.push(':');
-                    out.push_str(REDACTED);
-                    out.push('@');
-                    out.push_str(host);
-                }
-                None => out.push_str(authority),
-            },
-            None => out.push_str(authority),
-        }
-        rest = &after[end..];
-    }
-    out.push_str(rest);
-    out
 }
 
 impl Plan {
@@ -637,25 +639,6 @@ mod tests {
 
     #[test]
     fn url_passwords_are_redacted_whatever_the_name() {
-        for (value, shown) in [
-            (
-                "postgres://u:pw@h:5432/db",
-                "postgres://u:<redacted>@h:5432/db",
-            ),
-            (
-                "a=https://x:y@one.example b=http://z:w@two.example/p?q",
-                "a=https://x:<redacted>@one.example b=http://z:<redacted>@two.example/p?q",
-            ),
-            (
-                "https://user@host/only-a-user",
-                "https://user@host/only-a-user",
-            ),
-            ("https://host/path?u=a:b@c", "https://host/path?u=a:b@c"),
-            ("no url here", "no url here"),
-            ("redis://:pw@cache", "redis://:<redacted>@cache"),
-        ] {
-            assert_eq!(redact_url_passwords(value), shown, "{value}");
-        }
         let env = BTreeMap::from([("DATABASE_URL".to_string(), "postgres://u:pw@h".to_string())]);
         assert_eq!(redact(&env)["DATABASE_URL"], "postgres://u:<redacted>@h");
     }

@@ -11,9 +11,41 @@ use crate::credentials::{self, Credential};
 use crate::reference::{ImageRef, Mirror, Registry, Scheme};
 
 impl Resolver {
+    /// One candidate (see [`Resolver::probe_candidate_with`]); a certificate failure on a
+    /// registry with extra CAs says which CA files it was checked against.
+    pub(super) async fn probe_candidate(
+        &self,
+        location: &ImageRef,
+        mirror: Option<&Mirror>,
+    ) -> Result<Found, ProbeFailure> {
+        match self.probe_candidate_with(location, mirror).await {
+            Err(ProbeFailure::Tls {
+                detail,
+                insecure_hint,
+            }) if !detail.starts_with(probe::NOT_TLS) => {
+                let cas = self.settings.cas_for(location.registry());
+                let detail = if cas.is_empty() {
+                    detail
+                } else {
+                    let files: Vec<String> =
+                        cas.iter().map(|ca| ca.path.display().to_string()).collect();
+                    format!(
+                        "{detail}; checked against the system roots and the CA file {}, which did not sign it",
+                        files.join(", ")
+                    )
+                };
+                Err(ProbeFailure::Tls {
+                    detail,
+                    insecure_hint,
+                })
+            }
+            other => other,
+        }
+    }
+
     /// One candidate: its host's transport and credentials, then a manifest request
     /// (HTTPS, then plain HTTP where the host allows it and HTTPS got no HTTP answer).
-    pub(super) async fn probe_candidate(
+    async fn probe_candidate_with(
         &self,
         location: &ImageRef,
         mirror: Option<&Mirror>,
@@ -36,7 +68,12 @@ impl Resolver {
         let reference = oci_reference(location);
 
         let forced_http = mirror.is_some_and(|m| m.scheme() == Scheme::Http);
-        let unknown = !forced_http && transport.allow_http && lock(&host.scheme).is_none();
+        // Behind a proxy the host may not be reachable directly: the request through the
+        // proxy decides the scheme instead.
+        let unknown = !forced_http
+            && transport.allow_http
+            && lock(&host.scheme).is_none()
+            && !self.settings.proxy.proxies(registry);
         if let (true, Some(port)) = (unknown, registry.port()) {
             match probe::sniff_scheme(registry.host(), port, &registry.key()).await {
                 Ok(Some(scheme)) => {
@@ -71,14 +108,14 @@ impl Resolver {
                 },
             );
             if k == 0 && schemes.len() > 1 {
-                self.warm(schemes[1], transport);
+                self.warm(registry, schemes[1], transport);
             }
-            let client =
-                self.client(*scheme, transport)
-                    .await
-                    .map_err(|e| ProbeFailure::Other {
-                        detail: format!("{e:#}"),
-                    })?;
+            let client = self
+                .client(registry, *scheme, transport)
+                .await
+                .map_err(|e| ProbeFailure::Other {
+                    detail: format!("{e:#}"),
+                })?;
             match probe::attempt(&client, &reference, &auth).await {
                 Attempt::Manifest(manifest) => {
                     *lock(&host.scheme) = Some(*scheme);

@@ -6,13 +6,14 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use oci_client::Client;
-use oci_client::client::{ClientConfig, ClientProtocol};
+use oci_client::client::{Certificate, CertificateEncoding, ClientConfig, ClientProtocol};
 use oci_client::manifest::ImageIndexEntry;
 use tokio::sync::OnceCell;
 
 use super::platform::{self, PlatformState};
 use super::{Platform, ProbeFailure, Resolver, Transport, lock, roots};
 use crate::credentials::{self, Credential};
+use crate::proxy::ProxySettings;
 use crate::reference::{Registry, Scheme};
 
 /// What cnb knows about one registry host during a process.
@@ -36,7 +37,10 @@ pub(super) struct Host {
 /// off the async threads. Sharing is safe for credentials: oci-client keys both its
 /// credential store and its token cache by registry host (and repository), attaches
 /// credentials only to requests for that host, and cnb stores each host's own.
-pub(super) type ClientKey = (Scheme, bool);
+///
+/// A registry with extra CAs (SPEC §9) gets a client of its own per CA set, so those CAs
+/// are trusted for that registry only; the key holds the CA files' paths.
+pub(super) type ClientKey = (Scheme, bool, Option<String>);
 pub(super) type ClientCell = Arc<OnceCell<Client>>;
 
 impl Resolver {
@@ -82,34 +86,54 @@ impl Resolver {
 
     pub(super) fn client_cell(
         &self,
+        registry: &Registry,
         scheme: Scheme,
         transport: Transport,
     ) -> (ClientCell, ClientConfigSeed) {
-        let key = (scheme, transport.skip_tls_verify);
+        let cas = self.settings.cas_for(registry);
+        let ca_key = (!cas.is_empty()).then(|| {
+            cas.iter()
+                .map(|ca| ca.path.display().to_string())
+                .collect::<Vec<_>>()
+                .join("\n")
+        });
+        let extra_roots = cas
+            .iter()
+            .flat_map(|ca| ca.certificates.iter())
+            .map(|der| Certificate {
+                encoding: CertificateEncoding::Der,
+                data: der.clone(),
+            })
+            .collect();
+        let key = (scheme, transport.skip_tls_verify, ca_key);
         let cell = lock(&self.clients).entry(key).or_default().clone();
         let seed = ClientConfigSeed {
             scheme,
             skip_tls_verify: transport.skip_tls_verify,
             platform: self.platform.clone(),
             connect_timeout: self.settings.timeout,
+            extra_roots,
+            proxy: self.settings.proxy.clone(),
         };
         (cell, seed)
     }
 
-    /// The shared client for `scheme` and `transport`'s certificate policy.
+    /// The shared client for `registry` (its extra CAs), `scheme` and `transport`'s
+    /// certificate policy.
     pub(super) async fn client(
         &self,
+        registry: &Registry,
         scheme: Scheme,
         transport: Transport,
     ) -> anyhow::Result<Client> {
-        let (cell, seed) = self.client_cell(scheme, transport);
+        let (cell, seed) = self.client_cell(registry, scheme, transport);
         let client = cell.get_or_try_init(|| seed.build()).await?;
         Ok(client.clone())
     }
 
     /// Starts building a client that will probably be needed soon (in the background).
-    pub(super) fn warm(&self, scheme: Scheme, transport: Transport) {
-        let (cell, seed) = self.client_cell(scheme, transport);
+    pub(super) fn warm(&self, registry: &Registry, scheme: Scheme, transport: Transport) {
+        let (cell, seed) = self.client_cell(registry, scheme, transport);
         if cell.initialized() {
             return;
         }
@@ -125,13 +149,21 @@ pub(super) struct ClientConfigSeed {
     skip_tls_verify: bool,
     platform: Arc<PlatformState>,
     connect_timeout: Duration,
+    /// A registry's extra CAs (DER), trusted besides the system roots.
+    extra_roots: Vec<Certificate>,
+    proxy: ProxySettings,
 }
+
+/// A proxy address that is never used: with a `NO_PROXY` of everything it only stops reqwest from
+/// reading proxies from the environment on its own (`ALL_PROXY`, for one), so that cnb's
+/// clients use exactly what [`ProxySettings`] says.
+const NO_PROXY_PLACEHOLDER: &str = "http://127.0.0.1:9";
 
 impl ClientConfigSeed {
     async fn build(self) -> anyhow::Result<Client> {
         tokio::task::spawn_blocking(move || {
             let platform = self.platform;
-            let config = ClientConfig {
+            let mut config = ClientConfig {
                 protocol: match self.scheme {
                     Scheme::Http => ClientProtocol::Http,
                     Scheme::Https => ClientProtocol::Https,
@@ -141,10 +173,25 @@ impl ClientConfigSeed {
                     select_entry(entries, platform.current())
                 })),
                 connect_timeout: Some(self.connect_timeout),
-                tls_certs_only: roots::system_roots().to_vec(),
                 user_agent: concat!("cnb/", env!("CARGO_PKG_VERSION")),
                 ..ClientConfig::default()
             };
+            // The system roots (when cnb read them) plus the registry's own CAs; with
+            // the platform verifier, the CAs are added to the platform's roots.
+            let system = roots::system_roots();
+            if system.is_empty() {
+                config.extra_root_certificates = self.extra_roots;
+            } else {
+                config.tls_certs_only = system.iter().cloned().chain(self.extra_roots).collect();
+            }
+            if self.proxy.is_empty() {
+                config.https_proxy = Some(NO_PROXY_PLACEHOLDER.to_string());
+                config.no_proxy = Some(crate::proxy::EVERYTHING.to_string());
+            } else {
+                config.https_proxy = self.proxy.https.clone();
+                config.http_proxy = self.proxy.http.clone();
+                config.no_proxy = Some(self.proxy.client_no_proxy());
+            }
             Client::try_from(config)
                 .map_err(|e| anyhow::anyhow!("could not set up a registry client: {e}"))
         })

@@ -45,7 +45,8 @@ use hosts::{ClientCell, ClientKey, Host};
 pub use platform::Platform;
 use platform::{Detection, PlatformState};
 pub use resolution::{
-    Candidate, CandidateStatus, ProbeFailure, Resolution, ResolveError, insecure_hint,
+    Candidate, CandidateStatus, ProbeFailure, Resolution, ResolveError, certificate_hint,
+    insecure_hint, tls_hint,
 };
 pub use resolve::candidate_specs;
 pub use text::mirror_name;
@@ -204,8 +205,20 @@ impl Resolver {
                 learned.unwrap_or(Scheme::Https)
             }
         };
-        let client = self.client(scheme, transport).await?;
+        let client = self.client(registry, scheme, transport).await?;
         Ok((client, auth))
+    }
+
+    /// One probe of `image` at its own registry (no mirrors) that fails only when the
+    /// registry's TLS does not pass cnb's policy: a missing image, an answer that wants
+    /// credentials or no answer within the probe timeout are left to whoever uses it.
+    /// With `--publish` the lifecycle writes to a registry cnb does not otherwise ask, and
+    /// this lets a certificate it would refuse fail before the build, with the hint.
+    pub async fn check_tls(&self, image: &ImageRef) -> Result<(), ProbeFailure> {
+        match tokio::time::timeout(self.settings.timeout, self.probe_candidate(image, None)).await {
+            Ok(Err(failure @ ProbeFailure::Tls { .. })) => Err(failure),
+            _ => Ok(()),
+        }
     }
 }
 

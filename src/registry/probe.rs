@@ -73,6 +73,10 @@ pub enum Attempt {
     Transport(TransportFailure),
 }
 
+/// How a failure that is not about a certificate starts: the host answered without TLS.
+pub const NOT_TLS: &str = "the server did not answer with TLS";
+const NOT_TLS_DETAIL: &str = "the server did not answer with TLS (it may serve plain HTTP)";
+
 /// A failure below HTTP: no status code came back.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TransportFailure {
@@ -321,9 +325,7 @@ fn tls_failure(err: &rustls::Error) -> TransportFailure {
         T::NoCertificatesPresented => {
             TransportFailure::Certificate("the server presented no certificate".to_string())
         }
-        T::InvalidMessage(_) => TransportFailure::NotTls(
-            "the server did not answer with TLS (it may serve plain HTTP)".to_string(),
-        ),
+        T::InvalidMessage(_) => TransportFailure::NotTls(NOT_TLS_DETAIL.to_string()),
         other => TransportFailure::Tls(format!("TLS handshake failed: {other}")),
     }
 }

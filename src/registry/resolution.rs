@@ -88,13 +88,25 @@ impl Candidate {
 
     /// The command that would let cnb through a TLS failure on this candidate's host.
     pub fn hint(&self) -> Option<String> {
-        match self.failure() {
-            Some(ProbeFailure::Tls {
-                insecure_hint: true,
-                ..
-            }) => Some(insecure_hint(self.location.registry())),
-            _ => None,
-        }
+        self.failure()
+            .and_then(|f| tls_hint(self.location.registry(), f))
+    }
+}
+
+/// The command that would let cnb through `failure` on `registry`, when there is one: a
+/// registry CA for a certificate that does not verify, an insecure entry for a host that
+/// does not speak TLS.
+pub fn tls_hint(registry: &Registry, failure: &ProbeFailure) -> Option<String> {
+    match failure {
+        ProbeFailure::Tls {
+            insecure_hint: true,
+            detail,
+        } if detail.starts_with(super::probe::NOT_TLS) => Some(insecure_hint(registry)),
+        ProbeFailure::Tls {
+            insecure_hint: true,
+            ..
+        } => Some(certificate_hint(registry)),
+        _ => None,
     }
 }
 
@@ -103,6 +115,16 @@ pub fn insecure_hint(registry: &Registry) -> String {
     let key = registry.key();
     format!(
         "if you trust {key}, allow plain HTTP and unverified TLS for it with `cnb config insecure-registries add {key}` (or --insecure-registry {key} for one run)"
+    )
+}
+
+/// For a certificate that does not verify: trust the CA that issued it (SPEC §9), or,
+/// failing that, do not verify.
+pub fn certificate_hint(registry: &Registry) -> String {
+    let key = registry.key();
+    format!(
+        "if {key}'s certificate comes from a private CA, trust that CA for it with `cnb config registry-ca add {key} <PEM-FILE>` (or --registry-ca {key}=<PEM-FILE> for one run); {}",
+        insecure_hint(registry).replacen("if you trust", "otherwise, if you trust", 1)
     )
 }
 

@@ -19,6 +19,8 @@ fn candidates_are_mirrors_in_order_then_the_original() {
         )],
         insecure: Vec::new(),
         timeout: Duration::from_secs(3),
+        cas: Vec::new(),
+        proxy: Default::default(),
     };
     let image = ImageRef::parse("quay.io/org/app:1").unwrap();
     let specs = candidate_specs(&settings, &image);
@@ -143,6 +145,8 @@ async fn concurrent_callers_share_one_probe() {
         mirrors: Vec::new(),
         insecure: Vec::new(),
         timeout: Duration::from_secs(5),
+        cas: Vec::new(),
+        proxy: Default::default(),
     };
     let resolver = Resolver::new(settings, Platform::linux("amd64")).with_ui(Ui::plain());
     let image = ImageRef::parse(&format!("127.0.0.1:{port}/app:1")).unwrap();
@@ -180,6 +184,8 @@ async fn a_black_holed_mirror_costs_the_timeout_once_per_process() {
         )],
         insecure: Vec::new(),
         timeout,
+        cas: Vec::new(),
+        proxy: Default::default(),
     };
     let resolver = Resolver::new(settings, Platform::linux("amd64")).with_ui(Ui::plain());
     let first = ImageRef::parse(&format!("127.0.0.1:{port}/app:1")).unwrap();

@@ -87,7 +87,10 @@
 //!   `get(url)`, `head(url)`, `request(method, url, &[(k, v)], Option<body>)` →
 //!   `Result<HttpResponse, String>` (`status`, `headers`, `body`, `header()`, `text()`, `json()`);
 //! - [`NetnsHost::start() -> Option<NetnsHost>`](NetnsHost::start): `ip()` (198.18.x.2),
-//!   `host_ip()`, `name()`, `command(program)`.
+//!   `host_ip()`, `name()`, `command(program)`;
+//! - [`TinyProxy::start() -> Option<TinyProxy>`](TinyProxy::start) (a real HTTP proxy on
+//!   loopback, Debian's tinyproxy), `start_with_auth(user, password)`: `host()`, `url()`,
+//!   `log()`, `requests()` (each forwarded `GET http://...` / `CONNECT host:port` line).
 //!
 //! Docker and the stand-in builder ([`builder`], files in `tests/builder/`):
 //! - [`StandInBuilder::build(&BuilderOptions) -> LocalImage`](StandInBuilder::build),
@@ -151,6 +154,7 @@ pub mod pki;
 pub mod process;
 pub mod real_builder;
 pub mod registry;
+pub mod tinyproxy;
 pub mod world;
 
 pub use builder::*;
@@ -163,6 +167,7 @@ pub use pki::*;
 pub use process::*;
 pub use real_builder::*;
 pub use registry::*;
+pub use tinyproxy::*;
 pub use world::{Lifecycle, LifecycleVersion};
 
 use std::ffi::OsStr;

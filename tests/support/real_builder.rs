@@ -36,6 +36,9 @@ pub struct RealBuilderOptions {
     pub platform_apis: Option<Vec<String>>,
     /// Add the image extension `cnb-test/hello-ext` and an extension order.
     pub extension: bool,
+    /// Make this PEM file the build image's CA bundle (`/etc/ssl/certs/ca-certificates.crt`),
+    /// as a corporate builder has its own roots.
+    pub build_image_ca: Option<PathBuf>,
 }
 
 impl RealBuilderOptions {
@@ -47,7 +50,13 @@ impl RealBuilderOptions {
             run_image_mirrors: Vec::new(),
             platform_apis: None,
             extension: false,
+            build_image_ca: None,
         }
+    }
+
+    pub fn build_image_ca(mut self, pem: &Path) -> RealBuilderOptions {
+        self.build_image_ca = Some(pem.to_path_buf());
+        self
     }
 
     pub fn with_extension(mut self) -> RealBuilderOptions {
@@ -75,6 +84,8 @@ pub struct RealBuilder {
     pub run: LocalImage,
     pub options: RealBuilderOptions,
     pub lifecycle: Lifecycle,
+    /// The build image with its own CA bundle, when the options asked for one.
+    pub build_image: Option<LocalImage>,
 }
 
 /// The `tests/real-builder` directory.
@@ -98,6 +109,14 @@ impl RealBuilder {
         let lifecycle = world::lifecycle(options.lifecycle)?;
         let pack = Pack::new()?;
         let (build_base, run_base) = base_images();
+        let build_image = options
+            .build_image_ca
+            .as_deref()
+            .map(|ca| build_image_with_ca(&build_base, ca));
+        let build_base = build_image
+            .as_ref()
+            .map(|i| i.tag().to_string())
+            .unwrap_or(build_base);
         must_run(
             "docker",
             ["tag", &run_base, &options.run_image],
@@ -144,6 +163,7 @@ impl RealBuilder {
             run,
             options,
             lifecycle,
+            build_image,
         })
     }
 
@@ -248,6 +268,42 @@ fn restricted_archive(lifecycle: &Lifecycle, apis: &[String], dest: &Path) {
         .expect("finish gzip");
 }
 
+/// `base` with `ca` as its CA bundle, tagged `cnbtest-build-ca-...` (untagged on drop).
+fn build_image_with_ca(base: &str, ca: &Path) -> LocalImage {
+    let ctx = tempfile::Builder::new()
+        .prefix("cnbtest-ctx-")
+        .tempdir()
+        .expect("context dir");
+    std::fs::copy(ca, ctx.path().join("ca.crt")).expect("copy the CA");
+    std::fs::write(
+        ctx.path().join("Dockerfile"),
+        format!("FROM {base}\nCOPY ca.crt /etc/ssl/certs/ca-certificates.crt\n"),
+    )
+    .expect("write Dockerfile");
+    let tag = format!("{}:latest", unique_name("build-ca"));
+    build_context(&tag, ctx.path(), &[]);
+    LocalImage::adopt(&tag)
+}
+
+/// `docker build` of `context` as `tag` with the classic builder, on the host network, with
+/// `labels` (`key=value`); panics with docker's output when it fails.
+fn build_context(tag: &str, context: &Path, labels: &[String]) {
+    let mut cmd = Command::new("docker");
+    cmd.env("DOCKER_BUILDKIT", "0").args([
+        "build",
+        "--quiet",
+        "--network",
+        "host",
+        "--rm",
+        "--force-rm",
+    ]);
+    for label in labels {
+        cmd.arg("--label").arg(label);
+    }
+    cmd.arg("-t").arg(tag).arg(context);
+    docker_build(&mut cmd, tag);
+}
+
 /// The build and run base images, built once per content: `cnbtest-world-build:<hash>`
 /// and `cnbtest-world-run:<hash>`.
 pub fn base_images() -> (String, String) {
@@ -292,20 +348,7 @@ pub fn base_images() -> (String, String) {
             std::os::unix::fs::PermissionsExt::from_mode(0o755),
         )
         .expect("chmod busybox");
-        let mut cmd = Command::new("docker");
-        cmd.env("DOCKER_BUILDKIT", "0")
-            .args([
-                "build",
-                "--quiet",
-                "--network",
-                "host",
-                "--rm",
-                "--force-rm",
-                "-t",
-            ])
-            .arg(tag)
-            .arg(ctx.path());
-        docker_build(&mut cmd, tag);
+        build_context(tag, ctx.path(), &[]);
     }
     (build, run)
 }
@@ -429,28 +472,15 @@ pub fn lifecycle_image(version: LifecycleVersion) -> Option<String> {
         "FROM scratch\nCOPY rootfs/ /\nWORKDIR /layers\n",
     )
     .expect("write Dockerfile");
-    let mut cmd = Command::new("docker");
-    cmd.env("DOCKER_BUILDKIT", "0")
-        .args([
-            "build",
-            "--quiet",
-            "--network",
-            "host",
-            "--rm",
-            "--force-rm",
-        ])
-        .args([
-            "--label",
-            &format!("io.buildpacks.lifecycle.version={}", version.version()),
-        ])
-        .args(["--label", &format!("io.buildpacks.lifecycle.apis={apis}")])
-        .args([
-            "--label",
-            &format!("io.buildpacks.builder.metadata={legacy}"),
-        ])
-        .args(["-t", &tag])
-        .arg(ctx.path());
-    docker_build(&mut cmd, &tag);
+    build_context(
+        &tag,
+        ctx.path(),
+        &[
+            format!("io.buildpacks.lifecycle.version={}", version.version()),
+            format!("io.buildpacks.lifecycle.apis={apis}"),
+            format!("io.buildpacks.builder.metadata={legacy}"),
+        ],
+    );
     Some(tag)
 }
 
@@ -477,9 +507,14 @@ impl RealWorld {
     }
 
     /// `options.run_image` is replaced with a name on the new registry.
-    pub fn with(registry: RegistryOptions, mut options: RealBuilderOptions) -> Option<RealWorld> {
+    pub fn with(registry: RegistryOptions, options: RealBuilderOptions) -> Option<RealWorld> {
+        RealWorld::on(TestRegistry::start(registry), options)
+    }
+
+    /// On `registry` (one in a network namespace, for example); `options.run_image` is
+    /// replaced with a name on it.
+    pub fn on(registry: TestRegistry, mut options: RealBuilderOptions) -> Option<RealWorld> {
         let home = TestHome::new();
-        let registry = TestRegistry::start(registry);
         let id = unique_name("life");
         let run_repo = format!("cnbtest/{id}-run:latest");
         let builder_repo = format!("cnbtest/{id}-builder:latest");
@@ -503,6 +538,15 @@ impl RealWorld {
             image,
             app,
         })
+    }
+
+    /// The test world's lifecycle image (v0.21) pushed to this world's registry, by its
+    /// name there (for `--lifecycle-image`); `None` when Go is missing outside CI.
+    pub fn push_lifecycle_image(&self) -> Option<String> {
+        let local = lifecycle_image(LifecycleVersion::V0_21)?;
+        let repo = format!("cnbtest/{}-lifecycle:0.21.17", self.id);
+        push_image_to(&local, &self.registry, &repo);
+        Some(format!("{}/{repo}", self.registry.host()))
     }
 
     /// `cnb build <image> -B <builder> -p <app> --trust-builder <extra>`.

@@ -22,6 +22,7 @@
 //! [`crate::lifecycle`]; this module gathers the facts they need. Stop signals are
 //! watched for the whole command ([`Interrupt`]).
 
+mod corporate;
 mod execute;
 mod images;
 mod settings;
@@ -126,6 +127,7 @@ async fn build_with(
     interrupt: &Interrupt,
     ui: &Ui,
 ) -> anyhow::Result<ExitCode> {
+    corporate::report_descriptor(settings, ui)?;
     let trust = lifecycle::check_trust(
         &settings.builder,
         &settings.config.trusted_builders,
@@ -222,6 +224,7 @@ async fn build_with(
 
     // Run image.
     let run = images::run_image(daemon, &resolver, settings, &metadata, ui).await?;
+    corporate::check_output_registry(settings, &resolver).await?;
 
     // What the lifecycle will reach: names resolved, credentials looked up.
     let mirrors = images::chosen_mirrors(run.resolution.iter().chain(builder.resolution.iter()));
@@ -252,7 +255,12 @@ async fn build_with(
         run_image_given: settings.run_image.is_some(),
         app_dir: &settings.app_dir,
     };
-    let execution = match &lifecycle_image {
+    let order = corporate::order(
+        settings.descriptor.as_ref(),
+        &metadata.builder,
+        &builder.info.labels,
+    )?;
+    let mut execution = match &lifecycle_image {
         None => Execution::Creator(lifecycle::creator_spec(&inputs)),
         Some(image) => {
             let (layers_volume, app_volume) = execute::temporary_volume_names();
@@ -264,6 +272,19 @@ async fn build_with(
             }))
         }
     };
+
+    let lifecycle_image_env = lifecycle_image
+        .as_ref()
+        .map(|image| image.info.env.as_slice())
+        .unwrap_or_default();
+    corporate::apply(
+        &mut execution,
+        settings,
+        &builder.info.env,
+        lifecycle_image_env,
+        order,
+        ui,
+    );
 
     let containers: Vec<(String, &lifecycle::ContainerSpec)> = match &execution {
         Execution::Creator(c) => vec![("creator".to_string(), &c.spec)],

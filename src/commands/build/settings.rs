@@ -5,10 +5,13 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 
+use super::corporate;
 use crate::cli::{BuildArgs, GlobalArgs, OutputFormat};
 use crate::config::{self, Config, PullPolicy};
 use crate::error::UsageError;
-use crate::lifecycle::{self, LogLevel};
+use crate::lifecycle::LogLevel;
+use crate::lifecycle::Volume;
+use crate::project::Descriptor;
 use crate::reference::ImageRef;
 use crate::settings::RegistrySettings;
 use crate::ui::Ui;
@@ -45,6 +48,10 @@ pub struct BuildSettings {
     /// `--local-registry`: where `image` points and the names to print (set by
     /// [`crate::local_registry`] before the build; `None` otherwise).
     pub local_registry: Option<crate::local_registry::BuildTarget>,
+    /// `--volume`s (SPEC §9).
+    pub volumes: Vec<Volume>,
+    /// The app's `project.toml` (or `--descriptor`), when there is one.
+    pub descriptor: Option<Descriptor>,
 }
 
 impl BuildSettings {
@@ -72,10 +79,15 @@ impl BuildSettings {
         env: impl Fn(&str) -> Option<String>,
     ) -> anyhow::Result<Self> {
         let image = args.image.value.clone();
-        let builder = match (&args.builder, &config.default_builder) {
-            (Some(flag), _) => flag.clone(),
-            (None, Some(configured)) => configured.clone(),
-            (None, None) => {
+        let app_dir = app_dir(args.path.as_deref())?;
+        let descriptor = corporate::descriptor(&app_dir, args.descriptor.as_deref())?;
+        let from_descriptor = descriptor.as_ref().and_then(|d| d.builder.as_deref());
+        // pack's order: the flag, then the descriptor's builder, then the configured default.
+        let builder = match (&args.builder, from_descriptor, &config.default_builder) {
+            (Some(flag), _, _) => flag.clone(),
+            (None, Some(named), _) => corporate::descriptor_builder(named, descriptor.as_ref())?,
+            (None, None, Some(configured)) => configured.clone(),
+            (None, None, None) => {
                 return Err(UsageError(
                     "no builder given; pass one with -B <image> or set a default with \
                      `cnb config default-builder <image>`"
@@ -85,8 +97,8 @@ impl BuildSettings {
             }
         };
         let pull_policy = args.pull_policy.or(config.pull_policy).unwrap_or_default();
-        let app_dir = app_dir(args.path.as_deref())?;
-        let platform_env = lifecycle::parse_user_env(&args.env, env)?;
+        let platform_env =
+            corporate::platform_env(descriptor.as_ref(), &args.env_files, &args.env, &env)?;
         let network = match args.network.as_deref().map(str::trim) {
             Some("") => {
                 return Err(UsageError(
@@ -96,7 +108,7 @@ impl BuildSettings {
             }
             other => other.map(str::to_string),
         };
-        let registry = args.registry.settings(&config);
+        let registry = args.registry.settings(&config)?;
         Ok(BuildSettings {
             image,
             builder,
@@ -116,6 +128,8 @@ impl BuildSettings {
             log_level: LogLevel::from_verbosity(ui.verbosity(), ui.is_quiet()),
             config,
             local_registry: None,
+            volumes: args.volumes.clone(),
+            descriptor,
         })
     }
 }
@@ -230,6 +244,39 @@ mod tests {
             BuildSettings::merge(Config::default(), &args, &Ui::plain(), |_| None).unwrap_err();
         assert_eq!(crate::error::exit_code(&err), 2);
         assert!(err.to_string().contains("is not a directory"), "{err}");
+    }
+
+    #[test]
+    fn the_descriptors_builder_is_below_the_flag_and_above_the_default() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("project.toml"),
+            "[_]\nschema-version = \"0.2\"\n[io.buildpacks]\nbuilder = \"reg.example/project\"\n",
+        )
+        .unwrap();
+        let app = dir.path().to_str().unwrap();
+        let cfg = config("default-builder-image = \"reg.example/default\"\n");
+        let with = |args: &[&str]| {
+            let mut all = vec!["app", "-p", app];
+            all.extend_from_slice(args);
+            BuildSettings::merge(cfg.clone(), &build_args(&all), &Ui::plain(), |_| None)
+        };
+        assert_eq!(
+            with(&[]).unwrap().builder.key(),
+            "reg.example/project:latest"
+        );
+        assert_eq!(
+            with(&["-B", "reg.example/flag"]).unwrap().builder.key(),
+            "reg.example/flag:latest"
+        );
+        // Another descriptor without a builder: the configured default.
+        let other = dir.path().join("other.toml");
+        std::fs::write(&other, "[build]\n").unwrap();
+        let s = with(&["-d", other.to_str().unwrap()]).unwrap();
+        assert_eq!(s.builder.key(), "reg.example/default:latest");
+        assert_eq!(s.descriptor.unwrap().schema, "0.1");
+        let err = with(&["-d", "/nonexistent/project.toml"]).unwrap_err();
+        assert_eq!(crate::error::exit_code(&err), 2, "{err}");
     }
 
     #[test]
