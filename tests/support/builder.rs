@@ -216,34 +216,54 @@ fn docker_build(
     std::fs::copy("/bin/busybox", ctx.path().join("busybox"))
         .unwrap_or_else(|e| panic!("copy /bin/busybox (install busybox-static): {e}"));
     let tag = format!("{}:latest", unique_name(what));
+    let labels: Vec<String> = labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    build_image(
+        &tag,
+        ctx.path(),
+        Some(&ctx.path().join(dockerfile)),
+        &labels,
+        build_args,
+    );
+    LocalImage::adopt(&tag)
+}
+
+/// `docker build` of `context` as `tag`, the way the test world builds every image: the
+/// classic builder, on the host network, intermediate containers removed, with `-f
+/// dockerfile` when given, `labels` (`key=value`) and `build_args`; panics with docker's
+/// output when it fails (after [`classic_build`]'s retries).
+pub fn build_image(
+    tag: &str,
+    context: &Path,
+    dockerfile: Option<&Path>,
+    labels: &[String],
+    build_args: &[String],
+) {
     let mut cmd = Command::new("docker");
-    cmd.env("DOCKER_BUILDKIT", "0")
-        .args([
-            "build",
-            "--quiet",
-            "--network",
-            "host",
-            "--rm",
-            "--force-rm",
-        ])
-        .arg("-f")
-        .arg(ctx.path().join(dockerfile))
-        .args(["-t", &tag]);
-    for (k, v) in labels {
-        cmd.arg("--label").arg(format!("{k}={v}"));
+    cmd.env("DOCKER_BUILDKIT", "0").args([
+        "build",
+        "--quiet",
+        "--network",
+        "host",
+        "--rm",
+        "--force-rm",
+    ]);
+    if let Some(file) = dockerfile {
+        cmd.arg("-f").arg(file);
     }
-    for a in build_args {
-        cmd.arg("--build-arg").arg(a);
+    for label in labels {
+        cmd.arg("--label").arg(label);
     }
-    cmd.arg(ctx.path());
+    for arg in build_args {
+        cmd.arg("--build-arg").arg(arg);
+    }
+    cmd.arg("-t").arg(tag).arg(context);
     let out = classic_build(&mut cmd);
     assert!(
         out.success(),
-        "test support: docker build of the stand-in {what} failed:\n{}\n{}",
+        "test support: docker build {tag} failed:\n{}\n{}",
         out.stdout,
         out.stderr
     );
-    LocalImage::adopt(&tag)
 }
 
 /// Runs a classic-builder `docker build`, once more (up to three times in all) when it

@@ -19,7 +19,7 @@ use sha2::{Digest, Sha256};
 use super::world::{Lifecycle, LifecycleVersion};
 use super::{
     DaemonImages, DockerSweeper, LocalImage, Output, Pack, RegistryOptions, TestHome, TestRegistry,
-    classic_build, must_run, push_image_to, run_cnb, run_with_timeout, unique_name, world,
+    build_image, must_run, push_image_to, run_cnb, run_with_timeout, unique_name, world,
 };
 
 const DOCKER_LIMIT: Duration = Duration::from_secs(180);
@@ -281,27 +281,8 @@ fn build_image_with_ca(base: &str, ca: &Path) -> LocalImage {
     )
     .expect("write Dockerfile");
     let tag = format!("{}:latest", unique_name("build-ca"));
-    build_context(&tag, ctx.path(), &[]);
+    build_image(&tag, ctx.path(), None, &[], &[]);
     LocalImage::adopt(&tag)
-}
-
-/// `docker build` of `context` as `tag` with the classic builder, on the host network, with
-/// `labels` (`key=value`); panics with docker's output when it fails.
-fn build_context(tag: &str, context: &Path, labels: &[String]) {
-    let mut cmd = Command::new("docker");
-    cmd.env("DOCKER_BUILDKIT", "0").args([
-        "build",
-        "--quiet",
-        "--network",
-        "host",
-        "--rm",
-        "--force-rm",
-    ]);
-    for label in labels {
-        cmd.arg("--label").arg(label);
-    }
-    cmd.arg("-t").arg(tag).arg(context);
-    docker_build(&mut cmd, tag);
 }
 
 /// The build and run base images, built once per content: `cnbtest-world-build:<hash>`
@@ -348,21 +329,9 @@ pub fn base_images() -> (String, String) {
             std::os::unix::fs::PermissionsExt::from_mode(0o755),
         )
         .expect("chmod busybox");
-        build_context(tag, ctx.path(), &[]);
+        build_image(tag, ctx.path(), None, &[], &[]);
     }
     (build, run)
-}
-
-/// Runs a `docker build` command of `tag` (retrying a lost cache race, see
-/// [`classic_build`]); panics with its output when it fails.
-fn docker_build(cmd: &mut Command, tag: &str) {
-    let out = classic_build(cmd);
-    assert!(
-        out.success(),
-        "test support: docker build {tag} failed:\n{}\n{}",
-        out.stdout,
-        out.stderr
-    );
 }
 
 /// A copy of the test world's run image with the label `io.cnbtest.variant=<variant>`,
@@ -376,13 +345,13 @@ pub fn run_image_variant(tag: &str, variant: &str) -> LocalImage {
         .expect("context dir");
     std::fs::write(ctx.path().join("Dockerfile"), format!("FROM {run_base}\n"))
         .expect("write Dockerfile");
-    let mut cmd = Command::new("docker");
-    cmd.env("DOCKER_BUILDKIT", "0")
-        .args(["build", "--quiet", "--network", "host", "--label"])
-        .arg(format!("io.cnbtest.variant={variant}"))
-        .args(["-t", tag])
-        .arg(ctx.path());
-    docker_build(&mut cmd, tag);
+    build_image(
+        tag,
+        ctx.path(),
+        None,
+        &[format!("io.cnbtest.variant={variant}")],
+        &[],
+    );
     LocalImage::adopt(tag)
 }
 
@@ -472,14 +441,16 @@ pub fn lifecycle_image(version: LifecycleVersion) -> Option<String> {
         "FROM scratch\nCOPY rootfs/ /\nWORKDIR /layers\n",
     )
     .expect("write Dockerfile");
-    build_context(
+    build_image(
         &tag,
         ctx.path(),
+        None,
         &[
             format!("io.buildpacks.lifecycle.version={}", version.version()),
             format!("io.buildpacks.lifecycle.apis={apis}"),
             format!("io.buildpacks.builder.metadata={legacy}"),
         ],
+        &[],
     );
     Some(tag)
 }
