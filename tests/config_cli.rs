@@ -132,9 +132,10 @@ fn registry_mirrors_are_appended_in_the_order_given_and_keep_their_place() {
         stdout,
         "quay.io\n  b.example\n  http://a.example:5000\n  c.example\n"
     );
+    // pack reads the first mirror; the whole list is cnb's.
     assert_eq!(
         h.read(),
-        "[registry-mirrors]\n\"quay.io\" = [\"b.example\", \"http://a.example:5000\", \"c.example\"]\n"
+        "[registry-mirrors]\n\"quay.io\" = \"b.example\"\n\n[registry-mirror-lists]\n\"quay.io\" = [\"b.example\", \"http://a.example:5000\", \"c.example\"]\n"
     );
 }
 
@@ -210,7 +211,7 @@ fn docker_hub_has_one_entry_whatever_it_is_called() {
     ]);
     assert_eq!(
         h.read(),
-        "[registry-mirrors]\n\"docker.io\" = [\"hand.example\", \"x.example\"]\n"
+        "[registry-mirrors]\n\"docker.io\" = \"hand.example\"\n\n[registry-mirror-lists]\n\"docker.io\" = [\"hand.example\", \"x.example\"]\n"
     );
     h.ok(&["config", "registry-mirrors", "remove", "index.docker.io"]);
     assert_eq!(
@@ -789,7 +790,8 @@ fn permissions_are_kept() {
 }
 
 /// Adds a registry from each of forty processes started at once, and checks that
-/// the file ends up with all forty and nothing beside it.
+/// the file ends up with all forty and nothing beside it but cnb's copy of it for
+/// pack (docs/configuration.md), which is then the file itself.
 fn forty_concurrent_adds(h: &Home) {
     let mut children: Vec<_> = (0..40)
         .map(|i| {
@@ -828,7 +830,17 @@ fn forty_concurrent_adds(h: &Home) {
     let mut expected: Vec<String> = (0..40).map(|i| format!("reg{i}.example:5000")).collect();
     expected.sort();
     assert_eq!(registries, expected);
-    assert_eq!(names_in(&h.cnb_home), vec!["config.toml"]);
+    let copy = h.cnb_home.join(".config.toml.cnb-last");
+    match std::fs::read_to_string(&copy) {
+        Ok(text) => {
+            assert_eq!(text, h.read());
+            assert_eq!(
+                names_in(&h.cnb_home),
+                vec![".config.toml.cnb-last", "config.toml"]
+            );
+        }
+        Err(_) => assert_eq!(names_in(&h.cnb_home), vec!["config.toml"]),
+    }
 }
 
 #[test]
@@ -1155,9 +1167,10 @@ fn crlf_files_keep_crlf_line_breaks() {
         "c.example",
     ]);
     h.ok(&["config", "insecure-registries", "add", "reg.local"]);
+    // cnb's older array moved to [registry-mirror-lists] on the first write.
     assert_eq!(
         h.read(),
-        "# mine\r\npull-policy = \"always\"\r\ninsecure-registries = [\"reg.local\"]\r\n\r\n[registry-mirrors]\r\n  \"quay.io\" = [\r\n    \"a.example\",\r\n    \"b.example\",\r\n    \"c.example\",\r\n  ]\r\n"
+        "# mine\r\npull-policy = \"always\"\r\ninsecure-registries = [\"reg.local\"]\r\n\r\n[registry-mirrors]\r\n  \"quay.io\" = \"a.example\"\r\n\r\n[registry-mirror-lists]\r\n  \"quay.io\" = [\r\n    \"a.example\",\r\n    \"b.example\",\r\n    \"c.example\",\r\n  ]\r\n"
     );
     h.ok(&["config", "insecure-registries", "remove", "reg.local"]);
     h.ok(&[
@@ -1168,7 +1181,10 @@ fn crlf_files_keep_crlf_line_breaks() {
         "-m",
         "c.example",
     ]);
-    assert_eq!(h.read(), text);
+    assert_eq!(
+        h.read(),
+        "# mine\r\npull-policy = \"always\"\r\n\r\n[registry-mirrors]\r\n  \"quay.io\" = \"a.example\"\r\n\r\n[registry-mirror-lists]\r\n  \"quay.io\" = [\r\n    \"a.example\",\r\n    \"b.example\",\r\n  ]\r\n"
+    );
 }
 
 /// A write interrupted after creating its temporary file (a crash, a kill) leaves
@@ -1563,8 +1579,17 @@ fn large_files_are_checked_and_edited() {
         "-m",
         "n.example",
     ]);
-    let after = h.read();
-    assert_eq!(after, format!("{text}  \"new.example\" = \"n.example\"\n"));
+    // The first write moves cnb's older arrays into [registry-mirror-lists].
+    let mut pack_view = String::from("# big\n[registry-mirrors]\n");
+    let mut lists = String::from("\n[registry-mirror-lists]\n");
+    for i in 0..1000 {
+        pack_view.push_str(&format!("  \"reg{i}.example:5000\" = \"m{i}.example\"\n"));
+        lists.push_str(&format!(
+            "  \"reg{i}.example:5000\" = [\"m{i}.example\", \"http://n{i}.example:5000/cache\"]\n"
+        ));
+    }
+    pack_view.push_str("  \"new.example\" = \"n.example\"\n");
+    assert_eq!(h.read(), format!("{pack_view}{lists}"));
     assert_eq!(
         h.json(&["config", "registry-mirrors", "list", "-o", "json"])
             .as_array()
@@ -1593,5 +1618,8 @@ fn large_files_are_checked_and_edited() {
         "{stderr}"
     );
     assert_eq!(h.read(), bad);
-    assert_eq!(names_in(&h.cnb_home), vec!["config.toml"]);
+    assert_eq!(
+        names_in(&h.cnb_home),
+        vec![".config.toml.cnb-last", "config.toml"]
+    );
 }

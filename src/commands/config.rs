@@ -17,8 +17,9 @@ use crate::cli::{
     OutputFormat, PullPolicyArgs, RegistryMirrorsCommand, RunImageMirrorsCommand,
     TrustedBuildersCommand,
 };
+use crate::commands::{EditedExt, load_config};
 use crate::config::edits::{self, Added, Removed, Set};
-use crate::config::{self, ConfigFile, Written, keys};
+use crate::config::{self, Written, keys};
 use crate::error::UsageError;
 use crate::reference::{ImageRef, InsecureEntry, Mirror, MirrorKey};
 use crate::settings::PullPolicy;
@@ -71,7 +72,8 @@ fn registry_mirrors(path: &Path, cmd: RegistryMirrorsCommand, ui: &Ui) -> Result
             let key = MirrorKey::parse(&registry)?;
             let mirrors = parse_mirrors(&key, &mirrors)?;
             let report =
-                config::edit(path, |doc| edits::add_registry_mirrors(doc, &key, &mirrors))?.value;
+                config::edit(path, |doc| edits::add_registry_mirrors(doc, &key, &mirrors))?
+                    .shown(ui);
             for m in &report.added {
                 ui.status(format!("Added mirror {m} for {key}"));
             }
@@ -87,12 +89,12 @@ fn registry_mirrors(path: &Path, cmd: RegistryMirrorsCommand, ui: &Ui) -> Result
             let report = config::edit(path, |doc| {
                 edits::remove_registry_mirrors(doc, &key, &mirrors)
             })?
-            .value;
+            .shown(ui);
             report_removal(ui, &report, &format!("{key}"), "mirror", "registry mirrors");
         }
         RegistryMirrorsCommand::List(out) => {
             // Registries shown normalised (`docker.io`), mirrors as written.
-            let file = ConfigFile::load(path)?;
+            let file = load_config(path, ui)?;
             let rows = file
                 .config
                 .registry_mirrors
@@ -176,7 +178,7 @@ fn run_image_mirrors(path: &Path, cmd: RunImageMirrorsCommand, ui: &Ui) -> Resul
             let report: Added = config::edit(path, |doc| {
                 edits::add_run_image_mirrors(doc, &given, &image, &mirrors)
             })?
-            .value;
+            .shown(ui);
             for m in &report.added {
                 ui.status(format!("Added run-image mirror {m} for {given}"));
             }
@@ -193,11 +195,11 @@ fn run_image_mirrors(path: &Path, cmd: RunImageMirrorsCommand, ui: &Ui) -> Resul
             let report = config::edit(path, |doc| {
                 edits::remove_run_image_mirrors(doc, &image, &mirrors)
             })?
-            .value;
+            .shown(ui);
             report_removal(ui, &report, &given, "run-image mirror", "run-image mirrors");
         }
         RunImageMirrorsCommand::List(out) => {
-            let file = ConfigFile::load(path)?;
+            let file = load_config(path, ui)?;
             let rows = file
                 .written
                 .run_image_mirrors
@@ -223,7 +225,7 @@ fn insecure_registries(path: &Path, cmd: InsecureRegistriesCommand, ui: &Ui) -> 
                 .map(|e| InsecureEntry::parse(e))
                 .collect::<Result<Vec<_>, _>>()?;
             let report =
-                config::edit(path, |doc| edits::add_insecure_registries(doc, &entries))?.value;
+                config::edit(path, |doc| edits::add_insecure_registries(doc, &entries))?.shown(ui);
             for e in &report.added {
                 ui.status(format!("Added insecure registry {e}"));
             }
@@ -237,7 +239,8 @@ fn insecure_registries(path: &Path, cmd: InsecureRegistriesCommand, ui: &Ui) -> 
                 .map(|e| InsecureEntry::parse(e))
                 .collect::<Result<Vec<_>, _>>()?;
             let report =
-                config::edit(path, |doc| edits::remove_insecure_registries(doc, &entries))?.value;
+                config::edit(path, |doc| edits::remove_insecure_registries(doc, &entries))?
+                    .shown(ui);
             // Without the list in the file, every entry given is missing.
             let (removed, missing) = match report {
                 Removed::Values {
@@ -258,7 +261,7 @@ fn insecure_registries(path: &Path, cmd: InsecureRegistriesCommand, ui: &Ui) -> 
             }
         }
         InsecureRegistriesCommand::List(out) => {
-            let file = ConfigFile::load(path)?;
+            let file = load_config(path, ui)?;
             list_strings(
                 ui,
                 out.output,
@@ -376,7 +379,7 @@ fn image_setting(
 ) -> Result<()> {
     let ImageSetting { key, what, command } = setting;
     if unset {
-        let removed = config::edit(path, |doc| edits::unset_top_level(doc, key))?.value;
+        let removed = config::edit(path, |doc| edits::unset_top_level(doc, key))?.shown(ui);
         match removed {
             Some(old) => ui.status(format!("Removed the {what} ({old})")),
             None => ui.status(format!("No {what} is set; nothing to remove")),
@@ -387,7 +390,7 @@ fn image_setting(
         Some(given) => {
             ImageRef::parse(&given)?;
             let set =
-                config::edit(path, |doc| edits::set_top_level_string(doc, key, &given))?.value;
+                config::edit(path, |doc| edits::set_top_level_string(doc, key, &given))?.shown(ui);
             match set {
                 Set::Unchanged => ui.status(format!("The {what} is already {given}")),
                 Set::New | Set::Replaced(_) => {
@@ -398,7 +401,7 @@ fn image_setting(
             }
         }
         None => {
-            let file = ConfigFile::load(path)?;
+            let file = load_config(path, ui)?;
             match current(file.written) {
                 Some(value) => ui.data(value),
                 None => ui.status(format!("No {what} is set (set one with: {command})")),
@@ -413,8 +416,8 @@ fn trusted_builders(path: &Path, cmd: TrustedBuildersCommand, ui: &Ui) -> Result
         TrustedBuildersCommand::Add { image } => {
             let given = image;
             let parsed = ImageRef::parse(&given)?;
-            let added =
-                config::edit(path, |doc| edits::add_trusted_builder(doc, &given, &parsed))?.value;
+            let added = config::edit(path, |doc| edits::add_trusted_builder(doc, &given, &parsed))?
+                .shown(ui);
             if added {
                 ui.status(format!("Trusted builder {given}"));
             } else {
@@ -425,7 +428,7 @@ fn trusted_builders(path: &Path, cmd: TrustedBuildersCommand, ui: &Ui) -> Result
             let given = image;
             let parsed = ImageRef::parse(&given)?;
             let removed =
-                config::edit(path, |doc| edits::remove_trusted_builder(doc, &parsed))?.value;
+                config::edit(path, |doc| edits::remove_trusted_builder(doc, &parsed))?.shown(ui);
             if removed {
                 ui.status(format!("{given} is no longer a trusted builder"));
             } else {
@@ -435,7 +438,7 @@ fn trusted_builders(path: &Path, cmd: TrustedBuildersCommand, ui: &Ui) -> Result
             }
         }
         TrustedBuildersCommand::List(out) => {
-            let file = ConfigFile::load(path)?;
+            let file = load_config(path, ui)?;
             list_strings(
                 ui,
                 out.output,
@@ -450,7 +453,7 @@ fn trusted_builders(path: &Path, cmd: TrustedBuildersCommand, ui: &Ui) -> Result
 fn pull_policy(path: &Path, args: PullPolicyArgs, ui: &Ui) -> Result<()> {
     if args.unset {
         let removed =
-            config::edit(path, |doc| edits::unset_top_level(doc, keys::PULL_POLICY))?.value;
+            config::edit(path, |doc| edits::unset_top_level(doc, keys::PULL_POLICY))?.shown(ui);
         match removed {
             Some(_) => ui.status(format!(
                 "Removed the pull-policy setting; the default, {}, applies",
@@ -466,7 +469,7 @@ fn pull_policy(path: &Path, args: PullPolicyArgs, ui: &Ui) -> Result<()> {
             let set = config::edit(path, |doc| {
                 edits::set_top_level_string(doc, keys::PULL_POLICY, policy.as_str())
             })?
-            .value;
+            .shown(ui);
             match set {
                 Set::Unchanged => {
                     ui.status(format!("The pull policy is already {}", policy.as_str()))
@@ -477,7 +480,7 @@ fn pull_policy(path: &Path, args: PullPolicyArgs, ui: &Ui) -> Result<()> {
             }
         }
         None => {
-            let file = ConfigFile::load(path)?;
+            let file = load_config(path, ui)?;
             match file.config.pull_policy {
                 Some(p) => ui.data(p.as_str()),
                 None => {

@@ -11,7 +11,7 @@ use anyhow::Context;
 use serde_json::{Value, json};
 
 use crate::cli::{GlobalArgs, OutputFormat, ResolveArgs};
-use crate::config::{self, Config};
+use crate::config;
 use crate::reference::ImageRef;
 use crate::registry::{CandidateStatus, Resolution, Resolver};
 use crate::settings::RegistrySettings;
@@ -25,7 +25,7 @@ pub fn run(global: &GlobalArgs, args: ResolveArgs, ui: &Ui) -> anyhow::Result<Ex
         .map(|given| ImageRef::parse(given))
         .collect::<Result<Vec<_>, _>>()?;
     let location = config::locate(global.config.as_deref())?;
-    let config = Config::load(&location.path)?;
+    let config = crate::commands::load_config(&location.path, ui)?.config;
     let settings = RegistrySettings::resolve(&config, &args.registry)?;
 
     ui.verbose(
