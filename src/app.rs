@@ -5,10 +5,10 @@ use std::process::ExitCode;
 use clap::{CommandFactory, Parser};
 use clap_complete::CompleteEnv;
 
-use crate::cli::{Cli, Command};
+use crate::cli::{self, Cli, Command};
 use crate::commands;
-use crate::error::{ExitStatus, exit_code};
-use crate::ui::{OutputError, Ui};
+use crate::error::{ExitStatus, USAGE_EXIT_CODE, exit_code};
+use crate::ui::{OutputError, OutputOptions, Ui};
 
 pub fn main() -> ExitCode {
     // When a shell asks for completions (COMPLETE=bash cnb ...), answer and exit.
@@ -22,7 +22,11 @@ pub fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(e) => return usage(&e),
     };
-    let ui = Ui::new(&cli.global);
+    let ui = Ui::new(OutputOptions {
+        verbosity: cli.global.verbose,
+        quiet: cli.global.quiet,
+        no_color: cli.global.no_color,
+    });
     // Data that could not be written fails a command that otherwise worked.
     let result = run(cli, &ui).and_then(|code| ui.finish().map(|()| code).map_err(Into::into));
     match result {
@@ -41,8 +45,17 @@ pub fn main() -> ExitCode {
 
 /// Prints what clap says about the command line (help and `--version` on stdout,
 /// usage errors on stderr) and picks its exit status; help that cannot be written
-/// is an error, as data is (a closed pipe is not).
+/// is an error, as data is (a closed pipe is not). A value refused by one of cnb's
+/// parsers is printed as cnb's own error, as any other (exit status 2).
 fn usage(e: &clap::Error) -> ExitCode {
+    if let Some(refused) = cli::refused_value(e) {
+        let ui = Ui::new(OutputOptions {
+            no_color: cli::no_color_in(std::env::args_os()),
+            ..OutputOptions::default()
+        });
+        ui.error(&anyhow::Error::msg(refused.to_string()));
+        return ExitCode::from(USAGE_EXIT_CODE);
+    }
     match e.print() {
         Err(io) if !e.use_stderr() && io.kind() != std::io::ErrorKind::BrokenPipe => {
             let err = anyhow::Error::new(OutputError::from(io));
@@ -58,16 +71,8 @@ fn run(cli: Cli, ui: &Ui) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Config(cmd) => commands::config::run(&global, cmd, ui),
         Command::Resolve(args) => commands::resolve::run(&global, args, ui),
-        Command::Build(args) => commands::build::run(&global, args, ui),
+        Command::Build(args) => commands::build::run(&global, *args, ui),
         Command::LocalRegistry(args) => commands::local_registry::run(&global, args, ui),
         Command::Completion(args) => commands::completion::run(args),
     }
-}
-
-/// The async runtime for commands that do network or Docker work.
-pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| anyhow::anyhow!("could not start the async runtime: {e}"))
 }

@@ -1,16 +1,23 @@
 //! The command-line definition: clap derive types only, no logic.
 //!
 //! Doc comments here are the `--help` text. Values that need validation beyond
-//! an enum (references, registries, mirrors, CIDRs) are kept as strings and
-//! parsed by the command that uses them, so every bad value gets cnb's own
-//! error message and exit status 2.
+//! an enum (references, registries, mirrors, CIDRs, the probe timeout) are parsed
+//! by the value parsers in [`values`], so commands receive cnb's types; a bad value
+//! is refused with cnb's own message and exit status 2 (see [`crate::app`]).
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use clap_complete::engine::ArgValueCandidates;
 
 use crate::completion;
+use crate::config::PullPolicy;
+use crate::reference::{Given, ImageRef, InsecureEntry, Mirror, MirrorFlag, MirrorKey};
+
+pub mod values;
+
+pub use values::{lenient_command, no_color_in, refused_value};
 
 /// Build app images with Cloud Native Buildpacks, through registry mirrors you control.
 #[derive(Debug, Parser)]
@@ -47,7 +54,7 @@ pub struct GlobalArgs {
 #[command(defer = true)]
 pub enum Command {
     /// Build an app image from source with a builder's lifecycle
-    Build(BuildArgs),
+    Build(Box<BuildArgs>),
     /// Show and change cnb's configuration
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -69,17 +76,6 @@ pub enum OutputFormat {
     Json,
 }
 
-/// When images are pulled.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum PullPolicyArg {
-    /// Pull every time
-    Always,
-    /// Pull only when the image is not in the daemon
-    IfNotPresent,
-    /// Never pull; use what the daemon has
-    Never,
-}
-
 #[derive(Debug, Clone, Args)]
 pub struct OutputArg {
     /// Output format
@@ -92,35 +88,47 @@ pub struct OutputArg {
 #[derive(Debug, Clone, Default, Args)]
 pub struct RegistryArgs {
     /// Use MIRROR for REGISTRY in this run, ahead of configured mirrors (repeatable)
-    #[arg(long = "registry-mirror", value_name = "REGISTRY=MIRROR")]
-    pub registry_mirrors: Vec<String>,
+    #[arg(long = "registry-mirror", value_name = "REGISTRY=MIRROR", value_parser = values::registry_mirror)]
+    pub registry_mirrors: Vec<MirrorFlag>,
 
     /// Allow plain HTTP and unverified TLS for this host, host:port or CIDR in this run (repeatable)
-    #[arg(long = "insecure-registry", value_name = "HOST")]
-    pub insecure_registries: Vec<String>,
+    #[arg(long = "insecure-registry", value_name = "HOST", value_parser = values::insecure_entry)]
+    pub insecure_registries: Vec<InsecureEntry>,
 
     /// Seconds to wait for a registry candidate before moving on [default: 3]
-    #[arg(long, value_name = "SECS")]
-    pub registry_timeout: Option<f64>,
+    #[arg(long, value_name = "SECS", value_parser = values::registry_timeout)]
+    pub registry_timeout: Option<Duration>,
+}
+
+impl RegistryArgs {
+    /// These flags over the config's registry settings.
+    pub fn settings(&self, config: &crate::config::Config) -> crate::settings::RegistrySettings {
+        crate::settings::RegistrySettings::resolve(
+            config,
+            &self.registry_mirrors,
+            &self.insecure_registries,
+            self.registry_timeout,
+        )
+    }
 }
 
 #[derive(Debug, Clone, Args)]
 pub struct BuildArgs {
     /// Name of the image to build
-    #[arg(value_name = "IMAGE")]
-    pub image: String,
+    #[arg(value_name = "IMAGE", value_parser = values::given_image)]
+    pub image: Given<ImageRef>,
 
     /// Builder image (default: the configured default-builder)
-    #[arg(short = 'B', long, value_name = "IMAGE", add = ArgValueCandidates::new(completion::configured_builders))]
-    pub builder: Option<String>,
+    #[arg(short = 'B', long, value_name = "IMAGE", value_parser = values::image, add = ArgValueCandidates::new(completion::configured_builders))]
+    pub builder: Option<ImageRef>,
 
     /// App directory [default: current directory]
     #[arg(short, long, value_name = "DIR", value_hint = clap::ValueHint::DirPath)]
     pub path: Option<PathBuf>,
 
     /// Use this run image instead of the builder's
-    #[arg(long, value_name = "IMAGE")]
-    pub run_image: Option<String>,
+    #[arg(long, value_name = "IMAGE", value_parser = values::image)]
+    pub run_image: Option<ImageRef>,
 
     /// Publish the image to its registry instead of the Docker daemon
     #[arg(long)]
@@ -136,7 +144,7 @@ pub struct BuildArgs {
 
     /// When to pull the builder and run images [default: configured, else always]
     #[arg(long, value_enum)]
-    pub pull_policy: Option<PullPolicyArg>,
+    pub pull_policy: Option<PullPolicy>,
 
     /// Network for the lifecycle container [default: host when a registry is on loopback]
     #[arg(long, value_name = "MODE")]
@@ -151,8 +159,8 @@ pub struct BuildArgs {
 
     /// Lifecycle image for the phases of an untrusted builder [default: the configured
     /// lifecycle-image, else buildpacksio/lifecycle:<the builder's lifecycle version>]
-    #[arg(long, value_name = "IMAGE")]
-    pub lifecycle_image: Option<String>,
+    #[arg(long, value_name = "IMAGE", value_parser = values::image)]
+    pub lifecycle_image: Option<ImageRef>,
 
     /// Trust this builder for this run (use the single-container creator)
     #[arg(long)]
@@ -178,8 +186,8 @@ pub struct BuildArgs {
 #[derive(Debug, Clone, Args)]
 pub struct ResolveArgs {
     /// Images to resolve
-    #[arg(value_name = "IMAGE", required = true)]
-    pub images: Vec<String>,
+    #[arg(value_name = "IMAGE", required = true, value_parser = values::given_image)]
+    pub images: Vec<Given<ImageRef>>,
 
     #[command(flatten)]
     pub registry: RegistryArgs,
@@ -249,20 +257,20 @@ pub enum RegistryMirrorsCommand {
     /// Append mirrors to a registry's list (`*` for every registry without its own entry)
     Add {
         /// Registry (host[:port], `docker.io`, or `*`)
-        #[arg(value_name = "REGISTRY")]
-        registry: String,
+        #[arg(value_name = "REGISTRY", value_parser = values::mirror_key)]
+        registry: MirrorKey,
         /// Mirror, [http[s]://]host[:port][/path] (repeatable, in preference order)
-        #[arg(short, long = "mirror", value_name = "MIRROR", required = true)]
-        mirrors: Vec<String>,
+        #[arg(short, long = "mirror", value_name = "MIRROR", required = true, value_parser = values::given_mirror)]
+        mirrors: Vec<Given<Mirror>>,
     },
     /// Remove a registry's entry, or only the given mirrors
     Remove {
         /// Registry whose entry changes
-        #[arg(value_name = "REGISTRY", add = ArgValueCandidates::new(completion::configured_registries))]
-        registry: String,
+        #[arg(value_name = "REGISTRY", value_parser = values::mirror_key, add = ArgValueCandidates::new(completion::configured_registries))]
+        registry: MirrorKey,
         /// Remove only this mirror (repeatable)
-        #[arg(short, long = "mirror", value_name = "MIRROR", add = ArgValueCandidates::new(completion::configured_mirrors))]
-        mirrors: Vec<String>,
+        #[arg(short, long = "mirror", value_name = "MIRROR", value_parser = values::given_mirror, add = ArgValueCandidates::new(completion::configured_mirrors))]
+        mirrors: Vec<Given<Mirror>>,
     },
     /// List registries and their mirrors in preference order
     List(OutputArg),
@@ -274,20 +282,20 @@ pub enum RunImageMirrorsCommand {
     /// Append mirror images for a run image, in the order given
     Add {
         /// Run image
-        #[arg(value_name = "IMAGE")]
-        image: String,
+        #[arg(value_name = "IMAGE", value_parser = values::given_image)]
+        image: Given<ImageRef>,
         /// Mirror image (repeatable, in preference order)
-        #[arg(short, long = "mirror", value_name = "MIRROR", required = true)]
-        mirrors: Vec<String>,
+        #[arg(short, long = "mirror", value_name = "MIRROR", required = true, value_parser = values::given_image)]
+        mirrors: Vec<Given<ImageRef>>,
     },
     /// Remove a run image's entry, or only the given mirrors
     Remove {
         /// Run image whose entry changes
-        #[arg(value_name = "IMAGE", add = ArgValueCandidates::new(completion::configured_run_images))]
-        image: String,
+        #[arg(value_name = "IMAGE", value_parser = values::given_image, add = ArgValueCandidates::new(completion::configured_run_images))]
+        image: Given<ImageRef>,
         /// Remove only this mirror image (repeatable)
-        #[arg(short, long = "mirror", value_name = "MIRROR", add = ArgValueCandidates::new(completion::configured_run_image_mirrors))]
-        mirrors: Vec<String>,
+        #[arg(short, long = "mirror", value_name = "MIRROR", value_parser = values::given_image, add = ArgValueCandidates::new(completion::configured_run_image_mirrors))]
+        mirrors: Vec<Given<ImageRef>>,
     },
     /// List run images and their mirrors in preference order
     List(OutputArg),
@@ -299,14 +307,14 @@ pub enum InsecureRegistriesCommand {
     /// Allow plain HTTP and unverified TLS for these entries
     Add {
         /// host, host:port or CIDR (10.20.0.0/16, fd00::/8)
-        #[arg(value_name = "ENTRY", required = true)]
-        entries: Vec<String>,
+        #[arg(value_name = "ENTRY", required = true, value_parser = values::insecure_entry)]
+        entries: Vec<InsecureEntry>,
     },
     /// Stop allowing these entries
     Remove {
         /// Entries to remove
-        #[arg(value_name = "ENTRY", required = true, add = ArgValueCandidates::new(completion::configured_insecure_registries))]
-        entries: Vec<String>,
+        #[arg(value_name = "ENTRY", required = true, value_parser = values::insecure_entry, add = ArgValueCandidates::new(completion::configured_insecure_registries))]
+        entries: Vec<InsecureEntry>,
     },
     /// List insecure entries
     List(OutputArg),
@@ -315,8 +323,8 @@ pub enum InsecureRegistriesCommand {
 #[derive(Debug, Clone, Args)]
 pub struct DefaultBuilderArgs {
     /// Builder image to use by default; without it, print the current one
-    #[arg(value_name = "IMAGE", conflicts_with = "unset", add = ArgValueCandidates::new(completion::configured_builders))]
-    pub image: Option<String>,
+    #[arg(value_name = "IMAGE", conflicts_with = "unset", value_parser = values::given_image, add = ArgValueCandidates::new(completion::configured_builders))]
+    pub image: Option<Given<ImageRef>>,
     /// Remove the default builder setting
     #[arg(long)]
     pub unset: bool,
@@ -326,8 +334,8 @@ pub struct DefaultBuilderArgs {
 pub struct LifecycleImageArgs {
     /// Image the lifecycle's phases run from for an untrusted builder; without it, print the
     /// current one
-    #[arg(value_name = "IMAGE", conflicts_with = "unset")]
-    pub image: Option<String>,
+    #[arg(value_name = "IMAGE", conflicts_with = "unset", value_parser = values::given_image)]
+    pub image: Option<Given<ImageRef>>,
     /// Remove the lifecycle image setting (use buildpacksio/lifecycle:<the builder's version>)
     #[arg(long)]
     pub unset: bool,
@@ -339,14 +347,14 @@ pub enum TrustedBuildersCommand {
     /// Trust a builder
     Add {
         /// Builder image
-        #[arg(value_name = "IMAGE")]
-        image: String,
+        #[arg(value_name = "IMAGE", value_parser = values::given_image)]
+        image: Given<ImageRef>,
     },
     /// Stop trusting a builder
     Remove {
         /// Builder image
-        #[arg(value_name = "IMAGE", add = ArgValueCandidates::new(completion::configured_trusted_builders))]
-        image: String,
+        #[arg(value_name = "IMAGE", value_parser = values::given_image, add = ArgValueCandidates::new(completion::configured_trusted_builders))]
+        image: Given<ImageRef>,
     },
     /// List trusted builders (configured ones; the well-known builders are always trusted)
     List(OutputArg),
@@ -356,7 +364,7 @@ pub enum TrustedBuildersCommand {
 pub struct PullPolicyArgs {
     /// New pull policy; without it, print the current one
     #[arg(value_enum, conflicts_with = "unset")]
-    pub policy: Option<PullPolicyArg>,
+    pub policy: Option<PullPolicy>,
     /// Remove the pull-policy setting (back to the default, always)
     #[arg(long)]
     pub unset: bool,

@@ -32,7 +32,7 @@ use std::path::PathBuf;
 use thiserror::Error;
 
 pub use locate::{CONFIG_FILE_NAME, ConfigLocation, locate};
-pub use model::{Config, ConfigFile, RegistryMirrors, RunImageMirrors, Written};
+pub use model::{Config, ConfigFile, PullPolicy, RegistryMirrors, RunImageMirrors, Written};
 pub use pack::{Lost, LostItem, copy_path};
 pub use read::{MAX_FILE_BYTES, line_column};
 pub use write::{Edited, edit};

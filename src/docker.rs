@@ -24,11 +24,11 @@ use std::time::Duration;
 use bollard::errors::Error as BollardError;
 use thiserror::Error;
 
+use crate::config::PullPolicy;
 use crate::env_vars;
 use crate::lifecycle::ContainerSpec;
 use crate::reference::ImageRef;
-use crate::registry::Resolver;
-use crate::settings::PullPolicy;
+use crate::registry::{Platform, Resolver};
 use crate::ui::Ui;
 
 pub use archive::{app_archive, write_app_archive};
@@ -40,6 +40,9 @@ pub const DEFAULT_DOCKER_HOST: &str = "unix:///var/run/docker.sock";
 
 /// How long the daemon gets to answer the first request (`/version`) before it counts as unreachable.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How long the daemon is given to say what it runs on ([`daemon_platform`]).
+pub const DAEMON_PLATFORM_TIMEOUT: Duration = Duration::from_millis(1500);
 
 /// Per-request limit for bollard: the time until the daemon starts answering. Pulls, loads
 /// and uploads of large images can take minutes before the first response byte.
@@ -103,8 +106,10 @@ fn root_cause(err: &(dyn std::error::Error + 'static)) -> String {
     best
 }
 
+/// The daemon's (or a registry's, through it) message on one line, bounded in length.
 fn one_line(text: &str) -> String {
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
+    let joined = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    crate::text::bounded(&joined, crate::text::MAX_EXTERNAL_MESSAGE).into_owned()
 }
 
 /// Whether a bollard error is the daemon's 404.
@@ -198,6 +203,21 @@ pub(crate) enum Made {
     Volume,
     /// An image name to remove (not the content: `--no-prune`).
     ImageName,
+}
+
+/// `linux` and the Docker daemon's architecture when a daemon answers within
+/// [`DAEMON_PLATFORM_TIMEOUT`], else [`Platform::host_linux`]: the platform image indexes
+/// resolve for. The daemon is found as every command finds it (`docker_host`, else
+/// `DOCKER_HOST`, else the platform's default socket).
+pub async fn daemon_platform(docker_host: Option<String>) -> Platform {
+    let ask = async {
+        let daemon = Daemon::connect(docker_host.as_deref()).await.ok()?;
+        daemon.architecture().await.ok()
+    };
+    match tokio::time::timeout(DAEMON_PLATFORM_TIMEOUT, ask).await {
+        Ok(Some(arch)) => Platform::linux(&arch),
+        _ => Platform::host_linux(),
+    }
 }
 
 /// Which address to use: the flag, else `DOCKER_HOST`, else the default socket.

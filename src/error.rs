@@ -10,6 +10,9 @@ use thiserror::Error;
 
 use crate::reference::NameError;
 
+/// The exit status for invalid input (clap's, for its own usage errors too).
+pub const USAGE_EXIT_CODE: u8 = 2;
+
 /// Invalid input on the command line. Exit status 2; nothing is written.
 #[derive(Debug, Error)]
 #[error("{0}")]
@@ -26,7 +29,7 @@ pub struct ExitStatus {
 /// The exit status for an error that reached `main`.
 pub fn exit_code(err: &anyhow::Error) -> u8 {
     if err.downcast_ref::<UsageError>().is_some() || err.downcast_ref::<NameError>().is_some() {
-        return 2;
+        return USAGE_EXIT_CODE;
     }
     for cause in err.chain() {
         if let Some(status) = cause.downcast_ref::<ExitStatus>() {

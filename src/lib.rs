@@ -1,7 +1,7 @@
 //! cnb: a pack-style Cloud Native Buildpacks CLI.
 //!
-//! Layout, from the outside in:
-//! - [`cli`]: the clap definition (help text lives there), no logic;
+//! Layout, from the outside in (DEVELOPERS.md maps each SPEC section to these modules):
+//! - [`cli`]: the clap definition (help text lives there) and its value parsers, no logic;
 //! - [`app`]: parses, builds the [`ui::Ui`], dispatches to [`commands`], prints errors and picks exit codes;
 //! - [`commands`]: one module per top-level command; `cnb build`'s orchestration lives in
 //!   [`commands::build`];
@@ -9,11 +9,14 @@
 //! - [`config`]: the TOML config file (location, typed view, comment-keeping edits, locking, atomic writes);
 //! - [`reference`]: image references, registries, mirrors, insecure entries (pure parsing and matching);
 //! - [`registry`] and [`credentials`]: the resolution engine (concurrent mirror probes with oci-client);
-//! - [`lifecycle`]: builder metadata, platform API, run-image order, the creator container's spec (pure);
+//! - [`lifecycle`]: builder metadata, platform API, run-image order, the lifecycle containers' specs (pure);
 //! - [`docker`]: everything that talks to the Docker daemon (bollard);
 //! - [`local_registry`]: the dev cluster's registry (KEP-1755) for `--local-registry`;
-//! - [`ui`], [`error`], [`env_vars`], [`completion`], [`interrupt`]: output, errors, environment
-//!   names, shell completion, stop signals.
+//! - [`ui`], [`error`], [`env_vars`], [`secret`], [`completion`], [`interrupt`]: output, errors,
+//!   environment names, how secrets are shown, shell completion, stop signals.
+//!
+//! Modules import each other without cycles, except [`cli`] and [`completion`]
+//! (tests/structure.rs checks it).
 
 pub mod app;
 pub mod cli;
@@ -29,5 +32,7 @@ pub mod lifecycle;
 pub mod local_registry;
 pub mod reference;
 pub mod registry;
+pub mod secret;
 pub mod settings;
+pub mod text;
 pub mod ui;

@@ -44,11 +44,11 @@ use std::fmt;
 
 use thiserror::Error;
 
-use crate::ui::REDACTED;
+use crate::secret::REDACTED;
 
 pub use image::ImageRef;
 pub use insecure::InsecureEntry;
-pub use mirror::{Mirror, Scheme, parse_mirror_flag};
+pub use mirror::{Mirror, MirrorFlag, Scheme, parse_mirror_flag};
 pub use registry::{MirrorKey, Registry};
 
 /// How Docker Hub is stored in config files and passed to the lifecycle.
@@ -58,6 +58,32 @@ pub const DOCKER_HUB_DISPLAY: &str = "docker.io";
 
 /// The host names that all mean Docker Hub (compared after lower-casing).
 const DOCKER_HUB_ALIASES: [&str; 3] = ["docker.io", "index.docker.io", "registry-1.docker.io"];
+
+/// A value as the user typed it and as cnb parsed it. Messages, and the config file
+/// where cnb stores what was typed (trusted builders, run-image mirrors), keep the
+/// spelling; matching uses the parsed value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Given<T> {
+    pub text: String,
+    pub value: T,
+}
+
+impl<T> Given<T> {
+    /// Parses `text` with `parse`, keeping the text.
+    pub fn parse<E>(text: &str, parse: impl FnOnce(&str) -> Result<T, E>) -> Result<Given<T>, E> {
+        Ok(Given {
+            text: text.to_string(),
+            value: parse(text)?,
+        })
+    }
+}
+
+impl<T> fmt::Display for Given<T> {
+    /// As typed.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
 
 /// Why a name was rejected. The message names the value and what was expected.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]

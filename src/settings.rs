@@ -2,51 +2,11 @@
 
 use std::time::Duration;
 
-use crate::cli::PullPolicyArg;
 use crate::config::Config;
-use crate::error::UsageError;
-use crate::reference::{InsecureEntry, Mirror, MirrorKey, Registry, parse_mirror_flag};
+use crate::reference::{InsecureEntry, Mirror, MirrorFlag, MirrorKey, Registry};
 
 /// The default probe timeout for a registry candidate (SPEC §4).
 pub const DEFAULT_REGISTRY_TIMEOUT: Duration = Duration::from_secs(3);
-
-/// When images are pulled. The strings are pack's.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum PullPolicy {
-    #[default]
-    Always,
-    IfNotPresent,
-    Never,
-}
-
-impl PullPolicy {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            PullPolicy::Always => "always",
-            PullPolicy::IfNotPresent => "if-not-present",
-            PullPolicy::Never => "never",
-        }
-    }
-
-    pub fn parse(value: &str) -> Option<PullPolicy> {
-        match value {
-            "always" => Some(PullPolicy::Always),
-            "if-not-present" => Some(PullPolicy::IfNotPresent),
-            "never" => Some(PullPolicy::Never),
-            _ => None,
-        }
-    }
-}
-
-impl From<PullPolicyArg> for PullPolicy {
-    fn from(arg: PullPolicyArg) -> Self {
-        match arg {
-            PullPolicyArg::Always => PullPolicy::Always,
-            PullPolicyArg::IfNotPresent => PullPolicy::IfNotPresent,
-            PullPolicyArg::Never => PullPolicy::Never,
-        }
-    }
-}
 
 /// Everything the resolution engine needs to know about registries for one invocation.
 #[derive(Debug, Clone)]
@@ -60,18 +20,19 @@ pub struct RegistrySettings {
 }
 
 impl RegistrySettings {
-    /// Merges the command-line registry flags over the config file.
-    /// Bad flag values are [`crate::reference::NameError`]s (exit status 2).
+    /// Merges the registry flags of one invocation (`--registry-mirror`,
+    /// `--insecure-registry`, `--registry-timeout`, already parsed) over the config file.
     pub fn resolve(
         config: &Config,
-        args: &crate::cli::RegistryArgs,
-    ) -> anyhow::Result<RegistrySettings> {
+        flag_mirrors: &[MirrorFlag],
+        flag_insecure: &[InsecureEntry],
+        flag_timeout: Option<Duration>,
+    ) -> RegistrySettings {
         let mut mirrors: Vec<(MirrorKey, Vec<Mirror>)> = Vec::new();
-        for flag in &args.registry_mirrors {
-            let (key, mirror) = parse_mirror_flag(flag)?;
-            match mirrors.iter_mut().find(|(k, _)| *k == key) {
-                Some((_, list)) => list.push(mirror),
-                None => mirrors.push((key, vec![mirror])),
+        for MirrorFlag { registry, mirror } in flag_mirrors {
+            match mirrors.iter_mut().find(|(k, _)| k == registry) {
+                Some((_, list)) => list.push(mirror.clone()),
+                None => mirrors.push((registry.clone(), vec![mirror.clone()])),
             }
         }
         for entry in &config.registry_mirrors {
@@ -79,27 +40,17 @@ impl RegistrySettings {
         }
 
         let mut insecure: Vec<InsecureEntry> = Vec::new();
-        for flag in &args.insecure_registries {
-            let entry = InsecureEntry::parse(flag)?;
-            if !insecure.contains(&entry) {
-                insecure.push(entry);
-            }
-        }
-        for entry in &config.insecure_registries {
+        for entry in flag_insecure.iter().chain(&config.insecure_registries) {
             if !insecure.contains(entry) {
                 insecure.push(entry.clone());
             }
         }
 
-        let timeout = match args.registry_timeout {
-            None => DEFAULT_REGISTRY_TIMEOUT,
-            Some(secs) => parse_timeout(secs)?,
-        };
-        Ok(RegistrySettings {
+        RegistrySettings {
             mirrors,
             insecure,
-            timeout,
-        })
+            timeout: flag_timeout.unwrap_or(DEFAULT_REGISTRY_TIMEOUT),
+        }
     }
 
     /// The candidates' mirrors for `registry`, in preference order: flag mirrors for it
@@ -135,22 +86,9 @@ impl RegistrySettings {
     }
 }
 
-/// The longest probe timeout accepted (an hour): anything longer is a typo.
-const MAX_REGISTRY_TIMEOUT_SECS: f64 = 3600.0;
-
-fn parse_timeout(secs: f64) -> Result<Duration, UsageError> {
-    if !secs.is_finite() || secs <= 0.0 || secs > MAX_REGISTRY_TIMEOUT_SECS {
-        return Err(UsageError(format!(
-            "invalid --registry-timeout '{secs}'; expected a number of seconds greater than 0 and at most {MAX_REGISTRY_TIMEOUT_SECS}"
-        )));
-    }
-    Ok(Duration::from_secs_f64(secs))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cli::RegistryArgs;
     use crate::config::RegistryMirrors;
 
     fn reg(s: &str) -> Registry {
@@ -170,11 +108,11 @@ mod tests {
         }
     }
 
-    fn args(mirrors: &[&str]) -> RegistryArgs {
-        RegistryArgs {
-            registry_mirrors: mirrors.iter().map(|s| s.to_string()).collect(),
-            ..RegistryArgs::default()
-        }
+    fn flags(mirrors: &[&str]) -> Vec<MirrorFlag> {
+        mirrors
+            .iter()
+            .map(|s| MirrorFlag::parse(s).unwrap())
+            .collect()
     }
 
     fn urls(list: Vec<Mirror>) -> Vec<String> {
@@ -189,9 +127,10 @@ mod tests {
         )]);
         let settings = RegistrySettings::resolve(
             &config,
-            &args(&["quay.io=fast.example", "quay.io=q1.corp.example"]),
-        )
-        .unwrap();
+            &flags(&["quay.io=fast.example", "quay.io=q1.corp.example"]),
+            &[],
+            None,
+        );
         assert_eq!(
             urls(settings.mirrors_for(&reg("quay.io"))),
             [
@@ -206,7 +145,8 @@ mod tests {
     #[test]
     fn wildcard_applies_only_without_an_own_entry() {
         let config = config(&[("*", &["all.example"]), ("quay.io", &["q.example"])]);
-        let settings = RegistrySettings::resolve(&config, &args(&["*=flag-all.example"])).unwrap();
+        let settings =
+            RegistrySettings::resolve(&config, &flags(&["*=flag-all.example"]), &[], None);
         assert_eq!(
             urls(settings.mirrors_for(&reg("quay.io"))),
             ["https://q.example"]
@@ -216,8 +156,12 @@ mod tests {
             ["https://flag-all.example", "https://all.example"]
         );
         // Docker Hub's aliases are one registry.
-        let hub = RegistrySettings::resolve(&Config::default(), &args(&["docker.io=hub.example"]))
-            .unwrap();
+        let hub = RegistrySettings::resolve(
+            &Config::default(),
+            &flags(&["docker.io=hub.example"]),
+            &[],
+            None,
+        );
         assert_eq!(
             urls(hub.mirrors_for(&Registry::docker_hub())),
             ["https://hub.example"]
@@ -227,7 +171,7 @@ mod tests {
     #[test]
     fn duplicates_and_self_mirrors_are_dropped() {
         let config = config(&[("*", &["https://m.example", "reg.example:5000"])]);
-        let settings = RegistrySettings::resolve(&config, &args(&["*=m.example"])).unwrap();
+        let settings = RegistrySettings::resolve(&config, &flags(&["*=m.example"]), &[], None);
         assert_eq!(
             urls(settings.mirrors_for(&reg("reg.example:5000"))),
             ["https://m.example"]
@@ -240,41 +184,25 @@ mod tests {
     }
 
     #[test]
-    fn bad_flags_are_usage_errors() {
-        let config = Config::default();
-        for bad in [
-            args(&["no-equals"]),
-            RegistryArgs {
-                insecure_registries: vec!["10.0.0.1/8".into()],
-                ..RegistryArgs::default()
-            },
-            RegistryArgs {
-                registry_timeout: Some(0.0),
-                ..RegistryArgs::default()
-            },
-            RegistryArgs {
-                registry_timeout: Some(f64::NAN),
-                ..RegistryArgs::default()
-            },
-        ] {
-            let err = RegistrySettings::resolve(&config, &bad).unwrap_err();
-            assert_eq!(crate::error::exit_code(&err), 2, "{err:#}");
-        }
-        let ok = RegistrySettings::resolve(
+    fn flag_entries_come_first_once_and_the_timeout_defaults_to_3_s() {
+        let config = Config {
+            insecure_registries: vec![InsecureEntry::parse("10.20.0.0/16").unwrap()],
+            ..Config::default()
+        };
+        let entry = InsecureEntry::parse("reg.example").unwrap();
+        let settings = RegistrySettings::resolve(
             &config,
-            &RegistryArgs {
-                registry_timeout: Some(0.5),
-                insecure_registries: vec!["reg.example".into(), "reg.example".into()],
-                ..RegistryArgs::default()
-            },
-        )
-        .unwrap();
-        assert_eq!(ok.timeout, Duration::from_millis(500));
-        assert_eq!(ok.insecure.len(), 1);
+            &[],
+            &[entry.clone(), entry.clone()],
+            Some(Duration::from_millis(500)),
+        );
+        assert_eq!(settings.timeout, Duration::from_millis(500));
         assert_eq!(
-            RegistrySettings::resolve(&config, &RegistryArgs::default())
-                .unwrap()
-                .timeout,
+            settings.insecure,
+            [entry, InsecureEntry::parse("10.20.0.0/16").unwrap()]
+        );
+        assert_eq!(
+            RegistrySettings::resolve(&config, &[], &[], None).timeout,
             DEFAULT_REGISTRY_TIMEOUT
         );
     }

@@ -18,11 +18,17 @@ use std::sync::{Arc, Mutex, PoisonError};
 use console::{Style, Term};
 use thiserror::Error;
 
-use crate::cli::GlobalArgs;
 use crate::env_vars;
+use crate::text::escape_controls;
 
-/// What every secret (passwords, tokens, `CNB_REGISTRY_AUTH`) is shown as, in any output.
-pub const REDACTED: &str = "<redacted>";
+/// What the user asked of the output (`-v`, `--quiet`, `--no-color`), as plain values.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct OutputOptions {
+    /// How many `-v` were given.
+    pub verbosity: u8,
+    pub quiet: bool,
+    pub no_color: bool,
+}
 
 #[derive(Debug, Clone)]
 pub struct Ui {
@@ -47,15 +53,17 @@ impl From<std::io::Error> for OutputError {
 }
 
 impl Ui {
-    pub fn new(global: &GlobalArgs) -> Ui {
+    /// The Ui for a command: `options` from the command line, colour also off with
+    /// `NO_COLOR` or when stderr is not a terminal.
+    pub fn new(options: OutputOptions) -> Ui {
         let stderr_is_term = Term::stderr().is_term();
         let no_color_env = std::env::var_os(env_vars::NO_COLOR).is_some_and(|v| !v.is_empty());
-        let color = stderr_is_term && !global.no_color && !no_color_env;
+        let color = stderr_is_term && !options.no_color && !no_color_env;
         console::set_colors_enabled_stderr(color);
         console::set_colors_enabled(color && Term::stdout().is_term());
         Ui {
-            verbosity: global.verbose,
-            quiet: global.quiet,
+            verbosity: options.verbosity,
+            quiet: options.quiet,
             color,
             stderr_is_term,
             data_error: Arc::default(),
@@ -94,8 +102,9 @@ impl Ui {
     /// [`Ui::finish`].
     pub fn data(&self, line: impl AsRef<str>) {
         let mut out = self.data_out();
+        let line = escape_controls(line.as_ref());
         let _ = out
-            .write_all(line.as_ref().as_bytes())
+            .write_all(line.as_bytes())
             .and_then(|()| out.write_all(b"\n"));
     }
 
@@ -151,7 +160,7 @@ impl Ui {
     /// A status line on stderr ("Using mirror ..."), hidden by `--quiet`.
     pub fn status(&self, line: impl AsRef<str>) {
         if !self.quiet {
-            to_stderr(format_args!("{}", line.as_ref()));
+            to_stderr(format_args!("{}", safe(line.as_ref())));
         }
     }
 
@@ -160,7 +169,7 @@ impl Ui {
         if !self.quiet && self.verbosity >= level {
             to_stderr(format_args!(
                 "{}",
-                Style::new().dim().apply_to(line.as_ref())
+                Style::new().dim().apply_to(safe(line.as_ref()))
             ));
         }
     }
@@ -171,7 +180,7 @@ impl Ui {
             to_stderr(format_args!(
                 "{} {}",
                 Style::new().yellow().bold().apply_to("warning:"),
-                line.as_ref()
+                safe(line.as_ref())
             ));
         }
     }
@@ -179,8 +188,9 @@ impl Ui {
     /// An error on stderr, always shown: the message and its causes, one line.
     pub fn error(&self, err: &anyhow::Error) {
         to_stderr(format_args!(
-            "{} {err:#}",
-            Style::new().red().bold().apply_to("error:")
+            "{} {}",
+            Style::new().red().bold().apply_to("error:"),
+            safe(&format!("{err:#}"))
         ));
     }
 
@@ -189,14 +199,21 @@ impl Ui {
         to_stderr(format_args!(
             "  {} {}",
             Style::new().cyan().apply_to("hint:"),
-            line.as_ref()
+            safe(line.as_ref())
         ));
     }
 }
 
 /// One line on stderr; a failed write is ignored (see the module documentation).
+/// Control characters in it are escaped: messages carry text from registries, the
+/// daemon and the command line ([`crate::text`]). cnb's own colours are added after.
 fn to_stderr(line: fmt::Arguments<'_>) {
     let _ = writeln!(std::io::stderr().lock(), "{line}");
+}
+
+/// `text` as it may reach the terminal.
+fn safe(text: &str) -> std::borrow::Cow<'_, str> {
+    escape_controls(text)
 }
 
 /// Buffered stdout for data ([`Ui::data_out`]). After the first error (kept by the

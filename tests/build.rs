@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
+use snapbox::str;
 use support::*;
 
 /// An app directory with a nested file and the stand-in's control files.
@@ -554,6 +555,63 @@ fn untrusted_builders_take_the_phases_path_and_trusted_ones_the_creator() {
     let configured = world.build(&[]);
     assert!(configured.success(), "{}", configured.stderr);
     assert!(report(&configured).complete);
+}
+
+/// The text plan of `--dry-run`, whole: what a user reads before building. Names that
+/// differ per run are placeholders, the cache volumes' hashed names `[..]`, and the
+/// environment after `CNB_PLATFORM_API` (`DOCKER_API_VERSION` follows the daemon) `...`.
+#[test]
+fn dry_run_text_is_the_plan() {
+    if !docker_available() {
+        return;
+    }
+    let world = World::new(None, None);
+    let plan = world.build(&["--trust-builder", "--dry-run", "-e", "GREETING=hi"]);
+    assert!(plan.success(), "{}", plan.stderr);
+    let names = [
+        ("[BUILDER]", world.builder.clone()),
+        ("[RUN_IMAGE]", world.run_image.clone()),
+        ("[IMAGE]", world.image.clone()),
+        ("[REGISTRY]", world.registry.host()),
+    ];
+    world.home.assert_text_with(&plan.stdout, str![[r#"
+Image:         [IMAGE]
+Builder:       [BUILDER]
+  trust:       trusted with --trust-builder
+  lifecycle:   0.20.0
+Platform API:  0.13
+Run image:     [RUN_IMAGE]
+  candidates (target registry [REGISTRY]):
+    1. [RUN_IMAGE]  chosen (builder's run image, on target registry [REGISTRY])
+Lifecycle container (creator):
+  network:  host (the lifecycle must reach [REGISTRY], which is on loopback)
+  image:    [BUILDER]
+  command:  /cnb/lifecycle/creator -app /workspace -cache-dir /cache -run-image [RUN_IMAGE] -log-level info -daemon -launch-cache /launch-cache [IMAGE]
+  user:     0:0
+  security: label=disable
+  env:
+    CNB_PLATFORM_API=0.13
+...
+  platform env (/platform/env):
+    GREETING=hi
+  app:      sent to /workspace
+  mounts:
+    /var/run/docker.sock:/var/run/docker.sock
+    cnb-cache-[..].build:/cache
+    cnb-cache-[..].launch:/launch-cache
+
+"#]], &names);
+    world.home.assert_text_with(
+        &plan.stderr,
+        str![[r#"
+Resolving builder [BUILDER]
+Checking run image [RUN_IMAGE]
+Using run image [RUN_IMAGE] (builder's run image, on target registry [REGISTRY])
+Using --network host because the lifecycle must reach [REGISTRY], which is on loopback
+
+"#]],
+        &names,
+    );
 }
 
 #[test]

@@ -6,6 +6,9 @@ use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+mod support;
+use support::TestHome;
+
 const BIN: &str = env!("CARGO_BIN_EXE_cnb");
 
 const CONFIG: &str = r#"# completion test config
@@ -32,44 +35,32 @@ name = "registry.corp.example/builder"
 name = "heroku/builder:24"
 "#;
 
-/// A temporary CNB_HOME holding `config.toml`.
-struct Home {
-    dir: tempfile::TempDir,
+/// A home whose config file holds `config`.
+fn home_with(config: &str) -> TestHome {
+    let home = TestHome::new();
+    home.write_config(config);
+    home
 }
 
-impl Home {
-    fn with(config: &str) -> Home {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("config.toml"), config).unwrap();
-        Home { dir }
-    }
+/// Completion requests as each shell's script makes them, run in a [`TestHome`].
+trait Complete {
+    /// The binary in this home, with no arguments yet.
+    fn bin(&self) -> Command;
+    fn bash(&self, words: &[&str]) -> Output;
+    fn bash_values(&self, words: &[&str]) -> Vec<String>;
+    fn fish(&self, words: &[&str]) -> Vec<(String, Option<String>)>;
+    fn zsh(&self, words: &[&str]) -> Vec<String>;
+}
 
-    fn empty() -> Home {
-        Home {
-            dir: tempfile::tempdir().unwrap(),
-        }
-    }
-
-    fn path(&self) -> &Path {
-        self.dir.path()
-    }
-
-    /// The binary with a clean environment apart from this home.
-    fn cnb(&self) -> Command {
-        let mut cmd = Command::new(BIN);
-        cmd.env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("HOME", self.path())
-            .env("XDG_CONFIG_HOME", self.path().join("xdg"))
-            .env("CNB_HOME", self.path())
-            .current_dir(self.path());
-        cmd
+impl Complete for TestHome {
+    fn bin(&self) -> Command {
+        self.command(&[] as &[&str])
     }
 
     /// What bash's registration script runs for `cnb <words...>`, the last
     /// word being the one under the cursor.
     fn bash(&self, words: &[&str]) -> Output {
-        let mut cmd = self.cnb();
+        let mut cmd = self.bin();
         cmd.env("COMPLETE", "bash")
             .env("_CLAP_IFS", "\u{b}")
             .env("_CLAP_COMPLETE_INDEX", words.len().to_string())
@@ -96,7 +87,7 @@ impl Home {
     /// `value\thelp` lines, as fish's script reads them.
     fn fish(&self, words: &[&str]) -> Vec<(String, Option<String>)> {
         let out = self
-            .cnb()
+            .bin()
             .env("COMPLETE", "fish")
             .arg("--")
             .arg("cnb")
@@ -117,7 +108,7 @@ impl Home {
     /// `value:help` entries separated by newlines, as zsh's script reads them.
     fn zsh(&self, words: &[&str]) -> Vec<String> {
         let out = self
-            .cnb()
+            .bin()
             .env("COMPLETE", "zsh")
             .env("_CLAP_IFS", "\n")
             .env("_CLAP_COMPLETE_INDEX", words.len().to_string())
@@ -145,7 +136,7 @@ fn values(candidates: Vec<String>) -> Vec<String> {
 
 #[test]
 fn registries_are_offered_as_people_type_them() {
-    let home = Home::with(CONFIG);
+    let home = home_with(CONFIG);
     let got = values(home.bash_values(&["config", "registry-mirrors", "remove", ""]));
     // bash inserts candidates unquoted: `*` comes escaped so that it is not globbed.
     assert_eq!(got, ["docker.io", "quay.io", "\\*"]);
@@ -167,7 +158,7 @@ fn registries_are_offered_as_people_type_them() {
 
 #[test]
 fn mirrors_are_offered_for_dash_m_and_narrowed_to_the_registry_given() {
-    let home = Home::with(CONFIG);
+    let home = home_with(CONFIG);
     let all = home.bash_values(&["config", "registry-mirrors", "remove", "-m", ""]);
     assert_eq!(
         all,
@@ -207,7 +198,7 @@ fn mirrors_are_offered_for_dash_m_and_narrowed_to_the_registry_given() {
 
 #[test]
 fn run_images_and_their_mirrors_are_offered() {
-    let home = Home::with(CONFIG);
+    let home = home_with(CONFIG);
     let images = values(home.bash_values(&["config", "run-image-mirrors", "remove", ""]));
     assert_eq!(
         images,
@@ -243,7 +234,7 @@ fn run_images_and_their_mirrors_are_offered() {
 
 #[test]
 fn insecure_entries_and_trusted_builders_are_offered() {
-    let home = Home::with(CONFIG);
+    let home = home_with(CONFIG);
     assert_eq!(
         values(home.bash_values(&["config", "insecure-registries", "remove", ""])),
         ["registry.local:5000", "10.20.0.0/16"]
@@ -256,7 +247,7 @@ fn insecure_entries_and_trusted_builders_are_offered() {
 
 #[test]
 fn subcommand_and_flag_names_complete() {
-    let home = Home::with(CONFIG);
+    let home = home_with(CONFIG);
     let got = home.bash_values(&["config", ""]);
     for name in [
         "registry-mirrors",
@@ -284,10 +275,10 @@ fn subcommand_and_flag_names_complete() {
 #[test]
 fn a_corrupt_or_missing_config_gives_no_candidates_and_no_noise() {
     for home in [
-        Home::with("registry-mirrors = [[[\n"),
-        Home::with("insecure-registries = 5\n[[run-images]]\nimage = 7\n"),
-        Home::with("[registry-mirrors]\n\"https://\" = \"m\"\n"),
-        Home::empty(),
+        home_with("registry-mirrors = [[[\n"),
+        home_with("insecure-registries = 5\n[[run-images]]\nimage = 7\n"),
+        home_with("[registry-mirrors]\n\"https://\" = \"m\"\n"),
+        TestHome::new(),
     ] {
         for words in [
             &["config", "registry-mirrors", "remove", ""][..],
@@ -318,14 +309,14 @@ fn a_corrupt_or_missing_config_gives_no_candidates_and_no_noise() {
 
 #[test]
 fn the_config_file_is_found_like_every_other_command_finds_it() {
-    let empty_home = Home::empty();
-    let elsewhere = Home::with("insecure-registries = [\"from-file.example\"]\n");
-    let file: PathBuf = elsewhere.path().join("config.toml");
+    let empty_home = TestHome::new();
+    let elsewhere = home_with("insecure-registries = [\"from-file.example\"]\n");
+    let file: PathBuf = elsewhere.config_path();
     let words = ["config", "insecure-registries", "remove", ""];
 
     // CNB_CONFIG beats CNB_HOME.
     let out = empty_home
-        .cnb()
+        .bin()
         .env("CNB_CONFIG", &file)
         .env("COMPLETE", "bash")
         .env("_CLAP_IFS", "\u{b}")
@@ -366,13 +357,13 @@ fn the_config_file_is_found_like_every_other_command_finds_it() {
         "config",
         "insecure-registries",
         "--config",
-        "config.toml",
+        ".cnb/config.toml",
         "remove",
         "",
     ];
     let out = elsewhere
-        .cnb()
-        .env("CNB_HOME", empty_home.path())
+        .bin()
+        .env("CNB_HOME", empty_home.cnb_home())
         .env("COMPLETE", "bash")
         .env("_CLAP_IFS", "\u{b}")
         .env("_CLAP_COMPLETE_INDEX", relative.len().to_string())
@@ -390,7 +381,7 @@ fn the_config_file_is_found_like_every_other_command_finds_it() {
 
 #[test]
 fn fish_gets_help_text_with_the_values() {
-    let home = Home::with(CONFIG);
+    let home = home_with(CONFIG);
     let got = home.fish(&["config", "registry-mirrors", "remove", ""]);
     let got: Vec<_> = got
         .into_iter()
@@ -431,7 +422,7 @@ fn fish_gets_help_text_with_the_values() {
 
 #[test]
 fn zsh_gets_colons_in_values_escaped() {
-    let home = Home::with(CONFIG);
+    let home = home_with(CONFIG);
     let got = home.zsh(&["config", "insecure-registries", "remove", "reg"]);
     assert_eq!(got, ["registry.local\\:5000"]);
     let got = home.zsh(&[
@@ -455,7 +446,7 @@ fn the_bash_script_completes_in_real_bash() {
         eprintln!("skipping: bash is not installed");
         return;
     };
-    let home = Home::with(CONFIG);
+    let home = home_with(CONFIG);
     let (_bin_dir, path) = path_with_cnb();
     let script = script_path("cnb.bash");
 
@@ -597,7 +588,7 @@ fn which(name: &str) -> Option<PathBuf> {
 
 #[test]
 fn values_already_on_the_line_are_not_offered_again() {
-    let home = Home::with(CONFIG);
+    let home = home_with(CONFIG);
     assert_eq!(
         values(home.bash_values(&[
             "config",
@@ -648,7 +639,7 @@ fn script_path(name: &str) -> PathBuf {
 fn shell_stdout(
     shell: &Path,
     args: &[&OsStr],
-    home: &Home,
+    home: &TestHome,
     path: &str,
     vars: &[(&str, &OsStr)],
     what: &str,
@@ -658,7 +649,7 @@ fn shell_stdout(
         .env_clear()
         .env("PATH", path)
         .env("HOME", home.path())
-        .env("CNB_HOME", home.path())
+        .env("CNB_HOME", home.cnb_home())
         .envs(vars.iter().copied())
         .current_dir(home.path())
         .output()
@@ -675,7 +666,7 @@ fn the_fish_script_completes_in_real_fish() {
         eprintln!("skipping: fish is not installed");
         return;
     };
-    let home = Home::with(CONFIG);
+    let home = home_with(CONFIG);
     let (_bin_dir, path) = path_with_cnb();
     let script = script_path("cnb.fish");
     let run = |line: &str| {
@@ -711,7 +702,7 @@ fn the_zsh_script_completes_in_real_zsh_from_fpath() {
         eprintln!("skipping: zsh is not installed");
         return;
     };
-    let home = Home::with(CONFIG);
+    let home = home_with(CONFIG);
     let (_bin_dir, path) = path_with_cnb();
     let fpath = tempfile::tempdir().unwrap();
     std::fs::copy(script_path("cnb.zsh"), fpath.path().join("_cnb")).unwrap();
@@ -751,9 +742,13 @@ CURRENT=${#words}
 /// Every value completion offers is one the command accepts and acts on.
 #[test]
 fn completed_values_are_accepted_by_the_remove_commands() {
-    fn list_len(home: &Home, list: &[&str], pick: &dyn Fn(&serde_json::Value) -> usize) -> usize {
+    fn list_len(
+        home: &TestHome,
+        list: &[&str],
+        pick: &dyn Fn(&serde_json::Value) -> usize,
+    ) -> usize {
         let out = home
-            .cnb()
+            .bin()
             .args(list)
             .args(["--output", "json"])
             .output()
@@ -811,25 +806,25 @@ fn completed_values_are_accepted_by_the_remove_commands() {
         ),
     ];
     for (words, remove, list, count) in cases {
-        let offered = values(Home::with(CONFIG).bash_values(words));
+        let offered = values(home_with(CONFIG).bash_values(words));
         assert!(!offered.is_empty(), "{words:?}");
         for value in offered {
             // bash's escape for '*' is removed by the shell before cnb sees it.
             let value = value.replace("\\*", "*");
-            let home = Home::with(CONFIG);
+            let home = home_with(CONFIG);
             let before = list_len(&home, list, count);
-            let out = home.cnb().args(remove).arg(&value).output().unwrap();
+            let out = home.bin().args(remove).arg(&value).output().unwrap();
             assert!(out.status.success(), "{remove:?} {value}: {out:?}");
             let after = list_len(&home, list, count);
             assert_eq!(after + 1, before, "{remove:?} {value}: {out:?}");
         }
     }
     // The long Hub spelling of a run image, offered when typed, works too.
-    let home = Home::with(CONFIG);
+    let home = home_with(CONFIG);
     let long = home.bash_values(&["config", "run-image-mirrors", "remove", "docker.io/"]);
     assert_eq!(long, ["docker.io/paketobuildpacks/run-jammy-base"]);
     let out = home
-        .cnb()
+        .bin()
         .args(["config", "run-image-mirrors", "remove", &long[0]])
         .output()
         .unwrap();
@@ -849,7 +844,7 @@ fn the_elvish_script_completes_in_real_elvish() {
         eprintln!("skipping: elvish is not installed");
         return;
     };
-    let home = Home::with(CONFIG);
+    let home = home_with(CONFIG);
     let (_bin_dir, path) = path_with_cnb();
     let script = std::fs::read_to_string(script_path("cnb.elv")).unwrap();
     let binding = "set edit:completion:arg-completer[cnb] =";
@@ -886,9 +881,9 @@ fn the_elvish_script_completes_in_real_elvish() {
 /// after a space) and reads `value<TAB>help` lines.
 #[test]
 fn powershell_protocol_gets_values_with_help() {
-    let home = Home::with(CONFIG);
+    let home = home_with(CONFIG);
     let out = home
-        .cnb()
+        .bin()
         .env("COMPLETE", "powershell")
         .args(["--", "cnb", "config", "run-image-mirrors", "remove", ""])
         .output()
@@ -907,7 +902,7 @@ fn powershell_protocol_gets_values_with_help() {
 
 #[test]
 fn builders_are_offered_where_a_builder_is_named() {
-    let home = Home::with(CONFIG);
+    let home = home_with(CONFIG);
     let expected = [
         "paketobuildpacks/builder-jammy-base",
         "registry.corp.example/builder",

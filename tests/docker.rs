@@ -17,11 +17,12 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use bollard::query_parameters::{CreateImageOptionsBuilder, ListContainersOptionsBuilder};
+use cnb::config::PullPolicy;
 use cnb::docker::{Daemon, RunOptions};
 use cnb::lifecycle::ContainerSpec;
 use cnb::reference::{ImageRef, InsecureEntry, Mirror, MirrorKey};
 use cnb::registry::{Platform, Resolver};
-use cnb::settings::{PullPolicy, RegistrySettings};
+use cnb::settings::RegistrySettings;
 use cnb::ui::Ui;
 use futures_util::StreamExt;
 use support::{

@@ -13,7 +13,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
+use serde_json::{Value, json};
+use snapbox::str;
 use support::*;
 
 /// Generous slack on top of the probe timeout for process start-up and a busy machine.
@@ -135,16 +136,19 @@ fn black_holed_first_mirror_costs_at_most_the_timeout() {
         took < timeout + MARGIN,
         "took {took:?}, timeout {timeout:?}"
     );
-    assert!(
-        out.stderr.contains(&format!(
-            "Using mirror {} for {}",
-            mirror.host(),
-            origin.image("app/run", "1")
-        )),
-        "{}",
-        out.stderr
+    home.assert_text_with(
+        &out.stderr,
+        str![[r#"
+warning: mirror [HOLE] failed for [ORIGIN]/app/run:1: no answer within 2000 ms (timed out)
+Using mirror [MIRROR] for [ORIGIN]/app/run:1
+
+"#]],
+        &[
+            ("[ORIGIN]", origin.host()),
+            ("[MIRROR]", mirror.host()),
+            ("[HOLE]", hole.host()),
+        ],
     );
-    assert!(out.stderr.contains("warning: mirror"), "{}", out.stderr);
 }
 
 #[test]
@@ -169,10 +173,14 @@ fn mirror_without_the_image_falls_back_to_the_original() {
     assert_eq!(c[0].1, "failed");
     assert!(c[0].2.as_deref().unwrap().contains("404"), "{c:?}");
     assert_eq!(c[1].1, "chosen");
-    assert!(
-        out.stderr.contains("not found") && out.stderr.contains(&mirror.host()),
-        "{}",
-        out.stderr
+    home.assert_text_with(
+        &out.stderr,
+        str![[r#"
+warning: mirror [MIRROR] failed for [ORIGIN]/team/app:2: image not found (404)
+Using [ORIGIN] for [ORIGIN]/team/app:2 (no mirror could serve it)
+
+"#]],
+        &[("[ORIGIN]", origin.host()), ("[MIRROR]", mirror.host())],
     );
 }
 
@@ -196,11 +204,13 @@ fn pull_through_cache_mirror_is_chosen() {
         format!("{}/library/busy:latest", cache.host())
     );
     assert_eq!(json[0]["image"], image, "the image as given");
-    assert!(
-        out.stderr
-            .contains(&format!("Using mirror http://{} for", cache.host())),
-        "{}",
-        out.stderr
+    home.assert_text_with(
+        &out.stderr,
+        str![[r#"
+Using mirror http://[CACHE] for [ORIGIN]/library/busy:latest
+
+"#]],
+        &[("[ORIGIN]", origin.host()), ("[CACHE]", cache.host())],
     );
 }
 
@@ -292,9 +302,10 @@ fn self_signed_registry_needs_an_insecure_entry() {
 
     let refused = run_cnb(&home, ["resolve", &image]);
     assert_eq!(refused.code(), 1, "{}", refused.stderr);
-    let hint = format!("cnb config insecure-registries add {}", tls.host());
-    assert!(refused.stderr.contains(&hint), "{}", refused.stderr);
-    assert!(refused.stderr.contains("TLS"), "{}", refused.stderr);
+    home.assert_text_with(&refused.stderr, str![[r#"
+error: could not fetch [TLS]/app:1 from any location: [TLS]/app:1: TLS failure: the server's certificate is not trusted (unknown issuer, e.g. self-signed) (if you trust [TLS], allow plain HTTP and unverified TLS for it with `cnb config insecure-registries add [TLS]` (or --insecure-registry [TLS] for one run))
+
+"#]], &[("[TLS]", tls.host())]);
 
     run_cnb(&home, ["config", "insecure-registries", "add", &tls.host()]).assert_success();
     let (out, json) = resolve_json(&home, &[&image]);
@@ -408,8 +419,10 @@ fn missing_credentials_are_a_401_reason() {
     push_test_image(&origin, "private/app", "1");
     let out = run_cnb(&home, ["resolve", &origin.image("private/app", "1")]);
     assert_eq!(out.code(), 1);
-    assert!(out.stderr.contains("unauthorized"), "{}", out.stderr);
-    assert!(out.stderr.contains("docker login"), "{}", out.stderr);
+    home.assert_text_with(&out.stderr, str![[r#"
+error: could not fetch [ORIGIN]/private/app:1 from any location: [ORIGIN]/private/app:1: unauthorized: 401 Unauthorized; no credentials for [ORIGIN] in the Docker config (docker login [ORIGIN])
+
+"#]], &[("[ORIGIN]", origin.host())]);
 }
 
 #[test]
@@ -455,25 +468,40 @@ fn text_output_lists_candidates_with_outcomes() {
     push_test_image(&origin, "app", "1");
     push_test_image(&mirror, "app", "1");
     let refused = refused_addr().to_string();
-    let out = run_cnb(
-        &home,
-        [
+    let out = home
+        .cnb(&[
             "resolve",
             &origin.image("app", "1"),
             &mirror_flag(&origin.host(), &refused),
             &mirror_flag(&origin.host(), &mirror.host()),
-        ],
+        ])
+        .run();
+    let hosts = [
+        ("[ORIGIN]", origin.host()),
+        ("[MIRROR]", mirror.host()),
+        ("[REFUSED]", refused),
+    ];
+    // Latencies (and so the padding before them) vary: `[..]`.
+    home.assert_text_with(
+        &out.stdout,
+        str![[r#"
+[ORIGIN]/app:1 -> [MIRROR]/app:1
+  1. mirror    [REFUSED]/app:1 [..] ms  failed: connection refused
+  2. mirror    [MIRROR]/app:1 [..] ms  chosen
+  3. original  [ORIGIN]/app:1 [..] ms  not needed
+
+"#]],
+        &hosts,
     );
-    out.assert_success();
-    let lines: Vec<&str> = out.stdout.lines().collect();
-    assert_eq!(
-        lines[0],
-        format!("{} -> {}/app:1", origin.image("app", "1"), mirror.host())
+    home.assert_text_with(
+        &out.stderr,
+        str![[r#"
+warning: mirror [REFUSED] failed for [ORIGIN]/app:1: connection refused
+Using mirror [MIRROR] for [ORIGIN]/app:1
+
+"#]],
+        &hosts,
     );
-    assert!(lines[1].contains(&refused) && lines[1].contains("failed: connection refused"));
-    assert!(lines[2].contains(&mirror.host()) && lines[2].contains("chosen"));
-    assert!(lines[2].contains(" ms"));
-    assert!(lines[3].contains(&origin.host()) && lines[3].contains("not needed"));
 }
 
 #[test]
@@ -545,18 +573,44 @@ fn a_multi_platform_index_resolves_for_linux_and_the_architecture() {
 #[test]
 fn bad_input_exits_2() {
     let home = TestHome::new();
-    for args in [
-        vec!["resolve", "Not//Valid"],
-        vec!["resolve", "app", "--registry-mirror", "no-equals-sign"],
-        vec!["resolve", "app", "--registry-mirror", "docker.io=https://"],
-        vec!["resolve", "app", "--insecure-registry", "10.0.0.1/8"],
-        vec!["resolve", "app", "--registry-timeout", "0"],
-        vec!["resolve", "app", "--output", "yaml"],
-    ] {
-        let out = run_cnb(&home, &args);
-        assert_eq!(out.code(), 2, "{args:?}: {}", out.stderr);
-        assert!(out.stderr.contains("error"), "{args:?}: {}", out.stderr);
-    }
+    let transcript = home.transcript(&[
+        "resolve Not//Valid",
+        "resolve app --registry-mirror no-equals-sign",
+        "resolve app --registry-mirror docker.io=https://",
+        "resolve app --insecure-registry 10.0.0.1/8",
+        "resolve app --registry-timeout 0",
+        "resolve app --registry-timeout soon",
+        "resolve app --output yaml",
+    ]);
+    home.assert_text(&transcript, str![[r#"
+$ cnb resolve Not//Valid
+error: invalid image reference 'Not//Valid': repository names must be lower-case ('Not')
+[exit 2]
+$ cnb resolve app --registry-mirror no-equals-sign
+error: registry mirror 'no-equals-sign' is not of the form REGISTRY=MIRROR (e.g. docker.io=mirror.example); expected [http[s]://]host[:port][/path]
+[exit 2]
+$ cnb resolve app --registry-mirror 'docker.io=https://'
+error: registry mirror 'https://' has no host; expected [http[s]://]host[:port][/path]
+[exit 2]
+$ cnb resolve app --insecure-registry 10.0.0.1/8
+error: invalid insecure registry '10.0.0.1/8': host bits are set (did you mean 10.0.0.0/8?); expected host, host:port or a CIDR such as 10.20.0.0/16
+[exit 2]
+$ cnb resolve app --registry-timeout 0
+error: invalid --registry-timeout '0'; expected a number of seconds greater than 0 and at most 3600
+[exit 2]
+$ cnb resolve app --registry-timeout soon
+error: invalid value 'soon' for '--registry-timeout <SECS>': invalid float literal
+
+For more information, try '--help'.
+[exit 2]
+$ cnb resolve app --output yaml
+error: invalid value 'yaml' for '--output <OUTPUT>'
+  [possible values: text, json]
+
+For more information, try '--help'.
+[exit 2]
+
+"#]]);
 }
 
 #[test]
@@ -590,11 +644,86 @@ fn an_unreadable_docker_config_is_reported_once() {
     let image = format!("{}/app:1", refused_addr());
     let out = run_cnb(&home, ["resolve", &image, "--registry-timeout", "1"]);
     assert_eq!(out.code(), 1, "{}", out.stderr);
-    let reason = "could not read the Docker config";
-    assert!(out.stderr.contains(reason), "{}", out.stderr);
-    assert_eq!(
-        out.stderr.matches("(os error 21)").count(),
-        1,
+    home.assert_text_with(&out.stderr, str![[r#"
+error: could not fetch [IMAGE] from any location: [IMAGE]: could not read the Docker config [HOME]/.docker/config.json: Is a directory (os error 21)
+
+"#]], &[("[IMAGE]", image)]);
+}
+
+/// A credential helper that never answers (one waiting for a prompt or a locked keyring),
+/// in a directory to put on `PATH`.
+fn hung_helper(home: &TestHome) -> std::path::PathBuf {
+    let dir = home.mkdir("helpers");
+    let helper = dir.join("docker-credential-cnbtest-hang");
+    std::fs::write(&helper, "#!/bin/sh\nexec sleep 3600\n").unwrap();
+    std::fs::set_permissions(&helper, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    dir
+}
+
+#[test]
+fn a_hung_credential_helper_is_bounded_named_and_does_not_stop_other_candidates() {
+    let home = TestHome::new();
+    let origin = TestRegistry::start(RegistryOptions::plain());
+    let mirror = TestRegistry::start(RegistryOptions::plain());
+    push_test_image(&origin, "app/run", "1");
+    push_test_image(&mirror, "app/run", "1");
+    let helpers = hung_helper(&home);
+    home.write_docker_config(&json!({"credHelpers": {origin.host(): "cnbtest-hang"}}));
+    let path = format!(
+        "{}:{}",
+        helpers.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let resolve = |extra: &[&str]| {
+        let mut cmd = cnb_cmd(&home);
+        cmd.env("PATH", &path)
+            .args(["resolve", &origin.image("app/run", "1")])
+            .args(extra);
+        run_with_timeout(&mut cmd, Duration::from_secs(60)).unwrap()
+    };
+
+    // With a mirror (which has no helper), the mirror is probed meanwhile and chosen.
+    let out = resolve(&[&mirror_flag(&origin.host(), &mirror.host())]);
+    assert!(out.success(), "{}\n{}", out.stdout, out.stderr);
+    assert!(out.stdout.contains(&mirror.host()), "{}", out.stdout);
+
+    // Alone, the probe gives up at its timeout and names the helper, not the registry.
+    let out = resolve(&[]);
+    assert!(!out.success(), "{}", out.stdout);
+    let text = format!("{}{}", out.stdout, out.stderr);
+    assert!(
+        text.contains("the credential helper docker-credential-cnbtest-hang did not answer within"),
+        "{text}"
+    );
+    assert!(!text.contains("timed out"), "{text}");
+}
+
+#[test]
+fn control_characters_from_outside_are_shown_escaped() {
+    let home = TestHome::new();
+    // An image name with an escape sequence and a carriage return that would forge a line.
+    let out = run_cnb(&home, ["resolve", "bad\u{1b}[2J\rerror: forged"]);
+    assert_eq!(out.code(), 2, "{}", out.stderr);
+    assert!(!out.stderr.contains('\u{1b}'), "{:?}", out.stderr);
+    assert!(!out.stderr.contains('\r'), "{:?}", out.stderr);
+    assert!(
+        out.stderr.contains("\\u{1b}[2J\\rerror: forged"),
+        "{:?}",
+        out.stderr
+    );
+}
+
+#[test]
+fn an_endless_docker_config_is_refused_not_read_forever() {
+    let home = TestHome::new();
+    let registry = TestRegistry::start(RegistryOptions::plain());
+    push_test_image(&registry, "app/run", "1");
+    std::fs::create_dir_all(home.docker_config_dir()).unwrap();
+    std::os::unix::fs::symlink("/dev/zero", home.docker_config_dir().join("config.json")).unwrap();
+    let out = run_cnb(&home, ["resolve", &registry.image("app/run", "1")]);
+    assert!(!out.success(), "{}", out.stdout);
+    assert!(
+        out.stderr.contains("config.json") && out.stderr.contains("larger than 4 MiB"),
         "{}",
         out.stderr
     );

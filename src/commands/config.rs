@@ -19,10 +19,9 @@ use crate::cli::{
 };
 use crate::commands::{EditedExt, load_config};
 use crate::config::edits::{self, Added, Removed, Set};
-use crate::config::{self, Written, keys};
+use crate::config::{self, PullPolicy, Written, keys};
 use crate::error::UsageError;
-use crate::reference::{ImageRef, InsecureEntry, Mirror, MirrorKey};
-use crate::settings::PullPolicy;
+use crate::reference::{Given, ImageRef, Mirror, MirrorKey};
 use crate::ui::Ui;
 
 pub fn run(global: &GlobalArgs, cmd: ConfigCommand, ui: &Ui) -> Result<ExitCode> {
@@ -48,29 +47,24 @@ fn print_json(ui: &Ui, value: &serde_json::Value) {
     ui.data(value.to_string());
 }
 
-/// Parses a list of mirrors for `key`, rejecting a mirror that is the registry itself.
-fn parse_mirrors(key: &MirrorKey, inputs: &[String]) -> Result<Vec<Mirror>> {
-    let mut mirrors = Vec::with_capacity(inputs.len());
-    for input in inputs {
-        let mirror = Mirror::parse(input)?;
-        if let MirrorKey::Registry(registry) = key
-            && mirror.is_same_as(registry)
-        {
-            return Err(UsageError(format!(
-                "registry mirror '{input}' is the registry '{key}' itself; give another address as its mirror"
-            ))
-            .into());
-        }
-        mirrors.push(mirror);
+/// The mirrors for `key`, refusing a mirror that is the registry itself.
+fn mirrors_for(key: &MirrorKey, given: Vec<Given<Mirror>>) -> Result<Vec<Mirror>> {
+    if let MirrorKey::Registry(registry) = key
+        && let Some(itself) = given.iter().find(|m| m.value.is_same_as(registry))
+    {
+        return Err(UsageError(format!(
+            "registry mirror '{itself}' is the registry '{key}' itself; give another address as its mirror"
+        ))
+        .into());
     }
-    Ok(mirrors)
+    Ok(given.into_iter().map(|m| m.value).collect())
 }
 
 fn registry_mirrors(path: &Path, cmd: RegistryMirrorsCommand, ui: &Ui) -> Result<()> {
     match cmd {
         RegistryMirrorsCommand::Add { registry, mirrors } => {
-            let key = MirrorKey::parse(&registry)?;
-            let mirrors = parse_mirrors(&key, &mirrors)?;
+            let key = registry;
+            let mirrors = mirrors_for(&key, mirrors)?;
             let report =
                 config::edit(path, |doc| edits::add_registry_mirrors(doc, &key, &mirrors))?
                     .shown(ui);
@@ -84,8 +78,8 @@ fn registry_mirrors(path: &Path, cmd: RegistryMirrorsCommand, ui: &Ui) -> Result
             }
         }
         RegistryMirrorsCommand::Remove { registry, mirrors } => {
-            let key = MirrorKey::parse(&registry)?;
-            let mirrors = parse_mirrors(&key, &mirrors)?;
+            let key = registry;
+            let mirrors = mirrors_for(&key, mirrors)?;
             let report = config::edit(path, |doc| {
                 edits::remove_registry_mirrors(doc, &key, &mirrors)
             })?
@@ -149,54 +143,38 @@ fn capitalise(s: &str) -> String {
     }
 }
 
-fn parse_images(inputs: &[String]) -> Result<Vec<(String, ImageRef)>> {
-    inputs
-        .iter()
-        .map(|s| {
-            let given = s.clone();
-            let image = ImageRef::parse(&given)?;
-            Ok((given, image))
-        })
-        .collect()
-}
-
 fn run_image_mirrors(path: &Path, cmd: RunImageMirrorsCommand, ui: &Ui) -> Result<()> {
     match cmd {
         RunImageMirrorsCommand::Add { image, mirrors } => {
-            let given = image;
-            let image = ImageRef::parse(&given)?;
-            let mirrors = parse_images(&mirrors)?;
-            if let Some((m, _)) = mirrors
+            if let Some(m) = mirrors
                 .iter()
-                .find(|(_, m)| m.repository_key() == image.repository_key())
+                .find(|m| m.value.repository_key() == image.value.repository_key())
             {
                 return Err(UsageError(format!(
-                    "run-image mirror '{m}' is the run image '{given}' itself; give another image as its mirror"
+                    "run-image mirror '{m}' is the run image '{image}' itself; give another image as its mirror"
                 ))
                 .into());
             }
             let report: Added = config::edit(path, |doc| {
-                edits::add_run_image_mirrors(doc, &given, &image, &mirrors)
+                edits::add_run_image_mirrors(doc, &image, &mirrors)
             })?
             .shown(ui);
             for m in &report.added {
-                ui.status(format!("Added run-image mirror {m} for {given}"));
+                ui.status(format!("Added run-image mirror {m} for {image}"));
             }
             for m in &report.present {
                 ui.status(format!(
-                    "Run-image mirror {m} is already configured for {given}; it keeps its place"
+                    "Run-image mirror {m} is already configured for {image}; it keeps its place"
                 ));
             }
         }
         RunImageMirrorsCommand::Remove { image, mirrors } => {
-            let given = image;
-            let image = ImageRef::parse(&given)?;
-            let mirrors = parse_images(&mirrors)?;
             let report = config::edit(path, |doc| {
-                edits::remove_run_image_mirrors(doc, &image, &mirrors)
+                edits::remove_run_image_mirrors(doc, &image.value, &mirrors)
             })?
             .shown(ui);
-            report_removal(ui, &report, &given, "run-image mirror", "run-image mirrors");
+            let owner = image.to_string();
+            report_removal(ui, &report, &owner, "run-image mirror", "run-image mirrors");
         }
         RunImageMirrorsCommand::List(out) => {
             let file = load_config(path, ui)?;
@@ -220,10 +198,6 @@ fn run_image_mirrors(path: &Path, cmd: RunImageMirrorsCommand, ui: &Ui) -> Resul
 fn insecure_registries(path: &Path, cmd: InsecureRegistriesCommand, ui: &Ui) -> Result<()> {
     match cmd {
         InsecureRegistriesCommand::Add { entries } => {
-            let entries = entries
-                .iter()
-                .map(|e| InsecureEntry::parse(e))
-                .collect::<Result<Vec<_>, _>>()?;
             let report =
                 config::edit(path, |doc| edits::add_insecure_registries(doc, &entries))?.shown(ui);
             for e in &report.added {
@@ -234,10 +208,6 @@ fn insecure_registries(path: &Path, cmd: InsecureRegistriesCommand, ui: &Ui) -> 
             }
         }
         InsecureRegistriesCommand::Remove { entries } => {
-            let entries = entries
-                .iter()
-                .map(|e| InsecureEntry::parse(e))
-                .collect::<Result<Vec<_>, _>>()?;
             let report =
                 config::edit(path, |doc| edits::remove_insecure_registries(doc, &entries))?
                     .shown(ui);
@@ -372,7 +342,7 @@ fn lifecycle_image(path: &Path, args: LifecycleImageArgs, ui: &Ui) -> Result<()>
 fn image_setting(
     path: &Path,
     setting: &ImageSetting,
-    image: Option<String>,
+    image: Option<Given<ImageRef>>,
     unset: bool,
     ui: &Ui,
     current: impl FnOnce(Written) -> Option<String>,
@@ -388,9 +358,10 @@ fn image_setting(
     }
     match image {
         Some(given) => {
-            ImageRef::parse(&given)?;
-            let set =
-                config::edit(path, |doc| edits::set_top_level_string(doc, key, &given))?.shown(ui);
+            let set = config::edit(path, |doc| {
+                edits::set_top_level_string(doc, key, &given.text)
+            })?
+            .shown(ui);
             match set {
                 Set::Unchanged => ui.status(format!("The {what} is already {given}")),
                 Set::New | Set::Replaced(_) => {
@@ -413,22 +384,21 @@ fn image_setting(
 
 fn trusted_builders(path: &Path, cmd: TrustedBuildersCommand, ui: &Ui) -> Result<()> {
     match cmd {
-        TrustedBuildersCommand::Add { image } => {
-            let given = image;
-            let parsed = ImageRef::parse(&given)?;
-            let added = config::edit(path, |doc| edits::add_trusted_builder(doc, &given, &parsed))?
-                .shown(ui);
+        TrustedBuildersCommand::Add { image: given } => {
+            let added = config::edit(path, |doc| {
+                edits::add_trusted_builder(doc, &given.text, &given.value)
+            })?
+            .shown(ui);
             if added {
                 ui.status(format!("Trusted builder {given}"));
             } else {
                 ui.status(format!("{given} is already a trusted builder"));
             }
         }
-        TrustedBuildersCommand::Remove { image } => {
-            let given = image;
-            let parsed = ImageRef::parse(&given)?;
+        TrustedBuildersCommand::Remove { image: given } => {
             let removed =
-                config::edit(path, |doc| edits::remove_trusted_builder(doc, &parsed))?.shown(ui);
+                config::edit(path, |doc| edits::remove_trusted_builder(doc, &given.value))?
+                    .shown(ui);
             if removed {
                 ui.status(format!("{given} is no longer a trusted builder"));
             } else {
@@ -464,8 +434,7 @@ fn pull_policy(path: &Path, args: PullPolicyArgs, ui: &Ui) -> Result<()> {
         return Ok(());
     }
     match args.policy {
-        Some(arg) => {
-            let policy = PullPolicy::from(arg);
+        Some(policy) => {
             let set = config::edit(path, |doc| {
                 edits::set_top_level_string(doc, keys::PULL_POLICY, policy.as_str())
             })?

@@ -12,7 +12,7 @@ use crate::ui::Ui;
 pub fn run(global: &GlobalArgs, args: LocalRegistryArgs, ui: &Ui) -> anyhow::Result<ExitCode> {
     let location = config::locate(global.config.as_deref())?;
     let config = crate::commands::load_config(&location.path, ui)?.config;
-    let runtime = crate::app::runtime()?;
+    let runtime = super::runtime()?;
     let found = runtime.block_on(crate::local_registry::find(
         &config,
         &location.path,
@@ -63,7 +63,7 @@ pub async fn publish_there(
     )
     .await
     .map_err(discovery_error)?;
-    let target = BuildTarget::new(&args.image, &settings.image, found)?;
+    let target = BuildTarget::new(&args.image.text, &settings.image, found)?;
     if let Some(replaced) = &target.replaced {
         ui.status(format!(
             "{} names the registry {replaced}; --local-registry publishes it to {} instead",

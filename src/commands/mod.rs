@@ -55,3 +55,11 @@ pub fn show_config_warnings(ui: &Ui, warnings: &[ConfigWarning]) {
         ));
     }
 }
+
+/// The async runtime for commands that do network or Docker work.
+pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| anyhow::anyhow!("could not start the async runtime: {e}"))
+}

@@ -12,30 +12,33 @@ use serde_json::{Value, json};
 
 use crate::cli::{GlobalArgs, OutputFormat, ResolveArgs};
 use crate::config;
-use crate::reference::ImageRef;
-use crate::registry::{CandidateStatus, Resolution, Resolver};
-use crate::settings::RegistrySettings;
+use crate::docker;
+use crate::reference::{Given, ImageRef};
+use crate::registry::{CandidateStatus, Platform, Resolution, Resolver};
 use crate::ui::Ui;
 
 pub fn run(global: &GlobalArgs, args: ResolveArgs, ui: &Ui) -> anyhow::Result<ExitCode> {
-    // Bad input first (exit status 2), before any file or network work.
-    let images = args
+    let images: Vec<ImageRef> = args
         .images
         .iter()
-        .map(|given| ImageRef::parse(given))
-        .collect::<Result<Vec<_>, _>>()?;
+        .map(|given| given.value.clone())
+        .collect();
     let location = config::locate(global.config.as_deref())?;
     let config = crate::commands::load_config(&location.path, ui)?.config;
-    let settings = RegistrySettings::resolve(&config, &args.registry)?;
+    let settings = args.registry.settings(&config);
 
     ui.verbose(
         1,
         format!("probe timeout {} ms", settings.timeout.as_millis()),
     );
-    let runtime = crate::app::runtime()?;
+    let runtime = super::runtime()?;
     // The Docker daemon is asked for its architecture only if an image index needs it.
-    let resolver =
-        Resolver::detecting_platform(settings, args.docker_host.clone()).with_ui(ui.clone());
+    let resolver = Resolver::detecting_platform(
+        settings,
+        Platform::host_linux(),
+        docker::daemon_platform(args.docker_host.clone()),
+    )
+    .with_ui(ui.clone());
     let results = runtime.block_on(resolver.resolve_all(&images));
 
     match args.output.output {
@@ -63,7 +66,7 @@ pub fn run(global: &GlobalArgs, args: ResolveArgs, ui: &Ui) -> anyhow::Result<Ex
     }
 }
 
-fn print_text(given: &[String], results: &[Arc<Resolution>], ui: &Ui) {
+fn print_text(given: &[Given<ImageRef>], results: &[Arc<Resolution>], ui: &Ui) {
     for (i, resolution) in results.iter().enumerate() {
         if i > 0 {
             ui.data("");
@@ -72,7 +75,7 @@ fn print_text(given: &[String], results: &[Arc<Resolution>], ui: &Ui) {
             .chosen()
             .map(|c| c.location.to_string())
             .unwrap_or_else(|| "not found anywhere".to_string());
-        let asked = given.get(i).map(String::as_str).unwrap_or_default();
+        let asked = given.get(i).map(|g| g.text.as_str()).unwrap_or_default();
         let image = resolution.image.to_string();
         if asked == image {
             ui.data(format!("{image} -> {chosen}"));
@@ -113,7 +116,7 @@ fn print_text(given: &[String], results: &[Arc<Resolution>], ui: &Ui) {
 }
 
 /// SPEC §1's shape, plus `digest` per image and `hint` per candidate.
-fn to_json(given: &[String], results: &[Arc<Resolution>]) -> Value {
+fn to_json(given: &[Given<ImageRef>], results: &[Arc<Resolution>]) -> Value {
     Value::Array(
         results
             .iter()
@@ -133,7 +136,7 @@ fn to_json(given: &[String], results: &[Arc<Resolution>]) -> Value {
                     })
                     .collect();
                 json!({
-                    "image": given.get(i).cloned().unwrap_or_else(|| r.image.to_string()),
+                    "image": given.get(i).map_or_else(|| r.image.to_string(), |g| g.text.clone()),
                     "chosen": r.chosen().map(|c| c.location.to_string()),
                     "candidates": candidates,
                     "digest": r.digest,

@@ -29,7 +29,7 @@ use self::decor::{
 };
 use super::model::ConfigFile;
 use super::{ConfigError, keys, pack, read};
-use crate::reference::{ImageRef, InsecureEntry, Mirror, MirrorKey};
+use crate::reference::{Given, ImageRef, InsecureEntry, Mirror, MirrorKey};
 
 /// Applies `change` to the config text `text` (read from `path`, which only names
 /// it in errors). The text is checked first: an invalid file is an error, whatever
@@ -542,16 +542,15 @@ fn split_found(
 // ---------------------------------------------------------------- run-image mirrors
 
 /// Appends mirror images to the `[[run-images]]` entry for `image` (matched on the
-/// repository, any tag), creating it with `image_as_given` when there is none.
-/// `mirrors` are (as given, parsed) pairs; they are written as given.
+/// repository, any tag), creating it with the image as given when there is none.
+/// Mirrors are written as given.
 pub fn add_run_image_mirrors(
     doc: &mut DocumentMut,
-    image_as_given: &str,
-    image: &ImageRef,
-    mirrors: &[(String, ImageRef)],
+    image: &Given<ImageRef>,
+    mirrors: &[Given<ImageRef>],
 ) -> Added {
     let mut report = Added::default();
-    let wanted = image.repository_key();
+    let wanted = image.value.repository_key();
     let tables = tables_of(doc, keys::RUN_IMAGES);
     let index = tables
         .as_ref()
@@ -561,7 +560,11 @@ pub fn add_run_image_mirrors(
         .map(item_strings)
         .unwrap_or_default();
     let mut new_values = Vec::new();
-    for (given, parsed) in mirrors {
+    for Given {
+        text: given,
+        value: parsed,
+    } in mirrors
+    {
         let norm = parsed.key();
         if current
             .iter()
@@ -599,7 +602,7 @@ pub fn add_run_image_mirrors(
                 doc,
                 keys::RUN_IMAGES,
                 vec![
-                    (keys::RUN_IMAGE, Value::from(image_as_given)),
+                    (keys::RUN_IMAGE, Value::from(image.text.as_str())),
                     (keys::RUN_IMAGE_MIRRORS, Value::Array(array_of(&new_values))),
                 ],
             );
@@ -613,7 +616,7 @@ pub fn add_run_image_mirrors(
 pub fn remove_run_image_mirrors(
     doc: &mut DocumentMut,
     image: &ImageRef,
-    mirrors: &[(String, ImageRef)],
+    mirrors: &[Given<ImageRef>],
 ) -> Removed {
     let wanted_repo = image.repository_key();
     let Some(mut tables) = tables_of_mut(doc, keys::RUN_IMAGES) else {
@@ -629,8 +632,10 @@ pub fn remove_run_image_mirrors(
         tables.remove(index);
         Removed::Entry
     } else {
-        let wanted: Vec<(String, String)> =
-            mirrors.iter().map(|(g, p)| (g.clone(), p.key())).collect();
+        let wanted: Vec<(String, String)> = mirrors
+            .iter()
+            .map(|m| (m.text.clone(), m.value.key()))
+            .collect();
         let (removed_raw, left) = match tables
             .get_mut(index)
             .and_then(|t| t.get_mut(keys::RUN_IMAGE_MIRRORS))

@@ -5,7 +5,38 @@ use std::path::Path;
 
 use super::{ConfigError, ConfigWarning, pack, read};
 use crate::reference::{ImageRef, InsecureEntry, Mirror, MirrorKey, Registry};
-use crate::settings::PullPolicy;
+
+/// When images are pulled (`pull-policy`, `--pull-policy`). The strings are pack's; the
+/// doc comments are the help text of the command-line values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum PullPolicy {
+    /// Pull every time
+    #[default]
+    Always,
+    /// Pull only when the image is not in the daemon
+    IfNotPresent,
+    /// Never pull; use what the daemon has
+    Never,
+}
+
+impl PullPolicy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PullPolicy::Always => "always",
+            PullPolicy::IfNotPresent => "if-not-present",
+            PullPolicy::Never => "never",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<PullPolicy> {
+        match value {
+            "always" => Some(PullPolicy::Always),
+            "if-not-present" => Some(PullPolicy::IfNotPresent),
+            "never" => Some(PullPolicy::Never),
+            _ => None,
+        }
+    }
+}
 
 /// A registry's mirrors in preference order.
 #[derive(Debug, Clone, PartialEq, Eq)]

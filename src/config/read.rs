@@ -11,10 +11,9 @@ use std::path::Path;
 
 use toml_edit::{Document, Item, Key, TableLike, Value};
 
-use super::model::{ConfigFile, RegistryMirrors, RunImageMirrors};
+use super::model::{ConfigFile, PullPolicy, RegistryMirrors, RunImageMirrors};
 use super::{ConfigError, ConfigWarning, keys};
 use crate::reference::{ImageRef, InsecureEntry, Mirror, MirrorKey, Registry};
-use crate::settings::PullPolicy;
 
 /// The largest config file cnb reads: 4 MiB. A file with 1,000 registries is about
 /// 80 KiB; anything near the cap is not a config file (`--config /dev/zero`).

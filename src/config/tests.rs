@@ -5,8 +5,7 @@ use toml_edit::DocumentMut;
 use super::edits::{self, Removed, Set};
 use super::locate::locate_from;
 use super::*;
-use crate::reference::{ImageRef, InsecureEntry, Mirror, MirrorKey, Registry};
-use crate::settings::PullPolicy;
+use crate::reference::{Given, ImageRef, InsecureEntry, Mirror, MirrorKey, Registry};
 
 fn p() -> &'static Path {
     Path::new("/cfg/config.toml")
@@ -605,12 +604,11 @@ fn setting_a_value_keeps_its_comment_and_place() {
 
 #[test]
 fn run_image_mirrors_follow_packs_layout_and_keep_the_given_order() {
-    let image = ImageRef::parse("paketobuildpacks/run-jammy-base").unwrap();
-    let m = |s: &str| (s.to_string(), ImageRef::parse(s).unwrap());
+    let m = |s: &str| Given::parse(s, ImageRef::parse).unwrap();
+    let image = m("paketobuildpacks/run-jammy-base");
     let (after, added) = apply(PACK_FILE, |doc| {
         edits::add_run_image_mirrors(
             doc,
-            "paketobuildpacks/run-jammy-base",
             &image,
             &[
                 m("z.example/run"),
@@ -624,9 +622,9 @@ fn run_image_mirrors_follow_packs_layout_and_keep_the_given_order() {
     assert!(after.contains(
         "  mirrors = [\"registry.corp.example/paketo/run-jammy-base\", \"other.example/run:1\", \"z.example/run\", \"a.example/run\"]\n"
     ));
-    let other = ImageRef::parse("docker.io/foo/run:2").unwrap();
+    let other = m("docker.io/foo/run:2");
     let (after, added) = apply(&after, |doc| {
-        edits::add_run_image_mirrors(doc, "docker.io/foo/run:2", &other, &[m("x.example/run")])
+        edits::add_run_image_mirrors(doc, &other, &[m("x.example/run")])
     });
     assert!(added.new_entry);
     assert!(

@@ -12,11 +12,11 @@ use futures_util::StreamExt;
 
 use super::progress::Progress;
 use super::{Daemon, DockerError, Fetched, Made, load, message};
+use crate::config::PullPolicy;
 use crate::credentials::{self, Credential, DOCKER_HUB_AUTH_KEY};
 use crate::lifecycle::daemon_name;
 use crate::reference::{ImageRef, Registry};
 use crate::registry::{CandidateStatus, Resolver};
-use crate::settings::PullPolicy;
 use crate::ui::Ui;
 
 /// Why the daemon could not pull.

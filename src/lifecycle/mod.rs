@@ -3,7 +3,7 @@
 //! container's [`ContainerSpec`] (command, flags, `CNB_*` variables, mounts, network),
 //! plus the `--dry-run` [`Plan`].
 //!
-//! Nothing here talks to Docker, a registry or DNS; [`crate::build`] gathers the facts
+//! Nothing here talks to Docker, a registry or DNS; [`crate::commands::build`] gathers the facts
 //! (labels, probe results, credentials, resolved addresses) and calls these functions.
 //!
 //! The usual order of calls:
@@ -44,7 +44,7 @@ pub use phases::{
 };
 pub use plan::{
     Plan, PlanBuilder, PlanCandidate, PlanContainer, PlanFacts, PlanLifecycle, PlanPhase,
-    PlanRunImage, REDACTED,
+    PlanRunImage,
 };
 pub use platform_api::{
     ApiVersion, MAX_PLATFORM_API, MIN_PLATFORM_API, negotiate_platform_api, supported_platform_apis,

@@ -14,8 +14,7 @@ use super::{ContainerSpec, Execution};
 use crate::env_vars::lifecycle::CNB_REGISTRY_AUTH;
 use crate::reference::ImageRef;
 
-/// What a secret is shown as.
-pub use crate::ui::REDACTED;
+use crate::secret::REDACTED;
 
 /// The dry-run plan. Field names are a contract (SPEC §7.11): add, never rename.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

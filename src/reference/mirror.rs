@@ -197,6 +197,22 @@ impl FromStr for Mirror {
     }
 }
 
+/// `--registry-mirror REGISTRY=MIRROR`, parsed ([`MirrorFlag::parse`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MirrorFlag {
+    /// The registry, or `*`.
+    pub registry: MirrorKey,
+    pub mirror: Mirror,
+}
+
+impl MirrorFlag {
+    /// [`parse_mirror_flag`], named.
+    pub fn parse(input: &str) -> Result<MirrorFlag, NameError> {
+        let (registry, mirror) = parse_mirror_flag(input)?;
+        Ok(MirrorFlag { registry, mirror })
+    }
+}
+
 /// Parses `REGISTRY=MIRROR` from `--registry-mirror`, splitting on the first `=`.
 /// `REGISTRY` may be `*`. A mirror that is its registry's own address is rejected.
 pub fn parse_mirror_flag(input: &str) -> Result<(MirrorKey, Mirror), NameError> {

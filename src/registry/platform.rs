@@ -1,15 +1,23 @@
-//! Which manifest of a multi-platform index cnb resolves to: `linux` and the Docker
-//! daemon's architecture when a daemon answers, else the host's architecture.
+//! Which manifest of a multi-platform index cnb resolves to. The command layer says
+//! which platform that is (`linux` and the Docker daemon's architecture, see
+//! [`crate::docker::daemon_platform`]); this module only matches index entries to it.
 
 use std::fmt;
-use std::time::Duration;
+use std::pin::Pin;
+use std::sync::{Mutex, OnceLock};
 
 use serde::Deserialize;
+use tokio::sync::OnceCell;
 
-use super::Platform;
+use super::lock;
 
-/// How long the daemon is given to say what it runs on.
-pub const DAEMON_TIMEOUT: Duration = Duration::from_millis(1500);
+/// The platform a multi-platform index is resolved for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Platform {
+    pub os: String,
+    pub architecture: String,
+    pub variant: Option<String>,
+}
 
 impl Platform {
     /// `linux` and the host's architecture in OCI spelling (`amd64`, `arm64`, ...).
@@ -24,16 +32,6 @@ impl Platform {
             os: "linux".to_string(),
             architecture: architecture.to_string(),
             variant: variant.map(str::to_string),
-        }
-    }
-
-    /// `linux` and the Docker daemon's architecture when a daemon answers within
-    /// [`DAEMON_TIMEOUT`], else [`Platform::host_linux`]. The daemon is found through
-    /// `docker_host`, else `DOCKER_HOST`, else the platform's default socket.
-    pub async fn detect(docker_host: Option<&str>) -> Platform {
-        match daemon_architecture(docker_host).await {
-            Some(arch) => Platform::linux(&arch),
-            None => Platform::host_linux(),
         }
     }
 
@@ -110,19 +108,63 @@ pub(crate) fn select<'a>(entries: &'a [IndexEntry], platform: &Platform) -> Opti
         .or_else(|| entries.iter().find(of))
 }
 
-/// The Docker daemon's architecture, or `None` when no daemon answers in time.
-///
-/// Connects the way every cnb command does (`--docker-host`, `DOCKER_HOST`, the default
-/// socket); the engine itself never needs the daemon for anything else.
-async fn daemon_architecture(docker_host: Option<&str>) -> Option<String> {
-    let ask = async {
-        let daemon = crate::docker::Daemon::connect(docker_host).await.ok()?;
-        daemon.architecture().await.ok()
-    };
-    tokio::time::timeout(DAEMON_TIMEOUT, ask)
-        .await
-        .ok()
-        .flatten()
+/// The platform indexes resolve for: given, or asked of the Docker daemon once, in the
+/// background, and awaited only by a probe that found an index.
+pub(super) struct PlatformState {
+    /// Used until (and unless) the detection answers.
+    pub(super) fallback: Platform,
+    pub(super) value: OnceLock<Platform>,
+    pub(super) detection: Mutex<Detection>,
+    pub(super) done: OnceCell<()>,
+}
+
+/// The command layer's way to find the platform (it asks the Docker daemon).
+pub(super) type DetectPlatform = Pin<Box<dyn Future<Output = Platform> + Send>>;
+
+/// Where the detection of the platform stands.
+pub(super) enum Detection {
+    /// Not started.
+    Pending(DetectPlatform),
+    /// Started in the background by [`PlatformState::start`].
+    Running(tokio::task::JoinHandle<Platform>),
+    /// Nothing to detect (the platform was given), or taken by [`PlatformState::get`].
+    Done,
+}
+
+impl PlatformState {
+    pub(super) fn current(&self) -> &Platform {
+        self.value.get().unwrap_or(&self.fallback)
+    }
+
+    /// Starts detecting in the background (once; needs a tokio runtime).
+    pub(super) fn start(&self) {
+        let mut detection = lock(&self.detection);
+        if let Detection::Pending(_) = &*detection
+            && let Detection::Pending(detect) = std::mem::replace(&mut *detection, Detection::Done)
+        {
+            *detection = Detection::Running(tokio::spawn(detect));
+        }
+    }
+
+    pub(super) async fn get(&self) -> Platform {
+        if let Some(platform) = self.value.get() {
+            return platform.clone();
+        }
+        self.done
+            .get_or_init(|| async {
+                let detection = std::mem::replace(&mut *lock(&self.detection), Detection::Done);
+                let platform = match detection {
+                    Detection::Running(task) => {
+                        task.await.unwrap_or_else(|_| self.fallback.clone())
+                    }
+                    Detection::Pending(detect) => detect.await,
+                    Detection::Done => self.fallback.clone(),
+                };
+                let _ = self.value.set(platform);
+            })
+            .await;
+        self.current().clone()
+    }
 }
 
 #[cfg(test)]

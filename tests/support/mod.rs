@@ -32,10 +32,16 @@
 //! # API
 //!
 //! Homes, the binary, processes:
-//! - [`TestHome::new()`], `.path()`, `.cnb_home()`, `.config_path()`, `.docker_config_dir()`,
-//!   `.write_config(toml) -> PathBuf`, `.read_config() -> Option<String>`,
+//! - [`TestHome::new()`], `.path()`, `.cnb_home()` (made by the first write), `.config_path()`,
+//!   `.docker_config_dir()`, `.write_config(toml) -> PathBuf`, `.read_config() -> Option<String>`,
 //!   `.write_docker_config(&serde_json::Value)`, `.write_docker_auth(&[(host, &Credentials)])`,
 //!   `.mkdir(rel) -> PathBuf`, `.write_app(name, &[(path, content)]) -> PathBuf`;
+//! - running cnb in a home, the command line as one shell-split string or as words
+//!   ([`CnbArgs`]): `.command(args) -> Command`, `.run(args) -> Output`, `.ok(args)` (must
+//!   succeed), `.json(args) -> Value`, `.transcript(&[lines]) -> String` (`$ cnb <line>`, what
+//!   it printed, `[exit N]`), and [`Expect`]: `.cnb(args).code(n).stdout(str![..]).stderr(str![..])
+//!   .run()`; snapshots: `.assert_text(actual, str![..])` (`[HOME]` for the home's path),
+//!   `.assert_text_with(actual, str![..], &[("[ORIGIN]", host)])`;
 //! - [`cnb_cmd(&home)`](cnb_cmd) → `std::process::Command` for the built `cnb`, with `HOME`,
 //!   `CNB_HOME`, `DOCKER_CONFIG`, `XDG_CONFIG_HOME` inside the home, `NO_COLOR=1`, no proxy
 //!   variables, cwd = home; [`run_cnb(&home, args) -> Output`](run_cnb) runs it (120 s limit);
@@ -415,9 +421,14 @@ impl Credentials {
     }
 }
 
-/// A temporary home for one test: `HOME`, `CNB_HOME` (`<home>/.cnb`), `DOCKER_CONFIG`
-/// (`<home>/.docker`) and `XDG_CONFIG_HOME` (`<home>/.config`) all point inside it, so a
-/// test's config file and docker credentials are its own. Removed on drop.
+/// A temporary home for one test: `HOME`, `CNB_HOME` (`<home>/.cnb`, not created until
+/// something writes there), `DOCKER_CONFIG` (`<home>/.docker`) and `XDG_CONFIG_HOME`
+/// (`<home>/.config`) all point inside it, so a test's config file and docker credentials
+/// are its own. Removed on drop.
+///
+/// It also runs cnb: `home.ok("config registry-mirrors list")` (see [`CnbArgs`]), and
+/// checks text against snapshots with the home's path shown as `[HOME]`
+/// ([`TestHome::assert_text`]).
 pub struct TestHome {
     dir: tempfile::TempDir,
 }
@@ -434,7 +445,8 @@ impl TestHome {
             .prefix("cnbtest-home-")
             .tempdir()
             .expect("test support: cannot create a temporary home");
-        for sub in [".cnb", ".docker", ".config"] {
+        // `$CNB_HOME` is made by the first write (cnb's or the test's): a read must not need it.
+        for sub in [".docker", ".config"] {
             std::fs::create_dir_all(dir.path().join(sub)).expect("test support: mkdir in home");
         }
         TestHome { dir }
@@ -460,11 +472,111 @@ impl TestHome {
         self.dir.path().join(".docker")
     }
 
-    /// Writes `$CNB_HOME/config.toml`.
+    /// Writes `$CNB_HOME/config.toml` (creating `$CNB_HOME`).
     pub fn write_config(&self, toml: &str) -> PathBuf {
         let path = self.config_path();
+        std::fs::create_dir_all(self.cnb_home()).expect("test support: mkdir CNB_HOME");
         std::fs::write(&path, toml).expect("test support: write config.toml");
         path
+    }
+
+    /// A `Command` for `cnb <args>` in this home ([`cnb_cmd`]).
+    pub fn command(&self, args: impl CnbArgs) -> Command {
+        let mut cmd = cnb_cmd(self);
+        cmd.args(args.words());
+        cmd
+    }
+
+    /// Runs `cnb <args>` in this home ([`run_cnb`]).
+    #[track_caller]
+    pub fn run(&self, args: impl CnbArgs) -> Output {
+        run_cnb(self, args.words())
+    }
+
+    /// Runs `cnb <args>` and panics with both streams unless it succeeds.
+    #[track_caller]
+    pub fn ok(&self, args: impl CnbArgs) -> Output {
+        let out = self.run(args);
+        out.assert_success();
+        out
+    }
+
+    /// Runs `cnb <args>`, which must succeed and print JSON; the JSON.
+    #[track_caller]
+    pub fn json(&self, args: impl CnbArgs) -> serde_json::Value {
+        let out = self.ok(args);
+        serde_json::from_str(&out.stdout)
+            .unwrap_or_else(|e| panic!("no JSON on stdout ({e}): {}", out.stdout))
+    }
+
+    /// Runs each command line in turn and returns the transcript a terminal would show:
+    /// `$ cnb <line>`, what it printed (stdout, then stderr), and `[exit N]` when it did
+    /// not exit 0. For tables of commands checked against one snapshot.
+    #[track_caller]
+    pub fn transcript<A>(&self, lines: &[A]) -> String
+    where
+        for<'a> &'a A: CnbArgs,
+    {
+        let mut text = String::new();
+        for args in lines {
+            let words = args.words();
+            let out = self.run(&words);
+            text.push_str(&format!(
+                "$ cnb {}\n",
+                shlex::try_join(words.iter().map(String::as_str)).unwrap_or_default()
+            ));
+            text.push_str(&out.stdout);
+            text.push_str(&out.stderr);
+            if out.code() != 0 {
+                text.push_str(&format!("[exit {}]\n", out.code()));
+            }
+        }
+        text
+    }
+
+    /// `cnb <args>` with what it must print and how it must end, checked by
+    /// [`Expect::run`]: exit status 0 unless [`Expect::code`] says otherwise, stdout and
+    /// stderr against snapshots when given (`SNAPSHOTS=overwrite` rewrites them).
+    pub fn cnb(&self, args: impl CnbArgs) -> Expect<'_> {
+        Expect {
+            home: self,
+            args: args.words(),
+            code: 0,
+            stdout: None,
+            stderr: None,
+        }
+    }
+
+    /// Checks `actual` against a snapshot (`snapbox::str![...]`; `SNAPSHOTS=overwrite`
+    /// rewrites it), with this home's path shown as `[HOME]` and `[..]` matching
+    /// anything within a line.
+    #[track_caller]
+    pub fn assert_text(&self, actual: &str, expected: impl snapbox::data::IntoData) {
+        self.assert_text_with(actual, expected, &[]);
+    }
+
+    /// [`TestHome::assert_text`], also showing each `(placeholder, value)` as its
+    /// placeholder: `("[ORIGIN]", origin.host())`. Longer values are replaced first.
+    #[track_caller]
+    pub fn assert_text_with(
+        &self,
+        actual: &str,
+        expected: impl snapbox::data::IntoData,
+        shown_as: &[(&'static str, String)],
+    ) {
+        let mut redactions = snapbox::Redactions::new();
+        redactions
+            .insert("[HOME]", self.path().to_path_buf())
+            .expect("test support: [HOME] redaction");
+        for (placeholder, value) in shown_as {
+            redactions
+                .insert(placeholder, value.clone())
+                .unwrap_or_else(|e| panic!("test support: {placeholder}: {e}"));
+        }
+        snapbox::Assert::new()
+            .action_env(snapbox::assert::DEFAULT_ACTION_ENV)
+            .redact_with(redactions)
+            .eq(actual, expected);
     }
 
     /// Reads `$CNB_HOME/config.toml` (`None` when it does not exist).
@@ -554,6 +666,103 @@ pub fn cnb_cmd(home: &TestHome) -> Command {
         .current_dir(home.path())
         .stdin(Stdio::null());
     cmd
+}
+
+/// A cnb run and what it must do ([`TestHome::cnb`]).
+#[must_use = "nothing runs until `.run()`"]
+pub struct Expect<'a> {
+    home: &'a TestHome,
+    args: Vec<String>,
+    code: i32,
+    stdout: Option<snapbox::Data>,
+    stderr: Option<snapbox::Data>,
+}
+
+impl Expect<'_> {
+    /// The exit status it must end with.
+    pub fn code(mut self, code: i32) -> Self {
+        self.code = code;
+        self
+    }
+
+    /// What stdout must be, whole (`[HOME]` for the home's path, `[..]` for anything
+    /// within a line, `...` for any lines).
+    pub fn stdout(mut self, expected: impl snapbox::data::IntoData) -> Self {
+        self.stdout = Some(expected.into_data());
+        self
+    }
+
+    /// What stderr must be, whole (as [`Expect::stdout`]).
+    pub fn stderr(mut self, expected: impl snapbox::data::IntoData) -> Self {
+        self.stderr = Some(expected.into_data());
+        self
+    }
+
+    /// Runs cnb and checks the exit status, then the snapshots.
+    #[track_caller]
+    pub fn run(self) -> Output {
+        let out = self.home.run(&self.args);
+        assert_eq!(
+            out.code(),
+            self.code,
+            "cnb {:?} exited {} (expected {}):\n--- stdout\n{}\n--- stderr\n{}",
+            self.args,
+            out.code(),
+            self.code,
+            out.stdout,
+            out.stderr
+        );
+        if let Some(expected) = self.stdout {
+            self.home.assert_text(&out.stdout, expected);
+        }
+        if let Some(expected) = self.stderr {
+            self.home.assert_text(&out.stderr, expected);
+        }
+        out
+    }
+}
+
+/// The words of a cnb command line, for [`TestHome`]'s helpers: one string split as a
+/// shell splits it (`"config registry-mirrors add quay.io -m 'bad host'"`, no globbing),
+/// or the words themselves (`&["resolve", &image]`) when values are computed.
+pub trait CnbArgs {
+    fn words(self) -> Vec<String>;
+}
+
+impl CnbArgs for &str {
+    fn words(self) -> Vec<String> {
+        shlex::split(self).unwrap_or_else(|| panic!("test support: cannot split {self:?}"))
+    }
+}
+
+impl CnbArgs for &String {
+    fn words(self) -> Vec<String> {
+        self.as_str().words()
+    }
+}
+
+impl<S: AsRef<str>> CnbArgs for &[S] {
+    fn words(self) -> Vec<String> {
+        self.iter().map(|s| s.as_ref().to_string()).collect()
+    }
+}
+
+impl<S: AsRef<str>, const N: usize> CnbArgs for &[S; N] {
+    fn words(self) -> Vec<String> {
+        self.as_slice().words()
+    }
+}
+
+impl<T: CnbArgs + Copy> CnbArgs for &T {
+    fn words(self) -> Vec<String> {
+        (*self).words()
+    }
+}
+
+impl<S: AsRef<str>> CnbArgs for &Vec<S> {
+    fn words(self) -> Vec<String> {
+        self.as_slice().words()
+    }
 }
 
 /// Runs `cnb <args>` in `home`, killing it after 120 s.

@@ -12,12 +12,12 @@ use futures_util::StreamExt;
 use futures_util::stream::FuturesOrdered;
 
 use super::BuildSettings;
+use crate::config::PullPolicy;
 use crate::credentials::{self, Credential};
 use crate::docker::{Daemon, ImageInfo};
 use crate::lifecycle::{self, BuilderMetadata, Readability, RunImageSelection};
 use crate::reference::{ImageRef, InsecureEntry, Mirror, Registry};
 use crate::registry::{Resolution, Resolver};
-use crate::settings::PullPolicy;
 use crate::ui::Ui;
 
 /// What cnb found out about one run-image candidate (SPEC §6.4).

@@ -48,7 +48,7 @@ use crate::ui::Ui;
 /// is published changes, and the names for the cluster are printed afterwards.
 pub fn run(global: &GlobalArgs, args: BuildArgs, ui: &Ui) -> anyhow::Result<ExitCode> {
     let mut settings = BuildSettings::from_args(global, &args, ui)?;
-    let runtime = crate::app::runtime()?;
+    let runtime = super::runtime()?;
     runtime.block_on(async {
         if args.local_registry {
             super::local_registry::publish_there(global, &args, &mut settings, ui).await?;
