@@ -623,9 +623,10 @@ fn permissions_are_kept() {
 }
 
 /// Adds a registry from each of forty processes started at once, and checks that
-/// the file ends up with all forty and nothing beside it but cnb's copy of it for
-/// pack (docs/configuration.md), which is then the file itself.
-fn forty_concurrent_adds(h: &TestHome) {
+/// the file ends up with all forty and nothing beside it. cnb's copy of it for pack
+/// (docs/configuration.md), kept when the file has something pack would drop
+/// (`copied`), is then the file itself, alone in its directory.
+fn forty_concurrent_adds(h: &TestHome, copied: bool) {
     let mut children: Vec<_> = (0..40)
         .map(|i| {
             let registry = format!("reg{i}.example:5000");
@@ -663,16 +664,19 @@ fn forty_concurrent_adds(h: &TestHome) {
     let mut expected: Vec<String> = (0..40).map(|i| format!("reg{i}.example:5000")).collect();
     expected.sort();
     assert_eq!(registries, expected);
-    let copy = h.cnb_home().join(".config.toml.cnb-last");
-    match std::fs::read_to_string(&copy) {
-        Ok(text) => {
-            assert_eq!(text, h.read_config().unwrap());
-            assert_eq!(
-                names_in(&h.cnb_home()),
-                vec![".config.toml.cnb-last", "config.toml"]
-            );
-        }
-        Err(_) => assert_eq!(names_in(&h.cnb_home()), vec!["config.toml"]),
+    assert_eq!(names_in(&h.cnb_home()), vec!["config.toml"]);
+    let copy = h.config_copy(&h.config_path());
+    if copied {
+        assert_eq!(
+            std::fs::read_to_string(&copy).unwrap(),
+            h.read_config().unwrap()
+        );
+        assert_eq!(
+            names_in(copy.parent().unwrap()),
+            vec![copy.file_name().unwrap().to_str().unwrap()]
+        );
+    } else {
+        assert!(!h.state_dir().exists());
     }
 }
 
@@ -680,7 +684,7 @@ fn forty_concurrent_adds(h: &TestHome) {
 fn forty_concurrent_writers_lose_nothing() {
     let h = TestHome::new();
     h.write_config("# shared\n");
-    forty_concurrent_adds(&h);
+    forty_concurrent_adds(&h, true);
     assert!(h.read_config().unwrap().starts_with("# shared\n"));
 }
 
@@ -688,7 +692,7 @@ fn forty_concurrent_writers_lose_nothing() {
 #[test]
 fn forty_concurrent_first_writers_lose_nothing() {
     let h = TestHome::new();
-    forty_concurrent_adds(&h);
+    forty_concurrent_adds(&h, false);
 }
 
 #[test]
@@ -792,6 +796,18 @@ Mirror q.example is already configured for quay.io; it keeps its place
             .modified()
             .unwrap(),
         before
+    );
+    // A file pack would lose something of (a comment, cnb's keys) gets cnb's copy only
+    // when cnb writes it, never from a command that changes nothing.
+    h.write_config("# mine\ninsecure-registries = [\"reg.local\"]\n");
+    h.ok("config insecure-registries add reg.local");
+    h.ok("config registry-mirrors remove quay.io");
+    h.ok("config pull-policy --unset");
+    assert!(!h.state_dir().exists(), "a no-op kept a copy");
+    h.ok("config pull-policy never");
+    assert_eq!(
+        std::fs::read_to_string(h.config_copy(&h.config_path())).unwrap(),
+        h.read_config().unwrap()
     );
 }
 
@@ -1448,8 +1464,10 @@ fn large_files_are_checked_and_edited() {
         "{stderr}"
     );
     assert_eq!(h.read_config().unwrap(), bad);
+    assert_eq!(names_in(&h.cnb_home()), vec!["config.toml"]);
+    // The failed write left cnb's copy of the last good one alone.
     assert_eq!(
-        names_in(&h.cnb_home()),
-        vec![".config.toml.cnb-last", "config.toml"]
+        std::fs::read_to_string(h.config_copy(&h.config_path())).unwrap(),
+        format!("{pack_view}{lists}")
     );
 }

@@ -582,10 +582,16 @@ fn when_pack_rewrites_the_file_cnb_says_what_was_lost_and_how_to_restore_it() {
     // No warning while the file is as cnb (and the user) left it.
     let stderr = s.cnb_ok(&["config", "registry-mirrors", "list"]);
     assert!(!stderr.contains("warning"), "{stderr}");
-    let copy = s.pack.pack_home().join(".config.toml.cnb-last");
-    // The hand edit is not cnb's copy; cnb's next write is.
+    // The hand edit is not cnb's copy; cnb's next write is. The copy is in cnb's state
+    // directory: nothing of cnb's is beside pack's file.
+    let copy = s.home.config_copy(&s.pack.config_path());
     s.cnb_ok(&["config", "pull-policy", "always"]);
     assert_eq!(std::fs::read_to_string(&copy).unwrap(), s.text());
+    let beside: Vec<_> = std::fs::read_dir(s.pack.pack_home())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(beside, ["config.toml"]);
 
     s.pack_ok(&[
         "config",
@@ -740,7 +746,7 @@ fn a_mirror_changed_with_pack_is_not_reported_lost_and_deleting_the_copy_ends_th
         out.stderr
     );
 
-    std::fs::remove_file(s.pack.pack_home().join(".config.toml.cnb-last")).unwrap();
+    std::fs::remove_file(s.home.config_copy(&s.pack.config_path())).unwrap();
     let out = s.cnb(&["config", "registry-mirrors", "list"]);
     out.assert_success();
     assert_eq!(out.stderr, "");

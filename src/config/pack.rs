@@ -5,12 +5,14 @@
 //! rewrites the file"):
 //!
 //! - every cnb write of a file that holds something pack would drop also writes a copy
-//!   of the new text beside it, `.<file name>.cnb-last` ([`copy_path`]);
+//!   of the new text to cnb's state directory, never beside the file, which may be in a
+//!   dotfiles repository ([`copy_path`]);
 //! - a file with nothing pack would drop and no comments, which differs from that copy,
 //!   is a file someone (pack, as a rule) rewrote; what the copy has that the file lost
 //!   becomes a [`Lost`] warning, with the commands that put it back.
 //!
 //! The copy is only ever read for that message: the config file alone is the config.
+//! Without a state directory cnb keeps no copy, and says nothing about rewrites.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -42,13 +44,55 @@ const PACK_TABLES: [(&str, &[&str]); 3] = [
     ("registries", &["name", "type", "url"]),
 ];
 
-/// The copy of the file cnb keeps beside it: `.<file name>.cnb-last` in the same
-/// directory (after following symbolic links, like a write).
+/// Where cnb keeps its copies, under the platform's state directory (or local data
+/// directory where there is none).
+const COPIES_DIR: [&str; 2] = ["cnb", "config-copies"];
+/// How many hex digits of the path's SHA-256 name a copy.
+const COPY_NAME_HEX_DIGITS: usize = 16;
+
+/// The copy cnb keeps of the config file at `config`:
+/// `<state dir>/cnb/config-copies/<hash>.toml`, where `<hash>` is the first 16 hex digits
+/// of the SHA-256 of the file's absolute path with every symbolic link followed (so a
+/// link and the file it points at share one copy). `None` when there is no state
+/// directory (`dirs::state_dir()`, else `dirs::data_local_dir()`) or the file does not
+/// exist: then there is no copy.
 pub fn copy_path(config: &Path) -> Option<PathBuf> {
-    let target = super::write::resolve_symlink(config);
-    let name = target.file_name()?.to_string_lossy().into_owned();
-    Some(target.with_file_name(format!(".{name}.cnb-last")))
+    let dir = copies_dir()?;
+    let absolute = super::write::resolve_symlink(config).canonicalize().ok()?;
+    Some(dir.join(format!("{}.toml", path_hash(&absolute))))
 }
+
+/// The first [`COPY_NAME_HEX_DIGITS`] hex digits of the SHA-256 of `path`'s bytes.
+fn path_hash(path: &Path) -> String {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(path.as_os_str().as_encoded_bytes());
+    let mut hex = String::with_capacity(COPY_NAME_HEX_DIGITS);
+    for byte in digest.iter().take(COPY_NAME_HEX_DIGITS / 2) {
+        hex.push_str(&format!("{byte:02x}"));
+    }
+    hex
+}
+
+/// `cnb/config-copies` in cnb's [`state_dir`].
+fn copies_dir() -> Option<PathBuf> {
+    Some(
+        COPIES_DIR
+            .iter()
+            .fold(state_dir()?, |dir, part| dir.join(part)),
+    )
+}
+
+/// The state directory: `$XDG_STATE_HOME`, or `~/.local/state`, on Linux; the local
+/// data directory on macOS and Windows, which have no state directory.
+#[cfg(not(test))]
+fn state_dir() -> Option<PathBuf> {
+    dirs::state_dir().or_else(dirs::data_local_dir)
+}
+
+/// Unit tests keep no copies unless they ask for them in a directory of theirs: nothing
+/// of theirs lands in the real home.
+#[cfg(test)]
+use super::pack_tests::state_dir;
 
 /// Whether pack would keep everything in this file: no key outside pack's struct and
 /// no comment.
@@ -400,11 +444,12 @@ fn lost_list(key: &MirrorKey, then: &ConfigFile, now: &ConfigFile) -> Option<Los
     }
 }
 
-/// After cnb wrote `text` to `path`: keep the copy in step. A text with something pack
-/// would drop (`keeps_all` false) is copied; otherwise the copy goes, unless the file
-/// had lost something (`lost`) before this write, so the warning stays until the user
-/// puts it back or deletes the copy. The copy is advisory: errors are ignored, and it
-/// is not fsynced.
+/// After cnb wrote `text` to `path` (and while it holds the file's lock): keep the copy
+/// in step. A text with something pack would drop (`keeps_all` false) is copied;
+/// otherwise the copy goes, unless the file had lost something (`lost`) before this
+/// write, so the warning stays until the user puts it back or deletes the copy. The
+/// copy is advisory: errors are ignored, and it is not fsynced. Only a write calls
+/// this, so a command that changes nothing leaves the state directory alone.
 pub(super) fn after_write(path: &Path, text: &str, keeps_all: bool, lost: bool) {
     let Some(copy) = copy_path(path) else {
         return;
@@ -415,7 +460,26 @@ pub(super) fn after_write(path: &Path, text: &str, keeps_all: bool, lost: bool) 
         }
         return;
     }
+    if let Some(dir) = copy.parent()
+        && create_private_dir(dir).is_err()
+    {
+        return;
+    }
     let _ = super::write::replace_unsynced(path, &copy, text.as_bytes());
+}
+
+/// Creates `dir` and its missing parents, readable by the user only, as the XDG Base
+/// Directory spec asks of a state directory (copies of config files from anywhere
+/// gather there).
+fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder.create(dir)
 }
 
 #[cfg(test)]

@@ -3,13 +3,50 @@
 //! `[registry-mirror-lists]`, the older array form rewritten, keys pack keeps side by
 //! side, and cnb's copy of the file for saying what a rewrite by pack lost.
 
-use std::path::Path;
+use std::cell::RefCell;
+use std::path::{Path, PathBuf};
 
 use toml_edit::DocumentMut;
 
 use super::edits::{self, Removed};
 use super::*;
 use crate::reference::{Mirror, MirrorKey, Registry};
+
+thread_local! {
+    /// The state directory this test's writes keep their copies in; none by default.
+    static STATE_DIR: RefCell<Option<PathBuf>> = const { RefCell::new(None) };
+}
+
+/// The state directory unit tests stand in for the platform's (see `pack::copies_dir`).
+pub(super) fn state_dir() -> Option<PathBuf> {
+    STATE_DIR.with(|dir| dir.borrow().clone())
+}
+
+/// Keeps this test's copies under `dir` until the guard drops.
+fn keep_copies_in(dir: &Path) -> KeptCopies {
+    STATE_DIR.with(|d| *d.borrow_mut() = Some(dir.to_path_buf()));
+    KeptCopies
+}
+
+/// While it lives, the test's copies go to the directory [`keep_copies_in`] was given.
+struct KeptCopies;
+
+impl Drop for KeptCopies {
+    fn drop(&mut self) {
+        STATE_DIR.with(|d| d.borrow_mut().take());
+    }
+}
+
+/// Where cnb keeps its copy of `config`, worked out as docs/configuration.md says.
+fn expected_copy(state: &Path, config: &Path) -> PathBuf {
+    use sha2::Digest;
+    let absolute = config.canonicalize().unwrap();
+    let digest = sha2::Sha256::digest(absolute.as_os_str().as_encoded_bytes());
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    state
+        .join("cnb/config-copies")
+        .join(format!("{}.toml", &hex[..16]))
+}
 
 fn p() -> &'static Path {
     Path::new("/cfg/config.toml")
@@ -323,15 +360,17 @@ fn any_change_rewrites_the_older_form_for_pack_and_a_no_op_does_not() {
 #[test]
 fn cnbs_copy_follows_its_writes_and_says_what_a_rewrite_lost() {
     let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    let _copies = keep_copies_in(&state);
     let path = dir.path().join("config.toml");
-    let copy = dir.path().join(".config.toml.cnb-last");
-    assert_eq!(copy_path(&path).as_deref(), Some(copy.as_path()));
-    // Nothing pack would drop: no copy.
+    // Nothing pack would drop: no copy, and no state directory.
     edit(&path, |doc| {
         edits::set_top_level_string(doc, keys::PULL_POLICY, "never")
     })
     .unwrap();
-    assert!(!copy.exists());
+    let copy = expected_copy(&state, &path);
+    assert_eq!(copy_path(&path).as_deref(), Some(copy.as_path()));
+    assert!(!state.exists());
     let done = edit(&path, |doc| {
         edits::add_registry_mirrors(doc, &key("quay.io"), &mirrors(&["a.example", "b.example"]))
     })
@@ -396,6 +435,7 @@ fn cnbs_copy_follows_its_writes_and_says_what_a_rewrite_lost() {
 #[test]
 fn a_file_with_comments_or_cnbs_keys_is_not_taken_for_packs_rewrite() {
     let dir = tempfile::tempdir().unwrap();
+    let _copies = keep_copies_in(&dir.path().join("state"));
     let path = dir.path().join("config.toml");
     edit(&path, |doc| {
         edits::add_insecure_registries(
@@ -427,15 +467,96 @@ fn a_file_with_comments_or_cnbs_keys_is_not_taken_for_packs_rewrite() {
     assert!(ConfigFile::load(&path).unwrap().warnings.is_empty());
 }
 
+/// The copy is in the state directory, named after the file a link points at, and a
+/// write leaves nothing beside the file (it may be in a dotfiles repository).
 #[cfg(unix)]
 #[test]
-fn the_copy_is_beside_the_file_a_link_points_at() {
+fn the_copy_is_in_the_state_directory_and_named_after_the_file_a_link_points_at() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::create_dir(dir.path().join("dotfiles")).unwrap();
+    let state = dir.path().join("state");
+    let _copies = keep_copies_in(&state);
+    let dotfiles = dir.path().join("dotfiles");
+    std::fs::create_dir(&dotfiles).unwrap();
     let link = dir.path().join("config.toml");
     std::os::unix::fs::symlink("dotfiles/cnb.toml", &link).unwrap();
+    // No file yet: nothing to keep a copy of.
+    assert_eq!(copy_path(&link), None);
+    edit(&link, |doc| {
+        edits::add_registry_mirrors(doc, &key("quay.io"), &mirrors(&["a.example", "b.example"]))
+    })
+    .unwrap();
+    let target = dotfiles.join("cnb.toml");
+    let copy = expected_copy(&state, &target);
+    assert_eq!(copy_path(&link).as_deref(), Some(copy.as_path()));
+    assert_eq!(copy_path(&target).as_deref(), Some(copy.as_path()));
     assert_eq!(
-        copy_path(&link),
-        Some(dir.path().join("dotfiles/.cnb.toml.cnb-last"))
+        std::fs::read_to_string(&copy).unwrap(),
+        std::fs::read_to_string(&target).unwrap()
+    );
+    let names = |d: &Path| -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(d)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    };
+    assert_eq!(names(&dotfiles), vec!["cnb.toml"]);
+    assert_eq!(
+        names(copy.parent().unwrap()),
+        vec![copy.file_name().unwrap().to_str().unwrap()]
+    );
+    use std::os::unix::fs::PermissionsExt;
+    for private in [state.join("cnb"), copy.parent().unwrap().to_path_buf()] {
+        let mode = std::fs::metadata(&private).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o700, "{}", private.display());
+    }
+}
+
+/// Without a state directory cnb keeps no copy, and a write still works.
+#[test]
+fn without_a_state_directory_there_is_no_copy() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("config.toml");
+    edit(&path, |doc| {
+        edits::add_registry_mirrors(doc, &key("quay.io"), &mirrors(&["a.example", "b.example"]))
+    })
+    .unwrap();
+    assert_eq!(copy_path(&path), None);
+    std::fs::write(&path, "[registry-mirrors]\n\"quay.io\" = \"a.example\"\n").unwrap();
+    assert!(ConfigFile::load(&path).unwrap().warnings.is_empty());
+}
+
+/// A write interrupted while writing the copy leaves its temporary file; the next one
+/// removes it, and only the temporary files of that copy.
+#[test]
+fn the_next_copy_removes_what_an_interrupted_one_left() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    let _copies = keep_copies_in(&state);
+    let path = dir.path().join("config.toml");
+    let add = |m: &str| {
+        edit(&path, |doc| {
+            edits::add_insecure_registries(
+                doc,
+                &[crate::reference::InsecureEntry::parse(m).unwrap()],
+            )
+        })
+        .unwrap()
+    };
+    add("a:1");
+    let copy = copy_path(&path).unwrap();
+    let copies = copy.parent().unwrap();
+    let name = copy.file_name().unwrap().to_str().unwrap();
+    let stale = copies.join(format!(".{name}.aB3xY9.tmp"));
+    let other = copies.join(".0123456789abcdef.toml.aB3xY9.tmp");
+    std::fs::write(&stale, "").unwrap();
+    std::fs::write(&other, "").unwrap();
+    add("b:2");
+    assert!(!stale.exists());
+    assert!(other.exists());
+    assert_eq!(
+        std::fs::read_to_string(&copy).unwrap(),
+        std::fs::read_to_string(&path).unwrap()
     );
 }

@@ -5,13 +5,14 @@
 //!
 //! - **No-op**: a change that leaves the text as it was writes nothing. When there
 //!   is no file yet, the change is first tried on an empty document, so a change
-//!   that changes nothing creates nothing (no directory, no file). A file cnb cannot
-//!   write (read-only, or not openable for writing) is only read: a change that
-//!   changes nothing succeeds, any other is refused.
+//!   that changes nothing creates nothing (no directory, no file, no copy for pack). A
+//!   file cnb cannot write (read-only, or not openable for writing) is only read: a
+//!   change that changes nothing succeeds, any other is refused.
 //! - **Lock**: writers take an exclusive `flock` on the config file itself (creating
 //!   it empty when it does not exist yet). A rename replaces the file, so a writer
 //!   that waited on the old one sees that the name now points at another file and
-//!   locks that one instead. No lock file is left beside the config.
+//!   locks that one instead. Nothing is left beside the config: no lock file, and
+//!   cnb's copy of it for pack is in cnb's state directory ([`pack::copy_path`]).
 //! - **Atomic and durable**: the new text goes to a temporary file in the same
 //!   directory (`.config.toml.XXXXXX.tmp`), which gets the file's permissions, is
 //!   fsynced, and is renamed over the file: a crash leaves the old file or the new
@@ -278,9 +279,10 @@ fn write_atomic(path: &Path, dir: &Path, text: &[u8], locked: &File) -> Result<(
 }
 
 /// Replaces `target` with `text` by a rename, like [`write_atomic`] but without the
-/// fsync and the lock: for cnb's copy of `config` beside it (see [`pack`]), which is
-/// only advisory. The temporary file is named like `config`'s, so a write that was
-/// interrupted leaves nothing the next write does not remove.
+/// fsync: for cnb's copy of `config` (see [`pack`]), which is only advisory. It gets
+/// `config`'s permissions. The caller holds `config`'s lock, and the copy's name is
+/// `config`'s alone, so temporary files named after `target` are an interrupted
+/// write's: they go first, as [`write_atomic`]'s do.
 pub(super) fn replace_unsynced(config: &Path, target: &Path, text: &[u8]) -> std::io::Result<()> {
     let dir = match target.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
@@ -288,11 +290,12 @@ pub(super) fn replace_unsynced(config: &Path, target: &Path, text: &[u8]) -> std
     };
     let prefix = format!(
         ".{}.",
-        config
+        target
             .file_name()
             .map(|n| n.to_string_lossy())
             .unwrap_or_default()
     );
+    remove_stale_temporaries(dir, &prefix);
     let mut temp = tempfile::Builder::new()
         .prefix(&prefix)
         .suffix(TEMP_SUFFIX)
