@@ -23,6 +23,7 @@
 pub mod edits;
 mod locate;
 mod model;
+mod pack;
 mod read;
 mod write;
 
@@ -34,6 +35,7 @@ pub use locate::{CONFIG_FILE_NAME, ConfigLocation, locate};
 pub use model::{
     CaFile, Config, ConfigFile, PullPolicy, RegistryMirrors, RunImageMirrors, Written,
 };
+pub use pack::{Lost, LostItem, copy_path};
 pub use read::{MAX_FILE_BYTES, line_column};
 pub use write::{Edited, edit};
 
@@ -45,6 +47,9 @@ pub mod keys {
     pub const PULL_POLICY: &str = "pull-policy";
     pub const INSECURE_REGISTRIES: &str = "insecure-registries";
     pub const REGISTRY_MIRRORS: &str = "registry-mirrors";
+    /// cnb's own: a registry's mirrors in order, when it has more than one (pack's
+    /// `registry-mirrors` holds the first; docs/configuration.md).
+    pub const REGISTRY_MIRROR_LISTS: &str = "registry-mirror-lists";
     pub const RUN_IMAGES: &str = "run-images";
     pub const RUN_IMAGE: &str = "image";
     pub const RUN_IMAGE_MIRRORS: &str = "mirrors";
@@ -54,6 +59,43 @@ pub mod keys {
     pub const LOCAL_REGISTRY: &str = "local-registry";
     /// cnb's own: registry -> path of a PEM file with extra CA certificates (pack ignores it).
     pub const REGISTRY_CA: &str = "registry-ca";
+}
+
+/// Something about a config file that works, but not as its author may think. The
+/// commands print these as warnings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConfigWarning {
+    /// Two keys of `[registry-mirrors]` name one registry (pack keeps both); `name` is
+    /// not used because `winner`, the stored form, is there.
+    ShadowedEntry {
+        path: PathBuf,
+        line: usize,
+        name: String,
+        winner: String,
+        registry: String,
+    },
+    /// The file lost what cnb wrote and pack does not know (pack rewrote it).
+    Lost(Box<Lost>),
+}
+
+impl std::fmt::Display for ConfigWarning {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ConfigWarning::ShadowedEntry {
+                path,
+                line,
+                name,
+                winner,
+                registry,
+            } => write!(
+                f,
+                "config file {}:{line}: the [{}] entry '{name}' is not used: '{winner}' names the same registry ({registry}) and wins, for pack too, which looks registries up by that spelling; remove '{name}'",
+                path.display(),
+                keys::REGISTRY_MIRRORS
+            ),
+            ConfigWarning::Lost(lost) => lost.fmt(f),
+        }
+    }
 }
 
 /// Why the config file could not be found, read or written. Each message names the
@@ -107,5 +149,7 @@ pub enum ConfigError {
     },
 }
 
+#[cfg(test)]
+mod pack_tests;
 #[cfg(test)]
 mod tests;

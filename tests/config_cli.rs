@@ -51,10 +51,14 @@ quay.io
 "#]])
         .stderr(str![])
         .run();
+    // pack reads the first mirror; the whole list is cnb's.
     h.assert_text(
         &h.read_config().unwrap(),
         str![[r#"
 [registry-mirrors]
+"quay.io" = "b.example"
+
+[registry-mirror-lists]
 "quay.io" = ["b.example", "http://a.example:5000", "c.example"]
 
 "#]],
@@ -102,6 +106,9 @@ Removed mirror two.example for docker.io
         &h.read_config().unwrap(),
         str![[r#"
 [registry-mirrors]
+"docker.io" = "hand.example"
+
+[registry-mirror-lists]
 "docker.io" = ["hand.example", "x.example"]
 
 "#]],
@@ -616,8 +623,10 @@ fn permissions_are_kept() {
 }
 
 /// Adds a registry from each of forty processes started at once, and checks that
-/// the file ends up with all forty and nothing beside it.
-fn forty_concurrent_adds(h: &TestHome) {
+/// the file ends up with all forty and nothing beside it. cnb's copy of it for pack
+/// (docs/configuration.md), kept when the file has something pack would drop
+/// (`copied`), is then the file itself, alone in its directory.
+fn forty_concurrent_adds(h: &TestHome, copied: bool) {
     let mut children: Vec<_> = (0..40)
         .map(|i| {
             let registry = format!("reg{i}.example:5000");
@@ -656,13 +665,26 @@ fn forty_concurrent_adds(h: &TestHome) {
     expected.sort();
     assert_eq!(registries, expected);
     assert_eq!(names_in(&h.cnb_home()), vec!["config.toml"]);
+    let copy = h.config_copy(&h.config_path());
+    if copied {
+        assert_eq!(
+            std::fs::read_to_string(&copy).unwrap(),
+            h.read_config().unwrap()
+        );
+        assert_eq!(
+            names_in(copy.parent().unwrap()),
+            vec![copy.file_name().unwrap().to_str().unwrap()]
+        );
+    } else {
+        assert!(!h.state_dir().exists());
+    }
 }
 
 #[test]
 fn forty_concurrent_writers_lose_nothing() {
     let h = TestHome::new();
     h.write_config("# shared\n");
-    forty_concurrent_adds(&h);
+    forty_concurrent_adds(&h, true);
     assert!(h.read_config().unwrap().starts_with("# shared\n"));
 }
 
@@ -670,7 +692,7 @@ fn forty_concurrent_writers_lose_nothing() {
 #[test]
 fn forty_concurrent_first_writers_lose_nothing() {
     let h = TestHome::new();
-    forty_concurrent_adds(&h);
+    forty_concurrent_adds(&h, false);
 }
 
 #[test]
@@ -774,6 +796,18 @@ Mirror q.example is already configured for quay.io; it keeps its place
             .modified()
             .unwrap(),
         before
+    );
+    // A file pack would lose something of (a comment, cnb's keys) gets cnb's copy only
+    // when cnb writes it, never from a command that changes nothing.
+    h.write_config("# mine\ninsecure-registries = [\"reg.local\"]\n");
+    h.ok("config insecure-registries add reg.local");
+    h.ok("config registry-mirrors remove quay.io");
+    h.ok("config pull-policy --unset");
+    assert!(!h.state_dir().exists(), "a no-op kept a copy");
+    h.ok("config pull-policy never");
+    assert_eq!(
+        std::fs::read_to_string(h.config_copy(&h.config_path())).unwrap(),
+        h.read_config().unwrap()
     );
 }
 
@@ -943,13 +977,17 @@ fn crlf_files_keep_crlf_line_breaks() {
     h.write_config(text);
     h.ok("config registry-mirrors add quay.io -m c.example");
     h.ok("config insecure-registries add reg.local");
+    // cnb's older array moved to [registry-mirror-lists] on the first write.
     assert_eq!(
         h.read_config().unwrap(),
-        "# mine\r\npull-policy = \"always\"\r\ninsecure-registries = [\"reg.local\"]\r\n\r\n[registry-mirrors]\r\n  \"quay.io\" = [\r\n    \"a.example\",\r\n    \"b.example\",\r\n    \"c.example\",\r\n  ]\r\n"
+        "# mine\r\npull-policy = \"always\"\r\ninsecure-registries = [\"reg.local\"]\r\n\r\n[registry-mirrors]\r\n  \"quay.io\" = \"a.example\"\r\n\r\n[registry-mirror-lists]\r\n  \"quay.io\" = [\r\n    \"a.example\",\r\n    \"b.example\",\r\n    \"c.example\",\r\n  ]\r\n"
     );
     h.ok("config insecure-registries remove reg.local");
     h.ok("config registry-mirrors remove quay.io -m c.example");
-    assert_eq!(h.read_config().unwrap(), text);
+    assert_eq!(
+        h.read_config().unwrap(),
+        "# mine\r\npull-policy = \"always\"\r\n\r\n[registry-mirrors]\r\n  \"quay.io\" = \"a.example\"\r\n\r\n[registry-mirror-lists]\r\n  \"quay.io\" = [\r\n    \"a.example\",\r\n    \"b.example\",\r\n  ]\r\n"
+    );
 }
 
 /// A write interrupted after creating its temporary file (a crash, a kill) leaves
@@ -1394,8 +1432,17 @@ fn large_files_are_checked_and_edited() {
     }
     h.write_config(&text);
     h.ok("config registry-mirrors add new.example -m n.example");
-    let after = h.read_config().unwrap();
-    assert_eq!(after, format!("{text}  \"new.example\" = \"n.example\"\n"));
+    // The first write moves cnb's older arrays into [registry-mirror-lists].
+    let mut pack_view = String::from("# big\n[registry-mirrors]\n");
+    let mut lists = String::from("\n[registry-mirror-lists]\n");
+    for i in 0..1000 {
+        pack_view.push_str(&format!("  \"reg{i}.example:5000\" = \"m{i}.example\"\n"));
+        lists.push_str(&format!(
+            "  \"reg{i}.example:5000\" = [\"m{i}.example\", \"http://n{i}.example:5000/cache\"]\n"
+        ));
+    }
+    pack_view.push_str("  \"new.example\" = \"n.example\"\n");
+    assert_eq!(h.read_config().unwrap(), format!("{pack_view}{lists}"));
     assert_eq!(
         h.json("config registry-mirrors list -o json")
             .as_array()
@@ -1418,4 +1465,9 @@ fn large_files_are_checked_and_edited() {
     );
     assert_eq!(h.read_config().unwrap(), bad);
     assert_eq!(names_in(&h.cnb_home()), vec!["config.toml"]);
+    // The failed write left cnb's copy of the last good one alone.
+    assert_eq!(
+        std::fs::read_to_string(h.config_copy(&h.config_path())).unwrap(),
+        format!("{pack_view}{lists}")
+    );
 }

@@ -32,10 +32,15 @@ fn rust_files(dir: &Path) -> Vec<PathBuf> {
     files
 }
 
-/// The lines of a file that are code, not tests: a `tests.rs` file has none, and a
+/// The lines of a file that are code, not tests: a `tests.rs` or `<name>_tests.rs` file
+/// (a test module kept in a file of its own) has none, and a
 /// `#[cfg(test)]` module at the top level ends where its closing `}` starts a line.
 fn code_lines(path: &Path) -> Vec<String> {
-    if path.file_name().is_some_and(|n| n == "tests.rs") {
+    let test_file = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| n == "tests.rs" || n.ends_with("_tests.rs"));
+    if test_file {
         return Vec::new();
     }
     let text = std::fs::read_to_string(path).unwrap();

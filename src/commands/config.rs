@@ -17,8 +17,9 @@ use crate::cli::{
     OutputFormat, PullPolicyArgs, RegistryMirrorsCommand, RunImageMirrorsCommand,
     TrustedBuildersCommand,
 };
+use crate::commands::{EditedExt, load_config};
 use crate::config::edits::{self, Added, Removed, Set};
-use crate::config::{self, ConfigFile, PullPolicy, Written, keys};
+use crate::config::{self, PullPolicy, Written, keys};
 use crate::error::UsageError;
 use crate::reference::{Given, ImageRef, Mirror, MirrorKey};
 use crate::ui::Ui;
@@ -66,7 +67,8 @@ fn registry_mirrors(path: &Path, cmd: RegistryMirrorsCommand, ui: &Ui) -> Result
             let key = registry;
             let mirrors = mirrors_for(&key, mirrors)?;
             let report =
-                config::edit(path, |doc| edits::add_registry_mirrors(doc, &key, &mirrors))?.value;
+                config::edit(path, |doc| edits::add_registry_mirrors(doc, &key, &mirrors))?
+                    .shown(ui);
             for m in &report.added {
                 ui.status(format!("Added mirror {m} for {key}"));
             }
@@ -82,12 +84,12 @@ fn registry_mirrors(path: &Path, cmd: RegistryMirrorsCommand, ui: &Ui) -> Result
             let report = config::edit(path, |doc| {
                 edits::remove_registry_mirrors(doc, &key, &mirrors)
             })?
-            .value;
+            .shown(ui);
             report_removal(ui, &report, &format!("{key}"), "mirror", "registry mirrors");
         }
         RegistryMirrorsCommand::List(out) => {
             // Registries shown normalised (`docker.io`), mirrors as written.
-            let file = ConfigFile::load(path)?;
+            let file = load_config(path, ui)?;
             let rows = file
                 .config
                 .registry_mirrors
@@ -157,7 +159,7 @@ fn run_image_mirrors(path: &Path, cmd: RunImageMirrorsCommand, ui: &Ui) -> Resul
             let report: Added = config::edit(path, |doc| {
                 edits::add_run_image_mirrors(doc, &image, &mirrors)
             })?
-            .value;
+            .shown(ui);
             for m in &report.added {
                 ui.status(format!("Added run-image mirror {m} for {image}"));
             }
@@ -171,12 +173,12 @@ fn run_image_mirrors(path: &Path, cmd: RunImageMirrorsCommand, ui: &Ui) -> Resul
             let report = config::edit(path, |doc| {
                 edits::remove_run_image_mirrors(doc, &image.value, &mirrors)
             })?
-            .value;
+            .shown(ui);
             let owner = image.to_string();
             report_removal(ui, &report, &owner, "run-image mirror", "run-image mirrors");
         }
         RunImageMirrorsCommand::List(out) => {
-            let file = ConfigFile::load(path)?;
+            let file = load_config(path, ui)?;
             let rows = file
                 .written
                 .run_image_mirrors
@@ -198,7 +200,7 @@ fn insecure_registries(path: &Path, cmd: InsecureRegistriesCommand, ui: &Ui) -> 
     match cmd {
         InsecureRegistriesCommand::Add { entries } => {
             let report =
-                config::edit(path, |doc| edits::add_insecure_registries(doc, &entries))?.value;
+                config::edit(path, |doc| edits::add_insecure_registries(doc, &entries))?.shown(ui);
             for e in &report.added {
                 ui.status(format!("Added insecure registry {e}"));
             }
@@ -208,7 +210,8 @@ fn insecure_registries(path: &Path, cmd: InsecureRegistriesCommand, ui: &Ui) -> 
         }
         InsecureRegistriesCommand::Remove { entries } => {
             let report =
-                config::edit(path, |doc| edits::remove_insecure_registries(doc, &entries))?.value;
+                config::edit(path, |doc| edits::remove_insecure_registries(doc, &entries))?
+                    .shown(ui);
             // Without the list in the file, every entry given is missing.
             let (removed, missing) = match report {
                 Removed::Values {
@@ -229,7 +232,7 @@ fn insecure_registries(path: &Path, cmd: InsecureRegistriesCommand, ui: &Ui) -> 
             }
         }
         InsecureRegistriesCommand::List(out) => {
-            let file = ConfigFile::load(path)?;
+            let file = load_config(path, ui)?;
             list_strings(
                 ui,
                 out.output,
@@ -347,7 +350,7 @@ fn image_setting(
 ) -> Result<()> {
     let ImageSetting { key, what, command } = setting;
     if unset {
-        let removed = config::edit(path, |doc| edits::unset_top_level(doc, key))?.value;
+        let removed = config::edit(path, |doc| edits::unset_top_level(doc, key))?.shown(ui);
         match removed {
             Some(old) => ui.status(format!("Removed the {what} ({old})")),
             None => ui.status(format!("No {what} is set; nothing to remove")),
@@ -359,7 +362,7 @@ fn image_setting(
             let set = config::edit(path, |doc| {
                 edits::set_top_level_string(doc, key, &given.text)
             })?
-            .value;
+            .shown(ui);
             match set {
                 Set::Unchanged => ui.status(format!("The {what} is already {given}")),
                 Set::New | Set::Replaced(_) => {
@@ -370,7 +373,7 @@ fn image_setting(
             }
         }
         None => {
-            let file = ConfigFile::load(path)?;
+            let file = load_config(path, ui)?;
             match current(file.written) {
                 Some(value) => ui.data(value),
                 None => ui.status(format!("No {what} is set (set one with: {command})")),
@@ -386,7 +389,7 @@ fn trusted_builders(path: &Path, cmd: TrustedBuildersCommand, ui: &Ui) -> Result
             let added = config::edit(path, |doc| {
                 edits::add_trusted_builder(doc, &given.text, &given.value)
             })?
-            .value;
+            .shown(ui);
             if added {
                 ui.status(format!("Trusted builder {given}"));
             } else {
@@ -395,7 +398,8 @@ fn trusted_builders(path: &Path, cmd: TrustedBuildersCommand, ui: &Ui) -> Result
         }
         TrustedBuildersCommand::Remove { image: given } => {
             let removed =
-                config::edit(path, |doc| edits::remove_trusted_builder(doc, &given.value))?.value;
+                config::edit(path, |doc| edits::remove_trusted_builder(doc, &given.value))?
+                    .shown(ui);
             if removed {
                 ui.status(format!("{given} is no longer a trusted builder"));
             } else {
@@ -405,7 +409,7 @@ fn trusted_builders(path: &Path, cmd: TrustedBuildersCommand, ui: &Ui) -> Result
             }
         }
         TrustedBuildersCommand::List(out) => {
-            let file = ConfigFile::load(path)?;
+            let file = load_config(path, ui)?;
             list_strings(
                 ui,
                 out.output,
@@ -420,7 +424,7 @@ fn trusted_builders(path: &Path, cmd: TrustedBuildersCommand, ui: &Ui) -> Result
 fn pull_policy(path: &Path, args: PullPolicyArgs, ui: &Ui) -> Result<()> {
     if args.unset {
         let removed =
-            config::edit(path, |doc| edits::unset_top_level(doc, keys::PULL_POLICY))?.value;
+            config::edit(path, |doc| edits::unset_top_level(doc, keys::PULL_POLICY))?.shown(ui);
         match removed {
             Some(_) => ui.status(format!(
                 "Removed the pull-policy setting; the default, {}, applies",
@@ -435,7 +439,7 @@ fn pull_policy(path: &Path, args: PullPolicyArgs, ui: &Ui) -> Result<()> {
             let set = config::edit(path, |doc| {
                 edits::set_top_level_string(doc, keys::PULL_POLICY, policy.as_str())
             })?
-            .value;
+            .shown(ui);
             match set {
                 Set::Unchanged => {
                     ui.status(format!("The pull policy is already {}", policy.as_str()))
@@ -446,7 +450,7 @@ fn pull_policy(path: &Path, args: PullPolicyArgs, ui: &Ui) -> Result<()> {
             }
         }
         None => {
-            let file = ConfigFile::load(path)?;
+            let file = load_config(path, ui)?;
             match file.config.pull_policy {
                 Some(p) => ui.data(p.as_str()),
                 None => {

@@ -6,12 +6,12 @@ use std::process::ExitCode;
 use anyhow::Context;
 
 use crate::cli::{GlobalArgs, LocalRegistryArgs, OutputFormat};
-use crate::config::{self, Config};
+use crate::config;
 use crate::ui::Ui;
 
 pub fn run(global: &GlobalArgs, args: LocalRegistryArgs, ui: &Ui) -> anyhow::Result<ExitCode> {
     let location = config::locate(global.config.as_deref())?;
-    let config = Config::load(&location.path)?;
+    let config = crate::commands::load_config(&location.path, ui)?.config;
     let runtime = super::runtime()?;
     let found = runtime.block_on(crate::local_registry::find(
         &config,

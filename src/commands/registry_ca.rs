@@ -8,8 +8,9 @@ use serde_json::json;
 
 use crate::ca::RegistryCa;
 use crate::cli::{OutputFormat, RegistryCaCommand};
+use crate::commands::{EditedExt, load_config};
+use crate::config;
 use crate::config::edits::{self, Set};
-use crate::config::{self, ConfigFile};
 use crate::error::UsageError;
 use crate::ui::Ui;
 
@@ -26,8 +27,8 @@ pub fn run(path: &Path, cmd: RegistryCaCommand, ui: &Ui) -> Result<()> {
                 ))
                 .into());
             };
-            let set =
-                config::edit(path, |doc| edits::set_registry_ca(doc, &registry, &stored))?.value;
+            let set = config::edit(path, |doc| edits::set_registry_ca(doc, &registry, &stored))?
+                .shown(ui);
             let count = match ca.certificates.len() {
                 1 => "1 certificate".to_string(),
                 n => format!("{n} certificates"),
@@ -44,7 +45,7 @@ pub fn run(path: &Path, cmd: RegistryCaCommand, ui: &Ui) -> Result<()> {
         }
         RegistryCaCommand::Remove { registry } => {
             let removed =
-                config::edit(path, |doc| edits::remove_registry_ca(doc, &registry))?.value;
+                config::edit(path, |doc| edits::remove_registry_ca(doc, &registry))?.shown(ui);
             match removed {
                 Some(file) => ui.status(format!("Removed the CA file {file} of {registry}")),
                 None => ui.status(format!(
@@ -53,7 +54,7 @@ pub fn run(path: &Path, cmd: RegistryCaCommand, ui: &Ui) -> Result<()> {
             }
         }
         RegistryCaCommand::List(out) => {
-            let file = ConfigFile::load(path)?;
+            let file = load_config(path, ui)?;
             let rows = file
                 .config
                 .registry_cas

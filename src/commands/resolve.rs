@@ -11,7 +11,7 @@ use anyhow::Context;
 use serde_json::{Value, json};
 
 use crate::cli::{GlobalArgs, OutputFormat, ResolveArgs};
-use crate::config::{self, Config};
+use crate::config;
 use crate::docker;
 use crate::reference::{Given, ImageRef};
 use crate::registry::{CandidateStatus, Platform, Resolution, Resolver};
@@ -24,7 +24,7 @@ pub fn run(global: &GlobalArgs, args: ResolveArgs, ui: &Ui) -> anyhow::Result<Ex
         .map(|given| given.value.clone())
         .collect();
     let location = config::locate(global.config.as_deref())?;
-    let config = Config::load(&location.path)?;
+    let config = crate::commands::load_config(&location.path, ui)?.config;
     let settings = args.registry.settings(&config)?;
 
     ui.verbose(

@@ -8,25 +8,33 @@
 //! can say so. Entries are found by their normalised name (`docker.io` finds
 //! `"index.docker.io"`); new entries are written in the stored form.
 //!
-//! Shapes written: a registry with one mirror is pack's string form
-//! (`"index.docker.io" = "mirror"`, SPEC §11), with more an array; run-image mirrors
-//! are always an array (pack's shape); removing the last value removes its entry.
+//! Shapes written: a registry's first mirror is pack's string form, without a scheme
+//! (`"index.docker.io" = "mirror"`, SPEC §11), and a registry with more mirrors, or
+//! whose one has a scheme, has its whole list in `[registry-mirror-lists]` as well
+//! (pack does not read that table); run-image mirrors are always an array (pack's
+//! shape); removing the last value removes its entry. Every write also rewrites cnb's
+//! older form, arrays in `[registry-mirrors]` ([`migrate_registry_mirrors`]). The two
+//! mirror tables' changes are in `edits/registry_mirrors.rs`.
 
 mod decor;
 mod registry_ca;
+mod registry_mirrors;
 
 use std::path::Path;
 
-use toml_edit::{DocumentMut, Item, Table, TableLike, Value};
+use toml_edit::{DocumentMut, Item, Value};
 
 use self::decor::{
-    append_strings, array_of, comments_to_top, drop_empty_table, header_stays_first,
-    insert_like_siblings, item_strings, push_table, remove_key_keep_comments, remove_root_key,
-    retain_strings, separate_new_table, string_or_array, tables_of, tables_of_mut,
+    append_strings, array_of, comments_to_top, header_stays_first, insert_like_siblings,
+    item_strings, push_table, remove_root_key, retain_strings, tables_of, tables_of_mut,
     top_comments_end_their_line,
 };
-use super::{ConfigError, keys, read};
-use crate::reference::{Given, ImageRef, InsecureEntry, Mirror, MirrorKey};
+use super::model::ConfigFile;
+use super::{ConfigError, keys, pack, read};
+use crate::reference::{Given, ImageRef, InsecureEntry};
+
+pub use self::registry_mirrors::{add_registry_mirrors, remove_registry_mirrors};
+use self::registry_mirrors::{migrate_registry_mirrors, needs_migration};
 pub use registry_ca::{remove_registry_ca, set_registry_ca};
 
 /// Applies `change` to the config text `text` (read from `path`, which only names
@@ -43,24 +51,61 @@ pub fn apply<T>(
     path: &Path,
     change: impl FnOnce(&mut DocumentMut) -> T,
 ) -> Result<(T, Option<String>), ConfigError> {
+    apply_checked(text, path, change).map(|a| (a.value, a.after))
+}
+
+/// What [`apply_checked`] found and did.
+pub(super) struct Applied<T> {
+    pub value: T,
+    /// The new text; `None` when the document stays as it was.
+    pub after: Option<String>,
+    /// The file as it read before the change.
+    pub before: ConfigFile,
+    /// Whether pack would keep everything in the file before the change (nothing it
+    /// does not know, no comments), and after it.
+    pub pack_kept_all: bool,
+    pub pack_keeps_all: bool,
+}
+
+/// [`apply`], with what [`edit`](super::edit) needs to keep its copy for pack in step
+/// (see [`pack`]). A change that changes something also rewrites what pack cannot read
+/// or use in `[registry-mirrors]` ([`migrate_registry_mirrors`]).
+pub(super) fn apply_checked<T>(
+    text: &str,
+    path: &Path,
+    change: impl FnOnce(&mut DocumentMut) -> T,
+) -> Result<Applied<T>, ConfigError> {
     let doc = read::parse_document(text, path)?;
-    read::validate(&doc, text, path)?;
+    let before_file = read::validate(&doc, text, path)?;
+    let pack_kept_all = pack::pack_keeps_all(doc.as_table(), text);
     let mut doc = doc.into_mut();
     // Compared as toml_edit renders them: it adds a final line break, for example.
     let before = doc.to_string();
     comments_to_top(&mut doc);
     let had_values = doc.iter().any(|(_, item)| item.is_value());
     let value = change(&mut doc);
+    if needs_migration(&doc) && doc.to_string() != before {
+        migrate_registry_mirrors(&mut doc);
+    }
     header_stays_first(&mut doc, had_values);
     top_comments_end_their_line(&mut doc);
     let mut after = doc.to_string();
-    if after == before {
-        return Ok((value, None));
-    }
-    if uses_crlf(text) {
-        after = after.replace("\r\n", "\n").replace('\n', "\r\n");
-    }
-    Ok((value, Some(after)))
+    let pack_keeps_all = pack::pack_keeps_all(doc.as_table(), &after);
+    let after = if after == before {
+        None
+    } else {
+        if uses_crlf(text) {
+            after = after.replace("\r\n", "\n").replace('\n', "\r\n");
+        }
+        Some(after)
+    };
+    Ok(Applied {
+        value,
+        after,
+        before: before_file,
+        pack_kept_all,
+        pack_keeps_all,
+    })
 }
 
 /// Whether the text's first line ends with `\r\n`.
@@ -104,10 +149,6 @@ pub enum Set {
     Unchanged,
 }
 
-fn mirror_norm(s: &str) -> Option<String> {
-    Mirror::parse(s).ok().map(|m| m.url())
-}
-
 fn image_norm(s: &str) -> Option<String> {
     ImageRef::parse(s).ok().map(|i| i.key())
 }
@@ -118,113 +159,6 @@ fn repository_norm(s: &str) -> Option<String> {
 
 fn insecure_norm(s: &str) -> Option<InsecureEntry> {
     InsecureEntry::parse(s).ok()
-}
-
-// ---------------------------------------------------------------- registry mirrors
-
-/// Appends `mirrors` (in order) to the entry for `key`, creating the entry (and the
-/// `[registry-mirrors]` table) when needed. A mirror already in the list keeps its place.
-pub fn add_registry_mirrors(doc: &mut DocumentMut, key: &MirrorKey, mirrors: &[Mirror]) -> Added {
-    let mut report = Added::default();
-    if !doc.contains_key(keys::REGISTRY_MIRRORS) {
-        let mut table = Table::new();
-        separate_new_table(doc, &mut table);
-        doc.insert(keys::REGISTRY_MIRRORS, Item::Table(table));
-    }
-    let Some(table) = doc
-        .get_mut(keys::REGISTRY_MIRRORS)
-        .and_then(Item::as_table_like_mut)
-    else {
-        return report;
-    };
-    let existing = find_registry_key(table, key);
-    let mut current: Vec<String> = existing
-        .as_deref()
-        .and_then(|k| table.get(k))
-        .map(item_strings)
-        .unwrap_or_default();
-    let mut new_values = Vec::new();
-    for mirror in mirrors {
-        let stored = mirror.to_string();
-        let norm = mirror.url();
-        if current
-            .iter()
-            .any(|c| mirror_norm(c).as_deref() == Some(norm.as_str()))
-        {
-            report.present.push(stored);
-        } else {
-            current.push(stored.clone());
-            new_values.push(stored.clone());
-            report.added.push(stored);
-        }
-    }
-    match existing {
-        Some(name) => {
-            if let Some(item) = table.get_mut(&name) {
-                append_strings(item, &new_values);
-            }
-        }
-        None => {
-            report.new_entry = true;
-            if !new_values.is_empty() {
-                insert_like_siblings(table, &key.key(), string_or_array(&new_values));
-            }
-        }
-    }
-    report
-}
-
-/// Removes the entry for `key` (`mirrors` empty) or only the given mirrors. When the
-/// last mirror goes, the entry goes; one mirror left is written in pack's string form.
-pub fn remove_registry_mirrors(
-    doc: &mut DocumentMut,
-    key: &MirrorKey,
-    mirrors: &[Mirror],
-) -> Removed {
-    let Some(table) = doc
-        .get_mut(keys::REGISTRY_MIRRORS)
-        .and_then(Item::as_table_like_mut)
-    else {
-        return Removed::NoEntry;
-    };
-    let Some(name) = find_registry_key(table, key) else {
-        return Removed::NoEntry;
-    };
-    let result = if mirrors.is_empty() {
-        let _ = remove_key_keep_comments(table, &name);
-        Removed::Entry
-    } else {
-        let wanted: Vec<(String, String)> =
-            mirrors.iter().map(|m| (m.to_string(), m.url())).collect();
-        let Some(item) = table.get_mut(&name) else {
-            return Removed::NoEntry;
-        };
-        let (removed_norms, left) = retain_strings(item, true, |s| {
-            let norm = mirror_norm(s);
-            !wanted
-                .iter()
-                .any(|(_, w)| norm.as_deref() == Some(w.as_str()))
-        });
-        let (removed, missing) = split_found(&wanted, &removed_norms, mirror_norm);
-        if left == 0 {
-            let _ = remove_key_keep_comments(table, &name);
-        }
-        Removed::Values {
-            removed,
-            missing,
-            entry_removed: left == 0,
-        }
-    };
-    drop_empty_table(doc, keys::REGISTRY_MIRRORS);
-    result
-}
-
-/// The key (as written) of the entry whose normalised registry is `key`.
-fn find_registry_key(table: &dyn TableLike, key: &MirrorKey) -> Option<String> {
-    table
-        .iter()
-        .find(|(k, _)| MirrorKey::parse(k).ok().as_ref() == Some(key))
-        .map(|(k, _)| k.to_string())
 }
 
 /// Which of the `wanted` values (stored form, normalised form) were among the removed
@@ -351,7 +285,7 @@ pub fn remove_run_image_mirrors(
             .get_mut(index)
             .and_then(|t| t.get_mut(keys::RUN_IMAGE_MIRRORS))
         {
-            Some(item) => retain_strings(item, false, |s| {
+            Some(item) => retain_strings(item, |s| {
                 let norm = image_norm(s);
                 !wanted
                     .iter()
@@ -421,7 +355,7 @@ pub fn remove_insecure_registries(doc: &mut DocumentMut, entries: &[InsecureEntr
     let Some(item) = doc.get_mut(keys::INSECURE_REGISTRIES) else {
         return Removed::NoEntry;
     };
-    let (removed_raw, left) = retain_strings(item, false, |s| {
+    let (removed_raw, left) = retain_strings(item, |s| {
         let norm = insecure_norm(s);
         !entries.iter().any(|e| norm.as_ref() == Some(e))
     });

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use super::{ConfigError, read};
+use super::{ConfigError, ConfigWarning, pack, read};
 use crate::reference::{ImageRef, InsecureEntry, Mirror, MirrorKey, Registry};
 
 /// When images are pulled (`pull-policy`, `--pull-policy`). The strings are pack's; the
@@ -99,15 +99,27 @@ pub struct Written {
 pub struct ConfigFile {
     pub config: Config,
     pub written: Written,
+    /// What works but deserves a word (a `[registry-mirrors]` key that another one
+    /// shadows; what the file lost when pack rewrote it), in file order.
+    pub warnings: Vec<ConfigWarning>,
 }
 
 impl ConfigFile {
-    /// Reads and validates the file; a missing file is an empty config.
+    /// Reads and validates the file; a missing file is an empty config. A file with
+    /// nothing pack would drop is compared with cnb's copy of it (see
+    /// [`copy_path`](super::copy_path)), and what it lost is a warning.
     pub fn load(path: &Path) -> Result<ConfigFile, ConfigError> {
-        match read::read_file(path)? {
-            Some(text) => ConfigFile::parse(&text, path),
-            None => Ok(ConfigFile::default()),
+        let Some(text) = read::read_file(path)? else {
+            return Ok(ConfigFile::default());
+        };
+        let doc = read::parse_document(&text, path)?;
+        let mut file = read::validate(&doc, &text, path)?;
+        if pack::pack_keeps_all(doc.as_table(), &text)
+            && let Some(lost) = pack::lost_since_copy(path, &text, &file)
+        {
+            file.warnings.push(ConfigWarning::Lost(Box::new(lost)));
         }
+        Ok(file)
     }
 
     /// Parses file contents (`path` is only used in error messages).

@@ -4,7 +4,7 @@
 //! (SPEC §2's last bullet); [`edit`](super::edit) reads through here too, so a file
 //! is never changed if it would not read.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::io::Read;
 use std::ops::Range;
 use std::path::Path;
@@ -12,7 +12,7 @@ use std::path::Path;
 use toml_edit::{Document, Item, Key, TableLike, Value};
 
 use super::model::{CaFile, ConfigFile, PullPolicy, RegistryMirrors, RunImageMirrors};
-use super::{ConfigError, keys};
+use super::{ConfigError, ConfigWarning, keys};
 use crate::reference::{ImageRef, InsecureEntry, Mirror, MirrorKey, Registry};
 
 /// The largest config file cnb reads: 4 MiB. A file with 1,000 registries is about
@@ -134,6 +134,19 @@ fn describe_value(value: &Value) -> &'static str {
 /// A value and where it is in the file.
 type Spanned<T> = (T, Option<Range<usize>>);
 
+/// One entry of `[registry-mirrors]` or `[registry-mirror-lists]`, checked.
+struct MirrorEntry<'i> {
+    /// The key as written.
+    name: &'i str,
+    key: MirrorKey,
+    name_span: Option<Range<usize>>,
+    first_span: Option<Range<usize>>,
+    is_array: bool,
+    /// Duplicates removed, parallel to `written`.
+    mirrors: Vec<Mirror>,
+    written: Vec<String>,
+}
+
 /// Checks every key cnb knows and builds the typed view and the values as written.
 /// Values repeated in one list (after normalisation) are kept once.
 pub(super) fn validate(
@@ -167,9 +180,10 @@ pub(super) fn validate(
     if let Some((key, item)) = root.get_key_value(keys::INSECURE_REGISTRIES) {
         v.insecure_registries(key, item)?;
     }
-    if let Some((key, item)) = root.get_key_value(keys::REGISTRY_MIRRORS) {
-        v.registry_mirrors(key, item)?;
-    }
+    v.registry_mirrors(
+        root.get_key_value(keys::REGISTRY_MIRRORS),
+        root.get_key_value(keys::REGISTRY_MIRROR_LISTS),
+    )?;
     if let Some((key, item)) = root.get_key_value(keys::RUN_IMAGES) {
         for (table, span) in v.tables(item, Some(key), keys::RUN_IMAGES)? {
             v.run_image(table, span)?;
@@ -391,50 +405,55 @@ impl Validator<'_> {
         Ok(())
     }
 
-    fn registry_mirrors(&mut self, key: &Key, item: &Item) -> Result<(), ConfigError> {
+    /// The entries of `[registry-mirrors]` (pack's table: a string per registry, or
+    /// cnb's older array form) or of `[registry-mirror-lists]` (`lists`: cnb's ordered
+    /// lists, arrays only), checked value by value.
+    fn mirror_entries<'i>(
+        &self,
+        key: &Key,
+        item: &'i Item,
+        lists: bool,
+    ) -> Result<Vec<MirrorEntry<'i>>, ConfigError> {
+        let section = if lists {
+            keys::REGISTRY_MIRROR_LISTS
+        } else {
+            keys::REGISTRY_MIRRORS
+        };
         let table = item.as_table_like().ok_or_else(|| {
             self.err(
                 Self::span_of(item, Some(key)),
-                format!(
-                    "expected a table for {}, found {}",
-                    keys::REGISTRY_MIRRORS,
-                    describe(item)
-                ),
+                format!("expected a table for {section}, found {}", describe(item)),
             )
         })?;
-        let mut seen = HashSet::with_capacity(table.len());
+        let mut entries = Vec::with_capacity(table.len());
         for (name, value) in table.iter() {
             let name_key = table.key(name);
             let name_span = name_key.and_then(|k| k.span());
             let parsed = MirrorKey::parse(name);
-            if let Ok(key) = &parsed
-                && !seen.insert(key.clone())
-            {
-                return Err(self.err(
-                    name_span,
-                    format!(
-                        "registry '{key}' has two entries in [{}]; merge them into one",
-                        keys::REGISTRY_MIRRORS
-                    ),
-                ));
-            }
-            let what = format!("the mirrors of '{name}'");
+            let what = if lists {
+                format!("the mirrors of '{name}' in [{section}]")
+            } else {
+                format!("the mirrors of '{name}'")
+            };
             let values: Vec<Spanned<&str>> = match value.as_str() {
-                Some(s) => vec![(s, Self::span_of(value, name_key))],
-                None if value.is_array() => self.strings(value, name_key, &what)?,
-                None => {
+                Some(s) if !lists => vec![(s, Self::span_of(value, name_key))],
+                _ if value.is_array() => self.strings(value, name_key, &what)?,
+                _ => {
+                    let expected = if lists {
+                        "an array of strings"
+                    } else {
+                        "a string or an array of strings"
+                    };
                     return Err(self.err(
                         Self::span_of(value, name_key),
-                        format!(
-                            "expected a string or an array of strings for {what}, found {}",
-                            describe(value)
-                        ),
+                        format!("expected {expected} for {what}, found {}", describe(value)),
                     ));
                 }
             };
-            let key = parsed.map_err(|e| self.err(name_span, e.to_string()))?;
+            let key = parsed.map_err(|e| self.err(name_span.clone(), e.to_string()))?;
             let mut mirrors: Vec<Mirror> = Vec::with_capacity(values.len());
             let mut written = Vec::with_capacity(values.len());
+            let mut first_span = None;
             for (s, span) in values {
                 let mirror = Mirror::parse(s).map_err(|e| self.err(span.clone(), e.to_string()))?;
                 if let MirrorKey::Registry(registry) = &key
@@ -447,21 +466,195 @@ impl Validator<'_> {
                         ),
                     ));
                 }
+                if first_span.is_none() {
+                    first_span = span;
+                }
                 if !mirrors.iter().any(|m| m.same_url(&mirror)) {
                     mirrors.push(mirror);
                     written.push(s.to_string());
                 }
             }
-            self.file
-                .config
-                .registry_mirrors
-                .push(RegistryMirrors { key, mirrors });
-            self.file
-                .written
-                .registry_mirrors
-                .push((name.to_string(), written));
+            entries.push(MirrorEntry {
+                name,
+                key,
+                name_span,
+                first_span,
+                is_array: value.is_array(),
+                mirrors,
+                written,
+            });
+        }
+        Ok(entries)
+    }
+
+    /// `[registry-mirrors]` and `[registry-mirror-lists]` together (docs/configuration.md,
+    /// "What pack sees"): a registry with a list in
+    /// `[registry-mirror-lists]` has those mirrors, and its entry in `[registry-mirrors]`
+    /// (what pack reads) must be the list's first mirror; other registries have the
+    /// mirror (or the array, cnb's older form) of `[registry-mirrors]`.
+    ///
+    /// pack keeps keys as they are written, so a file pack wrote may name one registry
+    /// twice (`docker.io` and `index.docker.io`): the key written in cnb's stored form
+    /// wins, as it does for pack, which looks registries up by that spelling; the
+    /// others are reported in [`ConfigFile::warnings`]. Without such a key, two names
+    /// for one registry are an error.
+    fn registry_mirrors(
+        &mut self,
+        table: Option<(&Key, &Item)>,
+        lists: Option<(&Key, &Item)>,
+    ) -> Result<(), ConfigError> {
+        let pack = match table {
+            Some((key, item)) => self.mirror_entries(key, item, false)?,
+            None => Vec::new(),
+        };
+        let lists = match lists {
+            Some((key, item)) => self.mirror_entries(key, item, true)?,
+            None => Vec::new(),
+        };
+        // Where each registry's entries are in either table.
+        let mut in_pack: HashMap<&MirrorKey, Vec<usize>> = HashMap::with_capacity(pack.len());
+        for (i, entry) in pack.iter().enumerate() {
+            in_pack.entry(&entry.key).or_default().push(i);
+        }
+        let mut in_lists: HashMap<&MirrorKey, usize> = HashMap::with_capacity(lists.len());
+        for (i, list) in lists.iter().enumerate() {
+            if in_lists.insert(&list.key, i).is_some() {
+                return Err(self.err(
+                    list.name_span.clone(),
+                    format!(
+                        "registry '{}' has two entries in [{}]; merge them into one",
+                        list.key,
+                        keys::REGISTRY_MIRROR_LISTS
+                    ),
+                ));
+            }
+        }
+        // The entry of pack's table that counts for each registry.
+        let mut winner: HashMap<&MirrorKey, usize> = HashMap::with_capacity(in_pack.len());
+        for (i, entry) in pack.iter().enumerate() {
+            let same = &in_pack[&entry.key];
+            if same.len() == 1 {
+                winner.insert(&entry.key, i);
+                continue;
+            }
+            let stored = entry.key.key();
+            let Some(&w) = same.iter().find(|&&j| pack[j].name == stored) else {
+                return Err(self.err(
+                    pack[same[1]].name_span.clone(),
+                    format!(
+                        "registry '{}' has two entries in [{}]; merge them into one",
+                        entry.key,
+                        keys::REGISTRY_MIRRORS
+                    ),
+                ));
+            };
+            if w == i {
+                winner.insert(&entry.key, i);
+            } else {
+                let (line, _) = entry
+                    .name_span
+                    .as_ref()
+                    .map_or((1, 1), |s| line_column(self.text, s.start));
+                self.file.warnings.push(ConfigWarning::ShadowedEntry {
+                    path: self.path.to_path_buf(),
+                    line,
+                    name: entry.name.to_string(),
+                    winner: stored,
+                    registry: entry.key.to_string(),
+                });
+            }
+        }
+        for list in &lists {
+            self.check_list(list, winner.get(&list.key).map(|&i| &pack[i]))?;
+        }
+        for (i, entry) in pack.iter().enumerate() {
+            if winner.get(&entry.key) != Some(&i) {
+                continue;
+            }
+            let chosen = in_lists.get(&entry.key).map_or(entry, |&l| &lists[l]);
+            self.push_mirrors(
+                entry.key.clone(),
+                entry.name,
+                chosen.mirrors.clone(),
+                chosen.written.clone(),
+            );
+        }
+        // Lists without an entry in pack's table: empty ones ("no mirrors"; check_list
+        // refused the others).
+        for list in &lists {
+            if !in_pack.contains_key(&list.key) {
+                self.push_mirrors(
+                    list.key.clone(),
+                    list.name,
+                    list.mirrors.clone(),
+                    list.written.clone(),
+                );
+            }
         }
         Ok(())
+    }
+
+    /// A list in `[registry-mirror-lists]` must agree with what pack reads for that
+    /// registry in `[registry-mirrors]`: its first mirror, or no entry when it is empty.
+    fn check_list(
+        &self,
+        list: &MirrorEntry,
+        pack: Option<&MirrorEntry>,
+    ) -> Result<(), ConfigError> {
+        let (lists, table) = (keys::REGISTRY_MIRROR_LISTS, keys::REGISTRY_MIRRORS);
+        let name = list.name;
+        match (list.mirrors.first(), pack) {
+            (None, None) => Ok(()),
+            (Some(_), None) => Err(self.err(
+                list.name_span.clone(),
+                format!(
+                    "'{name}' has a list in [{lists}] but no entry in [{table}], where pack reads its first mirror; add \"{name}\" = \"{}\" to [{table}] or remove the list",
+                    list.mirrors[0].pack_form()
+                ),
+            )),
+            (_, Some(entry)) if entry.is_array => Err(self.err(
+                entry.name_span.clone(),
+                format!(
+                    "'{name}' has an array in [{table}] and a list in [{lists}]; keep the list, and only its first mirror as a string in [{table}]"
+                ),
+            )),
+            (None, Some(entry)) => Err(self.err(
+                list.name_span.clone(),
+                format!(
+                    "'{name}' has an empty list in [{lists}] (no mirrors), but [{table}] gives it '{}'; remove one of them",
+                    entry.written[0]
+                ),
+            )),
+            (Some(first), Some(entry))
+                if !entry.mirrors.first().is_some_and(|m| m.same_address(first)) =>
+            {
+                Err(self.err(
+                    list.first_span.clone(),
+                    format!(
+                        "the list of '{name}' in [{lists}] starts with '{}', but [{table}] gives it '{}', the mirror pack uses; make the list start with that mirror (a scheme may differ), or remove the list",
+                        list.written[0], entry.written[0]
+                    ),
+                ))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    fn push_mirrors(
+        &mut self,
+        key: MirrorKey,
+        name: &str,
+        mirrors: Vec<Mirror>,
+        written: Vec<String>,
+    ) {
+        self.file
+            .config
+            .registry_mirrors
+            .push(RegistryMirrors { key, mirrors });
+        self.file
+            .written
+            .registry_mirrors
+            .push((name.to_string(), written));
     }
 
     fn run_image(

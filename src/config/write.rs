@@ -5,13 +5,14 @@
 //!
 //! - **No-op**: a change that leaves the text as it was writes nothing. When there
 //!   is no file yet, the change is first tried on an empty document, so a change
-//!   that changes nothing creates nothing (no directory, no file). A file cnb cannot
-//!   write (read-only, or not openable for writing) is only read: a change that
-//!   changes nothing succeeds, any other is refused.
+//!   that changes nothing creates nothing (no directory, no file, no copy for pack). A
+//!   file cnb cannot write (read-only, or not openable for writing) is only read: a
+//!   change that changes nothing succeeds, any other is refused.
 //! - **Lock**: writers take an exclusive `flock` on the config file itself (creating
 //!   it empty when it does not exist yet). A rename replaces the file, so a writer
 //!   that waited on the old one sees that the name now points at another file and
-//!   locks that one instead. No lock file is left beside the config.
+//!   locks that one instead. Nothing is left beside the config: no lock file, and
+//!   cnb's copy of it for pack is in cnb's state directory ([`pack::copy_path`]).
 //! - **Atomic and durable**: the new text goes to a temporary file in the same
 //!   directory (`.config.toml.XXXXXX.tmp`), which gets the file's permissions, is
 //!   fsynced, and is renamed over the file: a crash leaves the old file or the new
@@ -25,7 +26,7 @@ use std::path::{Path, PathBuf};
 
 use toml_edit::DocumentMut;
 
-use super::{ConfigError, edits, read};
+use super::{ConfigError, ConfigWarning, edits, pack, read};
 
 /// Temporary files are named `.<file name>.<TEMP_RANDOM_CHARS letters and digits>.tmp`.
 const TEMP_RANDOM_CHARS: usize = 6;
@@ -39,6 +40,9 @@ pub struct Edited<T> {
     /// Whether the file was written. An edit that leaves the document as it was
     /// writes nothing.
     pub written: bool,
+    /// What the file as it was before the change deserves a word about (see
+    /// [`ConfigFile::warnings`](super::ConfigFile::warnings)).
+    pub warnings: Vec<ConfigWarning>,
 }
 
 /// Changes the config file at `path` with `change`, keeping everything else in it
@@ -66,6 +70,7 @@ pub fn edit<T>(
                     return Ok(Edited {
                         value,
                         written: false,
+                        warnings: Vec::new(),
                     });
                 }
                 std::fs::create_dir_all(&dir).map_err(|error| write_error(path, error))?;
@@ -102,18 +107,28 @@ pub fn edit<T>(
         }
     };
     let text = read::read_text(&locked, path)?;
-    let (value, after) = edits::apply(&text, path, &mut change)?;
-    let Some(after) = after else {
+    let applied = edits::apply_checked(&text, path, &mut change)?;
+    let lost = applied
+        .pack_kept_all
+        .then(|| pack::lost_since_copy(path, &text, &applied.before))
+        .flatten();
+    let mut warnings = applied.before.warnings;
+    let was_lost = lost.is_some();
+    warnings.extend(lost.map(|l| ConfigWarning::Lost(Box::new(l))));
+    let Some(after) = applied.after else {
         return Ok(Edited {
-            value,
+            value: applied.value,
             written: false,
+            warnings,
         });
     };
     write_atomic(path, &dir, after.as_bytes(), &locked)?;
+    pack::after_write(path, &after, applied.pack_keeps_all, was_lost);
     drop(locked);
     Ok(Edited {
-        value,
+        value: applied.value,
         written: true,
+        warnings,
     })
 }
 
@@ -129,6 +144,7 @@ fn look_only<T>(
         (value, None) => Ok(Edited {
             value,
             written: false,
+            warnings: Vec::new(),
         }),
         (_, Some(_)) => Err(refusal),
     }
@@ -262,6 +278,36 @@ fn write_atomic(path: &Path, dir: &Path, text: &[u8], locked: &File) -> Result<(
     Ok(())
 }
 
+/// Replaces `target` with `text` by a rename, like [`write_atomic`] but without the
+/// fsync: for cnb's copy of `config` (see [`pack`]), which is only advisory. It gets
+/// `config`'s permissions. The caller holds `config`'s lock, and the copy's name is
+/// `config`'s alone, so temporary files named after `target` are an interrupted
+/// write's: they go first, as [`write_atomic`]'s do.
+pub(super) fn replace_unsynced(config: &Path, target: &Path, text: &[u8]) -> std::io::Result<()> {
+    let dir = match target.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let prefix = format!(
+        ".{}.",
+        target
+            .file_name()
+            .map(|n| n.to_string_lossy())
+            .unwrap_or_default()
+    );
+    remove_stale_temporaries(dir, &prefix);
+    let mut temp = tempfile::Builder::new()
+        .prefix(&prefix)
+        .suffix(TEMP_SUFFIX)
+        .rand_bytes(TEMP_RANDOM_CHARS)
+        .tempfile_in(dir)?;
+    temp.write_all(text)?;
+    let permissions = std::fs::metadata(config)?.permissions();
+    temp.as_file().set_permissions(permissions)?;
+    temp.persist(target).map_err(|e| e.error)?;
+    Ok(())
+}
+
 /// Removes `<prefix><random>.tmp` files from `dir`, as far as it can.
 fn remove_stale_temporaries(dir: &Path, prefix: &str) {
     let Ok(entries) = std::fs::read_dir(dir) else {
@@ -303,7 +349,7 @@ fn write_error(path: &Path, error: std::io::Error) -> ConfigError {
 
 /// Follows a chain of symbolic links to the file they end at (a dangling link's
 /// target is where the file will be created).
-fn resolve_symlink(path: &Path) -> PathBuf {
+pub(super) fn resolve_symlink(path: &Path) -> PathBuf {
     let mut current = path.to_path_buf();
     for _ in 0..32 {
         match std::fs::symlink_metadata(&current) {

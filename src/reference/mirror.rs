@@ -137,6 +137,20 @@ impl Mirror {
         Ok(())
     }
 
+    /// `host[:port][/prefix]`: the form pack can use. pack puts a mirror in front of the
+    /// repository as it is, so a scheme would make the reference invalid.
+    pub fn pack_form(&self) -> String {
+        let mut out = String::new();
+        // Writing to a `String` cannot fail.
+        let _ = self.write(&mut out, None);
+        out
+    }
+
+    /// Whether two mirrors are one host, port and prefix, whatever their schemes.
+    pub fn same_address(&self, other: &Mirror) -> bool {
+        self.registry == other.registry && self.prefix == other.prefix
+    }
+
     /// Whether two mirrors are one address: the same [`Mirror::url`] (a mirror
     /// written without a scheme is the `https://` one).
     pub fn same_url(&self, other: &Mirror) -> bool {

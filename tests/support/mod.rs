@@ -33,7 +33,9 @@
 //!
 //! Homes, the binary, processes:
 //! - [`TestHome::new()`], `.path()`, `.cnb_home()` (made by the first write), `.config_path()`,
-//!   `.docker_config_dir()`, `.write_config(toml) -> PathBuf`, `.read_config() -> Option<String>`,
+//!   `.docker_config_dir()`, `.state_dir()` (`XDG_STATE_HOME`, made by cnb's first copy),
+//!   `.config_copy(config) -> PathBuf` (cnb's copy of a config file for pack),
+//!   `.write_config(toml) -> PathBuf`, `.read_config() -> Option<String>`,
 //!   `.write_docker_config(&serde_json::Value)`, `.write_docker_auth(&[(host, &Credentials)])`,
 //!   `.mkdir(rel) -> PathBuf`, `.write_app(name, &[(path, content)]) -> PathBuf`;
 //! - running cnb in a home, the command line as one shell-split string or as words
@@ -43,7 +45,7 @@
 //!   .run()`; snapshots: `.assert_text(actual, str![..])` (`[HOME]` for the home's path),
 //!   `.assert_text_with(actual, str![..], &[("[ORIGIN]", host)])`;
 //! - [`cnb_cmd(&home)`](cnb_cmd) → `std::process::Command` for the built `cnb`, with `HOME`,
-//!   `CNB_HOME`, `DOCKER_CONFIG`, `XDG_CONFIG_HOME` inside the home, `NO_COLOR=1`, no proxy
+//!   `CNB_HOME`, `DOCKER_CONFIG`, `XDG_CONFIG_HOME`, `XDG_STATE_HOME` inside the home, `NO_COLOR=1`, no proxy
 //!   variables, cwd = home; [`run_cnb(&home, args) -> Output`](run_cnb) runs it (120 s limit);
 //!   [`Output`] has `status`, `stdout`, `stderr`, `success()`, `code()`, `assert_success()`;
 //! - [`BackgroundProcess::spawn(cmd)`](BackgroundProcess::spawn): `wait_for_output(needle,
@@ -427,9 +429,10 @@ impl Credentials {
 }
 
 /// A temporary home for one test: `HOME`, `CNB_HOME` (`<home>/.cnb`, not created until
-/// something writes there), `DOCKER_CONFIG` (`<home>/.docker`) and `XDG_CONFIG_HOME`
-/// (`<home>/.config`) all point inside it, so a test's config file and docker credentials
-/// are its own. Removed on drop.
+/// something writes there), `DOCKER_CONFIG` (`<home>/.docker`), `XDG_CONFIG_HOME`
+/// (`<home>/.config`) and `XDG_STATE_HOME` (`<home>/.local/state`, not created until cnb
+/// keeps a copy of a config file there) all point inside it, so a test's config file,
+/// docker credentials and cnb's state are its own. Removed on drop.
 ///
 /// It also runs cnb: `home.ok("config registry-mirrors list")` (see [`CnbArgs`]), and
 /// checks text against snapshots with the home's path shown as `[HOME]`
@@ -475,6 +478,27 @@ impl TestHome {
     /// `DOCKER_CONFIG` (holds `config.json`).
     pub fn docker_config_dir(&self) -> PathBuf {
         self.dir.path().join(".docker")
+    }
+
+    /// `XDG_STATE_HOME`: where cnb keeps its state (its copies of config files for pack).
+    pub fn state_dir(&self) -> PathBuf {
+        self.dir.path().join(".local").join("state")
+    }
+
+    /// Where cnb keeps its copy of the config file at `config` (which must exist), as
+    /// docs/configuration.md ("When pack rewrites the file") says:
+    /// `$XDG_STATE_HOME/cnb/config-copies/` and the first 16 hex digits of the SHA-256 of
+    /// the file's absolute path, symbolic links followed, then `.toml`.
+    pub fn config_copy(&self, config: &Path) -> PathBuf {
+        let absolute = config
+            .canonicalize()
+            .unwrap_or_else(|e| panic!("test support: {}: {e}", config.display()));
+        let digest = sha256_digest(absolute.as_os_str().as_encoded_bytes());
+        let hex = digest.trim_start_matches("sha256:");
+        self.state_dir()
+            .join("cnb")
+            .join("config-copies")
+            .join(format!("{}.toml", &hex[..16]))
     }
 
     /// Writes `$CNB_HOME/config.toml` (creating `$CNB_HOME`).
@@ -667,6 +691,7 @@ pub fn cnb_cmd(home: &TestHome) -> Command {
         .env("CNB_HOME", home.cnb_home())
         .env("DOCKER_CONFIG", home.docker_config_dir())
         .env("XDG_CONFIG_HOME", home.path().join(".config"))
+        .env("XDG_STATE_HOME", home.state_dir())
         .env("NO_COLOR", "1")
         .current_dir(home.path())
         .stdin(Stdio::null());

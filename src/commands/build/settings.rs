@@ -59,7 +59,7 @@ impl BuildSettings {
     /// usage errors (exit status 2).
     pub fn from_args(global: &GlobalArgs, args: &BuildArgs, ui: &Ui) -> anyhow::Result<Self> {
         let location = config::locate(global.config.as_deref())?;
-        let config = Config::load(&location.path)?;
+        let config = crate::commands::load_config(&location.path, ui)?.config;
         ui.verbose(
             2,
             format!(

@@ -120,14 +120,6 @@ pub(super) fn array_of(values: &[String]) -> Array {
     array
 }
 
-/// One value as a string (pack's form), more as an array.
-pub(super) fn string_or_array(values: &[String]) -> Item {
-    match values {
-        [one] => Item::Value(Value::from(one.as_str())),
-        _ => Item::Value(Value::Array(array_of(values))),
-    }
-}
-
 /// The whitespace a new element or key should start with, copied from a sibling's
 /// prefix: a line break and the indentation when the sibling is on its own line,
 /// else a space. Comments are never copied.
@@ -200,13 +192,8 @@ pub(super) fn append_strings(item: &mut Item, values: &[String]) {
 }
 
 /// Keeps the strings for which `keep` is true; returns the removed strings and how
-/// many are left. With `single_as_string`, an array left with one value becomes a
-/// string (pack's form). An emptied string item is left for the caller to remove.
-pub(super) fn retain_strings(
-    item: &mut Item,
-    single_as_string: bool,
-    keep: impl Fn(&str) -> bool,
-) -> (Vec<String>, usize) {
+/// many are left. An emptied string item is left for the caller to remove.
+pub(super) fn retain_strings(item: &mut Item, keep: impl Fn(&str) -> bool) -> (Vec<String>, usize) {
     match item {
         Item::Value(Value::String(s)) => {
             let value = s.value().clone();
@@ -247,16 +234,6 @@ pub(super) fn retain_strings(
             if left == 0 {
                 array.set_trailing_comma(false);
             }
-            if single_as_string
-                && left == 1
-                && !removed.is_empty()
-                && let Some(only) = array.get(0).and_then(Value::as_str).map(str::to_string)
-            {
-                let decor = array.decor().clone();
-                let mut new = Value::from(only);
-                *new.decor_mut() = decor;
-                *item = Item::Value(new);
-            }
             (removed, left)
         }
         _ => (Vec::new(), 0),
@@ -275,6 +252,30 @@ pub(super) fn insert_like_siblings(table: &mut dyn TableLike, key: &str, item: I
         .map(indent_like);
     table.insert(key, item);
     if let Some(indent) = indent
+        && !indent.is_empty()
+        && let Some(mut k) = table.key_mut(key)
+    {
+        k.leaf_decor_mut().set_prefix(indent);
+    }
+}
+
+/// The indentation of a table's first key (pack indents by two spaces).
+pub(super) fn first_key_indent(table: &dyn TableLike) -> String {
+    table
+        .iter()
+        .next()
+        .and_then(|(k, _)| table.key(k))
+        .and_then(|k| k.leaf_decor().prefix())
+        .and_then(|p| p.as_str())
+        .map(indent_like)
+        .unwrap_or_default()
+}
+
+/// [`insert_like_siblings`], with `indent` for the first key of an empty table.
+pub(super) fn insert_indented(table: &mut dyn TableLike, key: &str, item: Item, indent: &str) {
+    let empty = table.is_empty();
+    insert_like_siblings(table, key, item);
+    if empty
         && !indent.is_empty()
         && let Some(mut k) = table.key_mut(key)
     {
