@@ -5,6 +5,10 @@
 //! by the value parsers in [`values`], so commands receive cnb's types; a bad value
 //! is refused with cnb's own message and exit status 2 (see [`crate::app`]).
 
+// The doc comments below are written for the terminal (`[:port]`, `<name>`), not as
+// rustdoc markup.
+#![allow(rustdoc::broken_intra_doc_links, rustdoc::invalid_html_tags)]
+
 use std::path::PathBuf;
 use std::time::Duration;
 

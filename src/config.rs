@@ -16,7 +16,7 @@
 //!   cnb knows, with the line and column of the first problem;
 //! - [`edits`]: the change each command makes to the document, keeping comments,
 //!   order, formatting and unknown keys, and pack's one-mirror string form (SPEC §11);
-//! - [`write`]: [`edit`]: the no-op check, the lock, the refusals (special and
+//! - [`write`](mod@write): [`edit`]: the no-op check, the lock, the refusals (special and
 //!   read-only files) and the atomic write. docs/configuration.md says what each
 //!   promises.
 

@@ -7,7 +7,7 @@
 //!   [`commands::build`];
 //! - [`settings`]: flag > env > file > default, resolved once;
 //! - [`config`]: the TOML config file (location, typed view, comment-keeping edits, locking, atomic writes);
-//! - [`reference`]: image references, registries, mirrors, insecure entries (pure parsing and matching);
+//! - [`reference`](mod@reference): image references, registries, mirrors, insecure entries (pure parsing and matching);
 //! - [`registry`] and [`credentials`]: the resolution engine (concurrent mirror probes with oci-client);
 //! - [`lifecycle`]: builder metadata, platform API, run-image order, the lifecycle containers' specs (pure);
 //! - [`docker`]: everything that talks to the Docker daemon (bollard);
@@ -19,6 +19,10 @@
 //!
 //! Modules import each other without cycles, except [`cli`] and [`completion`]
 //! (tests/structure.rs checks it).
+
+// The module docs link to private modules on purpose: they are read with
+// `cargo doc --document-private-items`, the map of the code for its developers.
+#![allow(rustdoc::private_intra_doc_links)]
 
 pub mod app;
 pub mod ca;

@@ -83,7 +83,7 @@ impl Hosting {
 }
 
 /// Why a ConfigMap's data gives no usable registry. The messages are the part after
-/// "cluster <context> ... declares"; the caller adds what was asked and the help URL.
+/// `cluster <context> ... declares`; the caller adds what was asked and the help URL.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum HostingError {
     #[error("no {KEY_PREFIX}N entry")]
