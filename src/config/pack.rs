@@ -100,21 +100,42 @@ pub(super) fn pack_keeps_all(root: &Table, text: &str) -> bool {
     droppable(root).is_empty() && comment_lines(text) == 0
 }
 
-/// A key pack would drop.
-#[derive(Debug, PartialEq, Eq)]
-struct Droppable {
+/// A key pack would drop, borrowed from the document: it is only put into words
+/// ([`Droppable::place`], [`Droppable::line`]) when a rewrite is reported, so that every
+/// read's check ([`pack_keeps_all`]) stays a walk over the keys.
+struct Droppable<'a> {
+    /// The table it is in: `None` at the top; `Some((name, None))` for `[name]`,
+    /// `Some((name, Some(i)))` for the `i`th (0-based) entry of `[[name]]`.
+    table: Option<(&'a str, Option<usize>)>,
+    /// Its key (the top-level key for the whole table at the top); empty for an empty table.
+    key: &'a str,
+    /// Its value; `None` for an empty table.
+    item: Option<&'a Item>,
+}
+
+impl Droppable<'_> {
     /// The table it is in (`[registry-ca]`, `[[run-images]] entry 2`); empty at the top.
-    place: String,
-    /// Its key (the top-level key for the whole table when `place` is empty).
-    key: String,
-    /// `key = value` as written, without comments.
-    line: String,
+    fn place(&self) -> String {
+        match self.table {
+            None => String::new(),
+            Some((name, None)) => format!("[{name}]"),
+            Some((name, Some(i))) => format!("[[{name}]] entry {}", i + 1),
+        }
+    }
+
+    /// `key = value` as written, without comments (`(empty)` for an empty table).
+    fn line(&self) -> String {
+        match self.item {
+            Some(item) => render(self.key, item),
+            None => "(empty)".to_string(),
+        }
+    }
 }
 
 /// What pack would drop from a document: each key outside pack's struct.
 /// `registry-mirrors` keeps every key (pack reads a map), so only its values' shape
 /// matters to pack (an array makes it fail, it does not drop it).
-fn droppable(root: &Table) -> Vec<Droppable> {
+fn droppable(root: &Table) -> Vec<Droppable<'_>> {
     let mut found = Vec::new();
     for (name, item) in root.iter() {
         if PACK_VALUES.contains(&name) || name == keys::REGISTRY_MIRRORS {
@@ -125,9 +146,9 @@ fn droppable(root: &Table) -> Vec<Droppable> {
                 for (key, value) in table.iter() {
                     if !known.contains(&key) {
                         found.push(Droppable {
-                            place: format!("[[{name}]] entry {}", i + 1),
-                            key: key.to_string(),
-                            line: render(key, value),
+                            table: Some((name, Some(i))),
+                            key,
+                            item: Some(value),
                         });
                     }
                 }
@@ -138,23 +159,23 @@ fn droppable(root: &Table) -> Vec<Droppable> {
             Some(table) if !item.is_inline_table() => {
                 for (key, value) in table.iter() {
                     found.push(Droppable {
-                        place: format!("[{name}]"),
-                        key: key.to_string(),
-                        line: render(key, value),
+                        table: Some((name, None)),
+                        key,
+                        item: Some(value),
                     });
                 }
                 if table.is_empty() {
                     found.push(Droppable {
-                        place: format!("[{name}]"),
-                        key: String::new(),
-                        line: "(empty)".to_string(),
+                        table: Some((name, None)),
+                        key: "",
+                        item: None,
                     });
                 }
             }
             _ => found.push(Droppable {
-                place: String::new(),
-                key: name.to_string(),
-                line: render(name, item),
+                table: None,
+                key: name,
+                item: Some(item),
             }),
         }
     }
@@ -339,7 +360,8 @@ pub(super) fn lost_since_copy(path: &Path, text: &str, current: &ConfigFile) -> 
     let mut items = Vec::new();
     let lists_place = format!("[{}]", keys::REGISTRY_MIRROR_LISTS);
     let ca_place = format!("[{}]", keys::REGISTRY_CA);
-    for Droppable { place, key, line } in droppable(doc.as_table()) {
+    for dropped in droppable(doc.as_table()) {
+        let (place, key, line) = (dropped.place(), dropped.key.to_string(), dropped.line());
         if place == lists_place {
             continue;
         }
@@ -521,7 +543,7 @@ mod tests {
             .unwrap();
         let found: Vec<(String, String)> = droppable(doc.as_table())
             .into_iter()
-            .map(|d| (d.place, d.line))
+            .map(|d| (d.place(), d.line()))
             .collect();
         assert_eq!(
             found,

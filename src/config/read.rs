@@ -237,7 +237,7 @@ impl Validator<'_> {
         &self,
         item: &'i Item,
         key: Option<&Key>,
-        what: &str,
+        what: impl std::fmt::Display + Copy,
     ) -> Result<Vec<Spanned<&'i str>>, ConfigError> {
         let array = item.as_array().ok_or_else(|| {
             self.err(
@@ -430,14 +430,14 @@ impl Validator<'_> {
             let name_key = table.key(name);
             let name_span = name_key.and_then(|k| k.span());
             let parsed = MirrorKey::parse(name);
-            let what = if lists {
-                format!("the mirrors of '{name}' in [{section}]")
-            } else {
-                format!("the mirrors of '{name}'")
+            // Put into words only for an error: a read checks every entry.
+            let what = MirrorsOf {
+                name,
+                section: lists.then_some(section),
             };
             let values: Vec<Spanned<&str>> = match value.as_str() {
                 Some(s) if !lists => vec![(s, Self::span_of(value, name_key))],
-                _ if value.is_array() => self.strings(value, name_key, &what)?,
+                _ if value.is_array() => self.strings(value, name_key, what)?,
                 _ => {
                     let expected = if lists {
                         "an array of strings"
@@ -740,5 +740,21 @@ impl Validator<'_> {
             self.file.written.trusted_builders.push(written);
         }
         Ok(())
+    }
+}
+/// `the mirrors of 'NAME'` (in `[SECTION]`), as error messages name an entry.
+#[derive(Clone, Copy)]
+struct MirrorsOf<'a> {
+    name: &'a str,
+    section: Option<&'a str>,
+}
+
+impl std::fmt::Display for MirrorsOf<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "the mirrors of '{}'", self.name)?;
+        match self.section {
+            Some(section) => write!(f, " in [{section}]"),
+            None => Ok(()),
+        }
     }
 }

@@ -66,30 +66,33 @@ pub fn add_registry_mirrors(doc: &mut DocumentMut, key: &MirrorKey, mirrors: &[M
         return report;
     }
     migrate_registry_mirrors(doc);
-    let (pack_name, list_name) = mirror_names(doc, key);
-    match (list_name, pack_name) {
-        (Some(list), _) => {
+    let names = match names_after_migration(doc, (pack_name, list_name)) {
+        (pack, Some(list)) => {
             if let Some(item) = list_table_mut(doc).and_then(|t| t.get_mut(&list)) {
                 append_strings(item, &new_values);
             }
+            (pack, Some(list))
         }
-        (None, Some(name)) => {
+        (Some(name), None) => {
             let mut all: Vec<String> = pack_table(doc)
                 .and_then(|t| t.get(&name))
                 .map(item_strings)
                 .unwrap_or_default();
             all.extend(new_values);
             insert_list(doc, &name, Item::Value(Value::Array(array_of(&all))));
+            (Some(name.clone()), Some(name))
         }
         (None, None) => {
             let name = key.key();
             insert_pack_entry(doc, &name, &pack_string(&new_values[0]));
-            if needs_list(&new_values) {
+            let list = needs_list(&new_values).then(|| {
                 insert_list(doc, &name, Item::Value(Value::Array(array_of(&new_values))));
-            }
+                name.clone()
+            });
+            (Some(name), list)
         }
-    }
-    sync_registry_mirrors(doc, key);
+    };
+    sync_registry_mirrors(doc, names);
     report
 }
 
@@ -130,12 +133,16 @@ pub fn remove_registry_mirrors(
         remove_registry_entry(doc, key);
     } else {
         migrate_registry_mirrors(doc);
-        let (_, list_name) = mirror_names(doc, key);
+        let names = names_after_migration(doc, (pack_name, list_name));
         // With two or more mirrors there is a list (after the migration).
-        if let Some(item) = list_name.and_then(|l| list_table_mut(doc)?.get_mut(&l)) {
+        if let Some(item) = names
+            .1
+            .as_ref()
+            .and_then(|l| list_table_mut(doc)?.get_mut(l))
+        {
             retain_strings(item, |s| !is_wanted(s));
         }
-        sync_registry_mirrors(doc, key);
+        sync_registry_mirrors(doc, names);
     }
     Removed::Values {
         removed,
@@ -163,11 +170,26 @@ fn list_table_mut(doc: &mut DocumentMut) -> Option<&mut dyn TableLike> {
 
 /// The keys (as written) of `key`'s entries in `[registry-mirrors]` (the one that
 /// counts, see [`find_registry_key`]) and in `[registry-mirror-lists]`.
-fn mirror_names(doc: &DocumentMut, key: &MirrorKey) -> (Option<String>, Option<String>) {
+fn mirror_names(doc: &DocumentMut, key: &MirrorKey) -> Names {
     (
         pack_table(doc).and_then(|t| find_registry_key(t, key)),
         list_table(doc).and_then(|t| find_registry_key(t, key)),
     )
+}
+
+/// A registry's keys as written: in `[registry-mirrors]`, in `[registry-mirror-lists]`.
+type Names = (Option<String>, Option<String>);
+
+/// `names` ([`mirror_names`]) once [`migrate_registry_mirrors`] has run, without
+/// searching again: the migration renames nothing, and moves what pack cannot use in
+/// `[registry-mirrors]` to a list of the same name (an empty array leaves
+/// `[registry-mirrors]` altogether).
+fn names_after_migration(doc: &DocumentMut, (pack, list): Names) -> Names {
+    let has =
+        |table: Option<&dyn TableLike>, name: &String| table.is_some_and(|t| t.contains_key(name));
+    let list = list.or_else(|| pack.clone().filter(|n| has(list_table(doc), n)));
+    let pack = pack.filter(|n| has(pack_table(doc), n));
+    (pack, list)
 }
 
 /// The mirrors of an entry as written, in order: its list when it has one, else
@@ -212,8 +234,7 @@ fn insert_list(doc: &mut DocumentMut, name: &str, item: Item) {
 /// Makes `key`'s entries agree after a change of its list: `[registry-mirrors]` holds
 /// the list's first mirror in pack's form, and a list that string says all of goes.
 /// An empty list (no mirrors) is left as it is.
-fn sync_registry_mirrors(doc: &mut DocumentMut, key: &MirrorKey) {
-    let (pack_name, list_name) = mirror_names(doc, key);
+fn sync_registry_mirrors(doc: &mut DocumentMut, (pack_name, list_name): Names) {
     let Some(list_name) = list_name else {
         return;
     };
@@ -357,14 +378,11 @@ fn unusable_by_pack(item: &Item) -> bool {
 /// `index.docker.io` side by side), else the first.
 fn find_registry_key(table: &dyn TableLike, key: &MirrorKey) -> Option<String> {
     let stored = key.key();
-    let mut first = None;
-    for (k, _) in table.iter() {
-        if k == stored {
-            return Some(stored);
-        }
-        if first.is_none() && MirrorKey::parse(k).ok().as_ref() == Some(key) {
-            first = Some(k.to_string());
-        }
+    if table.contains_key(&stored) {
+        return Some(stored);
     }
-    first
+    table
+        .iter()
+        .find(|(k, _)| MirrorKey::parse(k).ok().as_ref() == Some(key))
+        .map(|(k, _)| k.to_string())
 }
