@@ -2,7 +2,8 @@
 //!
 //! Image in, [`Resolution`] out: the candidates (mirrors in order, original last),
 //! each with its outcome and latency, and the chosen one. Candidates are probed
-//! concurrently with a manifest request (oci-client), each with its own host's
+//! concurrently with a manifest request (authenticated by oci-client, read with a size
+//! cap and checked as the Docker daemon checks it), each with its own host's
 //! credentials and TLS policy; the first candidate in preference order that
 //! answered wins, and no earlier candidate is waited on past the timeout.
 //! Results are memoised per [`Resolver`] (one per process). Docker is not used here:
@@ -14,6 +15,7 @@
 //! - [`resolve`](mod@resolve): one image, all candidates probed at once, first in order wins;
 //! - [`candidate`]: probing one candidate (scheme, credentials, HTTPS then plain HTTP);
 //! - [`probe`]: one manifest request and what its failure means;
+//! - [`manifest`]: what a manifest answer must be (size, Content-Type, digest);
 //! - [`text`]: every sentence the resolver prints (status lines, warnings, `-v`/`-vv`);
 //! - [`hosts`]: what is known per host in this process, and the shared clients;
 //! - [`policy`]: TLS/HTTP per host (SPEC §5); [`platform`]: which manifest of an index;
@@ -21,6 +23,7 @@
 
 mod candidate;
 mod hosts;
+mod manifest;
 mod platform;
 pub mod policy;
 mod probe;
@@ -205,8 +208,8 @@ impl Resolver {
                 learned.unwrap_or(Scheme::Https)
             }
         };
-        let client = self.client(registry, scheme, transport).await?;
-        Ok((client, auth))
+        let clients = self.client(registry, scheme, transport).await?;
+        Ok((clients.oci, auth))
     }
 
     /// One probe of `image` at its own registry (no mirrors) that fails only when the
