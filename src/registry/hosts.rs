@@ -7,11 +7,9 @@ use std::time::Duration;
 
 use oci_client::Client;
 use oci_client::client::{Certificate, CertificateEncoding, ClientConfig, ClientProtocol};
-use oci_client::manifest::ImageIndexEntry;
 use tokio::sync::OnceCell;
 
-use super::platform::{self, PlatformState};
-use super::{Platform, ProbeFailure, Resolver, Transport, lock, roots};
+use super::{ProbeFailure, Resolver, Transport, lock, roots};
 use crate::credentials::{self, Credential};
 use crate::proxy::ProxySettings;
 use crate::reference::{Registry, Scheme};
@@ -122,7 +120,6 @@ impl Resolver {
         let seed = ClientConfigSeed {
             scheme,
             skip_tls_verify: transport.skip_tls_verify,
-            platform: self.platform.clone(),
             connect_timeout: self.settings.timeout,
             extra_roots,
             proxy: self.settings.proxy.clone(),
@@ -159,7 +156,6 @@ impl Resolver {
 pub(super) struct ClientConfigSeed {
     scheme: Scheme,
     skip_tls_verify: bool,
-    platform: Arc<PlatformState>,
     connect_timeout: Duration,
     /// A registry's extra CAs (DER), trusted besides the system roots.
     extra_roots: Vec<Certificate>,
@@ -198,10 +194,6 @@ impl ClientConfigSeed {
                 Scheme::Https => ClientProtocol::Https,
             },
             accept_invalid_certificates: self.skip_tls_verify,
-            platform_resolver: Some(Box::new({
-                let platform = self.platform.clone();
-                move |entries: &[ImageIndexEntry]| select_entry(entries, platform.current())
-            })),
             connect_timeout: Some(self.connect_timeout),
             user_agent: concat!("cnb/", env!("CARGO_PKG_VERSION")),
             ..ClientConfig::default()
@@ -267,19 +259,4 @@ fn http_client(config: &ClientConfig) -> Result<reqwest::Client, reqwest::Error>
         builder = builder.proxy(reqwest::Proxy::http(proxy)?.no_proxy(no_proxy()));
     }
     builder.build()
-}
-
-fn select_entry(entries: &[ImageIndexEntry], platform: &Platform) -> Option<String> {
-    let converted: Vec<platform::IndexEntry> = entries
-        .iter()
-        .map(|e| platform::IndexEntry {
-            digest: e.digest.clone(),
-            platform: e.platform.as_ref().map(|p| platform::EntryPlatform {
-                os: p.os.to_string(),
-                architecture: p.architecture.to_string(),
-                variant: p.variant.clone(),
-            }),
-        })
-        .collect();
-    platform::select(&converted, platform).map(|e| e.digest.clone())
 }

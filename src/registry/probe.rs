@@ -141,9 +141,12 @@ fn refused(detail: impl Into<String>) -> Failure {
     })
 }
 
-/// A manifest as the registry sent it, checked: its digest and (for an index) entries.
+/// A manifest as the registry sent it, checked: its kind, digest and (for an index)
+/// entries.
 #[derive(Debug)]
 pub struct Fetched {
+    pub body: Vec<u8>,
+    pub kind: Kind,
     pub digest: String,
     pub index: Option<Vec<IndexEntry>>,
 }
@@ -242,6 +245,8 @@ fn checked(
     let digest = manifest::verify_digest(&body, header_digest, pinned).map_err(refused)?;
     Ok(Fetched {
         index: kind.is_index().then(|| shape.manifests.unwrap_or_default()),
+        body,
+        kind,
         digest,
     })
 }
@@ -496,6 +501,7 @@ mod tests {
 
     fn found(kind: Kind, body: &[u8]) -> Manifest {
         let fetched = checked(kind, body.to_vec(), None, None).unwrap();
+        assert_eq!(fetched.kind, kind);
         Manifest {
             digest: fetched.digest,
             index: fetched.index,
