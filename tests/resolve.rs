@@ -728,3 +728,308 @@ fn an_endless_docker_config_is_refused_not_read_forever() {
         out.stderr
     );
 }
+
+/// Runs `cmd` to the end (killed at `limit`) and measures its peak resident memory (KiB),
+/// from the kernel's accounting of that one child (`wait4`).
+fn run_measuring_memory(cmd: &mut std::process::Command, limit: Duration) -> (Output, u64) {
+    use std::os::unix::process::ExitStatusExt;
+    use std::process::Stdio;
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    // Reaped by `wait4` below (which gives its resource usage), not by `Child::wait`.
+    #[allow(clippy::zombie_processes)]
+    let mut child = cmd.spawn().expect("spawn cnb");
+    let pid = child.id() as libc::pid_t;
+    let mut out_pipe = child.stdout.take().unwrap();
+    let mut err_pipe = child.stderr.take().unwrap();
+    let out_reader = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = out_pipe.read_to_string(&mut s);
+        s
+    });
+    let err_reader = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = err_pipe.read_to_string(&mut s);
+        s
+    });
+    let deadline = Instant::now() + limit;
+    let mut status = 0;
+    // SAFETY: a zeroed rusage is a valid value to be written into.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    loop {
+        // SAFETY: `pid` is our own child, not yet reaped (std's `Child` is never waited).
+        let done = unsafe { libc::wait4(pid, &mut status, libc::WNOHANG, &mut usage) };
+        assert!(done >= 0, "wait4: {}", std::io::Error::last_os_error());
+        if done == pid {
+            break;
+        }
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let output = Output {
+        status: std::process::ExitStatus::from_raw(status),
+        stdout: out_reader.join().unwrap_or_default(),
+        stderr: err_reader.join().unwrap_or_default(),
+    };
+    (output, usage.ru_maxrss as u64)
+}
+
+/// The reason shown for the candidate at `location`.
+fn reason_of<'a>(candidates: &'a [(String, String, Option<String>)], location: &str) -> &'a str {
+    let (_, status, reason) = candidates
+        .iter()
+        .find(|(l, _, _)| l == location)
+        .unwrap_or_else(|| panic!("{location} is not a candidate: {candidates:?}"));
+    assert_eq!(status, "failed", "{location}: {candidates:?}");
+    reason.as_deref().unwrap_or("")
+}
+
+const TOO_LARGE: &str = "the manifest is larger than 4 MiB (Docker's limit)";
+
+#[test]
+fn a_mirror_whose_manifest_is_over_4_mib_is_not_chosen() {
+    let home = TestHome::new();
+    let origin = TestRegistry::start(RegistryOptions::plain());
+    push_test_image(&origin, "app/run", "1");
+    // Announced (Content-Length) as one byte over the limit: refused before reading.
+    let announced = ManifestServer::start(ManifestAnswer::filler(
+        DOCKER_MANIFEST,
+        ManifestBody::Sized((4 << 20) + 1),
+    ));
+    let image = origin.image("app/run", "1");
+    let (out, json) = resolve_json(
+        &home,
+        &[&image, &mirror_flag(&origin.host(), &announced.host())],
+    );
+    out.assert_success();
+    assert_eq!(json[0]["chosen"], image);
+    let c = candidates(&json[0]);
+    assert_eq!(
+        reason_of(&c, &format!("{}/app/run:1", announced.host())),
+        TOO_LARGE
+    );
+    assert_eq!(announced.manifest_requests(), 1);
+
+    // The reason in the text output and the warning too (`-v`).
+    let out = run_cnb(
+        &home,
+        [
+            "-v",
+            "resolve",
+            &image,
+            &mirror_flag(&origin.host(), &announced.host()),
+        ],
+    );
+    out.assert_success();
+    assert!(
+        out.stdout.contains(&format!("failed: {TOO_LARGE}")),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stderr.contains(&format!(
+            "warning: mirror {} failed for {image}: {TOO_LARGE}",
+            announced.host()
+        )),
+        "{}",
+        out.stderr
+    );
+
+    // Exactly 4 MiB is within the limit: it is read, then refused for what it is (not
+    // a manifest), not for its size.
+    let at_limit = ManifestServer::start(ManifestAnswer::filler(
+        DOCKER_MANIFEST,
+        ManifestBody::Sized(4 << 20),
+    ));
+    let (out, json) = resolve_json(
+        &home,
+        &[&image, &mirror_flag(&origin.host(), &at_limit.host())],
+    );
+    out.assert_success();
+    let c = candidates(&json[0]);
+    let reason = reason_of(&c, &format!("{}/app/run:1", at_limit.host()));
+    assert!(reason.contains("not valid JSON"), "{reason}");
+}
+
+#[test]
+fn an_endless_manifest_is_cut_at_4_mib_and_memory_stays_bounded() {
+    let home = TestHome::new();
+    let origin = TestRegistry::start(RegistryOptions::plain());
+    push_test_image(&origin, "app/run", "1");
+    // No Content-Length and no end: only the cap stops the read.
+    let endless =
+        ManifestServer::start(ManifestAnswer::filler(OCI_MANIFEST, ManifestBody::Endless));
+    let image = origin.image("app/run", "1");
+    let started = Instant::now();
+    let mut cmd = cnb_cmd(&home);
+    cmd.args([
+        "resolve",
+        "--output",
+        "json",
+        &image,
+        &mirror_flag(&origin.host(), &endless.host()),
+        // Long enough that without the cap the read would go on for gigabytes.
+        "--registry-timeout",
+        "20",
+    ]);
+    let (out, max_rss_kib) = run_measuring_memory(&mut cmd, Duration::from_secs(60));
+    let took = started.elapsed();
+    out.assert_success();
+    let json: Value = serde_json::from_str(&out.stdout).expect("JSON");
+    assert_eq!(json[0]["chosen"], image);
+    let c = candidates(&json[0]);
+    assert_eq!(
+        reason_of(&c, &format!("{}/app/run:1", endless.host())),
+        TOO_LARGE
+    );
+    assert!(took < Duration::from_secs(10), "took {took:?}");
+    // cnb itself is a few tens of MiB; the body it kept is at most 4 MiB and a byte.
+    assert!(
+        max_rss_kib < 128 * 1024,
+        "cnb peaked at {} MiB",
+        max_rss_kib / 1024
+    );
+    // What was sent is what cnb read plus what the sockets buffered before it closed
+    // (the server counts a chunk once it is written: give it a moment).
+    std::thread::sleep(Duration::from_millis(200));
+    let sent = endless.bytes_sent();
+    eprintln!(
+        "cnb peaked at {} MiB; the mirror sent {} MiB in {took:?}",
+        max_rss_kib / 1024,
+        sent >> 20
+    );
+    assert!(sent >= 4 << 20, "sent {sent}");
+    assert!(sent < 64 << 20, "sent {sent} bytes: the read did not stop");
+}
+
+#[test]
+fn a_mirror_answering_with_a_type_the_daemon_refuses_is_not_chosen() {
+    let home = TestHome::new();
+    let origin = TestRegistry::start(RegistryOptions::plain());
+    let digest = push_test_image(&origin, "app/run", "1");
+    let genuine = fetch_manifest(&origin, "app/run", "1").expect("the origin's manifest");
+    assert_eq!(genuine.header("content-type"), Some(DOCKER_MANIFEST));
+    let body = genuine.body.clone();
+    let other_digest = sha256_digest(b"another manifest");
+
+    // Each of these serves the genuine manifest bytes; only the headers are wrong.
+    let bad: Vec<(ManifestServer, &str)> = vec![
+        (
+            ManifestServer::start(ManifestAnswer::bytes(Some("text/plain"), &body)),
+            "the registry sent the manifest as text/plain, and the Docker daemon only pulls an OCI or Docker image manifest or index",
+        ),
+        (
+            ManifestServer::start(ManifestAnswer::bytes(
+                Some("application/octet-stream"),
+                &body,
+            )),
+            "as application/octet-stream,",
+        ),
+        // What Docker reads as a schema 1 manifest, which this body is not.
+        (
+            ManifestServer::start(ManifestAnswer::bytes(Some("application/json"), &body)),
+            "as application/json,",
+        ),
+        (
+            ManifestServer::start(ManifestAnswer::bytes(None, &body)),
+            "without a Content-Type",
+        ),
+        // The header and the body's own mediaType disagree.
+        (
+            ManifestServer::start(ManifestAnswer::bytes(Some(OCI_MANIFEST), &body)),
+            "the manifest says it is application/vnd.docker.distribution.manifest.v2+json",
+        ),
+        (
+            ManifestServer::start(
+                ManifestAnswer::bytes(Some(DOCKER_MANIFEST), &body).digest_header(&other_digest),
+            ),
+            "the Docker-Content-Digest header says",
+        ),
+    ];
+    let image = origin.image("app/run", "1");
+    let mut args = vec![image.clone()];
+    args.extend(
+        bad.iter()
+            .map(|(m, _)| mirror_flag(&origin.host(), &m.host())),
+    );
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (out, json) = resolve_json(&home, &args);
+    out.assert_success();
+    assert_eq!(json[0]["chosen"], image, "{}", out.stderr);
+    assert_eq!(json[0]["digest"], digest);
+    let c = candidates(&json[0]);
+    for (mirror, expected) in &bad {
+        let reason = reason_of(&c, &format!("{}/app/run:1", mirror.host()));
+        assert!(reason.contains(expected), "{}: {reason}", mirror.host());
+        assert!(
+            out.stderr
+                .contains(&format!("warning: mirror {} failed", mirror.host())),
+            "{}",
+            out.stderr
+        );
+    }
+
+    // A pinned reference must match too, whatever the mirror's header says.
+    let pinned = format!("{}/app/run@{digest}", origin.host());
+    let lying = ManifestServer::start(
+        ManifestAnswer::bytes(Some(DOCKER_MANIFEST), br#"{"schemaVersion":2,"mediaType":"application/vnd.docker.distribution.manifest.v2+json"}"#)
+            .digest_header(&digest),
+    );
+    let (out, json) = resolve_json(
+        &home,
+        &[&pinned, &mirror_flag(&origin.host(), &lying.host())],
+    );
+    out.assert_success();
+    assert_eq!(json[0]["chosen"], pinned);
+    let c = candidates(&json[0]);
+    let reason = reason_of(&c, &format!("{}/app/run@{digest}", lying.host()));
+    assert!(reason.contains("pinned to"), "{reason}");
+}
+
+#[test]
+fn a_mirror_that_answers_as_docker_would_pull_still_wins() {
+    let home = TestHome::new();
+    let origin = TestRegistry::start(RegistryOptions::plain());
+    let digest = push_test_image(&origin, "app/run", "1");
+    let body = fetch_manifest(&origin, "app/run", "1")
+        .expect("the origin's manifest")
+        .body;
+    // Parameters and case in the Content-Type do not matter (as for Docker), and the
+    // digest header matches.
+    let mirror = ManifestServer::start(
+        ManifestAnswer::bytes(
+            Some("Application/VND.Docker.Distribution.Manifest.v2+JSON; charset=utf-8"),
+            &body,
+        )
+        .digest_header(&digest),
+    );
+    let image = origin.image("app/run", "1");
+    let (out, json) = resolve_json(
+        &home,
+        &[&image, &mirror_flag(&origin.host(), &mirror.host())],
+    );
+    out.assert_success();
+    assert_eq!(json[0]["chosen"], format!("{}/app/run:1", mirror.host()));
+    assert_eq!(json[0]["digest"], digest);
+    assert_eq!(mirror.manifest_requests(), 1);
+
+    // And an index from a real registry behind a mirror is still resolved.
+    let index = push_test_index(&origin, "multi", "1");
+    let real_mirror = TestRegistry::start(RegistryOptions::plain());
+    push_test_index(&real_mirror, "multi", "1");
+    let (out, json) = resolve_json(
+        &home,
+        &[
+            &origin.image("multi", "1"),
+            &mirror_flag(&origin.host(), &real_mirror.host()),
+            "--docker-host",
+            "unix:///nonexistent/docker.sock",
+        ],
+    );
+    out.assert_success();
+    assert_eq!(json[0]["chosen"], real_mirror.image("multi", "1"));
+    assert_ne!(json[0]["digest"], index.digest);
+}

@@ -16,11 +16,11 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context as TaskContext, Poll};
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, anyhow, bail};
+use anyhow::{Context, bail};
 use bollard::query_parameters::ImportImageOptionsBuilder;
 use futures_util::{StreamExt, TryStreamExt};
 use oci_client::Reference;
-use oci_client::manifest::{OciDescriptor, OciImageManifest, OciManifest};
+use oci_client::manifest::OciDescriptor;
 use tokio::io::AsyncWrite;
 
 use super::archive::{self, SaveEntry};
@@ -28,7 +28,7 @@ use super::progress::Progress;
 use super::{Daemon, DockerError};
 use crate::lifecycle::daemon_name;
 use crate::reference::ImageRef;
-use crate::registry::{Platform, Resolver};
+use crate::registry::Resolver;
 use crate::ui::Ui;
 
 /// Layer downloads in flight at once.
@@ -89,58 +89,6 @@ fn digest_hex(digest: &str) -> anyhow::Result<&str> {
         bail!("the registry sent a malformed digest '{digest}'");
     }
     Ok(hex)
-}
-
-/// The image manifest for `platform`, following an index when there is one.
-async fn image_manifest(
-    client: &oci_client::Client,
-    auth: &oci_client::secrets::RegistryAuth,
-    reference: &Reference,
-    platform: &Platform,
-) -> anyhow::Result<OciImageManifest> {
-    let (manifest, _) = client
-        .pull_manifest(reference, auth)
-        .await
-        .with_context(|| format!("cannot read the manifest of {reference}"))?;
-    let index = match manifest {
-        OciManifest::Image(m) => return Ok(m),
-        OciManifest::ImageIndex(index) => index,
-    };
-    let entry = index
-        .manifests
-        .iter()
-        .find(|e| {
-            e.platform.as_ref().is_some_and(|p| {
-                platform.matches(
-                    &p.os.to_string(),
-                    &p.architecture.to_string(),
-                    p.variant.as_deref(),
-                )
-            })
-        })
-        .ok_or_else(|| {
-            let have = index
-                .manifests
-                .iter()
-                .filter_map(|e| e.platform.as_ref())
-                .map(|p| format!("{}/{}", p.os, p.architecture))
-                .collect::<Vec<_>>()
-                .join(", ");
-            anyhow!(
-                "{reference} has no image for {}/{} (it has: {have})",
-                platform.os,
-                platform.architecture
-            )
-        })?;
-    let by_digest = reference.clone_with_digest(entry.digest.clone());
-    match client
-        .pull_manifest(&by_digest, auth)
-        .await
-        .with_context(|| format!("cannot read the manifest of {by_digest}"))?
-    {
-        (OciManifest::Image(m), _) => Ok(m),
-        (OciManifest::ImageIndex(_), _) => bail!("{by_digest} is an index inside an index"),
-    }
 }
 
 /// An `AsyncWrite` that reports how many bytes went through.
@@ -223,9 +171,13 @@ pub(crate) async fn fetch_and_load(
     location: &ImageRef,
     ui: &Ui,
 ) -> anyhow::Result<()> {
-    let (client, auth) = resolver.client_for(location.registry()).await?;
+    let registry = resolver.client_for(location.registry()).await?;
     let reference = crate::registry::oci_reference(location);
-    let manifest = image_manifest(&client, &auth, &reference, resolver.platform()).await?;
+    // The manifest read is bounded and checked as the probe's is; blobs go to files.
+    let (manifest, _) = registry
+        .image_manifest(&reference, resolver.platform())
+        .await?;
+    let client = registry.blobs();
 
     let dir = tempfile::tempdir().context("cannot create a temporary directory")?;
     let progress = Arc::new(Mutex::new(Progress::new(
@@ -276,7 +228,7 @@ pub(crate) async fn fetch_and_load(
         }
     }
     futures_util::stream::iter(unique.iter())
-        .map(|(layer, path)| download(&client, &reference, layer, path, progress.clone()))
+        .map(|(layer, path)| download(client, &reference, layer, path, progress.clone()))
         .buffer_unordered(PARALLEL_BLOBS)
         .try_collect::<Vec<()>>()
         .await?;

@@ -7,11 +7,9 @@ use std::time::Duration;
 
 use oci_client::Client;
 use oci_client::client::{Certificate, CertificateEncoding, ClientConfig, ClientProtocol};
-use oci_client::manifest::ImageIndexEntry;
 use tokio::sync::OnceCell;
 
-use super::platform::{self, PlatformState};
-use super::{Platform, ProbeFailure, Resolver, Transport, lock, roots};
+use super::{ProbeFailure, Resolver, Transport, lock, roots};
 use crate::credentials::{self, Credential};
 use crate::proxy::ProxySettings;
 use crate::reference::{Registry, Scheme};
@@ -31,9 +29,21 @@ pub(super) struct Host {
     pub(super) dead: Mutex<Option<ProbeFailure>>,
 }
 
-/// One oci-client per scheme and certificate policy, shared by every host.
+/// The registry clients of one scheme and certificate policy, shared by every host: the
+/// oci-client (authentication, blobs) and the HTTP client that makes manifest requests
+/// (read with a size cap, which oci-client cannot do). Both are built from one
+/// [`ClientConfig`] by [`ClientConfigSeed::build`], so they trust the same roots and CAs,
+/// verify (or not) alike, and use the same proxies and connect timeout.
+#[derive(Clone)]
+pub(super) struct Clients {
+    pub(super) scheme: Scheme,
+    pub(super) oci: Client,
+    pub(super) http: reqwest::Client,
+}
+
+/// One [`Clients`] per scheme and certificate policy, shared by every host.
 ///
-/// Building a client loads the system's root certificates, so it is done once per kind,
+/// Building clients loads the system's root certificates, so it is done once per kind,
 /// off the async threads. Sharing is safe for credentials: oci-client keys both its
 /// credential store and its token cache by registry host (and repository), attaches
 /// credentials only to requests for that host, and cnb stores each host's own.
@@ -41,7 +51,7 @@ pub(super) struct Host {
 /// A registry with extra CAs (SPEC §9) gets a client of its own per CA set, so those CAs
 /// are trusted for that registry only; the key holds the CA files' paths.
 pub(super) type ClientKey = (Scheme, bool, Option<String>);
-pub(super) type ClientCell = Arc<OnceCell<Client>>;
+pub(super) type ClientCell = Arc<OnceCell<Clients>>;
 
 impl Resolver {
     /// The credential helper of `registry` when its credentials are still being looked up.
@@ -110,7 +120,6 @@ impl Resolver {
         let seed = ClientConfigSeed {
             scheme,
             skip_tls_verify: transport.skip_tls_verify,
-            platform: self.platform.clone(),
             connect_timeout: self.settings.timeout,
             extra_roots,
             proxy: self.settings.proxy.clone(),
@@ -118,14 +127,14 @@ impl Resolver {
         (cell, seed)
     }
 
-    /// The shared client for `registry` (its extra CAs), `scheme` and `transport`'s
+    /// The shared clients for `registry` (its extra CAs), `scheme` and `transport`'s
     /// certificate policy.
     pub(super) async fn client(
         &self,
         registry: &Registry,
         scheme: Scheme,
         transport: Transport,
-    ) -> anyhow::Result<Client> {
+    ) -> anyhow::Result<Clients> {
         let (cell, seed) = self.client_cell(registry, scheme, transport);
         let client = cell.get_or_try_init(|| seed.build()).await?;
         Ok(client.clone())
@@ -147,7 +156,6 @@ impl Resolver {
 pub(super) struct ClientConfigSeed {
     scheme: Scheme,
     skip_tls_verify: bool,
-    platform: Arc<PlatformState>,
     connect_timeout: Duration,
     /// A registry's extra CAs (DER), trusted besides the system roots.
     extra_roots: Vec<Certificate>,
@@ -160,57 +168,95 @@ pub(super) struct ClientConfigSeed {
 const NO_PROXY_PLACEHOLDER: &str = "http://127.0.0.1:9";
 
 impl ClientConfigSeed {
-    async fn build(self) -> anyhow::Result<Client> {
-        tokio::task::spawn_blocking(move || {
-            let platform = self.platform;
-            let mut config = ClientConfig {
-                protocol: match self.scheme {
-                    Scheme::Http => ClientProtocol::Http,
-                    Scheme::Https => ClientProtocol::Https,
-                },
-                accept_invalid_certificates: self.skip_tls_verify,
-                platform_resolver: Some(Box::new(move |entries: &[ImageIndexEntry]| {
-                    select_entry(entries, platform.current())
-                })),
-                connect_timeout: Some(self.connect_timeout),
-                user_agent: concat!("cnb/", env!("CARGO_PKG_VERSION")),
-                ..ClientConfig::default()
-            };
-            // The system roots (when cnb read them) plus the registry's own CAs; with
-            // the platform verifier, the CAs are added to the platform's roots.
-            let system = roots::system_roots();
-            if system.is_empty() {
-                config.extra_root_certificates = self.extra_roots;
-            } else {
-                config.tls_certs_only = system.iter().cloned().chain(self.extra_roots).collect();
-            }
-            if self.proxy.is_empty() {
-                config.https_proxy = Some(NO_PROXY_PLACEHOLDER.to_string());
-                config.no_proxy = Some(crate::proxy::EVERYTHING.to_string());
-            } else {
-                config.https_proxy = self.proxy.https.clone();
-                config.http_proxy = self.proxy.http.clone();
-                config.no_proxy = Some(self.proxy.client_no_proxy());
-            }
-            Client::try_from(config)
-                .map_err(|e| anyhow::anyhow!("could not set up a registry client: {e}"))
-        })
-        .await
-        .map_err(|e| anyhow::anyhow!("could not set up a registry client: {e}"))?
+    /// Both clients, built at once on two blocking threads: each loads its root
+    /// certificates (with the platform verifier, every file of the system's certificate
+    /// directory), and neither needs the other.
+    async fn build(self) -> anyhow::Result<Clients> {
+        let scheme = self.scheme;
+        let seed = Arc::new(self);
+        let for_http = seed.clone();
+        let http = tokio::task::spawn_blocking(move || http_client(&for_http.config()));
+        let oci = tokio::task::spawn_blocking(move || Client::try_from(seed.config()));
+        let failed =
+            |e: &dyn std::fmt::Display| anyhow::anyhow!("could not set up a registry client: {e}");
+        let (http, oci) = tokio::join!(http, oci);
+        let http = http.map_err(|e| failed(&e))?.map_err(|e| failed(&e))?;
+        let oci = oci.map_err(|e| failed(&e))?.map_err(|e| failed(&e))?;
+        Ok(Clients { scheme, oci, http })
+    }
+
+    /// The configuration both clients are built from: the one place that decides a
+    /// client's scheme, roots and CAs, certificate policy, proxies and timeouts.
+    fn config(&self) -> ClientConfig {
+        let mut config = ClientConfig {
+            protocol: match self.scheme {
+                Scheme::Http => ClientProtocol::Http,
+                Scheme::Https => ClientProtocol::Https,
+            },
+            accept_invalid_certificates: self.skip_tls_verify,
+            connect_timeout: Some(self.connect_timeout),
+            user_agent: concat!("cnb/", env!("CARGO_PKG_VERSION")),
+            ..ClientConfig::default()
+        };
+        // The system roots (when cnb read them) plus the registry's own CAs; with
+        // the platform verifier, the CAs are added to the platform's roots.
+        let system = roots::system_roots();
+        if system.is_empty() {
+            config.extra_root_certificates = self.extra_roots.clone();
+        } else {
+            config.tls_certs_only = system.iter().chain(&self.extra_roots).cloned().collect();
+        }
+        if self.proxy.is_empty() {
+            config.https_proxy = Some(NO_PROXY_PLACEHOLDER.to_string());
+            config.no_proxy = Some(crate::proxy::EVERYTHING.to_string());
+        } else {
+            config.https_proxy = self.proxy.https.clone();
+            config.http_proxy = self.proxy.http.clone();
+            config.no_proxy = Some(self.proxy.client_no_proxy());
+        }
+        config
     }
 }
 
-fn select_entry(entries: &[ImageIndexEntry], platform: &Platform) -> Option<String> {
-    let converted: Vec<platform::IndexEntry> = entries
-        .iter()
-        .map(|e| platform::IndexEntry {
-            digest: e.digest.clone(),
-            platform: e.platform.as_ref().map(|p| platform::EntryPlatform {
-                os: p.os.to_string(),
-                architecture: p.architecture.to_string(),
-                variant: p.variant.clone(),
-            }),
-        })
-        .collect();
-    platform::select(&converted, platform).map(|e| e.digest.clone())
+/// The HTTP client for `config`: what oci-client 0.18 builds from it (`TryFrom<ClientConfig>
+/// for Client`), setting for setting, so that manifest requests go out exactly as
+/// oci-client's own requests do. Redirects are followed as reqwest does by default (as
+/// oci-client's client does), without credentials to another host.
+fn http_client(config: &ClientConfig) -> Result<reqwest::Client, reqwest::Error> {
+    let certificates =
+        |certs: &[Certificate]| -> Result<Vec<reqwest::Certificate>, reqwest::Error> {
+            certs
+                .iter()
+                .map(|c| match c.encoding {
+                    CertificateEncoding::Der => reqwest::Certificate::from_der(&c.data),
+                    CertificateEncoding::Pem => reqwest::Certificate::from_pem(&c.data),
+                })
+                .collect()
+        };
+    let mut builder = reqwest::Client::builder()
+        .danger_accept_invalid_certs(config.accept_invalid_certificates)
+        .user_agent(config.user_agent);
+    if !config.tls_certs_only.is_empty() {
+        builder = builder.tls_certs_only(certificates(&config.tls_certs_only)?);
+    }
+    builder = builder.tls_certs_merge(certificates(&config.extra_root_certificates)?);
+    if let Some(timeout) = config.read_timeout {
+        builder = builder.read_timeout(timeout);
+    }
+    if let Some(timeout) = config.connect_timeout {
+        builder = builder.connect_timeout(timeout);
+    }
+    let no_proxy = || {
+        config
+            .no_proxy
+            .as_deref()
+            .and_then(reqwest::NoProxy::from_string)
+    };
+    if let Some(proxy) = &config.https_proxy {
+        builder = builder.proxy(reqwest::Proxy::https(proxy)?.no_proxy(no_proxy()));
+    }
+    if let Some(proxy) = &config.http_proxy {
+        builder = builder.proxy(reqwest::Proxy::http(proxy)?.no_proxy(no_proxy()));
+    }
+    builder.build()
 }

@@ -2,7 +2,8 @@
 //!
 //! Image in, [`Resolution`] out: the candidates (mirrors in order, original last),
 //! each with its outcome and latency, and the chosen one. Candidates are probed
-//! concurrently with a manifest request (oci-client), each with its own host's
+//! concurrently with a manifest request (authenticated by oci-client, read with a size
+//! cap and checked as the Docker daemon checks it), each with its own host's
 //! credentials and TLS policy; the first candidate in preference order that
 //! answered wins, and no earlier candidate is waited on past the timeout.
 //! Results are memoised per [`Resolver`] (one per process). Docker is not used here:
@@ -14,13 +15,17 @@
 //! - [`resolve`](mod@resolve): one image, all candidates probed at once, first in order wins;
 //! - [`candidate`]: probing one candidate (scheme, credentials, HTTPS then plain HTTP);
 //! - [`probe`]: one manifest request and what its failure means;
+//! - [`manifest`]: what a manifest answer must be (size, Content-Type, digest);
+//! - [`client`]: cnb's own reads of an image outside probing (fetch-and-load);
 //! - [`text`]: every sentence the resolver prints (status lines, warnings, `-v`/`-vv`);
 //! - [`hosts`]: what is known per host in this process, and the shared clients;
 //! - [`policy`]: TLS/HTTP per host (SPEC §5); [`platform`]: which manifest of an index;
 //!   [`roots`]: the system's root certificates.
 
 mod candidate;
+mod client;
 mod hosts;
+mod manifest;
 mod platform;
 pub mod policy;
 mod probe;
@@ -33,14 +38,15 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::Duration;
 
+use oci_client::Reference;
 use oci_client::secrets::RegistryAuth;
-use oci_client::{Client, Reference};
 use tokio::sync::OnceCell;
 
 use crate::reference::{ImageRef, Registry, Scheme};
 use crate::settings::RegistrySettings;
 use crate::ui::Ui;
 
+pub use client::RegistryClient;
 use hosts::{ClientCell, ClientKey, Host};
 pub use platform::Platform;
 use platform::{Detection, PlatformState};
@@ -175,13 +181,13 @@ impl Resolver {
             .await
     }
 
-    /// An oci-client configured for `registry`'s transport, with its credentials,
-    /// for fetching an image cnb loads into the daemon itself.
+    /// A client configured for `registry`'s transport, with its credentials, for
+    /// fetching an image cnb loads into the daemon itself.
     ///
     /// The client speaks the scheme the registry answered on when it was probed; for
     /// a host not probed yet whose transport allows plain HTTP, one manifest request
     /// decides (HTTPS first). Index manifests resolve to [`Resolver::platform`].
-    pub async fn client_for(&self, registry: &Registry) -> anyhow::Result<(Client, RegistryAuth)> {
+    pub async fn client_for(&self, registry: &Registry) -> anyhow::Result<RegistryClient> {
         self.platform.start();
         let host = self.host(registry);
         let transport = self.transport(registry).await;
@@ -205,8 +211,8 @@ impl Resolver {
                 learned.unwrap_or(Scheme::Https)
             }
         };
-        let client = self.client(registry, scheme, transport).await?;
-        Ok((client, auth))
+        let clients = self.client(registry, scheme, transport).await?;
+        Ok(RegistryClient::new(clients, auth))
     }
 
     /// One probe of `image` at its own registry (no mirrors) that fails only when the

@@ -1,27 +1,27 @@
 //! One manifest request against one candidate, and what its failure means.
+//!
+//! oci-client authenticates (it knows the token dance); the request itself is cnb's, on
+//! the HTTP client built beside the oci-client ([`super::hosts::Clients`]), so that the
+//! body is read with a size cap and the answer is checked as the Docker daemon will check
+//! it ([`super::manifest`]) before the candidate is chosen.
 
 use std::error::Error as StdError;
+use std::fmt;
 
-use oci_client::errors::{OciDistributionError, OciErrorCode};
-use oci_client::manifest::{
-    IMAGE_MANIFEST_LIST_MEDIA_TYPE, IMAGE_MANIFEST_MEDIA_TYPE, OCI_IMAGE_INDEX_MEDIA_TYPE,
-    OCI_IMAGE_MEDIA_TYPE,
-};
+use oci_client::errors::{OciEnvelope, OciErrorCode};
 use oci_client::secrets::RegistryAuth;
-use oci_client::{Client, Reference};
+use oci_client::{Reference, RegistryOperation};
 use serde::Deserialize;
 
+use super::hosts::Clients;
+use super::manifest::{self, CappedBody, Kind, MAX_MANIFEST_BYTES, TooLarge};
 use super::platform::{IndexEntry, select};
 use super::{Platform, ProbeFailure};
 use crate::reference::Scheme;
 
-/// The manifest types a probe accepts (images and indexes, OCI and Docker).
-pub const ACCEPTED_MEDIA_TYPES: &[&str] = &[
-    OCI_IMAGE_INDEX_MEDIA_TYPE,
-    IMAGE_MANIFEST_LIST_MEDIA_TYPE,
-    OCI_IMAGE_MEDIA_TYPE,
-    IMAGE_MANIFEST_MEDIA_TYPE,
-];
+/// The most of an error answer's body that is read: enough for the registry's error
+/// codes and a message (shown cut to [`crate::text::MAX_EXTERNAL_MESSAGE`]).
+const MAX_ERROR_BODY: usize = 64 * 1024;
 
 /// What a successful probe found.
 #[derive(Debug, Clone)]
@@ -91,6 +91,66 @@ pub enum TransportFailure {
     Other(String),
 }
 
+impl fmt::Display for TransportFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TransportFailure::Refused => write!(f, "connection refused"),
+            TransportFailure::Certificate(detail)
+            | TransportFailure::NotTls(detail)
+            | TransportFailure::Tls(detail)
+            | TransportFailure::Other(detail) => {
+                write!(
+                    f,
+                    "{}",
+                    crate::text::bounded(detail, crate::text::MAX_EXTERNAL_MESSAGE)
+                )
+            }
+        }
+    }
+}
+
+/// A manifest request that did not give a manifest: the registry's answer said why, or
+/// no answer came.
+#[derive(Debug)]
+pub enum Failure {
+    Answered(ProbeFailure),
+    Transport(TransportFailure),
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Failure::Answered(failure) => failure.fmt(f),
+            Failure::Transport(failure) => failure.fmt(f),
+        }
+    }
+}
+
+impl From<Failure> for Attempt {
+    fn from(failure: Failure) -> Attempt {
+        match failure {
+            Failure::Answered(failure) => Attempt::Failed(failure),
+            Failure::Transport(failure) => Attempt::Transport(failure),
+        }
+    }
+}
+
+fn refused(detail: impl Into<String>) -> Failure {
+    Failure::Answered(ProbeFailure::Other {
+        detail: detail.into(),
+    })
+}
+
+/// A manifest as the registry sent it, checked: its kind, digest and (for an index)
+/// entries.
+#[derive(Debug)]
+pub struct Fetched {
+    pub body: Vec<u8>,
+    pub kind: Kind,
+    pub digest: String,
+    pub index: Option<Vec<IndexEntry>>,
+}
+
 #[derive(Deserialize)]
 struct ManifestShape {
     #[serde(rename = "mediaType", default)]
@@ -99,33 +159,141 @@ struct ManifestShape {
     manifests: Option<Vec<IndexEntry>>,
 }
 
-/// Asks for `reference`'s manifest with `client` (whose scheme and TLS policy are set).
-pub async fn attempt(client: &Client, reference: &Reference, auth: &RegistryAuth) -> Attempt {
-    match client
-        .pull_manifest_raw(reference, auth, ACCEPTED_MEDIA_TYPES)
-        .await
-    {
-        Ok((body, digest)) => interpret(&body, digest),
-        Err(err) => classify(&err),
+/// Asks for `reference`'s manifest with `clients` (whose scheme and TLS policy are set).
+pub async fn attempt(clients: &Clients, reference: &Reference, auth: &RegistryAuth) -> Attempt {
+    match fetch(clients, reference, auth).await {
+        Ok(fetched) => Attempt::Manifest(Manifest {
+            digest: fetched.digest,
+            index: fetched.index,
+        }),
+        Err(failure) => failure.into(),
     }
 }
 
-/// A manifest body: an image manifest, or an index with its entries.
-fn interpret(body: &[u8], digest: String) -> Attempt {
-    let shape: ManifestShape = match serde_json::from_slice(body) {
-        Ok(shape) => shape,
-        Err(e) => {
-            return Attempt::Failed(ProbeFailure::Other {
-                detail: format!("the registry sent a manifest that is not valid JSON: {e}"),
-            });
+/// `GET /v2/<repository>/manifests/<tag or digest>` with `auth`, the body read up to
+/// [`MAX_MANIFEST_BYTES`] and checked ([`super::manifest`]).
+pub async fn fetch(
+    clients: &Clients,
+    reference: &Reference,
+    auth: &RegistryAuth,
+) -> Result<Fetched, Failure> {
+    // oci-client asks the registry how to authenticate (`GET /v2/`) and fetches a bearer
+    // token when it says so. A failure there is left to the manifest request, which is
+    // then anonymous (as oci-client's own requests are): its answer says what is wrong.
+    let token = clients
+        .oci
+        .auth(reference, auth, RegistryOperation::Pull)
+        .await
+        .ok()
+        .flatten();
+    let accept = Kind::ALL.map(Kind::media_type).join(", ");
+    let mut request = clients
+        .http
+        .get(manifest_url(clients.scheme, reference))
+        .header(reqwest::header::ACCEPT, accept);
+    request = match (token, auth) {
+        (Some(token), _) => request.bearer_auth(token),
+        (None, RegistryAuth::Basic(username, password)) => {
+            request.basic_auth(username, Some(password))
         }
+        (None, _) => request,
     };
-    let is_index = shape.manifests.is_some()
-        || matches!(shape.media_type.as_deref(), Some(t) if t == OCI_IMAGE_INDEX_MEDIA_TYPE || t == IMAGE_MANIFEST_LIST_MEDIA_TYPE);
-    Attempt::Manifest(Manifest {
+    let transport = |e: reqwest::Error| Failure::Transport(transport_failure(&e));
+    let mut response = request.send().await.map_err(transport)?;
+    let status = response.status();
+    if status != reqwest::StatusCode::OK {
+        let body = read_error_body(response).await;
+        return Err(Failure::Answered(answer_failure(status.as_u16(), &body)));
+    }
+    let headers = response.headers();
+    let content_type = headers
+        .get(reqwest::header::CONTENT_TYPE)
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+    let kind = manifest::kind_of(content_type.as_deref()).map_err(refused)?;
+    let header_digest = headers
+        .get("docker-content-digest")
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+
+    let too_large = |_: TooLarge| refused(manifest::TOO_LARGE);
+    let mut body =
+        CappedBody::new(MAX_MANIFEST_BYTES, response.content_length()).map_err(too_large)?;
+    while let Some(chunk) = response.chunk().await.map_err(transport)? {
+        body.push(&chunk).map_err(too_large)?;
+    }
+    checked(
+        kind,
+        body.into_bytes(),
+        header_digest.as_deref(),
+        reference.digest(),
+    )
+}
+
+/// A manifest body that came as `kind`, checked: JSON, its own `mediaType` agreeing,
+/// its digest matching the `Docker-Content-Digest` header and the pinned digest.
+fn checked(
+    kind: Kind,
+    body: Vec<u8>,
+    header_digest: Option<&str>,
+    pinned: Option<&str>,
+) -> Result<Fetched, Failure> {
+    let shape: ManifestShape = serde_json::from_slice(&body).map_err(|e| {
+        refused(format!(
+            "the registry sent a manifest that is not valid JSON: {e}"
+        ))
+    })?;
+    manifest::check_body_type(kind, shape.media_type.as_deref()).map_err(refused)?;
+    let digest = manifest::verify_digest(&body, header_digest, pinned).map_err(refused)?;
+    Ok(Fetched {
+        index: kind.is_index().then(|| shape.manifests.unwrap_or_default()),
+        body,
+        kind,
         digest,
-        index: is_index.then(|| shape.manifests.unwrap_or_default()),
     })
+}
+
+/// The URL oci-client would ask: the registry as it resolves it, the digest when the
+/// reference has one, else the tag.
+fn manifest_url(scheme: Scheme, reference: &Reference) -> String {
+    let scheme = match scheme {
+        Scheme::Http => "http",
+        Scheme::Https => "https",
+    };
+    format!(
+        "{scheme}://{}/v2/{}/manifests/{}",
+        reference.resolve_registry(),
+        reference.repository(),
+        reference
+            .digest()
+            .unwrap_or_else(|| reference.tag().unwrap_or("latest"))
+    )
+}
+
+/// At most [`MAX_ERROR_BODY`] of an error answer's body (what could be read of it).
+async fn read_error_body(mut response: reqwest::Response) -> Vec<u8> {
+    let mut body = Vec::new();
+    while let Ok(Some(chunk)) = response.chunk().await {
+        let room = MAX_ERROR_BODY - body.len();
+        body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        if body.len() == MAX_ERROR_BODY {
+            break;
+        }
+    }
+    body
+}
+
+/// What an answer other than 200 means (oci-client's reading of the distribution spec:
+/// 401, the error envelope of a 4xx, the status otherwise).
+fn answer_failure(status: u16, body: &[u8]) -> ProbeFailure {
+    match status {
+        401 => ProbeFailure::Unauthorized {
+            detail: "401 Unauthorized".to_string(),
+        },
+        400..=499 => match serde_json::from_slice::<OciEnvelope>(body) {
+            Ok(envelope) => envelope_failure(&envelope),
+            Err(_) => status_failure(status, &String::from_utf8_lossy(body)),
+        },
+        _ => status_failure(status, &String::from_utf8_lossy(body)),
+    }
 }
 
 /// How long [`sniff_scheme`] waits for an answer once connected.
@@ -197,65 +365,42 @@ fn scheme_from_answer(answer: &[u8]) -> Scheme {
     }
 }
 
-/// Sorts an oci-client error into a [`ProbeFailure`] (the registry answered) or a
-/// [`TransportFailure`] (it did not).
-pub fn classify(err: &OciDistributionError) -> Attempt {
-    use OciDistributionError as E;
-    match err {
-        E::UnauthorizedError { .. } => Attempt::Failed(ProbeFailure::Unauthorized {
-            detail: "401 Unauthorized".to_string(),
-        }),
-        E::AuthenticationFailure(_) => Attempt::Failed(ProbeFailure::Unauthorized {
-            detail: "the token service refused the credentials".to_string(),
-        }),
-        E::RegistryError { envelope, .. } => {
-            let codes: Vec<&OciErrorCode> = envelope.errors.iter().map(|e| &e.code).collect();
-            if codes.iter().any(|c| {
-                matches!(
-                    c,
-                    OciErrorCode::ManifestUnknown
-                        | OciErrorCode::NameUnknown
-                        | OciErrorCode::NotFound
-                )
-            }) {
-                Attempt::Failed(ProbeFailure::NotFound)
-            } else if codes
-                .iter()
-                .any(|c| matches!(c, OciErrorCode::Unauthorized | OciErrorCode::Denied))
-            {
-                let message = envelope
-                    .errors
-                    .first()
-                    .map(|e| e.message.clone())
-                    .unwrap_or_default();
-                Attempt::Failed(ProbeFailure::Unauthorized {
-                    detail: if message.is_empty() {
-                        "access denied".to_string()
-                    } else {
-                        format!("access denied: {message}")
-                    },
-                })
+/// What a 4xx answer's error envelope says: not found, denied, or the registry's words.
+fn envelope_failure(envelope: &OciEnvelope) -> ProbeFailure {
+    let codes: Vec<&OciErrorCode> = envelope.errors.iter().map(|e| &e.code).collect();
+    if codes.iter().any(|c| {
+        matches!(
+            c,
+            OciErrorCode::ManifestUnknown | OciErrorCode::NameUnknown | OciErrorCode::NotFound
+        )
+    }) {
+        ProbeFailure::NotFound
+    } else if codes
+        .iter()
+        .any(|c| matches!(c, OciErrorCode::Unauthorized | OciErrorCode::Denied))
+    {
+        let message = envelope
+            .errors
+            .first()
+            .map(|e| e.message.clone())
+            .unwrap_or_default();
+        ProbeFailure::Unauthorized {
+            detail: if message.is_empty() {
+                "access denied".to_string()
             } else {
-                let text = envelope
-                    .errors
-                    .iter()
-                    .map(|e| format!("{:?}: {}", e.code, e.message))
-                    .collect::<Vec<_>>()
-                    .join("; ");
-                Attempt::Failed(ProbeFailure::Other {
-                    detail: format!("the registry answered with an error: {text}"),
-                })
-            }
+                format!("access denied: {message}")
+            },
         }
-        E::ServerError { code, message, .. } => Attempt::Failed(status_failure(*code, message)),
-        E::RequestError(e) => Attempt::Transport(transport_failure(e)),
-        E::ImageManifestNotFoundError(_) => Attempt::Failed(ProbeFailure::NotFound),
-        E::DigestError(e) => Attempt::Failed(ProbeFailure::Other {
-            detail: format!("the manifest does not match its digest: {e}"),
-        }),
-        other => Attempt::Failed(ProbeFailure::Other {
-            detail: other.to_string(),
-        }),
+    } else {
+        let text = envelope
+            .errors
+            .iter()
+            .map(|e| format!("{:?}: {}", e.code, e.message))
+            .collect::<Vec<_>>()
+            .join("; ");
+        ProbeFailure::Other {
+            detail: format!("the registry answered with an error: {text}"),
+        }
     }
 }
 
@@ -350,17 +495,28 @@ mod tests {
         Platform::linux("amd64")
     }
 
+    fn sha256(body: &[u8]) -> String {
+        manifest::verify_digest(body, None, None).unwrap()
+    }
+
+    fn found(kind: Kind, body: &[u8]) -> Manifest {
+        let fetched = checked(kind, body.to_vec(), None, None).unwrap();
+        assert_eq!(fetched.kind, kind);
+        Manifest {
+            digest: fetched.digest,
+            index: fetched.index,
+        }
+    }
+
     #[test]
     fn image_manifest_is_found() {
         let body = br#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{},"layers":[]}"#;
-        match interpret(body, "sha256:aaa".into()) {
-            Attempt::Manifest(m) => {
-                let f = m.choose(&platform()).unwrap();
-                assert_eq!(f.digest, "sha256:aaa");
-                assert_eq!(f.index_digest, None);
-            }
-            other => panic!("{other:?}"),
-        }
+        let f = found(Kind::OciManifest, body).choose(&platform()).unwrap();
+        assert_eq!(f.digest, sha256(body));
+        assert_eq!(f.index_digest, None);
+        // The header decides the kind: a body that only looks like an index is not one.
+        let m = found(Kind::OciManifest, br#"{"schemaVersion":2,"manifests":[]}"#);
+        assert!(m.index.is_none());
     }
 
     #[test]
@@ -368,18 +524,91 @@ mod tests {
         let body = br#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[
             {"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:arm","size":1,"platform":{"os":"linux","architecture":"arm64"}},
             {"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:amd","size":1,"platform":{"os":"linux","architecture":"amd64"}}]}"#;
-        let Attempt::Manifest(m) = interpret(body, "sha256:idx".into()) else {
-            panic!("not a manifest")
-        };
+        let m = found(Kind::OciIndex, body);
         let f = m.clone().choose(&platform()).unwrap();
         assert_eq!(f.digest, "sha256:amd");
-        assert_eq!(f.index_digest.as_deref(), Some("sha256:idx"));
+        assert_eq!(f.index_digest, Some(sha256(body)));
         match m.choose(&Platform::linux("s390x")) {
             Err(ProbeFailure::Other { detail }) => {
                 assert!(detail.contains("linux/s390x"), "{detail}")
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn answers_are_refused_with_the_reason() {
+        let reason = |result: Result<Fetched, Failure>| match result {
+            Err(Failure::Answered(ProbeFailure::Other { detail })) => detail,
+            other => panic!("{other:?}"),
+        };
+        let docker = br#"{"schemaVersion":2,"config":{},"layers":[]}"#;
+        let text = reason(checked(Kind::DockerManifest, docker.to_vec(), None, None));
+        assert!(text.contains("without the mediaType field"), "{text}");
+        let text = reason(checked(Kind::OciIndex, b"<html>".to_vec(), None, None));
+        assert!(text.contains("not valid JSON"), "{text}");
+        let body = br#"{"schemaVersion":2,"manifests":[]}"#;
+        let wrong = sha256(b"something else");
+        let text = reason(checked(Kind::OciIndex, body.to_vec(), Some(&wrong), None));
+        assert!(text.contains("Docker-Content-Digest"), "{text}");
+        let text = reason(checked(Kind::OciIndex, body.to_vec(), None, Some(&wrong)));
+        assert!(text.contains("pinned to"), "{text}");
+        let right = sha256(body);
+        let fetched = checked(Kind::OciIndex, body.to_vec(), Some(&right), Some(&right)).unwrap();
+        assert_eq!(fetched.digest, right);
+        assert_eq!(fetched.index.map(|e| e.len()), Some(0));
+    }
+
+    #[test]
+    fn error_answers_mean_what_oci_client_made_of_them() {
+        let unknown = br#"{"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown"}]}"#;
+        assert_eq!(answer_failure(404, unknown), ProbeFailure::NotFound);
+        assert_eq!(answer_failure(404, b""), ProbeFailure::NotFound);
+        let denied = br#"{"errors":[{"code":"DENIED","message":"no pulls for you"}]}"#;
+        assert_eq!(
+            answer_failure(403, denied),
+            ProbeFailure::Unauthorized {
+                detail: "access denied: no pulls for you".into()
+            }
+        );
+        assert_eq!(
+            answer_failure(401, b"{}"),
+            ProbeFailure::Unauthorized {
+                detail: "401 Unauthorized".into()
+            }
+        );
+        assert_eq!(
+            answer_failure(502, b"bad gateway"),
+            ProbeFailure::Server { status: 502 }
+        );
+        let toomany = br#"{"errors":[{"code":"TOOMANYREQUESTS","message":"slow down"}]}"#;
+        assert!(matches!(
+            answer_failure(429, toomany),
+            ProbeFailure::Other { detail } if detail.contains("slow down")
+        ));
+        assert!(matches!(
+            answer_failure(204, b""),
+            ProbeFailure::Other { detail } if detail == "unexpected HTTP status 204"
+        ));
+    }
+
+    #[test]
+    fn the_url_is_the_one_oci_client_asks() {
+        let by_tag = Reference::with_tag("127.0.0.1:5000".into(), "org/app".into(), "1".into());
+        assert_eq!(
+            manifest_url(Scheme::Http, &by_tag),
+            "http://127.0.0.1:5000/v2/org/app/manifests/1"
+        );
+        let pinned = Reference::with_tag_and_digest(
+            "docker.io".into(),
+            "library/busybox".into(),
+            "1".into(),
+            "sha256:abc".into(),
+        );
+        assert_eq!(
+            manifest_url(Scheme::Https, &pinned),
+            "https://index.docker.io/v2/library/busybox/manifests/sha256:abc"
+        );
     }
 
     #[test]

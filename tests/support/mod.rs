@@ -84,6 +84,11 @@
 //!   `url()`, `requests() -> Vec<RecordedRequest>` (`method`, `path`, `headers`,
 //!   `header(name)`, `has_authorization()`), `clear()`, `set_delay(Duration)`,
 //!   `set_fixed_status(Option<u16>)`;
+//! - [`ManifestServer::start(ManifestAnswer)`](ManifestServer::start) ([`manifest_server`]):
+//!   a hostile registry whose manifests come with any Content-Type (or none), any
+//!   `Docker-Content-Digest`, any size or no end ([`ManifestAnswer::bytes`],
+//!   [`ManifestAnswer::filler`] with [`ManifestBody::Sized`] / [`ManifestBody::Endless`],
+//!   `.digest_header(d)`); `host()`, `bytes_sent()`, `manifest_requests()`;
 //! - [`HttpClient`]: `new()`, `trusting(ca_path)`, `insecure()`, `for_registry(&reg)`,
 //!   `with_timeout(Option<ca_path>, Duration)`, `.with_authorization(Option<String>)`,
 //!   `get(url)`, `head(url)`, `request(method, url, &[(k, v)], Option<body>)` →
@@ -149,6 +154,7 @@
 pub mod builder;
 pub mod cluster;
 pub mod image;
+pub mod manifest_server;
 pub mod net;
 pub mod netns;
 pub mod pack;
@@ -162,6 +168,7 @@ pub mod world;
 pub use builder::*;
 pub use cluster::*;
 pub use image::*;
+pub use manifest_server::*;
 pub use net::*;
 pub use netns::*;
 pub use pack::*;

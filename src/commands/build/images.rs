@@ -126,12 +126,24 @@ pub async fn remote_image_info(
     resolver: &Resolver,
     location: &ImageRef,
 ) -> anyhow::Result<ImageInfo> {
-    let (client, auth) = resolver.client_for(location.registry()).await?;
+    let registry = resolver.client_for(location.registry()).await?;
     let reference = crate::registry::oci_reference(location);
-    let (_manifest, digest, config) = client
-        .pull_manifest_and_config(&reference, &auth)
+    let read = async {
+        // The manifest read is bounded and checked as the probe's is.
+        let (manifest, digest) = registry
+            .image_manifest(&reference, resolver.platform())
+            .await?;
+        let mut config = Vec::new();
+        registry
+            .blobs()
+            .pull_blob(&reference, &manifest.config, &mut config)
+            .await?;
+        anyhow::Ok((digest, config))
+    };
+    let (digest, config) = read
         .await
         .with_context(|| format!("could not read the image config of {location}"))?;
+    let config = String::from_utf8_lossy(&config);
     image_info_from_config(&config, digest)
         .with_context(|| format!("the image config of {location} is not valid JSON"))
 }

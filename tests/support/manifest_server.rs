@@ -1,0 +1,243 @@
+//! A hostile (or merely odd) registry on loopback: plain HTTP, `GET /v2/` answers 200, and
+//! every manifest request gets the answer the test chose: any Content-Type (or none), any
+//! `Docker-Content-Digest`, a body of any size, or a body that never ends. It counts the
+//! manifest requests and the bytes of manifest bodies it sent.
+//!
+//! Bounded like every fixture: it stops on drop or after [`LIFETIME`], an endless body
+//! stops after [`ENDLESS_LIMIT`] bytes, and at most [`MAX_CONNECTIONS`] connections are
+//! served.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+/// How long a [`ManifestServer`] serves at most.
+pub const LIFETIME: Duration = Duration::from_secs(120);
+/// How many bytes an endless body is at most (then the server closes the connection).
+pub const ENDLESS_LIMIT: u64 = 8 << 30;
+/// How many connections a [`ManifestServer`] serves at most.
+pub const MAX_CONNECTIONS: usize = 64;
+
+/// What a [`ManifestServer`] answers to a manifest request.
+#[derive(Debug, Clone)]
+pub struct ManifestAnswer {
+    /// `None`: no Content-Type header at all.
+    pub content_type: Option<String>,
+    pub digest_header: Option<String>,
+    pub body: ManifestBody,
+}
+
+#[derive(Debug, Clone)]
+pub enum ManifestBody {
+    /// These bytes, with their Content-Length.
+    Bytes(Vec<u8>),
+    /// `size` bytes of JSON-looking filler, with a Content-Length of `size`.
+    Sized(u64),
+    /// Filler until the client goes away (or [`ENDLESS_LIMIT`]): no Content-Length, the
+    /// body ends when the connection closes.
+    Endless,
+}
+
+impl ManifestAnswer {
+    /// `body` as `content_type`, without a digest header.
+    pub fn bytes(content_type: Option<&str>, body: &[u8]) -> ManifestAnswer {
+        ManifestAnswer {
+            content_type: content_type.map(str::to_string),
+            digest_header: None,
+            body: ManifestBody::Bytes(body.to_vec()),
+        }
+    }
+
+    /// Filler of `body`'s kind as `content_type`.
+    pub fn filler(content_type: &str, body: ManifestBody) -> ManifestAnswer {
+        ManifestAnswer {
+            content_type: Some(content_type.to_string()),
+            digest_header: None,
+            body,
+        }
+    }
+
+    pub fn digest_header(mut self, digest: &str) -> ManifestAnswer {
+        self.digest_header = Some(digest.to_string());
+        self
+    }
+}
+
+/// See the module documentation.
+pub struct ManifestServer {
+    host: String,
+    stop: Arc<AtomicBool>,
+    sent: Arc<AtomicU64>,
+    requests: Arc<AtomicUsize>,
+    thread: Option<JoinHandle<()>>,
+}
+
+struct Shared {
+    answer: ManifestAnswer,
+    stop: Arc<AtomicBool>,
+    sent: Arc<AtomicU64>,
+    requests: Arc<AtomicUsize>,
+}
+
+impl ManifestServer {
+    pub fn start(answer: ManifestAnswer) -> ManifestServer {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("test support: bind");
+        listener
+            .set_nonblocking(true)
+            .expect("test support: nonblocking listener");
+        let host = listener.local_addr().expect("local addr").to_string();
+        let shared = Arc::new(Shared {
+            answer,
+            stop: Arc::new(AtomicBool::new(false)),
+            sent: Arc::new(AtomicU64::new(0)),
+            requests: Arc::new(AtomicUsize::new(0)),
+        });
+        let (stop, sent, requests) = (
+            shared.stop.clone(),
+            shared.sent.clone(),
+            shared.requests.clone(),
+        );
+        let thread = std::thread::spawn(move || {
+            let deadline = Instant::now() + LIFETIME;
+            let mut served = Vec::new();
+            while !shared.stop.load(Ordering::Relaxed)
+                && Instant::now() < deadline
+                && served.len() < MAX_CONNECTIONS
+            {
+                match listener.accept() {
+                    Ok((stream, _)) => {
+                        let shared = shared.clone();
+                        served.push(std::thread::spawn(move || serve(stream, &shared)));
+                    }
+                    Err(_) => std::thread::sleep(Duration::from_millis(10)),
+                }
+            }
+            shared.stop.store(true, Ordering::Relaxed);
+            for connection in served {
+                let _ = connection.join();
+            }
+        });
+        ManifestServer {
+            host,
+            stop,
+            sent,
+            requests,
+            thread: Some(thread),
+        }
+    }
+
+    /// `127.0.0.1:PORT` (plain HTTP).
+    pub fn host(&self) -> String {
+        self.host.clone()
+    }
+
+    /// Bytes of manifest bodies written so far.
+    pub fn bytes_sent(&self) -> u64 {
+        self.sent.load(Ordering::Relaxed)
+    }
+
+    /// Manifest requests received so far.
+    pub fn manifest_requests(&self) -> usize {
+        self.requests.load(Ordering::Relaxed)
+    }
+}
+
+impl Drop for ManifestServer {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// One connection: one request, one answer, then close.
+fn serve(mut stream: TcpStream, shared: &Shared) {
+    let _ = stream.set_nonblocking(false);
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+    let _ = stream.set_write_timeout(Some(Duration::from_secs(5)));
+    let Some(request_line) = read_head(&mut stream) else {
+        return;
+    };
+    let path = request_line.split_whitespace().nth(1).unwrap_or("");
+    if path == "/v2/" || path == "/v2" {
+        let _ = stream.write_all(
+            b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nDocker-Distribution-Api-Version: registry/2.0\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}",
+        );
+        return;
+    }
+    if !(path.starts_with("/v2/") && path.contains("/manifests/")) {
+        let _ = stream
+            .write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+        return;
+    }
+    shared.requests.fetch_add(1, Ordering::Relaxed);
+    let answer = &shared.answer;
+    let mut head = String::from("HTTP/1.1 200 OK\r\nConnection: close\r\n");
+    if let Some(t) = &answer.content_type {
+        head.push_str(&format!("Content-Type: {t}\r\n"));
+    }
+    if let Some(d) = &answer.digest_header {
+        head.push_str(&format!("Docker-Content-Digest: {d}\r\n"));
+    }
+    let length = match &answer.body {
+        ManifestBody::Bytes(b) => Some(b.len() as u64),
+        ManifestBody::Sized(n) => Some(*n),
+        ManifestBody::Endless => None,
+    };
+    if let Some(n) = length {
+        head.push_str(&format!("Content-Length: {n}\r\n"));
+    }
+    head.push_str("\r\n");
+    if stream.write_all(head.as_bytes()).is_err() {
+        return;
+    }
+    match &answer.body {
+        ManifestBody::Bytes(b) => {
+            if stream.write_all(b).is_ok() {
+                shared.sent.fetch_add(b.len() as u64, Ordering::Relaxed);
+            }
+        }
+        ManifestBody::Sized(n) => write_filler(&mut stream, *n, shared),
+        ManifestBody::Endless => write_filler(&mut stream, ENDLESS_LIMIT, shared),
+    }
+}
+
+/// `{"pad":"xxxx...` up to `total` bytes, or until the client stops reading.
+fn write_filler(stream: &mut TcpStream, total: u64, shared: &Shared) {
+    let chunk = vec![b'x'; 64 * 1024];
+    let mut written = 0u64;
+    if stream.write_all(b"{\"pad\":\"").is_err() {
+        return;
+    }
+    written += 8;
+    while written < total && !shared.stop.load(Ordering::Relaxed) {
+        let n = chunk.len().min((total - written) as usize);
+        if stream.write_all(&chunk[..n]).is_err() {
+            break;
+        }
+        written += n as u64;
+        shared.sent.fetch_add(n as u64, Ordering::Relaxed);
+    }
+}
+
+/// The request line, once the whole head has been read (at most 16 KiB).
+fn read_head(stream: &mut TcpStream) -> Option<String> {
+    let mut head = Vec::new();
+    let mut buf = [0u8; 1024];
+    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+        if head.len() > 16 * 1024 {
+            return None;
+        }
+        let n = stream.read(&mut buf).ok()?;
+        if n == 0 {
+            return None;
+        }
+        head.extend_from_slice(&buf[..n]);
+    }
+    let text = String::from_utf8_lossy(&head);
+    text.lines().next().map(str::to_string)
+}
