@@ -147,6 +147,16 @@ struct MirrorEntry<'i> {
     written: Vec<String>,
 }
 
+impl MirrorEntry<'_> {
+    /// Its mirrors and how they are written, moved out (each entry gives them once).
+    fn take_mirrors(&mut self) -> (Vec<Mirror>, Vec<String>) {
+        (
+            std::mem::take(&mut self.mirrors),
+            std::mem::take(&mut self.written),
+        )
+    }
+}
+
 /// Checks every key cnb knows and builds the typed view and the values as written.
 /// Values repeated in one list (after normalisation) are kept once.
 pub(super) fn validate(
@@ -567,29 +577,32 @@ impl Validator<'_> {
         for list in &lists {
             self.check_list(list, winner.get(&list.key).map(|&i| &pack[i]))?;
         }
+        // Which entries give the registries their mirrors, in file order: each winning
+        // entry of pack's table (its list's mirrors when it has one), then the lists
+        // without an entry there: empty ones ("no mirrors"; check_list refused the others).
+        let mut chosen: Vec<(usize, Option<usize>)> = Vec::with_capacity(winner.len());
         for (i, entry) in pack.iter().enumerate() {
-            if winner.get(&entry.key) != Some(&i) {
-                continue;
+            if winner.get(&entry.key) == Some(&i) {
+                chosen.push((i, in_lists.get(&entry.key).copied()));
             }
-            let chosen = in_lists.get(&entry.key).map_or(entry, |&l| &lists[l]);
-            self.push_mirrors(
-                entry.key.clone(),
-                entry.name,
-                chosen.mirrors.clone(),
-                chosen.written.clone(),
-            );
         }
-        // Lists without an entry in pack's table: empty ones ("no mirrors"; check_list
-        // refused the others).
-        for list in &lists {
-            if !in_pack.contains_key(&list.key) {
-                self.push_mirrors(
-                    list.key.clone(),
-                    list.name,
-                    list.mirrors.clone(),
-                    list.written.clone(),
-                );
-            }
+        let alone: Vec<usize> = (0..lists.len())
+            .filter(|&l| !in_pack.contains_key(&lists[l].key))
+            .collect();
+        drop((in_pack, in_lists, winner));
+        let (mut pack, mut lists) = (pack, lists);
+        for (i, list) in chosen {
+            let (mirrors, written) = match list {
+                Some(l) => lists[l].take_mirrors(),
+                None => pack[i].take_mirrors(),
+            };
+            let entry = &pack[i];
+            self.push_mirrors(entry.key.clone(), entry.name, mirrors, written);
+        }
+        for l in alone {
+            let (mirrors, written) = lists[l].take_mirrors();
+            let list = &lists[l];
+            self.push_mirrors(list.key.clone(), list.name, mirrors, written);
         }
         Ok(())
     }
