@@ -4,6 +4,8 @@
 //! use one), and a registry with more mirrors, or whose first has a scheme, has its
 //! whole list, as given, in `[registry-mirror-lists]` too.
 
+use std::collections::HashSet;
+
 use toml_edit::{DocumentMut, Item, Table, TableLike, Value};
 
 use super::decor::{
@@ -323,11 +325,18 @@ pub(super) fn migrate_registry_mirrors(doc: &mut DocumentMut) -> bool {
     if names.is_empty() {
         return false;
     }
+    // The registries with a list, parsed once: a file in the older form can have
+    // hundreds of entries to move, each checked against the lists.
+    let mut listed: HashSet<MirrorKey> = list_table(doc)
+        .map(|t| {
+            t.iter()
+                .filter_map(|(k, _)| MirrorKey::parse(k).ok())
+                .collect()
+        })
+        .unwrap_or_default();
     for name in names {
-        let has_list = MirrorKey::parse(&name)
-            .ok()
-            .and_then(|key| list_table(doc).and_then(|t| find_registry_key(t, &key)))
-            .is_some();
+        let key = MirrorKey::parse(&name).ok();
+        let has_list = key.as_ref().is_some_and(|k| listed.contains(k));
         let Some(item) = pack_table_mut(doc).and_then(|t| t.get_mut(&name)) else {
             continue;
         };
@@ -338,6 +347,7 @@ pub(super) fn migrate_registry_mirrors(doc: &mut DocumentMut) -> bool {
                 let _ = remove_key_keep_comments(table, &name);
             }
             insert_list(doc, &name, moved);
+            listed.extend(key);
             continue;
         };
         let mut string = Value::from(pack_string(first).as_str());
@@ -359,6 +369,7 @@ pub(super) fn migrate_registry_mirrors(doc: &mut DocumentMut) -> bool {
         };
         if let Some(moved) = moved {
             insert_list(doc, &name, moved);
+            listed.extend(key);
         }
     }
     drop_empty_table(doc, keys::REGISTRY_MIRRORS);
