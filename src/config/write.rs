@@ -257,25 +257,8 @@ fn metadata_if_exists(path: &Path) -> Result<Option<Metadata>, ConfigError> {
 /// earlier, interrupted writes go first (only the lock holder writes one).
 fn write_atomic(path: &Path, dir: &Path, text: &[u8], locked: &File) -> Result<(), ConfigError> {
     let err = |error| write_error(path, error);
-    let prefix = format!(
-        ".{}.",
-        path.file_name()
-            .map(|n| n.to_string_lossy())
-            .unwrap_or_default()
-    );
-    remove_stale_temporaries(dir, &prefix);
-    let mut temp = tempfile::Builder::new()
-        .prefix(&prefix)
-        .suffix(TEMP_SUFFIX)
-        .rand_bytes(TEMP_RANDOM_CHARS)
-        .tempfile_in(dir)
-        .map_err(err)?;
-    temp.write_all(text).map_err(err)?;
     let permissions = locked.metadata().map_err(err)?.permissions();
-    temp.as_file().set_permissions(permissions).map_err(err)?;
-    temp.as_file().sync_all().map_err(err)?;
-    temp.persist(path).map_err(|e| err(e.error))?;
-    Ok(())
+    replace_by_rename(path, dir, text, permissions, true).map_err(err)
 }
 
 /// Replaces `target` with `text` by a rename, like [`write_atomic`] but without the
@@ -288,6 +271,20 @@ pub(super) fn replace_unsynced(config: &Path, target: &Path, text: &[u8]) -> std
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
     };
+    let permissions = std::fs::metadata(config)?.permissions();
+    replace_by_rename(target, dir, text, permissions, false)
+}
+
+/// Writes `text` to a new file in `dir` named `.<target's name>.<random>.tmp` (after
+/// removing what an interrupted write left under such names), gives it `permissions`,
+/// fsyncs it when `sync`, and renames it over `target`.
+fn replace_by_rename(
+    target: &Path,
+    dir: &Path,
+    text: &[u8],
+    permissions: std::fs::Permissions,
+    sync: bool,
+) -> std::io::Result<()> {
     let prefix = format!(
         ".{}.",
         target
@@ -302,8 +299,10 @@ pub(super) fn replace_unsynced(config: &Path, target: &Path, text: &[u8]) -> std
         .rand_bytes(TEMP_RANDOM_CHARS)
         .tempfile_in(dir)?;
     temp.write_all(text)?;
-    let permissions = std::fs::metadata(config)?.permissions();
     temp.as_file().set_permissions(permissions)?;
+    if sync {
+        temp.as_file().sync_all()?;
+    }
     temp.persist(target).map_err(|e| e.error)?;
     Ok(())
 }
