@@ -122,6 +122,29 @@ pub struct Added {
     pub new_entry: bool,
 }
 
+impl Added {
+    /// Sorts `given` (each value's stored form and its normalised key, in order) against
+    /// the normalised keys of what is there: a value already there (or given twice) is
+    /// `present`; the others are `added` and returned, in order, to be appended.
+    fn sort_new<K: PartialEq>(
+        &mut self,
+        mut there: Vec<Option<K>>,
+        given: impl IntoIterator<Item = (String, K)>,
+    ) -> Vec<String> {
+        let mut new_values = Vec::new();
+        for (stored, key) in given {
+            if there.iter().any(|t| t.as_ref() == Some(&key)) {
+                self.present.push(stored);
+            } else {
+                there.push(Some(key));
+                new_values.push(stored.clone());
+                self.added.push(stored);
+            }
+        }
+        new_values
+    }
+}
+
 /// What a `remove` did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Removed {
@@ -200,28 +223,14 @@ pub fn add_run_image_mirrors(
     let index = tables
         .as_ref()
         .and_then(|t| t.find(keys::RUN_IMAGE, repository_norm, &wanted));
-    let mut current: Vec<String> = index
+    let current: Vec<String> = index
         .and_then(|i| tables.as_ref()?.get(i)?.get(keys::RUN_IMAGE_MIRRORS))
         .map(item_strings)
         .unwrap_or_default();
-    let mut new_values = Vec::new();
-    for Given {
-        text: given,
-        value: parsed,
-    } in mirrors
-    {
-        let norm = parsed.key();
-        if current
-            .iter()
-            .any(|c| image_norm(c).as_deref() == Some(norm.as_str()))
-        {
-            report.present.push(given.clone());
-        } else {
-            current.push(given.clone());
-            new_values.push(given.clone());
-            report.added.push(given.clone());
-        }
-    }
+    let new_values = report.sort_new(
+        current.iter().map(|c| image_norm(c)).collect(),
+        mirrors.iter().map(|m| (m.text.clone(), m.value.key())),
+    );
     match index {
         Some(i) => {
             if new_values.is_empty() {
@@ -315,24 +324,14 @@ pub fn remove_run_image_mirrors(
 /// Appends entries to the top-level `insecure-registries` array (stored form).
 pub fn add_insecure_registries(doc: &mut DocumentMut, entries: &[InsecureEntry]) -> Added {
     let mut report = Added::default();
-    let mut current: Vec<String> = doc
+    let current: Vec<String> = doc
         .get(keys::INSECURE_REGISTRIES)
         .map(item_strings)
         .unwrap_or_default();
-    let mut new_values = Vec::new();
-    for entry in entries {
-        let stored = entry.to_string();
-        if current
-            .iter()
-            .any(|c| insecure_norm(c).as_ref() == Some(entry))
-        {
-            report.present.push(stored);
-        } else {
-            current.push(stored.clone());
-            new_values.push(stored.clone());
-            report.added.push(stored);
-        }
-    }
+    let new_values = report.sort_new(
+        current.iter().map(|c| insecure_norm(c)).collect(),
+        entries.iter().map(|e| (e.to_string(), e.clone())),
+    );
     if new_values.is_empty() {
         return report;
     }

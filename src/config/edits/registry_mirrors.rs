@@ -48,22 +48,11 @@ pub fn add_registry_mirrors(doc: &mut DocumentMut, key: &MirrorKey, mirrors: &[M
     let mut report = Added::default();
     let (pack_name, list_name) = mirror_names(doc, key);
     report.new_entry = pack_name.is_none() && list_name.is_none();
-    let mut current = current_mirrors(doc, pack_name.as_deref(), list_name.as_deref());
-    let mut new_values = Vec::new();
-    for mirror in mirrors {
-        let stored = mirror.to_string();
-        let norm = mirror.url();
-        if current
-            .iter()
-            .any(|c| mirror_norm(c).as_deref() == Some(norm.as_str()))
-        {
-            report.present.push(stored);
-        } else {
-            current.push(stored.clone());
-            new_values.push(stored.clone());
-            report.added.push(stored);
-        }
-    }
+    let current = current_mirrors(doc, pack_name.as_deref(), list_name.as_deref());
+    let new_values = report.sort_new(
+        current.iter().map(|c| mirror_norm(c)).collect(),
+        mirrors.iter().map(|m| (m.to_string(), m.url())),
+    );
     if new_values.is_empty() {
         return report;
     }
