@@ -110,31 +110,6 @@ pub struct RegistryArgs {
     pub registry_cas: Vec<CaFile>,
 }
 
-impl RegistryArgs {
-    /// These flags over the config's registry settings and the environment's proxies.
-    /// The CA files (the flags', then the config's) are read here.
-    pub fn settings(
-        &self,
-        config: &crate::config::Config,
-    ) -> anyhow::Result<crate::settings::RegistrySettings> {
-        let cas = self
-            .registry_cas
-            .iter()
-            .chain(&config.registry_cas)
-            .map(|entry| crate::ca::RegistryCa::load(entry.registry.clone(), &entry.path))
-            .collect::<Result<Vec<_>, _>>()?;
-        let proxy = crate::proxy::ProxySettings::from_env()?;
-        Ok(crate::settings::RegistrySettings::resolve(
-            config,
-            &self.registry_mirrors,
-            &self.insecure_registries,
-            self.registry_timeout,
-            cas,
-            proxy,
-        ))
-    }
-}
-
 #[derive(Debug, Clone, Args)]
 pub struct BuildArgs {
     /// Name of the image to build

@@ -9,8 +9,30 @@ pub mod resolve;
 
 use std::path::Path;
 
-use crate::config::{ConfigError, ConfigFile, ConfigWarning, Edited};
+use crate::cli::RegistryArgs;
+use crate::config::{Config, ConfigError, ConfigFile, ConfigWarning, Edited};
+use crate::settings::RegistrySettings;
 use crate::ui::Ui;
+
+/// The registry flags of one invocation over the config's registry settings, with the
+/// environment's proxies. The CA files (the flags', then the config's) are read here.
+pub fn registry_settings(args: &RegistryArgs, config: &Config) -> anyhow::Result<RegistrySettings> {
+    let cas = args
+        .registry_cas
+        .iter()
+        .chain(&config.registry_cas)
+        .map(|entry| crate::ca::RegistryCa::load(entry.registry.clone(), &entry.path))
+        .collect::<Result<Vec<_>, _>>()?;
+    let proxy = crate::proxy::ProxySettings::from_env()?;
+    Ok(RegistrySettings::resolve(
+        config,
+        &args.registry_mirrors,
+        &args.insecure_registries,
+        args.registry_timeout,
+        cas,
+        proxy,
+    ))
+}
 
 /// Reads the config file and prints what it warns about (see [`show_config_warnings`]).
 pub fn load_config(path: &Path, ui: &Ui) -> Result<ConfigFile, ConfigError> {

@@ -25,7 +25,7 @@ pub fn run(global: &GlobalArgs, args: ResolveArgs, ui: &Ui) -> anyhow::Result<Ex
         .collect();
     let location = config::locate(global.config.as_deref())?;
     let config = crate::commands::load_config(&location.path, ui)?.config;
-    let settings = args.registry.settings(&config)?;
+    let settings = crate::commands::registry_settings(&args.registry, &config)?;
 
     ui.verbose(
         1,

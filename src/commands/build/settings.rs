@@ -108,7 +108,7 @@ impl BuildSettings {
             }
             other => other.map(str::to_string),
         };
-        let registry = args.registry.settings(&config)?;
+        let registry = crate::commands::registry_settings(&args.registry, &config)?;
         Ok(BuildSettings {
             image,
             builder,
