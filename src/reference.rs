@@ -161,16 +161,22 @@ fn write_host_port<W: fmt::Write>(out: &mut W, host: &str, port: Option<u16>) ->
 
 /// `(scheme, rest)` around the first `://`.
 fn split_scheme(s: &str) -> Option<(&str, &str)> {
-    let colon = s
-        .match_indices(':')
-        .map(|(i, _)| i)
-        .find(|&i| s[i + 1..].starts_with("//"))?;
+    let colon = s.as_bytes().windows(3).position(|w| w == b"://")?;
     Some((&s[..colon], &s[colon + 3..]))
 }
 
 /// Where the authority at the start of `rest` ends: the first `/`, `?` or `#`.
 fn authority_end(rest: &str) -> usize {
-    rest.find(['/', '?', '#']).unwrap_or(rest.len())
+    rest.bytes()
+        .position(|b| matches!(b, b'/' | b'?' | b'#'))
+        .unwrap_or(rest.len())
+}
+
+/// Whether `s` contains the ASCII character `c`. The parsers here look for single
+/// ASCII characters in short values many times per config file; a byte loop does
+/// that without the set-up of a general string search.
+fn has_byte(s: &str, c: u8) -> bool {
+    s.as_bytes().contains(&c)
 }
 
 /// The authority of a URL-ish value: after any `scheme://`, up to the first `/`, `?` or `#`.

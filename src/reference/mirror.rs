@@ -7,8 +7,8 @@ use std::str::FromStr;
 use super::image::check_path_component;
 use super::registry::{AddrError, parse_authority};
 use super::{
-    ImageRef, MirrorKey, NameError, Registry, WHITESPACE_AROUND, authority_end,
-    has_whitespace_around, redact_userinfo, split_scheme,
+    ImageRef, MirrorKey, NameError, Registry, WHITESPACE_AROUND, authority_end, has_byte,
+    has_whitespace_around, redact_userinfo, split_scheme, write_host_port,
 };
 
 /// The transport a mirror asked for.
@@ -74,12 +74,12 @@ impl Mirror {
             None => (None, input),
         };
         let (authority, tail) = rest.split_at(authority_end(rest));
-        if authority.contains('@') {
+        if has_byte(authority, b'@') {
             return Err(err(
                 "contains user info, which is not allowed; keep credentials in the Docker config",
             ));
         }
-        match tail.find(['?', '#']).map(|i| tail.as_bytes()[i]) {
+        match tail.bytes().find(|&b| b == b'?' || b == b'#') {
             Some(b'?') => return Err(err("has a query string, which is not allowed")),
             Some(_) => return Err(err("has a fragment, which is not allowed")),
             None => {}
@@ -130,7 +130,7 @@ impl Mirror {
         if let Some(scheme) = scheme {
             out.write_str(scheme.url_prefix())?;
         }
-        out.write_str(&self.registry.key())?;
+        write_host_port(out, self.registry.host(), self.registry.port())?;
         if let Some(prefix) = &self.prefix {
             write!(out, "/{prefix}")?;
         }

@@ -6,8 +6,8 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::str::FromStr;
 
 use super::{
-    DOCKER_HUB, DOCKER_HUB_DISPLAY, NameError, authority_of, check_present, is_hub_alias,
-    redact_userinfo, split_scheme, write_host_port,
+    DOCKER_HUB, DOCKER_HUB_DISPLAY, NameError, authority_end, check_present, has_byte,
+    is_hub_alias, redact_userinfo, split_scheme, write_host_port,
 };
 
 /// A registry: `host[:port]`, normalised.
@@ -37,10 +37,10 @@ impl Registry {
         if let Some((scheme, _)) = split_scheme(input) {
             return Err(err(format!("a registry is not a URL; drop '{scheme}://'")));
         }
-        if authority_of(input).contains('@') {
+        if has_byte(&input[..authority_end(input)], b'@') {
             return Err(err("user info is not allowed".into()));
         }
-        if input.contains('/') {
+        if has_byte(input, b'/') {
             return Err(err(
                 "a registry has no path; drop everything from the first '/'".into(),
             ));
@@ -220,7 +220,7 @@ pub(super) fn parse_authority(s: &str, bare_v6: bool) -> Result<(String, Option<
         };
         return Ok((addr.to_string(), port));
     }
-    if s.matches(':').count() > 1 {
+    if s.bytes().filter(|&b| b == b':').count() > 1 {
         if bare_v6 {
             return match s.parse::<Ipv6Addr>() {
                 Ok(addr) => Ok((addr.to_string(), None)),
@@ -239,8 +239,8 @@ pub(super) fn parse_authority(s: &str, bare_v6: bool) -> Result<(String, Option<
         }
         .into());
     }
-    let (host, port) = match s.split_once(':') {
-        Some((host, port)) => (host, Some(parse_port(port)?)),
+    let (host, port) = match s.bytes().position(|b| b == b':') {
+        Some(colon) => (&s[..colon], Some(parse_port(&s[colon + 1..])?)),
         None => (s, None),
     };
     if host.is_empty() {
@@ -257,7 +257,8 @@ fn parse_port(port: &str) -> Result<u16, String> {
     if !port.bytes().all(|b| b.is_ascii_digit()) {
         return Err(format!("port '{port}' is not a number"));
     }
-    let significant = port.trim_start_matches('0');
+    let zeros = port.bytes().take_while(|&b| b == b'0').count();
+    let significant = &port[zeros..];
     match significant.parse::<u16>() {
         Ok(n) if n >= 1 => Ok(n),
         _ if significant.is_empty() => Err("port 0 is out of range 1-65535".into()),
@@ -268,20 +269,20 @@ fn parse_port(port: &str) -> Result<u16, String> {
 /// A DNS name (`[a-z0-9]([a-z0-9-]*[a-z0-9])?` labels, dot-separated) or an IPv4 literal,
 /// lower-cased. Names made only of digits and dots must be valid IPv4 addresses.
 fn parse_host_name(host: &str) -> Result<String, String> {
-    let lower = host.to_ascii_lowercase();
-    if let Some(c) = lower
-        .chars()
-        .find(|c| !(c.is_ascii_alphanumeric() || *c == '-' || *c == '.'))
-    {
+    let allowed = |b: u8| b.is_ascii_alphanumeric() || b == b'-' || b == b'.';
+    if let Some(at) = host.bytes().position(|b| !allowed(b)) {
+        // The first byte that is not allowed starts a character (the ones before are ASCII).
+        let c = host[at..].chars().next().unwrap_or_default();
         return Err(if c == '_' {
             format!("host name '{host}' contains '_', which host names cannot contain")
         } else {
             format!("host name '{host}' contains {c:?}; expected letters, digits, '-' and '.'")
         });
     }
-    if lower.len() > 253 {
+    if host.len() > 253 {
         return Err("the host name is longer than 253 characters".into());
     }
+    let lower = host.to_ascii_lowercase();
     for label in lower.split('.') {
         if label.is_empty() {
             return Err(format!("host name '{host}' has an empty label"));
