@@ -33,8 +33,8 @@ use super::model::ConfigFile;
 use super::{ConfigError, keys, pack, read};
 use crate::reference::{Given, ImageRef, InsecureEntry};
 
+use self::registry_mirrors::migrate_registry_mirrors;
 pub use self::registry_mirrors::{add_registry_mirrors, remove_registry_mirrors};
-use self::registry_mirrors::{migrate_registry_mirrors, needs_migration};
 pub use registry_ca::{remove_registry_ca, set_registry_ca};
 
 /// Applies `change` to the config text `text` (read from `path`, which only names
@@ -83,15 +83,20 @@ pub(super) fn apply_checked<T>(
     let before = doc.to_string();
     comments_to_top(&mut doc);
     let had_values = doc.iter().any(|(_, item)| item.is_value());
-    let value = change(&mut doc);
-    if needs_migration(&doc) && doc.to_string() != before {
+    // The changes see the file in the current form: what pack cannot use is rewritten
+    // first, and is written only with a change that changes something.
+    let unchanged = if before_file.written.pack_cannot_use {
         migrate_registry_mirrors(&mut doc);
-    }
+        doc.to_string()
+    } else {
+        before
+    };
+    let value = change(&mut doc);
     header_stays_first(&mut doc, had_values);
     top_comments_end_their_line(&mut doc);
     let mut after = doc.to_string();
     let pack_keeps_all = pack::pack_keeps_all(doc.as_table(), &after);
-    let after = if after == before {
+    let after = if after == unchanged {
         None
     } else {
         if uses_crlf(text) {

@@ -92,6 +92,10 @@ pub struct Written {
     pub trusted_builders: Vec<String>,
     /// Registry as written, path as written.
     pub registry_cas: Vec<(String, String)>,
+    /// Whether `[registry-mirrors]` has something pack cannot read or use: cnb's older
+    /// form (an array) or a mirror not in pack's form. The next change rewrites it
+    /// (docs/configuration.md, "What pack sees").
+    pub pack_cannot_use: bool,
 }
 
 /// A validated config file: the typed view and the values as written.

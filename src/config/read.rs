@@ -147,6 +147,17 @@ struct MirrorEntry<'i> {
     written: Vec<String>,
 }
 
+/// Where one registry's entries are in `[registry-mirrors]` and `[registry-mirror-lists]`.
+#[derive(Default)]
+struct Places {
+    /// How many entries of `[registry-mirrors]` name it.
+    pack_entries: usize,
+    /// The one of them that counts (see [`Validator::wins`]).
+    winner: Option<usize>,
+    /// Its list.
+    list: Option<usize>,
+}
+
 impl MirrorEntry<'_> {
     /// Its mirrors and how they are written, moved out (each entry gives them once).
     fn take_mirrors(&mut self) -> (Vec<Mirror>, Vec<String>) {
@@ -154,6 +165,11 @@ impl MirrorEntry<'_> {
             std::mem::take(&mut self.mirrors),
             std::mem::take(&mut self.written),
         )
+    }
+
+    /// Its key, moved out (each entry that counts gives it once).
+    fn take_key(&mut self) -> MirrorKey {
+        std::mem::replace(&mut self.key, MirrorKey::Any)
     }
 }
 
@@ -521,14 +537,30 @@ impl Validator<'_> {
             Some((key, item)) => self.mirror_entries(key, item, true)?,
             None => Vec::new(),
         };
-        // Where each registry's entries are in either table.
-        let mut in_pack: HashMap<&MirrorKey, Vec<usize>> = HashMap::with_capacity(pack.len());
+        // pack reads one string per registry, in its form (no scheme, normalised).
+        self.file.written.pack_cannot_use = pack.iter().any(|entry| {
+            entry.is_array
+                || entry
+                    .mirrors
+                    .first()
+                    .is_some_and(|m| m.pack_form() != entry.written[0])
+        });
+        // Where each registry's entries are in the two tables.
+        let mut places: HashMap<&MirrorKey, Places> =
+            HashMap::with_capacity(pack.len() + lists.len());
         for (i, entry) in pack.iter().enumerate() {
-            in_pack.entry(&entry.key).or_default().push(i);
+            let place = places.entry(&entry.key).or_default();
+            place.pack_entries += 1;
+            place.winner.get_or_insert(i);
         }
-        let mut in_lists: HashMap<&MirrorKey, usize> = HashMap::with_capacity(lists.len());
-        for (i, list) in lists.iter().enumerate() {
-            if in_lists.insert(&list.key, i).is_some() {
+        for (l, list) in lists.iter().enumerate() {
+            if places
+                .entry(&list.key)
+                .or_default()
+                .list
+                .replace(l)
+                .is_some()
+            {
                 return Err(self.err(
                     list.name_span.clone(),
                     format!(
@@ -539,72 +571,85 @@ impl Validator<'_> {
                 ));
             }
         }
-        // The entry of pack's table that counts for each registry.
-        let mut winner: HashMap<&MirrorKey, usize> = HashMap::with_capacity(in_pack.len());
-        for (i, entry) in pack.iter().enumerate() {
-            let same = &in_pack[&entry.key];
-            if same.len() == 1 {
-                winner.insert(&entry.key, i);
-                continue;
-            }
-            let stored = entry.key.key();
-            let Some(&w) = same.iter().find(|&&j| pack[j].name == stored) else {
-                return Err(self.err(
-                    pack[same[1]].name_span.clone(),
-                    format!(
-                        "registry '{}' has two entries in [{}]; merge them into one",
-                        entry.key,
-                        keys::REGISTRY_MIRRORS
-                    ),
-                ));
-            };
-            if w == i {
-                winner.insert(&entry.key, i);
-            } else {
-                let (line, _) = entry
-                    .name_span
-                    .as_ref()
-                    .map_or((1, 1), |s| line_column(self.text, s.start));
-                self.file.warnings.push(ConfigWarning::ShadowedEntry {
-                    path: self.path.to_path_buf(),
-                    line,
-                    name: entry.name.to_string(),
-                    winner: stored,
-                    registry: entry.key.to_string(),
-                });
-            }
-        }
-        for list in &lists {
-            self.check_list(list, winner.get(&list.key).map(|&i| &pack[i]))?;
-        }
         // Which entries give the registries their mirrors, in file order: each winning
         // entry of pack's table (its list's mirrors when it has one), then the lists
-        // without an entry there: empty ones ("no mirrors"; check_list refused the others).
-        let mut chosen: Vec<(usize, Option<usize>)> = Vec::with_capacity(winner.len());
+        // without an entry there: empty ones ("no mirrors"; check_list refuses the others).
+        let mut chosen: Vec<(usize, Option<usize>)> = Vec::with_capacity(pack.len());
         for (i, entry) in pack.iter().enumerate() {
-            if winner.get(&entry.key) == Some(&i) {
-                chosen.push((i, in_lists.get(&entry.key).copied()));
+            let Some(place) = places.get_mut(&entry.key) else {
+                continue;
+            };
+            if place.pack_entries > 1 && !self.wins(&pack, i, place)? {
+                continue;
+            }
+            chosen.push((i, place.list));
+        }
+        let mut alone = Vec::new();
+        for (l, list) in lists.iter().enumerate() {
+            let winner = places.get(&list.key).and_then(|p| p.winner);
+            self.check_list(list, winner.map(|i| &pack[i]))?;
+            if winner.is_none() {
+                alone.push(l);
             }
         }
-        let alone: Vec<usize> = (0..lists.len())
-            .filter(|&l| !in_pack.contains_key(&lists[l].key))
-            .collect();
-        drop((in_pack, in_lists, winner));
+        drop(places);
         let (mut pack, mut lists) = (pack, lists);
         for (i, list) in chosen {
             let (mirrors, written) = match list {
                 Some(l) => lists[l].take_mirrors(),
                 None => pack[i].take_mirrors(),
             };
-            let entry = &pack[i];
-            self.push_mirrors(entry.key.clone(), entry.name, mirrors, written);
+            let entry = &mut pack[i];
+            self.push_mirrors(entry.take_key(), entry.name, mirrors, written);
         }
         for l in alone {
-            let (mirrors, written) = lists[l].take_mirrors();
-            let list = &lists[l];
-            self.push_mirrors(list.key.clone(), list.name, mirrors, written);
+            let list = &mut lists[l];
+            let (mirrors, written) = list.take_mirrors();
+            self.push_mirrors(list.take_key(), list.name, mirrors, written);
         }
         Ok(())
+    }
+
+    /// For a registry named by several entries of pack's table (`place`), whether
+    /// entry `i` is the one that counts: the one whose key is written in cnb's stored
+    /// form, as for pack, which looks registries up by that spelling. The others are
+    /// reported as shadowed; with no such key, the names are an error. Sets
+    /// `place.winner` when `i` is the first of them.
+    fn wins(
+        &mut self,
+        pack: &[MirrorEntry],
+        i: usize,
+        place: &mut Places,
+    ) -> Result<bool, ConfigError> {
+        let entry = &pack[i];
+        let stored = entry.key.key();
+        let mut same = (0..pack.len()).filter(|&j| pack[j].key == entry.key);
+        let Some(w) = same.clone().find(|&j| pack[j].name == stored) else {
+            let second = same.nth(1).unwrap_or(i);
+            return Err(self.err(
+                pack[second].name_span.clone(),
+                format!(
+                    "registry '{}' has two entries in [{}]; merge them into one",
+                    entry.key,
+                    keys::REGISTRY_MIRRORS
+                ),
+            ));
+        };
+        place.winner = Some(w);
+        if w != i {
+            let (line, _) = entry
+                .name_span
+                .as_ref()
+                .map_or((1, 1), |s| line_column(self.text, s.start));
+            self.file.warnings.push(ConfigWarning::ShadowedEntry {
+                path: self.path.to_path_buf(),
+                line,
+                name: entry.name.to_string(),
+                winner: stored,
+                registry: entry.key.to_string(),
+            });
+        }
+        Ok(w == i)
     }
 
     /// A list in `[registry-mirror-lists]` must agree with what pack reads for that

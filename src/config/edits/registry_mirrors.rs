@@ -17,12 +17,6 @@ use super::{Added, Removed, split_found};
 use crate::config::keys;
 use crate::reference::{Mirror, MirrorKey};
 
-/// Whether `[registry-mirrors]` has something pack cannot read or use
-/// ([`migrate_registry_mirrors`]).
-pub(super) fn needs_migration(doc: &DocumentMut) -> bool {
-    pack_table(doc).is_some_and(|t| t.iter().any(|(_, item)| unusable_by_pack(item)))
-}
-
 fn mirror_norm(s: &str) -> Option<String> {
     Mirror::parse(s).ok().map(|m| m.url())
 }
@@ -56,8 +50,7 @@ pub fn add_registry_mirrors(doc: &mut DocumentMut, key: &MirrorKey, mirrors: &[M
     if new_values.is_empty() {
         return report;
     }
-    migrate_registry_mirrors(doc);
-    let names = match names_after_migration(doc, (pack_name, list_name)) {
+    let names = match (pack_name, list_name) {
         (pack, Some(list)) => {
             if let Some(item) = list_table_mut(doc).and_then(|t| t.get_mut(&list)) {
                 append_strings(item, &new_values);
@@ -123,17 +116,14 @@ pub fn remove_registry_mirrors(
     if left == 0 {
         remove_registry_entry(doc, key);
     } else {
-        migrate_registry_mirrors(doc);
-        let names = names_after_migration(doc, (pack_name, list_name));
-        // With two or more mirrors there is a list (after the migration).
-        if let Some(item) = names
-            .1
+        // With two or more mirrors there is a list.
+        if let Some(item) = list_name
             .as_ref()
             .and_then(|l| list_table_mut(doc)?.get_mut(l))
         {
             retain_strings(item, |s| !is_wanted(s));
         }
-        sync_registry_mirrors(doc, names);
+        sync_registry_mirrors(doc, (pack_name, list_name));
     }
     Removed::Values {
         removed,
@@ -170,18 +160,6 @@ fn mirror_names(doc: &DocumentMut, key: &MirrorKey) -> Names {
 
 /// A registry's keys as written: in `[registry-mirrors]`, in `[registry-mirror-lists]`.
 type Names = (Option<String>, Option<String>);
-
-/// `names` ([`mirror_names`]) once [`migrate_registry_mirrors`] has run, without
-/// searching again: the migration renames nothing, and moves what pack cannot use in
-/// `[registry-mirrors]` to a list of the same name (an empty array leaves
-/// `[registry-mirrors]` altogether).
-fn names_after_migration(doc: &DocumentMut, (pack, list): Names) -> Names {
-    let has =
-        |table: Option<&dyn TableLike>, name: &String| table.is_some_and(|t| t.contains_key(name));
-    let list = list.or_else(|| pack.clone().filter(|n| has(list_table(doc), n)));
-    let pack = pack.filter(|n| has(pack_table(doc), n));
-    (pack, list)
-}
 
 /// The mirrors of an entry as written, in order: its list when it has one, else
 /// pack's string (or cnb's older array).
@@ -301,18 +279,18 @@ fn remove_registry_entry(doc: &mut DocumentMut, key: &MirrorKey) {
 /// array, and a mirror with a scheme. The entry becomes pack's string (the first
 /// mirror without a scheme) and, when that does not say it all, the array (with its
 /// comments) or the string moves to `[registry-mirror-lists]`; an empty array (no
-/// mirrors) moves there alone. Returns whether anything changed.
-pub(super) fn migrate_registry_mirrors(doc: &mut DocumentMut) -> bool {
+/// mirrors) moves there alone.
+pub(super) fn migrate_registry_mirrors(doc: &mut DocumentMut) {
     let names: Vec<String> = match pack_table(doc) {
         Some(table) => table
             .iter()
             .filter(|(_, item)| unusable_by_pack(item))
             .map(|(k, _)| k.to_string())
             .collect(),
-        None => return false,
+        None => return,
     };
     if names.is_empty() {
-        return false;
+        return;
     }
     // The registries with a list, parsed once: a file in the older form can have
     // hundreds of entries to move, each checked against the lists.
@@ -362,7 +340,6 @@ pub(super) fn migrate_registry_mirrors(doc: &mut DocumentMut) -> bool {
         }
     }
     drop_empty_table(doc, keys::REGISTRY_MIRRORS);
-    true
 }
 
 /// An array, or a string pack cannot use (a mirror with a scheme).
