@@ -7,6 +7,7 @@
 
 mod mirror_tables;
 
+use std::fs::File;
 use std::io::Read;
 use std::ops::Range;
 use std::path::Path;
@@ -37,15 +38,17 @@ pub(super) fn read_file(path: &Path) -> Result<Option<String>, ConfigError> {
             path: path.to_path_buf(),
         });
     }
-    read_text(file, path).map(Some)
+    read_text(&file, path).map(Some)
 }
 
-/// Reads a config file's text from `source`: at most [`MAX_FILE_BYTES`], and UTF-8
+/// Reads a config file's text from `file`: at most [`MAX_FILE_BYTES`], and UTF-8
 /// (an invalid byte is reported with its line and column).
-pub(super) fn read_text(source: impl Read, path: &Path) -> Result<String, ConfigError> {
-    let mut bytes = Vec::new();
-    source
-        .take(MAX_FILE_BYTES + 1)
+pub(super) fn read_text(file: &File, path: &Path) -> Result<String, ConfigError> {
+    // Room for what the file holds now, so the read is one call (a FIFO or a device
+    // says 0, and is read up to the cap).
+    let size = file.metadata().map_or(0, |m| m.len()).min(MAX_FILE_BYTES + 1);
+    let mut bytes = Vec::with_capacity(usize::try_from(size).unwrap_or(0) + 1);
+    file.take(MAX_FILE_BYTES + 1)
         .read_to_end(&mut bytes)
         .map_err(|error| ConfigError::Read {
             path: path.to_path_buf(),
@@ -70,8 +73,11 @@ pub(super) fn read_text(source: impl Read, path: &Path) -> Result<String, Config
 }
 
 /// Parses TOML keeping spans (for error positions).
-pub(super) fn parse_document(text: &str, path: &Path) -> Result<Document<String>, ConfigError> {
-    Document::parse(text.to_string()).map_err(|e| {
+pub(super) fn parse_document<'t>(
+    text: &'t str,
+    path: &Path,
+) -> Result<Document<&'t str>, ConfigError> {
+    Document::parse(text).map_err(|e| {
         let message = e
             .message()
             .lines()
@@ -139,7 +145,7 @@ type Spanned<T> = (T, Option<Range<usize>>);
 /// Checks every key cnb knows and builds the typed view and the values as written.
 /// Values repeated in one list (after normalisation) are kept once.
 pub(super) fn validate(
-    doc: &Document<String>,
+    doc: &Document<&str>,
     text: &str,
     path: &Path,
 ) -> Result<ConfigFile, ConfigError> {
