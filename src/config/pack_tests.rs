@@ -181,6 +181,16 @@ fn a_list_that_disagrees_with_packs_string_is_an_error_at_that_entry() {
         "{message}"
     );
 
+    // Two spellings of one registry, neither in the stored form: nothing says which counts.
+    let (line, _, message) = invalid(
+        "[registry-mirrors]\n\"Quay.io\" = \"a.example\"\n\"ghcr.io\" = \"g.example\"\n\"QUAY.io\" = \"b.example\"\n",
+    );
+    assert_eq!(line, 4);
+    assert_eq!(
+        message,
+        "registry 'quay.io' has two entries in [registry-mirrors]; merge them into one"
+    );
+
     let (line, column, message) = invalid(
         "[registry-mirrors]\n\"quay.io\" = \"a.example\"\n[registry-mirror-lists]\n\"quay.io\" = \"a.example\"\n",
     );

@@ -46,7 +46,10 @@ pub(super) fn read_file(path: &Path) -> Result<Option<String>, ConfigError> {
 pub(super) fn read_text(file: &File, path: &Path) -> Result<String, ConfigError> {
     // Room for what the file holds now, so the read is one call (a FIFO or a device
     // says 0, and is read up to the cap).
-    let size = file.metadata().map_or(0, |m| m.len()).min(MAX_FILE_BYTES + 1);
+    let size = file
+        .metadata()
+        .map_or(0, |m| m.len())
+        .min(MAX_FILE_BYTES + 1);
     let mut bytes = Vec::with_capacity(usize::try_from(size).unwrap_or(0) + 1);
     file.take(MAX_FILE_BYTES + 1)
         .read_to_end(&mut bytes)

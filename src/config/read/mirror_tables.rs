@@ -27,9 +27,11 @@ struct MirrorEntry<'i> {
 /// Where one registry's entries are in `[registry-mirrors]` and `[registry-mirror-lists]`.
 #[derive(Default)]
 struct Places {
-    /// How many entries of `[registry-mirrors]` name it.
-    pack_entries: usize,
-    /// The one of them that counts (see [`Validator::wins`]).
+    /// Its first entry in `[registry-mirrors]`.
+    first: Option<usize>,
+    /// Its other entries there, in file order (a file pack wrote may have them).
+    others: Vec<usize>,
+    /// The entry there that counts, once known (see [`Validator::winner`]).
     winner: Option<usize>,
     /// Its list.
     list: Option<usize>,
@@ -170,8 +172,10 @@ impl Validator<'_> {
             HashMap::with_capacity(pack.len() + lists.len());
         for (i, entry) in pack.iter().enumerate() {
             let place = places.entry(&entry.key).or_default();
-            place.pack_entries += 1;
-            place.winner.get_or_insert(i);
+            match place.first {
+                None => place.first = Some(i),
+                Some(_) => place.others.push(i),
+            }
         }
         for (l, list) in lists.iter().enumerate() {
             if places
@@ -199,10 +203,16 @@ impl Validator<'_> {
             let Some(place) = places.get_mut(&entry.key) else {
                 continue;
             };
-            if place.pack_entries > 1 && !self.wins(&pack, i, place)? {
-                continue;
+            let winner = match place.winner {
+                Some(w) => w,
+                // The registry's first entry: the others come later in the file.
+                None => *place.winner.insert(self.winner(&pack, i, &place.others)?),
+            };
+            if winner == i {
+                chosen.push((i, place.list));
+            } else {
+                self.shadowed(entry);
             }
-            chosen.push((i, place.list));
         }
         let mut alone = Vec::new();
         for (l, list) in lists.iter().enumerate() {
@@ -230,46 +240,46 @@ impl Validator<'_> {
         Ok(())
     }
 
-    /// For a registry named by several entries of pack's table (`place`), whether
-    /// entry `i` is the one that counts: the one whose key is written in cnb's stored
-    /// form, as for pack, which looks registries up by that spelling. The others are
-    /// reported as shadowed; with no such key, the names are an error. Sets
-    /// `place.winner` when `i` is the first of them.
-    fn wins(
-        &mut self,
+    /// The entry of pack's table that counts for the registry of entry `first`, whose
+    /// other entries are `others`: its only one, or of several, the one whose key is
+    /// written in cnb's stored form, as for pack, which looks registries up by that
+    /// spelling. Without such a key, the names are an error.
+    fn winner(
+        &self,
         pack: &[MirrorEntry],
-        i: usize,
-        place: &mut Places,
-    ) -> Result<bool, ConfigError> {
-        let entry = &pack[i];
-        let stored = entry.key.key();
-        let mut same = (0..pack.len()).filter(|&j| pack[j].key == entry.key);
-        let Some(w) = same.clone().find(|&j| pack[j].name == stored) else {
-            let second = same.nth(1).unwrap_or(i);
-            return Err(self.err(
+        first: usize,
+        others: &[usize],
+    ) -> Result<usize, ConfigError> {
+        let Some(&second) = others.first() else {
+            return Ok(first);
+        };
+        let stored = pack[first].key.key();
+        let mut all = std::iter::once(first).chain(others.iter().copied());
+        all.find(|&j| pack[j].name == stored).ok_or_else(|| {
+            self.err(
                 pack[second].name_span.clone(),
                 format!(
                     "registry '{}' has two entries in [{}]; merge them into one",
-                    entry.key,
+                    pack[first].key,
                     keys::REGISTRY_MIRRORS
                 ),
-            ));
-        };
-        place.winner = Some(w);
-        if w != i {
-            let (line, _) = entry
-                .name_span
-                .as_ref()
-                .map_or((1, 1), |s| line_column(self.text, s.start));
-            self.file.warnings.push(ConfigWarning::ShadowedEntry {
-                path: self.path.to_path_buf(),
-                line,
-                name: entry.name.to_string(),
-                winner: stored,
-                registry: entry.key.to_string(),
-            });
-        }
-        Ok(w == i)
+            )
+        })
+    }
+
+    /// Reports an entry of pack's table that another one for the same registry shadows.
+    fn shadowed(&mut self, entry: &MirrorEntry) {
+        let (line, _) = entry
+            .name_span
+            .as_ref()
+            .map_or((1, 1), |s| line_column(self.text, s.start));
+        self.file.warnings.push(ConfigWarning::ShadowedEntry {
+            path: self.path.to_path_buf(),
+            line,
+            name: entry.name.to_string(),
+            winner: entry.key.key(),
+            registry: entry.key.to_string(),
+        });
     }
 
     /// A list in `[registry-mirror-lists]` must agree with what pack reads for that
