@@ -12,8 +12,9 @@
 //! - [`lifecycle`]: builder metadata, platform API, run-image order, the lifecycle containers' specs (pure);
 //! - [`docker`]: everything that talks to the Docker daemon (bollard);
 //! - [`local_registry`]: the dev cluster's registry (KEP-1755) for `--local-registry`;
-//! - [`ui`], [`error`], [`env_vars`], [`secret`], [`completion`], [`interrupt`]: output, errors,
-//!   environment names, how secrets are shown, shell completion, stop signals;
+//! - [`ui`], [`error`], [`env_vars`], [`secret`], [`completion`], [`interrupt`], [`hex`]: output,
+//!   errors, environment names, how secrets are shown, shell completion, stop signals, digests
+//!   in hex;
 //! - [`proxy`], [`ca`] and [`project`]: behind a corporate network (SPEC §9): HTTP proxies,
 //!   private CAs per registry, and the app's `project.toml`.
 //!
@@ -34,6 +35,7 @@ pub mod credentials;
 pub mod docker;
 pub mod env_vars;
 pub mod error;
+pub mod hex;
 pub mod interrupt;
 pub mod lifecycle;
 pub mod local_registry;

@@ -66,11 +66,7 @@ pub fn copy_path(config: &Path) -> Option<PathBuf> {
 fn path_hash(path: &Path) -> String {
     use sha2::Digest;
     let digest = sha2::Sha256::digest(path.as_os_str().as_encoded_bytes());
-    let mut hex = String::with_capacity(COPY_NAME_HEX_DIGITS);
-    for byte in digest.iter().take(COPY_NAME_HEX_DIGITS / 2) {
-        hex.push_str(&format!("{byte:02x}"));
-    }
-    hex
+    crate::hex::encode(&digest[..COPY_NAME_HEX_DIGITS / 2])
 }
 
 /// `cnb/config-copies` in cnb's [`state_dir`].

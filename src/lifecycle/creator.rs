@@ -183,7 +183,7 @@ pub fn parse_user_env(
 /// as pack does with its `pack-cache-` prefix. Different tags get different caches.
 pub fn cache_volume_name(output: &ImageRef, kind: &str) -> String {
     let digest = Sha256::digest(output.key().as_bytes());
-    let hash: String = digest[..6].iter().map(|b| format!("{b:02x}")).collect();
+    let hash = crate::hex::encode(&digest[..6]);
     let mut readable = name_safe(output.repository());
     readable.truncate(64);
     format!("cnb-cache-{readable}-{hash}.{kind}")

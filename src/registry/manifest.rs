@@ -224,8 +224,7 @@ fn digest_with(algorithm: &str, body: &[u8]) -> String {
         "sha512" => Sha512::digest(body).to_vec(),
         _ => Sha256::digest(body).to_vec(),
     };
-    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    format!("{algorithm}:{hex}")
+    format!("{algorithm}:{}", crate::hex::encode(&bytes))
 }
 
 #[cfg(test)]
