@@ -144,8 +144,9 @@ impl Validator<'_> {
     /// pack keeps keys as they are written, so a file pack wrote may name one registry
     /// twice (`docker.io` and `index.docker.io`): the key written in cnb's stored form
     /// wins, as it does for pack, which looks registries up by that spelling; the
-    /// others are reported in [`ConfigFile::warnings`]. Without such a key, two names
-    /// for one registry are an error.
+    /// others are reported in
+    /// [`ConfigFile::warnings`](crate::config::ConfigFile::warnings). Without such a
+    /// key, two names for one registry are an error.
     pub(super) fn registry_mirrors(
         &mut self,
         table: Option<(&Key, &Item)>,
