@@ -13,8 +13,9 @@
 //! whose one has a scheme, has its whole list in `[registry-mirror-lists]` as well
 //! (pack does not read that table); run-image mirrors are always an array (pack's
 //! shape); removing the last value removes its entry. Every write also rewrites cnb's
-//! older form, arrays in `[registry-mirrors]` ([`migrate_registry_mirrors`]). The two
-//! mirror tables' changes are in `edits/registry_mirrors.rs`.
+//! older form, arrays in `[registry-mirrors]` ([`migrate_registry_mirrors`], before the
+//! change, so the changes see the current form only). The two mirror tables' changes
+//! are in `edits/registry_mirrors.rs`.
 
 mod decor;
 mod registry_ca;

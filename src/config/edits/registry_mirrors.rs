@@ -162,7 +162,7 @@ fn mirror_names(doc: &DocumentMut, key: &MirrorKey) -> Names {
 type Names = (Option<String>, Option<String>);
 
 /// The mirrors of an entry as written, in order: its list when it has one, else
-/// pack's string (or cnb's older array).
+/// pack's string (the edit runs after cnb's older form was migrated).
 fn current_mirrors(doc: &DocumentMut, pack: Option<&str>, list: Option<&str>) -> Vec<String> {
     match list {
         Some(l) => list_table(doc).and_then(|t| t.get(l)).map(item_strings),
