@@ -24,39 +24,39 @@ pub const MAX_FILE_BYTES: u64 = 4 * 1024 * 1024;
 
 /// The text of the file at `path`; `None` when there is no file.
 pub(super) fn read_file(path: &Path) -> Result<Option<String>, ConfigError> {
-    let read_err = |error| ConfigError::Read {
-        path: path.to_path_buf(),
-        error,
-    };
     let file = match std::fs::File::open(path) {
         Ok(file) => file,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(read_err(e)),
+        Err(error) => {
+            return Err(ConfigError::Read {
+                path: path.to_path_buf(),
+                error,
+            });
+        }
     };
-    if file.metadata().map_err(read_err)?.is_dir() {
-        return Err(ConfigError::IsDirectory {
-            path: path.to_path_buf(),
-        });
-    }
     read_text(&file, path).map(Some)
 }
 
 /// Reads a config file's text from `file`: at most [`MAX_FILE_BYTES`], and UTF-8
-/// (an invalid byte is reported with its line and column).
+/// (an invalid byte is reported with its line and column). A directory is refused.
 pub(super) fn read_text(file: &File, path: &Path) -> Result<String, ConfigError> {
+    let read_err = |error| ConfigError::Read {
+        path: path.to_path_buf(),
+        error,
+    };
+    let metadata = file.metadata().map_err(read_err)?;
+    if metadata.is_dir() {
+        return Err(ConfigError::IsDirectory {
+            path: path.to_path_buf(),
+        });
+    }
     // Room for what the file holds now, so the read is one call (a FIFO or a device
     // says 0, and is read up to the cap).
-    let size = file
-        .metadata()
-        .map_or(0, |m| m.len())
-        .min(MAX_FILE_BYTES + 1);
+    let size = metadata.len().min(MAX_FILE_BYTES + 1);
     let mut bytes = Vec::with_capacity(usize::try_from(size).unwrap_or(0) + 1);
     file.take(MAX_FILE_BYTES + 1)
         .read_to_end(&mut bytes)
-        .map_err(|error| ConfigError::Read {
-            path: path.to_path_buf(),
-            error,
-        })?;
+        .map_err(read_err)?;
     if bytes.len() as u64 > MAX_FILE_BYTES {
         return Err(ConfigError::TooLarge {
             path: path.to_path_buf(),
