@@ -6,8 +6,8 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::str::FromStr;
 
 use super::{
-    DOCKER_HUB, DOCKER_HUB_DISPLAY, NameError, authority_end, check_present, has_byte,
-    is_hub_alias, redact_userinfo, split_scheme, write_host_port,
+    DOCKER_HUB, DOCKER_HUB_DISPLAY, NameError, authority_of, check_present, has_byte, is_hub_alias,
+    redact_userinfo, split_scheme, write_host_port,
 };
 
 /// A registry: `host[:port]`, normalised.
@@ -37,7 +37,7 @@ impl Registry {
         if let Some((scheme, _)) = split_scheme(input) {
             return Err(err(format!("a registry is not a URL; drop '{scheme}://'")));
         }
-        if has_byte(&input[..authority_end(input)], b'@') {
+        if has_byte(authority_of(input), b'@') {
             return Err(err("user info is not allowed".into()));
         }
         if has_byte(input, b'/') {
