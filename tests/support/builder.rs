@@ -217,14 +217,33 @@ fn docker_build(
         .unwrap_or_else(|e| panic!("copy /bin/busybox (install busybox-static): {e}"));
     let tag = format!("{}:latest", unique_name(what));
     let labels: Vec<String> = labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
-    build_image(
+    build_local_image(
         &tag,
         ctx.path(),
         Some(&ctx.path().join(dockerfile)),
         &labels,
         build_args,
-    );
-    LocalImage::adopt(&tag)
+    )
+}
+
+/// [`build_image`] for an image this test owns: labelled `io.cnbtest.tag=<tag>` so that its
+/// image ID is its own, then adopted (untagged on drop).
+///
+/// Without the label, two tests that build the same content get the same image ID, and the
+/// daemon's `rmi` of one tag races the other's `docker build`: the daemon decides to delete
+/// the image while it has one name, the other build tags it, and the delete then removes
+/// every name the image has, the new one included.
+pub fn build_local_image(
+    tag: &str,
+    context: &Path,
+    dockerfile: Option<&Path>,
+    labels: &[String],
+    build_args: &[String],
+) -> LocalImage {
+    let mut labels = labels.to_vec();
+    labels.push(format!("io.cnbtest.tag={tag}"));
+    build_image(tag, context, dockerfile, &labels, build_args);
+    LocalImage::adopt(tag)
 }
 
 /// `docker build` of `context` as `tag`, the way the test world builds every image: the

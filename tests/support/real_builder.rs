@@ -19,7 +19,8 @@ use sha2::{Digest, Sha256};
 use super::world::{Lifecycle, LifecycleVersion};
 use super::{
     DaemonImages, DockerSweeper, LocalImage, Output, Pack, RegistryOptions, TestHome, TestRegistry,
-    build_image, must_run, push_image_to, run_cnb, run_with_timeout, unique_name, world,
+    build_image, build_local_image, must_run, push_image_to, run_cnb, run_with_timeout,
+    unique_name, world,
 };
 
 const DOCKER_LIMIT: Duration = Duration::from_secs(180);
@@ -281,8 +282,7 @@ fn build_image_with_ca(base: &str, ca: &Path) -> LocalImage {
     )
     .expect("write Dockerfile");
     let tag = format!("{}:latest", unique_name("build-ca"));
-    build_image(&tag, ctx.path(), None, &[], &[]);
-    LocalImage::adopt(&tag)
+    build_local_image(&tag, ctx.path(), None, &[], &[])
 }
 
 /// The build and run base images, built once per content: `cnbtest-world-build:<hash>`
@@ -345,14 +345,13 @@ pub fn run_image_variant(tag: &str, variant: &str) -> LocalImage {
         .expect("context dir");
     std::fs::write(ctx.path().join("Dockerfile"), format!("FROM {run_base}\n"))
         .expect("write Dockerfile");
-    build_image(
+    build_local_image(
         tag,
         ctx.path(),
         None,
         &[format!("io.cnbtest.variant={variant}")],
         &[],
-    );
-    LocalImage::adopt(tag)
+    )
 }
 
 /// The lifecycle image of the test world for `version`: built like the lifecycle's own
