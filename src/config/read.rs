@@ -50,8 +50,9 @@ pub(super) fn read_text(file: &File, path: &Path) -> Result<String, ConfigError>
             path: path.to_path_buf(),
         });
     }
-    // Room for what the file holds now, so the read is one call (a FIFO or a device
-    // says 0, and is read up to the cap).
+    // Room for what the file holds now, so the buffer is allocated once (std still
+    // reads it in a few calls of growing size; a FIFO or a device says 0, and is read
+    // up to the cap).
     let size = metadata.len().min(MAX_FILE_BYTES + 1);
     let mut bytes = Vec::with_capacity(usize::try_from(size).unwrap_or(0) + 1);
     file.take(MAX_FILE_BYTES + 1)
