@@ -26,8 +26,8 @@ use cnb::settings::RegistrySettings;
 use cnb::ui::Ui;
 use futures_util::StreamExt;
 use support::{
-    Credentials, NetnsHost, RecordingProxy, RegistryOptions, TestHome, TestImage, TestRegistry,
-    docker_available, refused_addr,
+    Credentials, ManifestAnswer, ManifestBody, ManifestServer, NetnsHost, RecordingProxy,
+    RegistryOptions, TestHome, TestImage, TestRegistry, docker_available, refused_addr,
 };
 
 /// Every image, container and volume these tests create starts with this.
@@ -807,6 +807,57 @@ fn a_registry_the_daemon_refuses_is_loaded_only_when_cnb_may_use_it() {
     assert!(
         output.contains("cnb config insecure-registries add"),
         "{output}"
+    );
+    assert!(
+        rt.block_on(daemon.image_info(&image)).unwrap().is_none(),
+        "nothing loaded"
+    );
+}
+
+/// A registry the daemon refuses that sends more of a blob than its manifest gives: cnb
+/// stops at the manifest's size and says so, instead of writing until the disk is full.
+#[test]
+fn a_blob_longer_than_its_manifest_says_is_cut_off() {
+    let rt = runtime();
+    let Some(daemon) = daemon_or_skip(&rt) else {
+        return;
+    };
+    let Some(netns) = NetnsHost::start() else {
+        return;
+    };
+    let manifest = serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {
+            "mediaType": "application/vnd.oci.image.config.v1+json",
+            "digest": format!("sha256:{}", "a".repeat(64)),
+            "size": 1024,
+        },
+        "layers": [],
+    });
+    let server = ManifestServer::start_in_netns(
+        &netns,
+        ManifestAnswer::bytes(
+            Some("application/vnd.oci.image.manifest.v1+json"),
+            manifest.to_string().as_bytes(),
+        )
+        .blobs(ManifestBody::Endless),
+    );
+    let image = format!("{}/cnbtest/endless-config:1", server.host());
+    let _cleanup = RemoveImages(vec![image.clone()]);
+    let (code, output) = fetch_in_child(serde_json::json!({
+        "image": image, "mirrors": [], "insecure": [netns.ip().to_string()], "policy": "always",
+    }));
+    assert_eq!(code, Some(1), "{output}");
+    assert!(
+        output.contains("the registry sent more than the 1024 bytes the manifest gives"),
+        "{output}"
+    );
+    // What the server got out before cnb hung up: socket buffers, not the endless body.
+    assert!(
+        server.bytes_sent() < 64 << 20,
+        "{} bytes sent",
+        server.bytes_sent()
     );
     assert!(
         rt.block_on(daemon.image_info(&image)).unwrap().is_none(),

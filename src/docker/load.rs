@@ -91,10 +91,14 @@ fn digest_hex(digest: &str) -> anyhow::Result<&str> {
     Ok(hex)
 }
 
-/// An `AsyncWrite` that reports how many bytes went through.
+/// An `AsyncWrite` that reports how many bytes went through and refuses more than
+/// `limit`, the blob's size in the manifest: a registry that sends more is broken or
+/// hostile, and without the bound its bytes would fill the disk before the digest is
+/// checked at the end.
 struct Counting<W> {
     inner: W,
     count: u64,
+    limit: u64,
     last: LastProgress,
     report: Box<dyn FnMut(u64) + Send>,
 }
@@ -106,6 +110,12 @@ impl<W: AsyncWrite + Unpin> AsyncWrite for Counting<W> {
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
         let this = &mut *self;
+        if this.count.saturating_add(buf.len() as u64) > this.limit {
+            return Poll::Ready(Err(io::Error::other(format!(
+                "the registry sent more than the {} bytes the manifest gives",
+                this.limit
+            ))));
+        }
         let poll = Pin::new(&mut this.inner).poll_write(cx, buf);
         if let Poll::Ready(Ok(n)) = &poll {
             this.count += *n as u64;
@@ -124,39 +134,60 @@ impl<W: AsyncWrite + Unpin> AsyncWrite for Counting<W> {
     }
 }
 
+/// Downloads `blob` (the config or a layer) to `path`: at most the size the manifest
+/// gives, and given up when it stalls ([`no_stall`]). `report` hears the byte count.
 async fn download(
     client: &oci_client::Client,
     reference: &Reference,
     blob: &OciDescriptor,
     path: &Path,
-    progress: Arc<Mutex<Progress>>,
+    report: Box<dyn FnMut(u64) + Send>,
 ) -> anyhow::Result<()> {
+    let what = format!("cannot download blob {} of {reference}", blob.digest);
+    let Ok(limit) = u64::try_from(blob.size) else {
+        bail!(
+            "{what}: the manifest gives it a negative size ({})",
+            blob.size
+        );
+    };
     let file = tokio::fs::File::create(path)
         .await
         .with_context(|| format!("cannot create {}", path.display()))?;
-    let id = blob.digest.clone();
-    let size = u64::try_from(blob.size).ok();
-    let report_id = id.clone();
-    let report_progress = progress.clone();
     let last = LastProgress::now();
     let writer = Counting {
         inner: file,
         count: 0,
+        limit,
         last: last.clone(),
-        report: Box::new(move |n| {
-            if let Ok(mut p) = report_progress.lock() {
-                p.layer_update(&report_id, "Downloading", Some(n), size);
-            }
-        }),
+        report,
     };
-    let what = format!("cannot download blob {} of {reference}", blob.digest);
     no_stall(&what, &last, STALL_LIMIT, async {
         client
             .pull_blob(reference, blob, writer)
             .await
             .with_context(|| what.clone())
     })
-    .await?;
+    .await
+}
+
+/// [`download`] of a layer, shown in `progress`.
+async fn download_layer(
+    client: &oci_client::Client,
+    reference: &Reference,
+    layer: &OciDescriptor,
+    path: &Path,
+    progress: Arc<Mutex<Progress>>,
+) -> anyhow::Result<()> {
+    let id = layer.digest.clone();
+    let size = u64::try_from(layer.size).ok();
+    let report_id = id.clone();
+    let report_progress = progress.clone();
+    let report = Box::new(move |n| {
+        if let Ok(mut p) = report_progress.lock() {
+            p.layer_update(&report_id, "Downloading", Some(n), size);
+        }
+    });
+    download(client, reference, layer, path, report).await?;
     if let Ok(mut p) = progress.lock() {
         p.layer_done(&id, "downloaded");
     }
@@ -187,29 +218,19 @@ pub(crate) async fn fetch_and_load(
 
     let config_hex = digest_hex(&manifest.config.digest)?.to_string();
     let config_name = format!("{config_hex}.json");
-    let mut config = Vec::new();
-    let last = LastProgress::now();
-    let what = format!("cannot download the config of {reference}");
-    no_stall(&what, &last, STALL_LIMIT, async {
-        let writer = Counting {
-            inner: &mut config,
-            count: 0,
-            last: last.clone(),
-            report: Box::new(|_| {}),
-        };
-        client
-            .pull_blob(&reference, &manifest.config, writer)
-            .await
-            .with_context(|| what.clone())
-    })
+    let config_path = dir.path().join(&config_name);
+    download(
+        client,
+        &reference,
+        &manifest.config,
+        &config_path,
+        Box::new(|_| {}),
+    )
     .await?;
-    tokio::fs::write(dir.path().join(&config_name), &config)
-        .await
-        .context("cannot write the image config")?;
 
     let mut entries = vec![SaveEntry {
         name: config_name.clone(),
-        source: dir.path().join(&config_name),
+        source: config_path,
     }];
     let mut layer_names = Vec::new();
     let mut unique: Vec<(&OciDescriptor, PathBuf)> = Vec::new();
@@ -228,7 +249,7 @@ pub(crate) async fn fetch_and_load(
         }
     }
     futures_util::stream::iter(unique.iter())
-        .map(|(layer, path)| download(client, &reference, layer, path, progress.clone()))
+        .map(|(layer, path)| download_layer(client, &reference, layer, path, progress.clone()))
         .buffer_unordered(PARALLEL_BLOBS)
         .try_collect::<Vec<()>>()
         .await?;
@@ -301,6 +322,26 @@ mod tests {
         .await
         .unwrap();
         assert_eq!(done, 7);
+    }
+
+    #[tokio::test]
+    async fn a_blob_is_refused_past_the_size_the_manifest_gives() {
+        use tokio::io::AsyncWriteExt;
+        let mut writer = Counting {
+            inner: Vec::new(),
+            count: 0,
+            limit: 5,
+            last: LastProgress::now(),
+            report: Box::new(|_| {}),
+        };
+        writer.write_all(b"abc").await.unwrap();
+        writer.write_all(b"de").await.unwrap();
+        let over = writer.write_all(b"f").await.unwrap_err();
+        assert_eq!(
+            over.to_string(),
+            "the registry sent more than the 5 bytes the manifest gives"
+        );
+        assert_eq!(writer.inner, b"abcde");
     }
 
     #[test]

@@ -1,7 +1,9 @@
-//! A hostile (or merely odd) registry on loopback: plain HTTP, `GET /v2/` answers 200, and
-//! every manifest request gets the answer the test chose: any Content-Type (or none), any
-//! `Docker-Content-Digest`, a body of any size, or a body that never ends. It counts the
-//! manifest requests and the bytes of manifest bodies it sent.
+//! A hostile (or merely odd) registry on loopback, or in a network namespace: plain HTTP,
+//! `GET /v2/` answers 200, and every manifest request gets the answer the test chose: any
+//! Content-Type (or none), any `Docker-Content-Digest`, a body of any size, or a body that
+//! never ends. Blob requests get the blob body the test chose, if any (else 404). It
+//! counts the manifest requests and the bytes of the bodies it sent. A TLS hello gets the
+//! 400 a Go HTTP server sends, so the Docker daemon sees plain HTTP as with a real registry.
 //!
 //! Bounded like every fixture: it stops on drop or after [`LIFETIME`], an endless body
 //! stops after [`ENDLESS_LIMIT`] bytes, and at most [`MAX_CONNECTIONS`] connections are
@@ -13,6 +15,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
+
+use super::NetnsHost;
 
 /// How long a [`ManifestServer`] serves at most.
 pub const LIFETIME: Duration = Duration::from_secs(120);
@@ -28,6 +32,8 @@ pub struct ManifestAnswer {
     pub content_type: Option<String>,
     pub digest_header: Option<String>,
     pub body: ManifestBody,
+    /// What every blob request gets; `None`: 404.
+    pub blob: Option<ManifestBody>,
 }
 
 #[derive(Debug, Clone)]
@@ -48,6 +54,7 @@ impl ManifestAnswer {
             content_type: content_type.map(str::to_string),
             digest_header: None,
             body: ManifestBody::Bytes(body.to_vec()),
+            blob: None,
         }
     }
 
@@ -57,11 +64,18 @@ impl ManifestAnswer {
             content_type: Some(content_type.to_string()),
             digest_header: None,
             body,
+            blob: None,
         }
     }
 
     pub fn digest_header(mut self, digest: &str) -> ManifestAnswer {
         self.digest_header = Some(digest.to_string());
+        self
+    }
+
+    /// Every blob request gets `body` (as `application/octet-stream`).
+    pub fn blobs(mut self, body: ManifestBody) -> ManifestAnswer {
+        self.blob = Some(body);
         self
     }
 }
@@ -83,8 +97,18 @@ struct Shared {
 }
 
 impl ManifestServer {
+    /// On `127.0.0.1` and a free port.
     pub fn start(answer: ManifestAnswer) -> ManifestServer {
         let listener = TcpListener::bind("127.0.0.1:0").expect("test support: bind");
+        ManifestServer::start_on(listener, answer)
+    }
+
+    /// On `<ip>:5000` in `netns`, where the Docker daemon refuses plain HTTP.
+    pub fn start_in_netns(netns: &NetnsHost, answer: ManifestAnswer) -> ManifestServer {
+        ManifestServer::start_on(netns.listen(5000), answer)
+    }
+
+    fn start_on(listener: TcpListener, answer: ManifestAnswer) -> ManifestServer {
         listener
             .set_nonblocking(true)
             .expect("test support: nonblocking listener");
@@ -129,12 +153,12 @@ impl ManifestServer {
         }
     }
 
-    /// `127.0.0.1:PORT` (plain HTTP).
+    /// `IP:PORT` (plain HTTP).
     pub fn host(&self) -> String {
         self.host.clone()
     }
 
-    /// Bytes of manifest bodies written so far.
+    /// Bytes of manifest and blob bodies written so far.
     pub fn bytes_sent(&self) -> u64 {
         self.sent.load(Ordering::Relaxed)
     }
@@ -169,21 +193,33 @@ fn serve(mut stream: TcpStream, shared: &Shared) {
         );
         return;
     }
-    if !(path.starts_with("/v2/") && path.contains("/manifests/")) {
-        let _ = stream
-            .write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
-        return;
-    }
-    shared.requests.fetch_add(1, Ordering::Relaxed);
     let answer = &shared.answer;
+    let blob = path.starts_with("/v2/") && path.contains("/blobs/");
+    let (content_type, digest, body) = match &answer.blob {
+        Some(body) if blob => (Some("application/octet-stream"), None, body),
+        _ if path.starts_with("/v2/") && path.contains("/manifests/") => {
+            shared.requests.fetch_add(1, Ordering::Relaxed);
+            (
+                answer.content_type.as_deref(),
+                answer.digest_header.as_deref(),
+                &answer.body,
+            )
+        }
+        _ => {
+            let _ = stream.write_all(
+                b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+            );
+            return;
+        }
+    };
     let mut head = String::from("HTTP/1.1 200 OK\r\nConnection: close\r\n");
-    if let Some(t) = &answer.content_type {
+    if let Some(t) = content_type {
         head.push_str(&format!("Content-Type: {t}\r\n"));
     }
-    if let Some(d) = &answer.digest_header {
+    if let Some(d) = digest {
         head.push_str(&format!("Docker-Content-Digest: {d}\r\n"));
     }
-    let length = match &answer.body {
+    let length = match body {
         ManifestBody::Bytes(b) => Some(b.len() as u64),
         ManifestBody::Sized(n) => Some(*n),
         ManifestBody::Endless => None,
@@ -195,7 +231,7 @@ fn serve(mut stream: TcpStream, shared: &Shared) {
     if stream.write_all(head.as_bytes()).is_err() {
         return;
     }
-    match &answer.body {
+    match body {
         ManifestBody::Bytes(b) => {
             if stream.write_all(b).is_ok() {
                 shared.sent.fetch_add(b.len() as u64, Ordering::Relaxed);
@@ -224,7 +260,10 @@ fn write_filler(stream: &mut TcpStream, total: u64, shared: &Shared) {
     }
 }
 
-/// The request line, once the whole head has been read (at most 16 KiB).
+/// The request line, once the whole head has been read (at most 16 KiB). A TLS hello
+/// (first byte 0x16) gets the 400 a Go HTTP server sends for it, and `None`: the daemon's
+/// Go client then reports "server gave HTTP response to HTTPS client", as it does for a
+/// real plain-HTTP registry.
 fn read_head(stream: &mut TcpStream) -> Option<String> {
     let mut head = Vec::new();
     let mut buf = [0u8; 1024];
@@ -237,6 +276,12 @@ fn read_head(stream: &mut TcpStream) -> Option<String> {
             return None;
         }
         head.extend_from_slice(&buf[..n]);
+        if head[0] == 0x16 {
+            let _ = stream.write_all(
+                b"HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n400 Bad Request",
+            );
+            return None;
+        }
     }
     let text = String::from_utf8_lossy(&head);
     text.lines().next().map(str::to_string)

@@ -11,7 +11,8 @@
 //! insecure registry (it is not loopback), which is what insecure-registry tests need.
 //! Declare the `NetnsHost` before the registry so the registry is dropped first.
 
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, TcpListener};
+use std::os::fd::AsRawFd;
 use std::process::Command;
 use std::time::Duration;
 
@@ -119,6 +120,31 @@ impl NetnsHost {
     /// The namespace name (`ip netns exec <name> ...`).
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// A TCP listener on `<ip>:<port>` inside the namespace, for a server the test runs
+    /// itself. A socket stays in the namespace it was made in, so only the short-lived
+    /// thread that makes it enters the namespace; the listener works from any thread.
+    pub fn listen(&self, port: u16) -> TcpListener {
+        let path = format!("/run/netns/{}", self.name);
+        let ip = self.ns_ip;
+        std::thread::spawn(move || {
+            let ns = std::fs::File::open(&path)
+                .unwrap_or_else(|e| panic!("test support: open {path}: {e}"));
+            // SAFETY: moves this thread (which ends right after the bind) into the
+            // namespace `ns` names; the descriptor is owned here and open.
+            let rc = unsafe { libc::setns(ns.as_raw_fd(), libc::CLONE_NEWNET) };
+            assert_eq!(
+                rc,
+                0,
+                "test support: setns {path}: {}",
+                std::io::Error::last_os_error()
+            );
+            TcpListener::bind((ip, port))
+                .unwrap_or_else(|e| panic!("test support: bind {ip}:{port} in {path}: {e}"))
+        })
+        .join()
+        .expect("test support: the namespace's listener thread")
     }
 
     /// A `Command` that runs `program` inside the namespace.
