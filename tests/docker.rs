@@ -865,6 +865,53 @@ fn a_blob_longer_than_its_manifest_says_is_cut_off() {
     );
 }
 
+/// A registry the daemon refuses that sends the image config a byte at a time: cnb's read
+/// of it is bounded by the probe timeout, as a manifest read is.
+#[test]
+fn a_config_that_never_finishes_is_given_up_after_the_probe_timeout() {
+    let rt = runtime();
+    let Some(daemon) = daemon_or_skip(&rt) else {
+        return;
+    };
+    let Some(netns) = NetnsHost::start() else {
+        return;
+    };
+    let manifest = serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {
+            "mediaType": "application/vnd.oci.image.config.v1+json",
+            "digest": format!("sha256:{}", "b".repeat(64)),
+            "size": 1024,
+        },
+        "layers": [],
+    });
+    let server = ManifestServer::start_in_netns(
+        &netns,
+        ManifestAnswer::bytes(
+            Some("application/vnd.oci.image.manifest.v1+json"),
+            manifest.to_string().as_bytes(),
+        )
+        .blobs(ManifestBody::Drip),
+    );
+    let image = format!("{}/cnbtest/drip-config:1", server.host());
+    let _cleanup = RemoveImages(vec![image.clone()]);
+    let (code, output) = fetch_in_child(serde_json::json!({
+        "image": image, "mirrors": [], "insecure": [netns.ip().to_string()], "policy": "always",
+    }));
+    assert_eq!(code, Some(1), "{output}");
+    assert!(
+        output.contains(&format!(
+            "cannot read the config of {image}: no answer within 3000 ms (timed out)"
+        )),
+        "{output}"
+    );
+    assert!(
+        rt.block_on(daemon.image_info(&image)).unwrap().is_none(),
+        "nothing loaded"
+    );
+}
+
 /// An `http://` mirror the daemon refuses (plain HTTP, not loopback): cnb may use plain
 /// HTTP with it, so it loads the image itself, under the original name only.
 #[test]

@@ -28,7 +28,7 @@ use super::progress::Progress;
 use super::{Daemon, DockerError};
 use crate::lifecycle::daemon_name;
 use crate::reference::ImageRef;
-use crate::registry::Resolver;
+use crate::registry::{RegistryClient, Resolver};
 use crate::ui::Ui;
 
 /// Layer downloads in flight at once.
@@ -91,14 +91,10 @@ fn digest_hex(digest: &str) -> anyhow::Result<&str> {
     Ok(hex)
 }
 
-/// An `AsyncWrite` that reports how many bytes went through and refuses more than
-/// `limit`, the blob's size in the manifest: a registry that sends more is broken or
-/// hostile, and without the bound its bytes would fill the disk before the digest is
-/// checked at the end.
+/// An `AsyncWrite` that reports how many bytes went through.
 struct Counting<W> {
     inner: W,
     count: u64,
-    limit: u64,
     last: LastProgress,
     report: Box<dyn FnMut(u64) + Send>,
 }
@@ -110,12 +106,6 @@ impl<W: AsyncWrite + Unpin> AsyncWrite for Counting<W> {
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
         let this = &mut *self;
-        if this.count.saturating_add(buf.len() as u64) > this.limit {
-            return Poll::Ready(Err(io::Error::other(format!(
-                "the registry sent more than the {} bytes the manifest gives",
-                this.limit
-            ))));
-        }
         let poll = Pin::new(&mut this.inner).poll_write(cx, buf);
         if let Poll::Ready(Ok(n)) = &poll {
             this.count += *n as u64;
@@ -134,60 +124,41 @@ impl<W: AsyncWrite + Unpin> AsyncWrite for Counting<W> {
     }
 }
 
-/// Downloads `blob` (the config or a layer) to `path`: at most the size the manifest
-/// gives, and given up when it stalls ([`no_stall`]). `report` hears the byte count.
+/// Downloads `layer` to `path` (at most its size, [`RegistryClient::pull_blob`]), shown in
+/// `progress`, and given up when it stalls ([`no_stall`]).
 async fn download(
-    client: &oci_client::Client,
-    reference: &Reference,
-    blob: &OciDescriptor,
-    path: &Path,
-    report: Box<dyn FnMut(u64) + Send>,
-) -> anyhow::Result<()> {
-    let what = format!("cannot download blob {} of {reference}", blob.digest);
-    let Ok(limit) = u64::try_from(blob.size) else {
-        bail!(
-            "{what}: the manifest gives it a negative size ({})",
-            blob.size
-        );
-    };
-    let file = tokio::fs::File::create(path)
-        .await
-        .with_context(|| format!("cannot create {}", path.display()))?;
-    let last = LastProgress::now();
-    let writer = Counting {
-        inner: file,
-        count: 0,
-        limit,
-        last: last.clone(),
-        report,
-    };
-    no_stall(&what, &last, STALL_LIMIT, async {
-        client
-            .pull_blob(reference, blob, writer)
-            .await
-            .with_context(|| what.clone())
-    })
-    .await
-}
-
-/// [`download`] of a layer, shown in `progress`.
-async fn download_layer(
-    client: &oci_client::Client,
+    registry: &RegistryClient,
     reference: &Reference,
     layer: &OciDescriptor,
     path: &Path,
     progress: Arc<Mutex<Progress>>,
 ) -> anyhow::Result<()> {
+    let file = tokio::fs::File::create(path)
+        .await
+        .with_context(|| format!("cannot create {}", path.display()))?;
     let id = layer.digest.clone();
     let size = u64::try_from(layer.size).ok();
     let report_id = id.clone();
     let report_progress = progress.clone();
-    let report = Box::new(move |n| {
-        if let Ok(mut p) = report_progress.lock() {
-            p.layer_update(&report_id, "Downloading", Some(n), size);
-        }
-    });
-    download(client, reference, layer, path, report).await?;
+    let last = LastProgress::now();
+    let writer = Counting {
+        inner: file,
+        count: 0,
+        last: last.clone(),
+        report: Box::new(move |n| {
+            if let Ok(mut p) = report_progress.lock() {
+                p.layer_update(&report_id, "Downloading", Some(n), size);
+            }
+        }),
+    };
+    let what = format!("cannot download blob {} of {reference}", layer.digest);
+    no_stall(
+        &what,
+        &last,
+        STALL_LIMIT,
+        registry.pull_blob(reference, layer, writer),
+    )
+    .await?;
     if let Ok(mut p) = progress.lock() {
         p.layer_done(&id, "downloaded");
     }
@@ -208,7 +179,6 @@ pub(crate) async fn fetch_and_load(
     let (manifest, _) = registry
         .image_manifest(&reference, resolver.platform())
         .await?;
-    let client = registry.blobs();
 
     let dir = tempfile::tempdir().context("cannot create a temporary directory")?;
     let progress = Arc::new(Mutex::new(Progress::new(
@@ -219,14 +189,10 @@ pub(crate) async fn fetch_and_load(
     let config_hex = digest_hex(&manifest.config.digest)?.to_string();
     let config_name = format!("{config_hex}.json");
     let config_path = dir.path().join(&config_name);
-    download(
-        client,
-        &reference,
-        &manifest.config,
-        &config_path,
-        Box::new(|_| {}),
-    )
-    .await?;
+    let config = registry.config(&reference, &manifest).await?;
+    tokio::fs::write(&config_path, &config)
+        .await
+        .context("cannot write the image config")?;
 
     let mut entries = vec![SaveEntry {
         name: config_name.clone(),
@@ -249,7 +215,7 @@ pub(crate) async fn fetch_and_load(
         }
     }
     futures_util::stream::iter(unique.iter())
-        .map(|(layer, path)| download_layer(client, &reference, layer, path, progress.clone()))
+        .map(|(layer, path)| download(&registry, &reference, layer, path, progress.clone()))
         .buffer_unordered(PARALLEL_BLOBS)
         .try_collect::<Vec<()>>()
         .await?;
@@ -322,26 +288,6 @@ mod tests {
         .await
         .unwrap();
         assert_eq!(done, 7);
-    }
-
-    #[tokio::test]
-    async fn a_blob_is_refused_past_the_size_the_manifest_gives() {
-        use tokio::io::AsyncWriteExt;
-        let mut writer = Counting {
-            inner: Vec::new(),
-            count: 0,
-            limit: 5,
-            last: LastProgress::now(),
-            report: Box::new(|_| {}),
-        };
-        writer.write_all(b"abc").await.unwrap();
-        writer.write_all(b"de").await.unwrap();
-        let over = writer.write_all(b"f").await.unwrap_err();
-        assert_eq!(
-            over.to_string(),
-            "the registry sent more than the 5 bytes the manifest gives"
-        );
-        assert_eq!(writer.inner, b"abcde");
     }
 
     #[test]

@@ -1,31 +1,96 @@
 //! A registry client for cnb's own reads of an image (fetch-and-load, `--dry-run`'s config):
 //! manifests through the probe's own request ([`probe::fetch`]: the size cap and the
-//! checks the daemon makes), blobs through oci-client.
+//! checks the daemon makes), blobs through oci-client, never more of one than its
+//! descriptor gives. Manifests and the config are small reads, bounded like a probe by
+//! the probe timeout; layers are bounded by their size, and by their caller in time.
+
+use std::io;
+use std::pin::Pin;
+use std::task::{Context as TaskContext, Poll};
+use std::time::Duration;
 
 use anyhow::{Context, anyhow, bail};
 use oci_client::Reference;
-use oci_client::manifest::OciImageManifest;
+use oci_client::manifest::{OciDescriptor, OciImageManifest};
 use oci_client::secrets::RegistryAuth;
+use tokio::io::AsyncWrite;
 
-use super::Platform;
 use super::hosts::Clients;
 use super::platform::select;
 use super::probe::{self, Fetched};
+use super::{Platform, ProbeFailure, millis};
+
+/// The most of an image config cnb reads into memory (a config is a few KiB).
+pub const MAX_CONFIG_BYTES: u64 = 8 * 1024 * 1024;
 
 /// One registry's clients with its credentials (see [`super::Resolver::client_for`]).
 pub struct RegistryClient {
     clients: Clients,
     auth: RegistryAuth,
+    /// The probe timeout, for each manifest and config read.
+    timeout: Duration,
 }
 
 impl RegistryClient {
-    pub(super) fn new(clients: Clients, auth: RegistryAuth) -> RegistryClient {
-        RegistryClient { clients, auth }
+    pub(super) fn new(clients: Clients, auth: RegistryAuth, timeout: Duration) -> RegistryClient {
+        RegistryClient {
+            clients,
+            auth,
+            timeout,
+        }
     }
 
-    /// The oci-client for blobs. It has the credentials once a manifest was read.
-    pub fn blobs(&self) -> &oci_client::Client {
-        &self.clients.oci
+    /// Writes `blob` of `reference` to `out`: refused past the size its descriptor gives
+    /// (a registry that sends more is broken or hostile; without the bound its bytes would
+    /// fill the disk or the memory before the digest is checked at the end). Read a
+    /// manifest first: that gives oci-client the credentials.
+    pub async fn pull_blob(
+        &self,
+        reference: &Reference,
+        blob: &OciDescriptor,
+        out: impl AsyncWrite + Unpin,
+    ) -> anyhow::Result<()> {
+        let Ok(limit) = u64::try_from(blob.size) else {
+            bail!(
+                "the manifest of {reference} gives blob {} a negative size ({})",
+                blob.digest,
+                blob.size
+            );
+        };
+        let out = AtMost {
+            inner: out,
+            limit,
+            count: 0,
+        };
+        self.clients
+            .oci
+            .pull_blob(reference, blob, out)
+            .await
+            .with_context(|| format!("cannot download blob {} of {reference}", blob.digest))
+    }
+
+    /// The image config `manifest` names: at most [`MAX_CONFIG_BYTES`], within the probe
+    /// timeout.
+    pub async fn config(
+        &self,
+        reference: &Reference,
+        manifest: &OciImageManifest,
+    ) -> anyhow::Result<Vec<u8>> {
+        let blob = &manifest.config;
+        if u64::try_from(blob.size).is_ok_and(|size| size > MAX_CONFIG_BYTES) {
+            bail!(
+                "the config of {reference} is {} bytes; cnb reads at most {MAX_CONFIG_BYTES}",
+                blob.size
+            );
+        }
+        let mut config = Vec::new();
+        self.bounded(
+            "the config",
+            reference,
+            self.pull_blob(reference, blob, &mut config),
+        )
+        .await?;
+        Ok(config)
     }
 
     /// The image manifest of `reference` and its digest, for `platform` when `reference`
@@ -57,13 +122,90 @@ impl RegistryClient {
     }
 
     async fn fetch(&self, reference: &Reference) -> anyhow::Result<Fetched> {
-        probe::fetch(&self.clients, reference, &self.auth)
+        let read = async {
+            probe::fetch(&self.clients, reference, &self.auth)
+                .await
+                .map_err(|failure| anyhow!("cannot read the manifest of {reference}: {failure}"))
+        };
+        self.bounded("the manifest", reference, read).await
+    }
+
+    /// `read` of `what` of `reference`, given up after the probe timeout.
+    async fn bounded<T>(
+        &self,
+        what: &str,
+        reference: &Reference,
+        read: impl Future<Output = anyhow::Result<T>>,
+    ) -> anyhow::Result<T> {
+        let timed_out = ProbeFailure::TimedOut {
+            millis: millis(self.timeout),
+        };
+        tokio::time::timeout(self.timeout, read)
             .await
-            .map_err(|failure| anyhow!("cannot read the manifest of {reference}: {failure}"))
+            .unwrap_or_else(|_| Err(anyhow!("cannot read {what} of {reference}: {timed_out}")))
+    }
+}
+
+/// An `AsyncWrite` that refuses more than `limit` bytes in all.
+struct AtMost<W> {
+    inner: W,
+    limit: u64,
+    count: u64,
+}
+
+impl<W: AsyncWrite + Unpin> AsyncWrite for AtMost<W> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut TaskContext<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let this = &mut *self;
+        if this.count.saturating_add(buf.len() as u64) > this.limit {
+            return Poll::Ready(Err(io::Error::other(format!(
+                "the registry sent more than the {} bytes the manifest gives",
+                this.limit
+            ))));
+        }
+        let poll = Pin::new(&mut this.inner).poll_write(cx, buf);
+        if let Poll::Ready(Ok(n)) = &poll {
+            this.count += *n as u64;
+        }
+        poll
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
     }
 }
 
 fn parse(fetched: &Fetched, reference: &Reference) -> anyhow::Result<OciImageManifest> {
     serde_json::from_slice(&fetched.body)
         .with_context(|| format!("the manifest of {reference} is not an image manifest"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_blob_is_refused_past_the_size_the_manifest_gives() {
+        use tokio::io::AsyncWriteExt;
+        let mut writer = AtMost {
+            inner: Vec::new(),
+            limit: 5,
+            count: 0,
+        };
+        writer.write_all(b"abc").await.unwrap();
+        writer.write_all(b"de").await.unwrap();
+        let over = writer.write_all(b"f").await.unwrap_err();
+        assert_eq!(
+            over.to_string(),
+            "the registry sent more than the 5 bytes the manifest gives"
+        );
+        assert_eq!(writer.inner, b"abcde");
+    }
 }

@@ -212,7 +212,7 @@ impl Resolver {
             }
         };
         let clients = self.client(registry, scheme, transport).await?;
-        Ok(RegistryClient::new(clients, auth))
+        Ok(RegistryClient::new(clients, auth, self.settings.timeout))
     }
 
     /// One probe of `image` at its own registry (no mirrors) that fails only when the

@@ -45,6 +45,9 @@ pub enum ManifestBody {
     /// Filler until the client goes away (or [`ENDLESS_LIMIT`]): no Content-Length, the
     /// body ends when the connection closes.
     Endless,
+    /// Filler at one byte every 250 ms until the client goes away (or [`LIFETIME`]), no
+    /// Content-Length: a read that never stalls and never ends.
+    Drip,
 }
 
 impl ManifestAnswer {
@@ -222,7 +225,7 @@ fn serve(mut stream: TcpStream, shared: &Shared) {
     let length = match body {
         ManifestBody::Bytes(b) => Some(b.len() as u64),
         ManifestBody::Sized(n) => Some(*n),
-        ManifestBody::Endless => None,
+        ManifestBody::Endless | ManifestBody::Drip => None,
     };
     if let Some(n) = length {
         head.push_str(&format!("Content-Length: {n}\r\n"));
@@ -239,6 +242,21 @@ fn serve(mut stream: TcpStream, shared: &Shared) {
         }
         ManifestBody::Sized(n) => write_filler(&mut stream, *n, shared),
         ManifestBody::Endless => write_filler(&mut stream, ENDLESS_LIMIT, shared),
+        ManifestBody::Drip => drip(&mut stream, shared),
+    }
+}
+
+/// `{"pad":"xxx...` a byte at a time, until the client stops reading or the server stops.
+fn drip(stream: &mut TcpStream, shared: &Shared) {
+    if stream.write_all(b"{\"pad\":\"").is_err() {
+        return;
+    }
+    while !shared.stop.load(Ordering::Relaxed) {
+        std::thread::sleep(Duration::from_millis(250));
+        if stream.write_all(b"x").is_err() {
+            break;
+        }
+        shared.sent.fetch_add(1, Ordering::Relaxed);
     }
 }
 

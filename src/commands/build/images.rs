@@ -133,11 +133,7 @@ pub async fn remote_image_info(
         let (manifest, digest) = registry
             .image_manifest(&reference, resolver.platform())
             .await?;
-        let mut config = Vec::new();
-        registry
-            .blobs()
-            .pull_blob(&reference, &manifest.config, &mut config)
-            .await?;
+        let config = registry.config(&reference, &manifest).await?;
         anyhow::Ok((digest, config))
     };
     let (digest, config) = read
