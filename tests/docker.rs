@@ -814,17 +814,9 @@ fn a_registry_the_daemon_refuses_is_loaded_only_when_cnb_may_use_it() {
     );
 }
 
-/// A registry the daemon refuses that sends more of a blob than its manifest gives: cnb
-/// stops at the manifest's size and says so, instead of writing until the disk is full.
-#[test]
-fn a_blob_longer_than_its_manifest_says_is_cut_off() {
-    let rt = runtime();
-    let Some(daemon) = daemon_or_skip(&rt) else {
-        return;
-    };
-    let Some(netns) = NetnsHost::start() else {
-        return;
-    };
+/// A hostile registry in `netns` (so the daemon refuses it) whose image `<host>/cnbtest/config:1`
+/// names a 1,024-byte config, and whose blob requests get `blob`.
+fn serve_a_config(netns: &NetnsHost, blob: ManifestBody) -> (ManifestServer, String) {
     let manifest = serde_json::json!({
         "schemaVersion": 2,
         "mediaType": "application/vnd.oci.image.manifest.v1+json",
@@ -836,14 +828,29 @@ fn a_blob_longer_than_its_manifest_says_is_cut_off() {
         "layers": [],
     });
     let server = ManifestServer::start_in_netns(
-        &netns,
+        netns,
         ManifestAnswer::bytes(
             Some("application/vnd.oci.image.manifest.v1+json"),
             manifest.to_string().as_bytes(),
         )
-        .blobs(ManifestBody::Endless),
+        .blobs(blob),
     );
-    let image = format!("{}/cnbtest/endless-config:1", server.host());
+    let image = format!("{}/cnbtest/config:1", server.host());
+    (server, image)
+}
+
+/// A registry the daemon refuses that sends more of a blob than its manifest gives: cnb
+/// stops at the manifest's size and says so, instead of writing until the disk is full.
+#[test]
+fn a_blob_longer_than_its_manifest_says_is_cut_off() {
+    let rt = runtime();
+    let Some(daemon) = daemon_or_skip(&rt) else {
+        return;
+    };
+    let Some(netns) = NetnsHost::start() else {
+        return;
+    };
+    let (server, image) = serve_a_config(&netns, ManifestBody::Endless);
     let _cleanup = RemoveImages(vec![image.clone()]);
     let (code, output) = fetch_in_child(serde_json::json!({
         "image": image, "mirrors": [], "insecure": [netns.ip().to_string()], "policy": "always",
@@ -876,25 +883,7 @@ fn a_config_that_never_finishes_is_given_up_after_the_probe_timeout() {
     let Some(netns) = NetnsHost::start() else {
         return;
     };
-    let manifest = serde_json::json!({
-        "schemaVersion": 2,
-        "mediaType": "application/vnd.oci.image.manifest.v1+json",
-        "config": {
-            "mediaType": "application/vnd.oci.image.config.v1+json",
-            "digest": format!("sha256:{}", "b".repeat(64)),
-            "size": 1024,
-        },
-        "layers": [],
-    });
-    let server = ManifestServer::start_in_netns(
-        &netns,
-        ManifestAnswer::bytes(
-            Some("application/vnd.oci.image.manifest.v1+json"),
-            manifest.to_string().as_bytes(),
-        )
-        .blobs(ManifestBody::Drip),
-    );
-    let image = format!("{}/cnbtest/drip-config:1", server.host());
+    let (_server, image) = serve_a_config(&netns, ManifestBody::Drip);
     let _cleanup = RemoveImages(vec![image.clone()]);
     let (code, output) = fetch_in_child(serde_json::json!({
         "image": image, "mirrors": [], "insecure": [netns.ip().to_string()], "policy": "always",

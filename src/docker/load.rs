@@ -9,11 +9,8 @@
 //! are passed through untouched.
 
 use std::collections::HashSet;
-use std::io;
 use std::path::{Path, PathBuf};
-use std::pin::Pin;
 use std::sync::{Arc, Mutex};
-use std::task::{Context as TaskContext, Poll};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
@@ -21,7 +18,6 @@ use bollard::query_parameters::ImportImageOptionsBuilder;
 use futures_util::{StreamExt, TryStreamExt};
 use oci_client::Reference;
 use oci_client::manifest::OciDescriptor;
-use tokio::io::AsyncWrite;
 
 use super::archive::{self, SaveEntry};
 use super::progress::Progress;
@@ -91,39 +87,6 @@ fn digest_hex(digest: &str) -> anyhow::Result<&str> {
     Ok(hex)
 }
 
-/// An `AsyncWrite` that reports how many bytes went through.
-struct Counting<W> {
-    inner: W,
-    count: u64,
-    last: LastProgress,
-    report: Box<dyn FnMut(u64) + Send>,
-}
-
-impl<W: AsyncWrite + Unpin> AsyncWrite for Counting<W> {
-    fn poll_write(
-        mut self: Pin<&mut Self>,
-        cx: &mut TaskContext<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        let this = &mut *self;
-        let poll = Pin::new(&mut this.inner).poll_write(cx, buf);
-        if let Poll::Ready(Ok(n)) = &poll {
-            this.count += *n as u64;
-            this.last.touch();
-            (this.report)(this.count);
-        }
-        poll
-    }
-
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.inner).poll_flush(cx)
-    }
-
-    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.inner).poll_shutdown(cx)
-    }
-}
-
 /// Downloads `layer` to `path` (at most its size, [`RegistryClient::pull_blob`]), shown in
 /// `progress`, and given up when it stalls ([`no_stall`]).
 async fn download(
@@ -138,25 +101,23 @@ async fn download(
         .with_context(|| format!("cannot create {}", path.display()))?;
     let id = layer.digest.clone();
     let size = u64::try_from(layer.size).ok();
-    let report_id = id.clone();
-    let report_progress = progress.clone();
     let last = LastProgress::now();
-    let writer = Counting {
-        inner: file,
-        count: 0,
-        last: last.clone(),
-        report: Box::new(move |n| {
-            if let Ok(mut p) = report_progress.lock() {
-                p.layer_update(&report_id, "Downloading", Some(n), size);
+    let shown = progress.clone();
+    let report = {
+        let (id, last) = (id.clone(), last.clone());
+        move |n| {
+            last.touch();
+            if let Ok(mut p) = shown.lock() {
+                p.layer_update(&id, "Downloading", Some(n), size);
             }
-        }),
+        }
     };
     let what = format!("cannot download blob {} of {reference}", layer.digest);
     no_stall(
         &what,
         &last,
         STALL_LIMIT,
-        registry.pull_blob(reference, layer, writer),
+        registry.pull_blob(reference, layer, file, report),
     )
     .await?;
     if let Ok(mut p) = progress.lock() {

@@ -40,15 +40,17 @@ impl RegistryClient {
         }
     }
 
-    /// Writes `blob` of `reference` to `out`: refused past the size its descriptor gives
-    /// (a registry that sends more is broken or hostile; without the bound its bytes would
-    /// fill the disk or the memory before the digest is checked at the end). Read a
-    /// manifest first: that gives oci-client the credentials.
+    /// Writes `blob` of `reference` to `out`, telling `progress` the bytes written so far:
+    /// refused past the size its descriptor gives (a registry that sends more is broken or
+    /// hostile; without the bound its bytes would fill the disk or the memory before the
+    /// digest is checked at the end). Read a manifest first: that gives oci-client the
+    /// credentials.
     pub async fn pull_blob(
         &self,
         reference: &Reference,
         blob: &OciDescriptor,
         out: impl AsyncWrite + Unpin,
+        progress: impl FnMut(u64) + Unpin,
     ) -> anyhow::Result<()> {
         let Ok(limit) = u64::try_from(blob.size) else {
             bail!(
@@ -61,6 +63,7 @@ impl RegistryClient {
             inner: out,
             limit,
             count: 0,
+            progress,
         };
         self.clients
             .oci
@@ -84,12 +87,8 @@ impl RegistryClient {
             );
         }
         let mut config = Vec::new();
-        self.bounded(
-            "the config",
-            reference,
-            self.pull_blob(reference, blob, &mut config),
-        )
-        .await?;
+        let read = self.pull_blob(reference, blob, &mut config, |_| {});
+        self.bounded("the config", reference, read).await?;
         Ok(config)
     }
 
@@ -146,14 +145,16 @@ impl RegistryClient {
     }
 }
 
-/// An `AsyncWrite` that refuses more than `limit` bytes in all.
-struct AtMost<W> {
+/// An `AsyncWrite` that refuses more than `limit` bytes in all and tells `progress` the
+/// count after each write.
+struct AtMost<W, P> {
     inner: W,
     limit: u64,
     count: u64,
+    progress: P,
 }
 
-impl<W: AsyncWrite + Unpin> AsyncWrite for AtMost<W> {
+impl<W: AsyncWrite + Unpin, P: FnMut(u64) + Unpin> AsyncWrite for AtMost<W, P> {
     fn poll_write(
         mut self: Pin<&mut Self>,
         cx: &mut TaskContext<'_>,
@@ -169,6 +170,7 @@ impl<W: AsyncWrite + Unpin> AsyncWrite for AtMost<W> {
         let poll = Pin::new(&mut this.inner).poll_write(cx, buf);
         if let Poll::Ready(Ok(n)) = &poll {
             this.count += *n as u64;
+            (this.progress)(this.count);
         }
         poll
     }
@@ -194,10 +196,12 @@ mod tests {
     #[tokio::test]
     async fn a_blob_is_refused_past_the_size_the_manifest_gives() {
         use tokio::io::AsyncWriteExt;
+        let mut seen = Vec::new();
         let mut writer = AtMost {
             inner: Vec::new(),
             limit: 5,
             count: 0,
+            progress: |n| seen.push(n),
         };
         writer.write_all(b"abc").await.unwrap();
         writer.write_all(b"de").await.unwrap();
@@ -207,5 +211,7 @@ mod tests {
             "the registry sent more than the 5 bytes the manifest gives"
         );
         assert_eq!(writer.inner, b"abcde");
+        drop(writer);
+        assert_eq!(seen, [3, 5]);
     }
 }
