@@ -80,17 +80,20 @@ pub(super) fn apply_checked<T>(
     let before_file = read::validate(&doc, text, path)?;
     let pack_kept_all = pack::pack_keeps_all(doc.as_table(), text);
     let mut doc = doc.into_mut();
-    // Compared as toml_edit renders them: it adds a final line break, for example.
-    let before = doc.to_string();
+    // The changes see the file in the current form: what pack cannot use is rewritten
+    // first, and is written only with a change that changes something. The text to
+    // compare with is rendered once, as toml_edit renders it (it adds a final line
+    // break, for example): after the migration when there is one, else as read.
+    let migrate = before_file.written.pack_cannot_use;
+    let before = (!migrate).then(|| doc.to_string());
     comments_to_top(&mut doc);
     let had_values = doc.iter().any(|(_, item)| item.is_value());
-    // The changes see the file in the current form: what pack cannot use is rewritten
-    // first, and is written only with a change that changes something.
-    let unchanged = if before_file.written.pack_cannot_use {
-        migrate_registry_mirrors(&mut doc);
-        doc.to_string()
-    } else {
-        before
+    let unchanged = match before {
+        Some(before) => before,
+        None => {
+            migrate_registry_mirrors(&mut doc);
+            doc.to_string()
+        }
     };
     let value = change(&mut doc);
     header_stays_first(&mut doc, had_values);
