@@ -42,7 +42,7 @@ fn expected_copy(state: &Path, config: &Path) -> PathBuf {
     use sha2::Digest;
     let absolute = config.canonicalize().unwrap();
     let digest = sha2::Sha256::digest(absolute.as_os_str().as_encoded_bytes());
-    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    let hex = crate::hex::encode(&digest);
     state
         .join("cnb/config-copies")
         .join(format!("{}.toml", &hex[..16]))

@@ -818,11 +818,5 @@ where
 /// The hex sha256 of `data`, as `sha256:<hex>`.
 pub fn sha256_digest(data: &[u8]) -> String {
     use sha2::Digest;
-    let hash = sha2::Sha256::digest(data);
-    let mut out = String::with_capacity(71);
-    out.push_str("sha256:");
-    for b in hash.iter() {
-        out.push_str(&format!("{b:02x}"));
-    }
-    out
+    format!("sha256:{}", cnb::hex::encode(&sha2::Sha256::digest(data)))
 }

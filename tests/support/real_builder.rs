@@ -296,12 +296,7 @@ pub fn base_images() -> (String, String) {
         hasher.update(std::fs::read(dir.join(file)).expect("read Dockerfile"));
     }
     hasher.update(&busybox);
-    let key: String = hasher
-        .finalize()
-        .iter()
-        .take(6)
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let key = cnb::hex::encode(&hasher.finalize()[..6]);
     let build = format!("cnbtest-world-build:{key}");
     let run = format!("cnbtest-world-run:{key}");
     // One builder of the base images at a time on this machine.
@@ -386,12 +381,7 @@ pub fn lifecycle_image(version: LifecycleVersion) -> Option<String> {
     let mut hasher = Sha256::new();
     hasher.update(std::fs::read(lifecycle.bin_dir().join("lifecycle")).expect("read lifecycle"));
     hasher.update(descriptor.as_bytes());
-    let key: String = hasher
-        .finalize()
-        .iter()
-        .take(6)
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let key = cnb::hex::encode(&hasher.finalize()[..6]);
     let tag = format!("cnbtest-world-lifecycle:{}-{key}", version.version());
     let lock_path = std::env::temp_dir().join("cnbtest-world-lifecycle-image.lock");
     let lock = File::create(&lock_path).expect("lifecycle image lock");

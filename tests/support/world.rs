@@ -265,12 +265,7 @@ fn build_key(go: &Path, module: &Path, ldflags: &str) -> Result<String, String> 
     )
     .map_err(|e| format!("cannot run {}: {e}", go.display()))?;
     hasher.update(out.stdout.trim().as_bytes());
-    Ok(hasher
-        .finalize()
-        .iter()
-        .take(8)
-        .map(|b| format!("{b:02x}"))
-        .collect())
+    Ok(cnb::hex::encode(&hasher.finalize()[..8]))
 }
 
 /// Builds into `test-world/<name>-<key>` unless a complete build is there, holding the
