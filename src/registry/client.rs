@@ -136,12 +136,13 @@ impl RegistryClient {
         reference: &Reference,
         read: impl Future<Output = anyhow::Result<T>>,
     ) -> anyhow::Result<T> {
-        let timed_out = ProbeFailure::TimedOut {
-            millis: millis(self.timeout),
-        };
         tokio::time::timeout(self.timeout, read)
             .await
-            .unwrap_or_else(|_| Err(anyhow!("cannot read {what} of {reference}: {timed_out}")))
+            .unwrap_or_else(|_| {
+                let millis = millis(self.timeout);
+                let failure = ProbeFailure::TimedOut { millis };
+                Err(anyhow!("cannot read {what} of {reference}: {failure}"))
+            })
     }
 }
 
