@@ -186,13 +186,10 @@ impl Validator<'_> {
                 .replace(l)
                 .is_some()
             {
-                return Err(self.err(
+                return Err(self.two_entries(
                     list.name_span.clone(),
-                    format!(
-                        "registry '{}' has two entries in [{}]; merge them into one",
-                        list.key,
-                        keys::REGISTRY_MIRROR_LISTS
-                    ),
+                    &list.key,
+                    keys::REGISTRY_MIRROR_LISTS,
                 ));
             }
         }
@@ -257,15 +254,25 @@ impl Validator<'_> {
         let stored = pack[first].key.key();
         let mut all = std::iter::once(first).chain(others.iter().copied());
         all.find(|&j| pack[j].name == stored).ok_or_else(|| {
-            self.err(
+            self.two_entries(
                 pack[second].name_span.clone(),
-                format!(
-                    "registry '{}' has two entries in [{}]; merge them into one",
-                    pack[first].key,
-                    keys::REGISTRY_MIRRORS
-                ),
+                &pack[first].key,
+                keys::REGISTRY_MIRRORS,
             )
         })
+    }
+
+    /// The error for a second entry of `key` in `[section]`, at `span`.
+    fn two_entries(
+        &self,
+        span: Option<Range<usize>>,
+        key: &MirrorKey,
+        section: &str,
+    ) -> ConfigError {
+        self.err(
+            span,
+            format!("registry '{key}' has two entries in [{section}]; merge them into one"),
+        )
     }
 
     /// Reports an entry of pack's table that another one for the same registry shadows.
